@@ -1,0 +1,109 @@
+// The WebAssembly SIMD backend: loads build/wavelet.wasm (from a file in Node, from bytes or a
+// URL elsewhere) and lays buffers out in its memory with a bump arena. Kernels take byte
+// offsets into that memory, so a training loop keeps its tensors there and copies nothing.
+
+import { BackendUnavailableError } from '../errors.js';
+
+export interface WaveletWasmExports {
+  memory: WebAssembly.Memory;
+  planRuns(windows: number, channels: number, runsOut: number): number;
+  streamingFilter(ema: number, reverse: number, plan: number, x: number, y: number, B: number, T: number, state: number): void;
+  packTaps(plan: number, taps: number, tapOffsets: number, packed: number): number;
+  learnableFilter(reverse: number, plan: number, x: number, y: number, B: number, T: number, taps: number, tapOffsets: number, packed: number): void;
+  learnableTapGradient(plan: number, x: number, dy: number, B: number, T: number, tapOffsets: number, packedCount: number, packedGrad: number, dTaps: number): void;
+}
+
+// The smallest module that uses a v128 instruction: validates only where SIMD is supported.
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+
+export function wasmSimdSupported(): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+}
+
+/** Where the compiled kernels are found: bytes, a URL, or (Node) the package's build/ folder. */
+export type WasmSource = BufferSource | URL | string | undefined;
+
+async function wasmBytes(source: WasmSource): Promise<BufferSource> {
+  if (source && typeof source !== 'string' && !(source instanceof URL)) return source;
+  const url = source ? new URL(String(source), import.meta.url) : new URL('../../build/wavelet.wasm', import.meta.url);
+  if (url.protocol === 'file:') {
+    const { readFile } = await import('node:fs/promises');
+    try {
+      return await readFile(url);
+    } catch (error) {
+      throw new BackendUnavailableError(`wasm kernels not found at ${url.pathname}: run 'npm run build' first (${(error as Error).message})`);
+    }
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new BackendUnavailableError(`wasm kernels at ${url}: HTTP ${response.status}`);
+  return response.arrayBuffer();
+}
+
+/** A bump allocator over the module's memory. Views must be re-taken after any allocation. */
+export class WasmArena {
+  private top: number;
+  constructor(readonly kernels: WaveletWasmExports) {
+    this.top = kernels.memory.buffer.byteLength; // the module's own static data lies below
+  }
+
+  /** Reserves `bytes` (16-byte aligned) and returns its byte offset. */
+  alloc(bytes: number): number {
+    const at = (this.top + 15) & ~15;
+    const end = at + bytes;
+    const memory = this.kernels.memory;
+    if (end > memory.buffer.byteLength) {
+      const pages = Math.ceil((end - memory.buffer.byteLength) / 65536);
+      try {
+        memory.grow(pages);
+      } catch {
+        throw new BackendUnavailableError(`wasm memory: cannot grow to ${(end / 2 ** 20).toFixed(1)} MiB (the 4 GiB wasm32 limit or the host's)`);
+      }
+    }
+    this.top = end;
+    return at;
+  }
+
+  /** Current top, to give back everything allocated after it with release(). */
+  mark(): number {
+    return this.top;
+  }
+  release(mark: number): void {
+    this.top = mark;
+  }
+
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.kernels.memory.buffer, ptr, length);
+  }
+  i32(ptr: number, length: number): Int32Array {
+    return new Int32Array(this.kernels.memory.buffer, ptr, length);
+  }
+  f64(ptr: number, length: number): Float64Array {
+    return new Float64Array(this.kernels.memory.buffer, ptr, length);
+  }
+  /** Copies `values` into fresh arena memory and returns its offset. */
+  put(values: Float32Array | Int32Array | Float64Array): number {
+    const ptr = this.alloc(values.byteLength);
+    new Uint8Array(this.kernels.memory.buffer, ptr, values.byteLength).set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+    return ptr;
+  }
+}
+
+export interface WasmBackend {
+  kind: 'wasm';
+  kernels: WaveletWasmExports;
+  arena: WasmArena;
+}
+
+/** Instantiates the kernels; one instance owns one memory, so make one per worker. */
+export async function createWasmBackend(source?: WasmSource): Promise<WasmBackend> {
+  if (!wasmSimdSupported()) throw new BackendUnavailableError('this WebAssembly engine has no SIMD (128-bit) support');
+  const { instance } = await WebAssembly.instantiate(await wasmBytes(source), {
+    env: {
+      abort(_message: number, _file: number, line: number, column: number) {
+        throw new Error(`wavelet.wasm aborted at ${line}:${column}`);
+      },
+    },
+  });
+  const kernels = instance.exports as unknown as WaveletWasmExports;
+  return { kind: 'wasm', kernels, arena: new WasmArena(kernels) };
+}

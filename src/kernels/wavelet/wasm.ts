@@ -1,0 +1,103 @@
+// The wavelet op on the WebAssembly SIMD backend (assembly/wavelet.ts). A WasmWaveletOp binds a
+// plan to one module instance: the plan's tables are written into wasm memory once, and forward
+// and backward then run on buffers that already live there (byte offsets), copying nothing.
+// forward/backward with typed arrays are the copying convenience for tests and tfjs.
+
+import type { WasmBackend } from '../../backends/wasm.js';
+import { checkActivation, type ActivationShape, type WaveletPlan } from './plan.js';
+import type { WaveletGradients } from './ref.js';
+
+const PLAN_STRUCT_BYTES = 24; // assembly/wavelet.ts `Plan`: six 4-byte fields
+
+export class WasmWaveletOp {
+  private readonly planPtr: number;
+  private readonly tapOffsetsPtr: number;
+  private readonly statePtr: number;
+  private readonly packedPtr: number;
+  private readonly packedGradPtr: number;
+  private readonly packedCount: number;
+
+  constructor(readonly backend: WasmBackend, readonly plan: WaveletPlan) {
+    const { arena, kernels } = backend;
+    const E = plan.channels;
+    const windows = arena.put(plan.windows);
+    const invWindows = arena.put(Float64Array.from(plan.windows, (f) => (f > 0 ? 1 / f : 0)));
+    const alphas = arena.put(Float64Array.from(plan.alphas));
+    const runs = arena.alloc(12 * E);
+    const runCount = kernels.planRuns(windows, E, runs);
+    this.planPtr = arena.alloc(PLAN_STRUCT_BYTES);
+    arena.i32(this.planPtr, 6).set([E, windows, invWindows, alphas, runs, runCount]);
+    this.tapOffsetsPtr = arena.put(plan.tapOffsets);
+    this.statePtr = arena.alloc(8 * E);
+    // Packed taps: per group of four channels, as many v128 as its longest window.
+    let packedVectors = 0;
+    if (plan.form === 'learnable') {
+      const runTable = arena.i32(runs, 3 * runCount);
+      for (let r = 0; r < runCount; r++) {
+        if (!runTable[3 * r + 2]) continue;
+        for (let c = runTable[3 * r]; c + 4 <= runTable[3 * r + 1]; c += 4) packedVectors += Math.max(...plan.windows.subarray(c, c + 4));
+      }
+    }
+    this.packedCount = packedVectors;
+    this.packedPtr = arena.alloc(16 * packedVectors);
+    this.packedGradPtr = arena.alloc(16 * packedVectors);
+  }
+
+  /** y = filter(x); x, y, taps are byte offsets of (B, T, E) and tapCount float32 in wasm memory. */
+  forwardAt(shape: ActivationShape, x: number, y: number, taps = 0): void {
+    this.filterAt(false, shape, x, y, taps);
+  }
+
+  /** dx = filter^T(dy) and, for the learnable form, dTaps; all byte offsets in wasm memory. */
+  backwardAt(shape: ActivationShape, x: number, dy: number, dx: number, taps = 0, dTaps = 0): void {
+    this.filterAt(true, shape, dy, dx, taps);
+    if (this.plan.form === 'learnable') {
+      const { batch, time } = shape;
+      this.backend.kernels.learnableTapGradient(this.planPtr, x, dy, batch, time, this.tapOffsetsPtr, this.packedCount, this.packedGradPtr, dTaps);
+    }
+  }
+
+  private filterAt(reverse: boolean, shape: ActivationShape, input: number, output: number, taps: number): void {
+    const { kernels } = this.backend;
+    const { batch: B, time: T } = shape;
+    if (this.plan.form === 'learnable') {
+      kernels.packTaps(this.planPtr, taps, this.tapOffsetsPtr, this.packedPtr);
+      kernels.learnableFilter(+reverse, this.planPtr, input, output, B, T, taps, this.tapOffsetsPtr, this.packedPtr);
+    } else {
+      kernels.streamingFilter(+(this.plan.form === 'ema'), +reverse, this.planPtr, input, output, B, T, this.statePtr);
+    }
+  }
+
+  forward(shape: ActivationShape, x: Float32Array, taps?: Float32Array): Float32Array {
+    checkActivation(this.plan, shape, x.length, 'x', taps);
+    const { arena } = this.backend;
+    const mark = arena.mark();
+    try {
+      const xPtr = arena.put(x);
+      const yPtr = arena.alloc(x.byteLength);
+      const tapsPtr = taps ? arena.put(taps) : 0;
+      this.forwardAt(shape, xPtr, yPtr, tapsPtr);
+      return arena.f32(yPtr, x.length).slice();
+    } finally {
+      arena.release(mark);
+    }
+  }
+
+  backward(shape: ActivationShape, x: Float32Array, dy: Float32Array, taps?: Float32Array): WaveletGradients {
+    checkActivation(this.plan, shape, x.length, 'x', taps);
+    checkActivation(this.plan, shape, dy.length, 'dy', taps);
+    const { arena } = this.backend;
+    const mark = arena.mark();
+    try {
+      const xPtr = arena.put(x);
+      const dyPtr = arena.put(dy);
+      const dxPtr = arena.alloc(x.byteLength);
+      const tapsPtr = taps ? arena.put(taps) : 0;
+      const dTapsPtr = arena.alloc(4 * this.plan.tapCount);
+      this.backwardAt(shape, xPtr, dyPtr, dxPtr, tapsPtr, dTapsPtr);
+      return { dx: arena.f32(dxPtr, x.length).slice(), dTaps: arena.f32(dTapsPtr, this.plan.tapCount).slice() };
+    } finally {
+      arena.release(mark);
+    }
+  }
+}
