@@ -1,0 +1,127 @@
+// The WebGPU backend: finds an adapter (the browser's navigator.gpu, or Dawn through the `webgpu`
+// package in Node), asks for a device with the adapter's own limits (the defaults cap storage
+// buffers at 8 a stage and buffers at 256 MiB), and turns WebGPU's silent validation errors into
+// thrown ones: a kernel that fails validation must never look like one that computed zeros.
+
+import { BackendUnavailableError } from '../errors.js';
+
+export interface AdapterReport {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** True for a software rasteriser (SwiftShader, lavapipe, WARP): correct, but never fast. */
+  software: boolean;
+  features: string[];
+  maxStorageBufferBindingSize: number;
+  maxComputeWorkgroupSizeX: number;
+}
+
+export interface WebGPUBackend {
+  kind: 'webgpu';
+  device: GPUDevice;
+  adapter: AdapterReport;
+  /** Throws if the device reported any validation or out-of-memory error since the last call. */
+  checkErrors(): Promise<void>;
+  /** A storage buffer of `bytes`, optionally filled from `data`. */
+  buffer(bytes: number, usage?: number, data?: ArrayBufferView): GPUBuffer;
+  /** Copies a buffer back to the CPU (waits for the queue). */
+  read(buffer: GPUBuffer, bytes?: number): Promise<Float32Array>;
+  destroy(): void;
+}
+
+let nodeGpu: GPU | undefined;
+
+async function findGpu(): Promise<GPU> {
+  const browserGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (browserGpu) return browserGpu;
+  if (nodeGpu) return nodeGpu;
+  let webgpu: { create(flags: string[]): GPU; globals: object };
+  try {
+    webgpu = (await import('webgpu')) as unknown as typeof webgpu;
+  } catch (error) {
+    throw new BackendUnavailableError(`no navigator.gpu and the 'webgpu' package (Dawn for Node) did not load: ${(error as Error).message}`);
+  }
+  Object.assign(globalThis, webgpu.globals);
+  // Dawn crashes if the GPU object is collected while a device lives: keep it for the process.
+  nodeGpu = webgpu.create([]);
+  const holder = globalThis as { navigator?: { gpu?: GPU } };
+  if (!holder.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu: nodeGpu }, configurable: true, writable: true });
+  else if (!holder.navigator.gpu) Object.defineProperty(holder.navigator, 'gpu', { value: nodeGpu, configurable: true });
+  return nodeGpu;
+}
+
+const SOFTWARE_ADAPTERS = /swiftshader|llvmpipe|lavapipe|software|warp|microsoft basic/i;
+
+function describeAdapter(adapter: GPUAdapter): AdapterReport {
+  const info = adapter.info ?? ({} as GPUAdapterInfo);
+  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
+  return {
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    device: info.device ?? '',
+    description: info.description ?? '',
+    software: Boolean((adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter) || SOFTWARE_ADAPTERS.test(text),
+    features: [...adapter.features].map(String).sort(),
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+    maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
+  };
+}
+
+export async function createWebGPUBackend(): Promise<WebGPUBackend> {
+  const gpu = await findGpu();
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new BackendUnavailableError('WebGPU: no adapter (no GPU driver found; in Node on Linux set VK_ICD_FILENAMES to a Vulkan driver)');
+  const limits = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      maxBufferSize: limits.maxBufferSize,
+      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+    },
+    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+  });
+  const errors: string[] = [];
+  device.addEventListener('uncapturederror', (event) => errors.push((event as GPUUncapturedErrorEvent).error.message));
+  device.lost.then((info) => {
+    if (info.reason !== 'destroyed') errors.push(`device lost: ${info.message}`);
+  });
+
+  const backend: WebGPUBackend = {
+    kind: 'webgpu',
+    device,
+    adapter: describeAdapter(adapter),
+    async checkErrors() {
+      await device.queue.onSubmittedWorkDone();
+      if (errors.length) throw new Error(`WebGPU reported ${errors.length} error(s): ${errors.splice(0).join(' | ')}`);
+    },
+    buffer(bytes, usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, data) {
+      // Sizes are padded to 4 bytes (copy granularity); an empty binding is not allowed, so at least 4.
+      const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+      const buffer = device.createBuffer({ size, usage, mappedAtCreation: Boolean(data) });
+      if (data) {
+        new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        buffer.unmap();
+      }
+      return buffer;
+    },
+    async read(buffer, bytes = buffer.size) {
+      const staging = device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const encoder = device.createCommandEncoder();
+      encoder.copyBufferToBuffer(buffer, 0, staging, 0, staging.size);
+      device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const out = new Float32Array(staging.getMappedRange().slice(0, bytes));
+      staging.unmap();
+      staging.destroy();
+      return out;
+    },
+    destroy() {
+      device.destroy();
+    },
+  };
+  return backend;
+}

@@ -1,0 +1,164 @@
+// The wavelet op on WebGPU (streaming.wgsl for Haar and EMA, learnable.wgsl for learnable
+// kernels). A WebGPUWaveletOp binds a plan to a device: pipelines and the plan's tables are made
+// once; encodeForward/encodeBackward record into a caller's command encoder, so a training step
+// stays one submission. forward/backward with typed arrays are the copying convenience.
+
+import type { WebGPUBackend } from '../../backends/webgpu.js';
+import { learnableWgsl, streamingWgsl } from '../../generated/wgsl.js';
+import { checkActivation, type ActivationShape, type WaveletPlan } from './plan.js';
+import type { WaveletGradients } from './ref.js';
+
+/** Time steps one invocation of streaming.wgsl runs: bounds the f32 running sum's error. */
+export const STREAMING_CHUNK = 64;
+const WORKGROUP = 64;
+const MAX_GRID = 65535;
+
+const STORAGE = 'storage' as const;
+const READ_ONLY = 'read-only-storage' as const;
+
+function layout(device: GPUDevice, kinds: GPUBufferBindingType[]): GPUBindGroupLayout {
+  return device.createBindGroupLayout({
+    entries: kinds.map((type, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } })),
+  });
+}
+
+export class WebGPUWaveletOp {
+  private readonly bindLayout: GPUBindGroupLayout;
+  private readonly pipelines: Record<string, GPUComputePipeline> = {};
+  private readonly windows: GPUBuffer;
+  private readonly alphas: GPUBuffer;
+  private readonly tapOffsets: GPUBuffer;
+  private readonly tapChannels: GPUBuffer;
+  private readonly uniforms = new Map<string, GPUBuffer>();
+  private summaries: GPUBuffer | undefined;
+  private readonly placeholder: GPUBuffer;
+
+  constructor(readonly backend: WebGPUBackend, readonly plan: WaveletPlan) {
+    const { device } = backend;
+    const learnable = plan.form === 'learnable';
+    this.bindLayout = learnable
+      ? layout(device, ['uniform', READ_ONLY, READ_ONLY, STORAGE, READ_ONLY, READ_ONLY, READ_ONLY, READ_ONLY])
+      : layout(device, ['uniform', READ_ONLY, STORAGE, READ_ONLY, READ_ONLY, STORAGE]);
+    const module = device.createShaderModule({ code: learnable ? learnableWgsl : streamingWgsl });
+    const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.bindLayout] });
+    for (const entryPoint of learnable ? ['convolve', 'tap_gradient'] : ['summarize', 'run_chunk']) {
+      this.pipelines[entryPoint] = device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint } });
+    }
+    this.windows = backend.buffer(4 * plan.channels, undefined, Uint32Array.from(plan.windows));
+    this.alphas = backend.buffer(4 * plan.channels, undefined, plan.alphas);
+    this.tapOffsets = backend.buffer(4 * (plan.channels + 1), undefined, Uint32Array.from(plan.tapOffsets));
+    const tapChannels = new Uint32Array(plan.tapCount);
+    for (let c = 0; c < plan.channels; c++) tapChannels.fill(c, plan.tapOffsets[c], plan.tapOffsets[c + 1]);
+    this.tapChannels = backend.buffer(4 * plan.tapCount, undefined, tapChannels);
+    this.placeholder = backend.buffer(4);
+  }
+
+  private uniform(values: number[]): GPUBuffer {
+    const key = values.join(',');
+    let buffer = this.uniforms.get(key);
+    if (!buffer) {
+      buffer = this.backend.buffer(32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, Uint32Array.from(values));
+      this.uniforms.set(key, buffer);
+    }
+    return buffer;
+  }
+
+  private bind(buffers: GPUBuffer[]): GPUBindGroup {
+    return this.backend.device.createBindGroup({
+      layout: this.bindLayout,
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+  }
+
+  private summaryBuffer(floats: number): GPUBuffer {
+    if (!this.summaries || this.summaries.size < 4 * floats) {
+      this.summaries?.destroy();
+      this.summaries = this.backend.buffer(4 * floats);
+    }
+    return this.summaries;
+  }
+
+  /** Records y = filter(x) into `encoder`. x, y: (B, T, E) f32; taps: plan.tapCount f32 (learnable). */
+  encodeForward(encoder: GPUCommandEncoder, shape: ActivationShape, x: GPUBuffer, y: GPUBuffer, taps?: GPUBuffer): void {
+    this.encodeFilter(encoder, false, shape, x, y, taps);
+  }
+
+  /** Records dx = filter^T(dy) and, for the learnable form, dTaps. */
+  encodeBackward(encoder: GPUCommandEncoder, shape: ActivationShape, x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, taps?: GPUBuffer, dTaps?: GPUBuffer): void {
+    this.encodeFilter(encoder, true, shape, dy, dx, taps);
+    if (this.plan.form !== 'learnable' || this.plan.tapCount === 0) return;
+    const { batch, time, channels } = shape;
+    const params = this.uniform([batch, time, channels, this.plan.tapCount, 0, 0, 0, 0]);
+    const group = this.bind([params, x, dy, dTaps!, this.windows, this.tapOffsets, this.tapChannels, taps!]);
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(this.pipelines.tap_gradient);
+    pass.setBindGroup(0, group);
+    const columns = Math.min(this.plan.tapCount, MAX_GRID);
+    pass.dispatchWorkgroups(columns, Math.ceil(this.plan.tapCount / columns));
+    pass.end();
+  }
+
+  private encodeFilter(encoder: GPUCommandEncoder, reverse: boolean, shape: ActivationShape, input: GPUBuffer, output: GPUBuffer, taps?: GPUBuffer): void {
+    const { batch, time, channels } = shape;
+    const columns = Math.ceil(channels / WORKGROUP);
+    const pass = encoder.beginComputePass();
+    if (this.plan.form === 'learnable') {
+      const params = this.uniform([batch, time, channels, this.plan.tapCount, +reverse, 0, 0, 0]);
+      pass.setPipeline(this.pipelines.convolve);
+      pass.setBindGroup(0, this.bind([params, input, this.placeholder, output, this.windows, this.tapOffsets, this.tapChannels, taps!]));
+      pass.dispatchWorkgroups(columns, time, batch);
+    } else {
+      const chunks = Math.ceil(time / STREAMING_CHUNK);
+      const params = this.uniform([batch, time, channels, STREAMING_CHUNK, chunks, +(this.plan.form === 'ema'), +reverse, 0]);
+      const group = this.bind([params, input, output, this.windows, this.alphas, this.summaryBuffer(batch * chunks * channels)]);
+      pass.setBindGroup(0, group);
+      pass.setPipeline(this.pipelines.summarize);
+      pass.dispatchWorkgroups(columns, chunks, batch);
+      pass.setPipeline(this.pipelines.run_chunk);
+      pass.dispatchWorkgroups(columns, chunks, batch);
+    }
+    pass.end();
+  }
+
+  async forward(shape: ActivationShape, x: Float32Array, taps?: Float32Array): Promise<Float32Array> {
+    checkActivation(this.plan, shape, x.length, 'x', taps);
+    const { backend } = this;
+    const xBuffer = backend.buffer(x.byteLength, undefined, x);
+    const yBuffer = backend.buffer(x.byteLength);
+    const tapsBuffer = backend.buffer(4 * this.plan.tapCount, undefined, taps ?? new Float32Array(0));
+    const encoder = backend.device.createCommandEncoder();
+    this.encodeForward(encoder, shape, xBuffer, yBuffer, tapsBuffer);
+    backend.device.queue.submit([encoder.finish()]);
+    const y = await backend.read(yBuffer, x.byteLength);
+    for (const buffer of [xBuffer, yBuffer, tapsBuffer]) buffer.destroy();
+    await backend.checkErrors();
+    return y;
+  }
+
+  async backward(shape: ActivationShape, x: Float32Array, dy: Float32Array, taps?: Float32Array): Promise<WaveletGradients> {
+    checkActivation(this.plan, shape, x.length, 'x', taps);
+    checkActivation(this.plan, shape, dy.length, 'dy', taps);
+    const { backend } = this;
+    const tapBytes = 4 * this.plan.tapCount;
+    const buffers = {
+      x: backend.buffer(x.byteLength, undefined, x),
+      dy: backend.buffer(dy.byteLength, undefined, dy),
+      dx: backend.buffer(x.byteLength),
+      taps: backend.buffer(tapBytes, undefined, taps ?? new Float32Array(0)),
+      dTaps: backend.buffer(tapBytes),
+    };
+    const encoder = backend.device.createCommandEncoder();
+    this.encodeBackward(encoder, shape, buffers.x, buffers.dy, buffers.dx, buffers.taps, buffers.dTaps);
+    backend.device.queue.submit([encoder.finish()]);
+    const dx = await backend.read(buffers.dx, x.byteLength);
+    const dTaps = tapBytes ? await backend.read(buffers.dTaps, tapBytes) : new Float32Array(0);
+    for (const buffer of Object.values(buffers)) buffer.destroy();
+    await backend.checkErrors();
+    return { dx, dTaps };
+  }
+
+  destroy(): void {
+    for (const buffer of [this.windows, this.alphas, this.tapOffsets, this.tapChannels, this.placeholder, ...this.uniforms.values()]) buffer.destroy();
+    this.summaries?.destroy();
+  }
+}
