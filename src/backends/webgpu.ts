@@ -30,7 +30,54 @@ export interface WebGPUBackend {
   destroy(): void;
 }
 
+const DEFAULT_USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** A buffer of at least `bytes` (padded to 4, the copy granularity; never 0, which cannot be bound), optionally filled. */
+export function createBuffer(device: GPUDevice, bytes: number, usage = DEFAULT_USAGE(), data?: ArrayBufferView): GPUBuffer {
+  const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+  const buffer = device.createBuffer({ size, usage, mappedAtCreation: Boolean(data) });
+  if (data) {
+    new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    buffer.unmap();
+  }
+  return buffer;
+}
+
+/** Copies `bytes` of a buffer back to the CPU as float32 (waits for the queue). */
+export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, bytes = buffer.size): Promise<Float32Array> {
+  const staging = device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const encoder = device.createCommandEncoder();
+  encoder.copyBufferToBuffer(buffer, 0, staging, 0, staging.size);
+  device.queue.submit([encoder.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const out = new Float32Array(staging.getMappedRange().slice(0, bytes));
+  staging.unmap();
+  staging.destroy();
+  return out;
+}
+
+/** Runs `work` inside validation and out-of-memory error scopes, and throws what they caught. */
+export async function withErrorScopes<T>(device: GPUDevice, work: () => Promise<T>): Promise<T> {
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  let result: T;
+  try {
+    result = await work();
+  } finally {
+    const validation = await device.popErrorScope();
+    const memory = await device.popErrorScope();
+    const error = validation ?? memory;
+    if (error) throw new Error(`WebGPU ${validation ? 'validation' : 'out-of-memory'} error: ${error.message}`);
+  }
+  return result;
+}
+
 let nodeGpu: GPU | undefined;
+
+/** Makes navigator.gpu available (Dawn in Node) for code such as tfjs-webgpu that looks there. */
+export async function ensureNavigatorGpu(): Promise<GPU> {
+  return findGpu();
+}
 
 async function findGpu(): Promise<GPU> {
   const browserGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
@@ -98,27 +145,8 @@ export async function createWebGPUBackend(): Promise<WebGPUBackend> {
       await device.queue.onSubmittedWorkDone();
       if (errors.length) throw new Error(`WebGPU reported ${errors.length} error(s): ${errors.splice(0).join(' | ')}`);
     },
-    buffer(bytes, usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, data) {
-      // Sizes are padded to 4 bytes (copy granularity); an empty binding is not allowed, so at least 4.
-      const size = Math.max(4, Math.ceil(bytes / 4) * 4);
-      const buffer = device.createBuffer({ size, usage, mappedAtCreation: Boolean(data) });
-      if (data) {
-        new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-        buffer.unmap();
-      }
-      return buffer;
-    },
-    async read(buffer, bytes = buffer.size) {
-      const staging = device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      const encoder = device.createCommandEncoder();
-      encoder.copyBufferToBuffer(buffer, 0, staging, 0, staging.size);
-      device.queue.submit([encoder.finish()]);
-      await staging.mapAsync(GPUMapMode.READ);
-      const out = new Float32Array(staging.getMappedRange().slice(0, bytes));
-      staging.unmap();
-      staging.destroy();
-      return out;
-    },
+    buffer: (bytes, usage, data) => createBuffer(device, bytes, usage, data),
+    read: (buffer, bytes) => readBuffer(device, buffer, bytes),
     destroy() {
       device.destroy();
     },

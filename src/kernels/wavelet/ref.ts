@@ -61,12 +61,13 @@ export function waveletBackwardRef(
       if (f === 0) {
         for (let t = 0; t < T; t++) dx[row(t, c)] = dy[row(t, c)];
       } else if (plan.form === 'ema') {
-        // y[t] = sum_{m <= t} a (1 - a)^(t - m) x[m]: dx[m] = a sum_{t >= m} (1 - a)^(t - m) dy[t].
+        // y[t] = sum_{m <= t} a (1 - a)^(t - m) x[m], so dx[m] = a g[m] with g[m] = sum_{t >= m} (1 - a)^(t - m) dy[t],
+        // which satisfies g[m] = dy[m] + (1 - a) g[m + 1].
         const a = plan.alphas[c];
-        for (let m = 0; m < T; m++) {
-          let decay = a;
-          // Stop once the remaining terms are below float64's resolution of the sum.
-          for (let t = m; t < T && decay > 1e-30 * a; t++, decay *= 1 - a) dx[row(m, c)] += decay * dy[row(t, c)];
+        let g = 0;
+        for (let m = T - 1; m >= 0; m--) {
+          g = dy[row(m, c)] + (1 - a) * g;
+          dx[row(m, c)] = a * g;
         }
       } else {
         const h0 = plan.tapOffsets[c];

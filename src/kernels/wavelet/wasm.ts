@@ -51,13 +51,17 @@ export class WasmWaveletOp {
   /** dx = filter^T(dy) and, for the learnable form, dTaps; all byte offsets in wasm memory. */
   backwardAt(shape: ActivationShape, x: number, dy: number, dx: number, taps = 0, dTaps = 0): void {
     this.filterAt(true, shape, dy, dx, taps);
-    if (this.plan.form === 'learnable') {
-      const { batch, time } = shape;
-      this.backend.kernels.learnableTapGradient(this.planPtr, x, dy, batch, time, this.tapOffsetsPtr, this.packedCount, this.packedGradPtr, dTaps);
-    }
+    if (this.plan.form === 'learnable') this.tapGradientAt(shape, x, dy, dTaps);
   }
 
-  private filterAt(reverse: boolean, shape: ActivationShape, input: number, output: number, taps: number): void {
+  /** dTaps[c, k] = sum_{b, t} dy[t, c] x[t - k, c] (learnable form); byte offsets in wasm memory. */
+  tapGradientAt(shape: ActivationShape, x: number, dy: number, dTaps: number): void {
+    const { batch, time } = shape;
+    this.backend.kernels.learnableTapGradient(this.planPtr, x, dy, batch, time, this.tapOffsetsPtr, this.packedCount, this.packedGradPtr, dTaps);
+  }
+
+  /** output = filter(input), or filter^T(input) (the backward pass for x) when `reverse`. */
+  filterAt(reverse: boolean, shape: ActivationShape, input: number, output: number, taps: number): void {
     const { kernels } = this.backend;
     const { batch: B, time: T } = shape;
     if (this.plan.form === 'learnable') {
@@ -69,15 +73,19 @@ export class WasmWaveletOp {
   }
 
   forward(shape: ActivationShape, x: Float32Array, taps?: Float32Array): Float32Array {
-    checkActivation(this.plan, shape, x.length, 'x', taps);
+    return this.filter(false, shape, x, taps);
+  }
+
+  /** Copies in, runs filterAt, copies out. */
+  filter(reverse: boolean, shape: ActivationShape, input: Float32Array, taps?: Float32Array): Float32Array {
+    checkActivation(this.plan, shape, input.length, 'input', taps);
     const { arena } = this.backend;
     const mark = arena.mark();
     try {
-      const xPtr = arena.put(x);
-      const yPtr = arena.alloc(x.byteLength);
-      const tapsPtr = taps ? arena.put(taps) : 0;
-      this.forwardAt(shape, xPtr, yPtr, tapsPtr);
-      return arena.f32(yPtr, x.length).slice();
+      const inPtr = arena.put(input);
+      const outPtr = arena.alloc(input.byteLength);
+      this.filterAt(reverse, shape, inPtr, outPtr, taps ? arena.put(taps) : 0);
+      return arena.f32(outPtr, input.length).slice();
     } finally {
       arena.release(mark);
     }

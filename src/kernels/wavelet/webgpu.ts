@@ -3,7 +3,7 @@
 // once; encodeForward/encodeBackward record into a caller's command encoder, so a training step
 // stays one submission. forward/backward with typed arrays are the copying convenience.
 
-import type { WebGPUBackend } from '../../backends/webgpu.js';
+import { createBuffer, readBuffer, withErrorScopes } from '../../backends/webgpu.js';
 import { learnableWgsl, streamingWgsl } from '../../generated/wgsl.js';
 import { checkActivation, type ActivationShape, type WaveletPlan } from './plan.js';
 import type { WaveletGradients } from './ref.js';
@@ -33,8 +33,7 @@ export class WebGPUWaveletOp {
   private summaries: GPUBuffer | undefined;
   private readonly placeholder: GPUBuffer;
 
-  constructor(readonly backend: WebGPUBackend, readonly plan: WaveletPlan) {
-    const { device } = backend;
+  constructor(readonly device: GPUDevice, readonly plan: WaveletPlan) {
     const learnable = plan.form === 'learnable';
     this.bindLayout = learnable
       ? layout(device, ['uniform', READ_ONLY, READ_ONLY, STORAGE, READ_ONLY, READ_ONLY, READ_ONLY, READ_ONLY])
@@ -44,27 +43,27 @@ export class WebGPUWaveletOp {
     for (const entryPoint of learnable ? ['convolve', 'tap_gradient'] : ['summarize', 'run_chunk']) {
       this.pipelines[entryPoint] = device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint } });
     }
-    this.windows = backend.buffer(4 * plan.channels, undefined, Uint32Array.from(plan.windows));
-    this.alphas = backend.buffer(4 * plan.channels, undefined, plan.alphas);
-    this.tapOffsets = backend.buffer(4 * (plan.channels + 1), undefined, Uint32Array.from(plan.tapOffsets));
+    this.windows = createBuffer(device, 4 * plan.channels, undefined, Uint32Array.from(plan.windows));
+    this.alphas = createBuffer(device, 4 * plan.channels, undefined, plan.alphas);
+    this.tapOffsets = createBuffer(device, 4 * (plan.channels + 1), undefined, Uint32Array.from(plan.tapOffsets));
     const tapChannels = new Uint32Array(plan.tapCount);
     for (let c = 0; c < plan.channels; c++) tapChannels.fill(c, plan.tapOffsets[c], plan.tapOffsets[c + 1]);
-    this.tapChannels = backend.buffer(4 * plan.tapCount, undefined, tapChannels);
-    this.placeholder = backend.buffer(4);
+    this.tapChannels = createBuffer(device, 4 * plan.tapCount, undefined, tapChannels);
+    this.placeholder = createBuffer(device, 4);
   }
 
   private uniform(values: number[]): GPUBuffer {
     const key = values.join(',');
     let buffer = this.uniforms.get(key);
     if (!buffer) {
-      buffer = this.backend.buffer(32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, Uint32Array.from(values));
+      buffer = createBuffer(this.device, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, Uint32Array.from(values));
       this.uniforms.set(key, buffer);
     }
     return buffer;
   }
 
   private bind(buffers: GPUBuffer[]): GPUBindGroup {
-    return this.backend.device.createBindGroup({
+    return this.device.createBindGroup({
       layout: this.bindLayout,
       entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
@@ -73,7 +72,7 @@ export class WebGPUWaveletOp {
   private summaryBuffer(floats: number): GPUBuffer {
     if (!this.summaries || this.summaries.size < 4 * floats) {
       this.summaries?.destroy();
-      this.summaries = this.backend.buffer(4 * floats);
+      this.summaries = createBuffer(this.device, 4 * floats);
     }
     return this.summaries;
   }
@@ -86,19 +85,24 @@ export class WebGPUWaveletOp {
   /** Records dx = filter^T(dy) and, for the learnable form, dTaps. */
   encodeBackward(encoder: GPUCommandEncoder, shape: ActivationShape, x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, taps?: GPUBuffer, dTaps?: GPUBuffer): void {
     this.encodeFilter(encoder, true, shape, dy, dx, taps);
-    if (this.plan.form !== 'learnable' || this.plan.tapCount === 0) return;
+    if (this.plan.form === 'learnable') this.encodeTapGradient(encoder, shape, x, dy, taps!, dTaps!);
+  }
+
+  /** Records dTaps[c, k] = sum_{b, t} dy[t, c] x[t - k, c] (learnable form). */
+  encodeTapGradient(encoder: GPUCommandEncoder, shape: ActivationShape, x: GPUBuffer, dy: GPUBuffer, taps: GPUBuffer, dTaps: GPUBuffer): void {
+    if (this.plan.tapCount === 0) return;
     const { batch, time, channels } = shape;
     const params = this.uniform([batch, time, channels, this.plan.tapCount, 0, 0, 0, 0]);
-    const group = this.bind([params, x, dy, dTaps!, this.windows, this.tapOffsets, this.tapChannels, taps!]);
     const pass = encoder.beginComputePass();
     pass.setPipeline(this.pipelines.tap_gradient);
-    pass.setBindGroup(0, group);
+    pass.setBindGroup(0, this.bind([params, x, dy, dTaps, this.windows, this.tapOffsets, this.tapChannels, taps]));
     const columns = Math.min(this.plan.tapCount, MAX_GRID);
     pass.dispatchWorkgroups(columns, Math.ceil(this.plan.tapCount / columns));
     pass.end();
   }
 
-  private encodeFilter(encoder: GPUCommandEncoder, reverse: boolean, shape: ActivationShape, input: GPUBuffer, output: GPUBuffer, taps?: GPUBuffer): void {
+  /** Records output = filter(input), or its transpose filter^T(input) (the backward pass) when `reverse`. */
+  encodeFilter(encoder: GPUCommandEncoder, reverse: boolean, shape: ActivationShape, input: GPUBuffer, output: GPUBuffer, taps?: GPUBuffer): void {
     const { batch, time, channels } = shape;
     const columns = Math.ceil(channels / WORKGROUP);
     const pass = encoder.beginComputePass();
@@ -120,41 +124,36 @@ export class WebGPUWaveletOp {
     pass.end();
   }
 
-  async forward(shape: ActivationShape, x: Float32Array, taps?: Float32Array): Promise<Float32Array> {
+  /** Copies x (and taps) to the GPU, runs forward, reads y back. Throws on any WebGPU error. */
+  forward(shape: ActivationShape, x: Float32Array, taps?: Float32Array): Promise<Float32Array> {
     checkActivation(this.plan, shape, x.length, 'x', taps);
-    const { backend } = this;
-    const xBuffer = backend.buffer(x.byteLength, undefined, x);
-    const yBuffer = backend.buffer(x.byteLength);
-    const tapsBuffer = backend.buffer(4 * this.plan.tapCount, undefined, taps ?? new Float32Array(0));
-    const encoder = backend.device.createCommandEncoder();
-    this.encodeForward(encoder, shape, xBuffer, yBuffer, tapsBuffer);
-    backend.device.queue.submit([encoder.finish()]);
-    const y = await backend.read(yBuffer, x.byteLength);
-    for (const buffer of [xBuffer, yBuffer, tapsBuffer]) buffer.destroy();
-    await backend.checkErrors();
-    return y;
+    return this.roundTrip([x, taps ?? new Float32Array(0)], [x.byteLength], (encoder, [xb, tapsb], [yb]) => this.encodeForward(encoder, shape, xb, yb, tapsb)).then(([y]) => y);
   }
 
+  /** Copies x, dy (and taps) to the GPU, runs backward, reads dx and dTaps back. */
   async backward(shape: ActivationShape, x: Float32Array, dy: Float32Array, taps?: Float32Array): Promise<WaveletGradients> {
     checkActivation(this.plan, shape, x.length, 'x', taps);
     checkActivation(this.plan, shape, dy.length, 'dy', taps);
-    const { backend } = this;
-    const tapBytes = 4 * this.plan.tapCount;
-    const buffers = {
-      x: backend.buffer(x.byteLength, undefined, x),
-      dy: backend.buffer(dy.byteLength, undefined, dy),
-      dx: backend.buffer(x.byteLength),
-      taps: backend.buffer(tapBytes, undefined, taps ?? new Float32Array(0)),
-      dTaps: backend.buffer(tapBytes),
-    };
-    const encoder = backend.device.createCommandEncoder();
-    this.encodeBackward(encoder, shape, buffers.x, buffers.dy, buffers.dx, buffers.taps, buffers.dTaps);
-    backend.device.queue.submit([encoder.finish()]);
-    const dx = await backend.read(buffers.dx, x.byteLength);
-    const dTaps = tapBytes ? await backend.read(buffers.dTaps, tapBytes) : new Float32Array(0);
-    for (const buffer of Object.values(buffers)) buffer.destroy();
-    await backend.checkErrors();
+    const [dx, dTaps] = await this.roundTrip([x, dy, taps ?? new Float32Array(0)], [x.byteLength, 4 * this.plan.tapCount], (encoder, [xb, dyb, tapsb], [dxb, dTapsb]) =>
+      this.encodeBackward(encoder, shape, xb, dyb, dxb, tapsb, dTapsb),
+    );
     return { dx, dTaps };
+  }
+
+  private roundTrip(inputs: Float32Array[], outputBytes: number[], record: (encoder: GPUCommandEncoder, ins: GPUBuffer[], outs: GPUBuffer[]) => void): Promise<Float32Array[]> {
+    const { device } = this;
+    return withErrorScopes(device, async () => {
+      const ins = inputs.map((values) => createBuffer(device, values.byteLength, undefined, values));
+      const outs = outputBytes.map((bytes) => createBuffer(device, bytes));
+      try {
+        const encoder = device.createCommandEncoder();
+        record(encoder, ins, outs);
+        device.queue.submit([encoder.finish()]);
+        return await Promise.all(outs.map((buffer, i) => (outputBytes[i] ? readBuffer(device, buffer, outputBytes[i]) : new Float32Array(0))));
+      } finally {
+        for (const buffer of [...ins, ...outs]) buffer.destroy();
+      }
+    });
   }
 
   destroy(): void {

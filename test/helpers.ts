@@ -1,0 +1,65 @@
+// Shared by the tests: a seeded generator, closeness checks that say where they failed, and the
+// backends, made once per process. WebGPU runs on whatever Vulkan driver is set; without one,
+// on Chromium's SwiftShader (Debian's `chromium` package), as in CI. A test that cannot get a
+// WebGPU device fails unless WAVELET_GPT_SKIP_WEBGPU=1 says to skip it.
+
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as assert from 'uvu/assert';
+import { createWasmBackend, type WasmBackend } from '../src/backends/wasm.js';
+import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu.js';
+
+const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
+process.env.XDG_RUNTIME_DIR ??= tmpdir(); // silences the Vulkan loader's warning
+
+/** mulberry32: small, fast, and the same sequence everywhere. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 15), z | 1);
+    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
+    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** n values uniform in [offset - scale, offset + scale). */
+export function randomArray(n: number, random: () => number, scale = 1, offset = 0): Float32Array {
+  return Float32Array.from({ length: n }, () => offset + scale * (2 * random() - 1));
+}
+
+export function maxAbs(values: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]));
+  return m;
+}
+
+/**
+ * Asserts |actual - expected| <= tolerance * max(1, max|expected|) everywhere, and that both are
+ * NaN at the same places. Names the first index that fails.
+ */
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what: string): void {
+  assert.is(actual.length, expected.length, `${what}: length`);
+  const bound = tolerance * Math.max(1, maxAbs(expected));
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    if (Number.isNaN(e) && Number.isNaN(a)) continue;
+    if (!(Math.abs(a - e) <= bound)) {
+      assert.unreachable(`${what}: index ${i}: expected ${e}, found ${a} (|diff| ${Math.abs(a - e)} > ${bound})`);
+    }
+  }
+}
+
+let wasm: Promise<WasmBackend> | undefined;
+export function wasmBackend(): Promise<WasmBackend> {
+  return (wasm ??= createWasmBackend());
+}
+
+let webgpu: Promise<WebGPUBackend | undefined> | undefined;
+/** The WebGPU backend, or undefined when WAVELET_GPT_SKIP_WEBGPU=1; any other failure throws. */
+export function webgpuBackend(): Promise<WebGPUBackend | undefined> {
+  return (webgpu ??= process.env.WAVELET_GPT_SKIP_WEBGPU === '1' ? Promise.resolve(undefined) : createWebGPUBackend());
+}
