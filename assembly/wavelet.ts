@@ -51,97 +51,123 @@ function copyRun(src: usize, dst: usize, start: i32, end: i32): void {
   for (; c < end; c++) store<f32>(dst + (<usize>c << 2), load<f32>(src + (<usize>c << 2)));
 }
 
-// @inline keeps the per-lane branches out of the hot loop's call overhead.
-@inline
-function laggedLane(x: usize, rowBase: usize, t: i32, step: i32, f: i32, T: i32, c: i32, E: i32): f32 {
-  const lag = t - step * f;
-  if (lag < 0 || lag >= T) return 0;
-  return load<f32>(x + (((rowBase + <usize>lag) * <usize>E + <usize>c) << 2));
-}
+/** Rows walked by one channel group before moving to the next: the block stays in L2. */
+const ROW_BLOCK = 64;
 
 /**
  * Fixed Haar moving average (ema = false) or EMA (ema = true), forward or (reverse) backward.
- * state: f64[E] scratch.
+ * state: f64[E] scratch for the running sums between row blocks.
+ *
+ * Loop order: rows in blocks of ROW_BLOCK; within a block, each group of four filtered channels
+ * walks the block's rows with its running state, windows and scales in registers. Walking a
+ * whole column at once (no blocks) thrashes L2 and the TLB when a row is kilobytes long (rows
+ * E * 4 bytes apart map to few cache sets); walking row by row reloads every table each step.
  */
 export function streamingFilter(ema: bool, reverse: bool, plan: Plan, x: usize, y: usize, B: i32, T: i32, state: usize): void {
   const E = plan.channels;
-  const step = reverse ? -1 : 1;
+  const rowBytes = <usize>E << 2;
+  // One step in time, in bytes: forward walks down the rows, reverse walks up.
+  const stride: isize = reverse ? -<isize>rowBytes : <isize>rowBytes;
   for (let b = 0; b < B; b++) {
     memory.fill(state, 0, <usize>E << 3);
-    const rowBase = <usize>b * <usize>T;
-    for (let i = 0; i < T; i++) {
-      const t = reverse ? T - 1 - i : i;
-      const rowOffset = (rowBase + <usize>t) * <usize>E << 2;
-      const xr = x + rowOffset;
-      const yr = y + rowOffset;
+    const batchBase = <usize>b * <usize>T * rowBytes;
+    for (let block = 0; block < T; block += ROW_BLOCK) {
+      const steps = min(ROW_BLOCK, T - block);
+      // Walking order i = block .. block + steps - 1 is time t = i forward, T - 1 - i reverse.
+      const firstRow = batchBase + <usize>(reverse ? T - 1 - block : block) * rowBytes;
       for (let r = 0; r < plan.runCount; r++) {
         const run = plan.runs + (<usize>r * 12);
         const start = load<i32>(run);
         const end = load<i32>(run, 4);
         if (load<i32>(run, 8) == 0) {
-          copyRun(xr, yr, start, end);
+          let offset = firstRow + (<usize>start << 2);
+          for (let i = 0; i < steps; i++) {
+            memory.copy(y + offset, x + offset, <usize>(end - start) << 2);
+            offset = <usize>(<isize>offset + stride);
+          }
           continue;
         }
         let c = start;
         for (; c + 4 <= end; c += 4) {
           const cb = <usize>c;
-          const xv = v128.load(xr + (cb << 2));
-          const s0 = v128.load(state + (cb << 3));
-          const s1 = v128.load(state + (cb << 3), 16);
-          const x0 = f64x2.promote_low_f32x4(xv);
-          const x1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1));
-          let n0: v128, n1: v128, out0: v128, out1: v128;
-          if (ema) {
-            const a0 = v128.load(plan.alphas + (cb << 3));
-            const a1 = v128.load(plan.alphas + (cb << 3), 16);
-            n0 = f64x2.add(s0, f64x2.mul(a0, f64x2.sub(x0, s0)));
-            n1 = f64x2.add(s1, f64x2.mul(a1, f64x2.sub(x1, s1)));
-            out0 = n0;
-            out1 = n1;
-          } else {
-            const w = v128.load(plan.windows + (cb << 2));
-            const f = i32x4.extract_lane(w, 0);
-            let lagged: v128;
-            if (v128.all_true<i32>(i32x4.eq(w, i32x4.splat(f)))) {
-              const lag = t - step * f;
-              lagged = lag >= 0 && lag < T ? v128.load(x + (((rowBase + <usize>lag) * <usize>E + cb) << 2)) : f32x4.splat(0);
+          const w = v128.load(plan.windows + (cb << 2));
+          const f = i32x4.extract_lane(w, 0);
+          const uniform = v128.all_true<i32>(i32x4.eq(w, i32x4.splat(f)));
+          const scale0 = ema ? v128.load(plan.alphas + (cb << 3)) : v128.load(plan.invWindows + (cb << 3));
+          const scale1 = ema ? v128.load(plan.alphas + (cb << 3), 16) : v128.load(plan.invWindows + (cb << 3), 16);
+          let s0 = v128.load(state + (cb << 3));
+          let s1 = v128.load(state + (cb << 3), 16);
+          let xp = x + firstRow + (cb << 2);
+          let yp = y + firstRow + (cb << 2);
+          for (let i = block; i < block + steps; i++) {
+            const xv = v128.load(xp);
+            const x0 = f64x2.promote_low_f32x4(xv);
+            const x1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1));
+            let out0: v128, out1: v128;
+            if (ema) {
+              s0 = f64x2.add(s0, f64x2.mul(scale0, f64x2.sub(x0, s0)));
+              s1 = f64x2.add(s1, f64x2.mul(scale1, f64x2.sub(x1, s1)));
+              out0 = s0;
+              out1 = s1;
             } else {
-              lagged = f32x4.splat(laggedLane(x, rowBase, t, step, f, T, c, E));
-              lagged = f32x4.replace_lane(lagged, 1, laggedLane(x, rowBase, t, step, i32x4.extract_lane(w, 1), T, c + 1, E));
-              lagged = f32x4.replace_lane(lagged, 2, laggedLane(x, rowBase, t, step, i32x4.extract_lane(w, 2), T, c + 2, E));
-              lagged = f32x4.replace_lane(lagged, 3, laggedLane(x, rowBase, t, step, i32x4.extract_lane(w, 3), T, c + 3, E));
+              let lagged = f32x4.splat(0);
+              if (uniform) {
+                if (i >= f) lagged = v128.load(<usize>(<isize>xp - <isize>f * stride));
+              } else {
+                lagged = laggedLanes(xp, stride, i, w);
+              }
+              s0 = f64x2.add(s0, f64x2.sub(x0, f64x2.promote_low_f32x4(lagged)));
+              s1 = f64x2.add(s1, f64x2.sub(x1, f64x2.promote_low_f32x4(v128.shuffle<f32>(lagged, lagged, 2, 3, 0, 1))));
+              out0 = f64x2.mul(s0, scale0);
+              out1 = f64x2.mul(s1, scale1);
             }
-            const l0 = f64x2.promote_low_f32x4(lagged);
-            const l1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(lagged, lagged, 2, 3, 0, 1));
-            n0 = f64x2.add(s0, f64x2.sub(x0, l0));
-            n1 = f64x2.add(s1, f64x2.sub(x1, l1));
-            out0 = f64x2.mul(n0, v128.load(plan.invWindows + (cb << 3)));
-            out1 = f64x2.mul(n1, v128.load(plan.invWindows + (cb << 3), 16));
+            v128.store(yp, v128.shuffle<f32>(f32x4.demote_f64x2_zero(out0), f32x4.demote_f64x2_zero(out1), 0, 1, 4, 5));
+            xp = <usize>(<isize>xp + stride);
+            yp = <usize>(<isize>yp + stride);
           }
-          v128.store(state + (cb << 3), n0);
-          v128.store(state + (cb << 3), n1, 16);
-          const lo = f32x4.demote_f64x2_zero(out0);
-          const hi = f32x4.demote_f64x2_zero(out1);
-          v128.store(yr + (cb << 2), v128.shuffle<f32>(lo, hi, 0, 1, 4, 5));
+          v128.store(state + (cb << 3), s0);
+          v128.store(state + (cb << 3), s1, 16);
         }
         for (; c < end; c++) {
           const cb = <usize>c;
-          const xs = <f64>load<f32>(xr + (cb << 2));
+          const f = load<i32>(plan.windows + (cb << 2));
+          const scale = ema ? load<f64>(plan.alphas + (cb << 3)) : load<f64>(plan.invWindows + (cb << 3));
           let s = load<f64>(state + (cb << 3));
-          let out: f64;
-          if (ema) {
-            s += load<f64>(plan.alphas + (cb << 3)) * (xs - s);
-            out = s;
-          } else {
-            s += xs - <f64>laggedLane(x, rowBase, t, step, load<i32>(plan.windows + (cb << 2)), T, c, E);
-            out = s * load<f64>(plan.invWindows + (cb << 3));
+          let xp = x + firstRow + (cb << 2);
+          let yp = y + firstRow + (cb << 2);
+          for (let i = block; i < block + steps; i++) {
+            const xs = <f64>load<f32>(xp);
+            if (ema) {
+              s += scale * (xs - s);
+              store<f32>(yp, <f32>s);
+            } else {
+              if (i >= f) s -= <f64>load<f32>(<usize>(<isize>xp - <isize>f * stride));
+              s += xs;
+              store<f32>(yp, <f32>(s * scale));
+            }
+            xp = <usize>(<isize>xp + stride);
+            yp = <usize>(<isize>yp + stride);
           }
           store<f64>(state + (cb << 3), s);
-          store<f32>(yr + (cb << 2), <f32>out);
         }
       }
     }
   }
+}
+
+/** The values `w` (per lane) steps back in walking order, 0 where that is before the start. */
+@inline
+function laggedLanes(xp: usize, stride: isize, i: i32, w: v128): v128 {
+  let lagged = f32x4.splat(0);
+  const f0 = i32x4.extract_lane(w, 0);
+  const f1 = i32x4.extract_lane(w, 1);
+  const f2 = i32x4.extract_lane(w, 2);
+  const f3 = i32x4.extract_lane(w, 3);
+  if (i >= f0) lagged = f32x4.replace_lane(lagged, 0, load<f32>(<usize>(<isize>xp - <isize>f0 * stride)));
+  if (i >= f1) lagged = f32x4.replace_lane(lagged, 1, load<f32>(<usize>(<isize>xp - <isize>f1 * stride), 4));
+  if (i >= f2) lagged = f32x4.replace_lane(lagged, 2, load<f32>(<usize>(<isize>xp - <isize>f2 * stride), 8));
+  if (i >= f3) lagged = f32x4.replace_lane(lagged, 3, load<f32>(<usize>(<isize>xp - <isize>f3 * stride), 12));
+  return lagged;
 }
 
 /**

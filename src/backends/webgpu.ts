@@ -118,7 +118,12 @@ function describeAdapter(adapter: GPUAdapter): AdapterReport {
 export async function createWebGPUBackend(): Promise<WebGPUBackend> {
   const gpu = await findGpu();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) throw new BackendUnavailableError('WebGPU: no adapter (no GPU driver found; in Node on Linux set VK_ICD_FILENAMES to a Vulkan driver)');
+  if (!adapter) {
+    throw new BackendUnavailableError(
+      'WebGPU: no adapter. In Node on Linux, point VK_ICD_FILENAMES at a Vulkan driver: a GPU vendor\'s, or for a slow software one ' +
+        "Chromium's SwiftShader (apt-get install chromium; VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)",
+    );
+  }
   const limits = adapter.limits;
   const device = await adapter.requestDevice({
     requiredLimits: {

@@ -17,6 +17,11 @@ export interface HaarFilterBank {
   details: Float32Array[];
 }
 
+/** The plan of one level: every channel averaged over its last 2^level steps. */
+export function haarLevelPlan(channels: number, level: number): WaveletPlan {
+  return planFromWindows('haar', new Int32Array(channels).fill(2 ** level));
+}
+
 /**
  * Causal Haar approximations and details of a (T, C) signal, channel fastest, at levels 1..levels.
  * `forward` picks the implementation (the reference by default; pass a wasm op's forward for speed).
@@ -32,7 +37,7 @@ export function haarFilterBank(signal: Float32Array, time: number, channels: num
   const details: Float32Array[] = [];
   let previous = signal;
   for (let level = 1; level <= levels; level++) {
-    const plan = planFromWindows('haar', new Int32Array(channels).fill(2 ** level));
+    const plan = haarLevelPlan(channels, level);
     const approximation = forward(plan, { batch: 1, time, channels }, signal);
     approximations.push(approximation);
     details.push(previous.map((value, i) => value - approximation[i]));

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// The `wavelet-gpt` command. Errors a user can fix (bad input, a backend missing) print one line
+// and exit 2; anything else is a bug and keeps its stack.
+
+import { readFileSync } from 'node:fs';
+import { BackendUnavailableError, WaveletInputError } from '../errors.js';
+import { runDemo } from './demo.js';
+import { runInfo } from './info.js';
+
+const USAGE = `usage: wavelet-gpt <command> [options]
+
+commands:
+  info                     version, and the backends found on this machine with what each reports
+  demo [--out DIR] [--chars N] [--levels L]
+                           the causal Haar filter bank on the default text (Moby-Dick): timings on
+                           each backend and an SVG of the multi-resolution picture
+  help                     this text`;
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Parses --name value pairs; every name must be one of `allowed`. */
+export function parseOptions(args: string[], allowed: string[]): Record<string, string> {
+  const options: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const name = arg.replace(/^--/, '');
+    if (!arg.startsWith('--') || !allowed.includes(name)) {
+      throw new WaveletInputError(`unknown option '${arg}': expected one of ${allowed.map((a) => `--${a}`).join(', ')}`);
+    }
+    if (i + 1 >= args.length) throw new WaveletInputError(`option '${arg}' needs a value`);
+    options[name] = args[++i];
+  }
+  return options;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'help', ...rest] = argv;
+  switch (command) {
+    case 'info':
+      return runInfo(version());
+    case 'demo':
+      return runDemo(parseOptions(rest, ['out', 'chars', 'levels']));
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return;
+    default:
+      throw new WaveletInputError(`unknown command '${command}': expected info, demo or help`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0), // Dawn keeps the event loop alive; the work is done
+  (error: Error) => {
+    if (error instanceof WaveletInputError || error instanceof BackendUnavailableError) {
+      console.error(`wavelet-gpt: ${error.message}`);
+      process.exit(2);
+    }
+    console.error(error);
+    process.exit(1);
+  },
+);
