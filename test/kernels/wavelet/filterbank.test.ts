@@ -2,7 +2,7 @@
 // A_l[t] = (A_{l-1}[t] + A_{l-1}[t - 2^(l-1)]) / 2, A_0 = x, zero before t = 0.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { haarFilterBank } from '../../../src/kernels/wavelet/filterbank.js';
+import { haarFilterBank, type ForwardFn } from '../../../src/kernels/wavelet/filterbank.js';
 import { WasmWaveletOp } from '../../../src/kernels/wavelet/wasm.js';
 import { assertClose, randomArray, seededRandom, wasmBackend } from '../../helpers.js';
 
@@ -30,10 +30,11 @@ test('approximations equal the pairwise Haar recursion; details add back up to t
   const signal = randomArray(time * channels, random);
   const expected = pairwiseHaar(signal, time, channels, levels);
   const wasm = await wasmBackend();
-  for (const [name, forward] of [
+  const implementations: [string, ForwardFn | undefined][] = [
     ['reference', undefined],
     ['wasm', (plan, shape, x) => new WasmWaveletOp(wasm, plan).forward(shape, x)],
-  ] as const) {
+  ];
+  for (const [name, forward] of implementations) {
     const bank = haarFilterBank(signal, time, channels, levels, forward);
     for (let l = 0; l < levels; l++) assertClose(bank.approximations[l], expected[l], 1e-6, `${name} level ${l + 1}`);
     // x = A_L + sum of details: the bank loses nothing.
