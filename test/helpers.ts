@@ -1,17 +1,11 @@
 // Shared by the tests: a seeded generator, closeness checks that say where they failed, and the
-// backends, made once per process. WebGPU runs on whatever Vulkan driver is set; without one,
-// on Chromium's SwiftShader (Debian's `chromium` package), as in CI. A test that cannot get a
-// WebGPU device fails unless WAVELET_GPT_SKIP_WEBGPU=1 says to skip it.
+// backends, made once per process. WebGPU runs on the driver createWebGPUBackend chooses; on a
+// machine without a GPU, Chromium's SwiftShader (Debian's `chromium` package), as in CI. A test
+// that cannot get a WebGPU device fails unless WAVELET_GPT_SKIP_WEBGPU=1 says to skip it.
 
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, type WasmBackend } from '../src/backends/wasm.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu.js';
-
-const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
-process.env.XDG_RUNTIME_DIR ??= tmpdir(); // silences the Vulkan loader's warning
 
 /** mulberry32: small, fast, and the same sequence everywhere. */
 export function seededRandom(seed: number): () => number {

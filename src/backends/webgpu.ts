@@ -79,10 +79,31 @@ export async function ensureNavigatorGpu(): Promise<GPU> {
   return findGpu();
 }
 
+/** Chromium's software Vulkan driver (Debian package `chromium`). */
+export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/**
+ * In Node on Linux, with no Vulkan driver chosen by the environment and no GPU device node
+ * (/dev/dri/renderD*, /dev/nvidia*): use SwiftShader if Chromium is installed, rather than the
+ * installed software fallback (Debian 12's lavapipe is too old for Dawn). Also gives the Vulkan
+ * loader the XDG_RUNTIME_DIR it complains without.
+ */
+async function chooseVulkanDriver(): Promise<void> {
+  const env = process.env;
+  if (process.platform !== 'linux') return;
+  env.XDG_RUNTIME_DIR ??= (await import('node:os')).tmpdir();
+  if (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES) return;
+  const { existsSync, readdirSync } = await import('node:fs');
+  const entries = (folder: string) => (existsSync(folder) ? readdirSync(folder) : []);
+  const gpuNode = entries('/dev/dri').some((name) => name.startsWith('renderD')) || entries('/dev').some((name) => /^nvidia\d/.test(name));
+  if (!gpuNode && existsSync(SWIFTSHADER_ICD)) env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+}
+
 async function findGpu(): Promise<GPU> {
   const browserGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (browserGpu) return browserGpu;
   if (nodeGpu) return nodeGpu;
+  if (typeof process === 'object' && process.versions?.node) await chooseVulkanDriver();
   let webgpu: { create(flags: string[]): GPU; globals: object };
   try {
     webgpu = (await import('webgpu')) as unknown as typeof webgpu;
