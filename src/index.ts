@@ -18,7 +18,7 @@ export {
 } from './kernels/wavelet/plan.js';
 export { waveletForwardRef, waveletBackwardRef, type WaveletGradients } from './kernels/wavelet/ref.js';
 export { WasmWaveletOp } from './kernels/wavelet/wasm.js';
-export { WebGPUWaveletOp, STREAMING_CHUNK } from './kernels/wavelet/webgpu.js';
+export { WebGPUWaveletOp, streamingChunk } from './kernels/wavelet/webgpu.js';
 export { haarFilterBank, haarLevelPlan, type HaarFilterBank } from './kernels/wavelet/filterbank.js';
 export { createWasmBackend, wasmSimdSupported, WasmArena, type WasmBackend, type WasmSource } from './backends/wasm.js';
 export { createWebGPUBackend, ensureNavigatorGpu, createBuffer, readBuffer, withErrorScopes, type WebGPUBackend, type AdapterReport } from './backends/webgpu.js';

@@ -3,6 +3,7 @@
 // machine without a GPU, Chromium's SwiftShader (Debian's `chromium` package), as in CI. A test
 // that cannot get a WebGPU device fails unless WAVELET_GPT_SKIP_WEBGPU=1 says to skip it.
 
+import { readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, type WasmBackend } from '../src/backends/wasm.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu.js';
@@ -48,8 +49,9 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 }
 
 let wasm: Promise<WasmBackend> | undefined;
+/** The kernels from build/ under the working directory (the repo root), also when bundled. */
 export function wasmBackend(): Promise<WasmBackend> {
-  return (wasm ??= createWasmBackend());
+  return (wasm ??= createWasmBackend(readFileSync('build/wavelet.wasm')));
 }
 
 let webgpu: Promise<WebGPUBackend | undefined> | undefined;

@@ -8,8 +8,15 @@ import { learnableWgsl, streamingWgsl } from '../../generated/wgsl.js';
 import { checkActivation, type ActivationShape, type WaveletPlan } from './plan.js';
 import type { WaveletGradients } from './ref.js';
 
-/** Time steps one invocation of streaming.wgsl runs: bounds the f32 running sum's error. */
-export const STREAMING_CHUNK = 64;
+/**
+ * Time steps one invocation of streaming.wgsl runs. Short chunks give small shapes enough
+ * invocations to hide memory latency (about 2^18 on an H100); long ones cost fewer summary reads
+ * when a chunk rebuilds a long window. The float32 error is bounded by the chunk either way.
+ */
+export function streamingChunk(shape: ActivationShape): number {
+  const elements = shape.batch * shape.time * shape.channels;
+  return Math.min(64, Math.max(8, 2 ** Math.floor(Math.log2(Math.max(1, elements / 2 ** 18)))));
+}
 const WORKGROUP = 64;
 const MAX_GRID = 65535;
 
@@ -33,7 +40,8 @@ export class WebGPUWaveletOp {
   private summaries: GPUBuffer | undefined;
   private readonly placeholder: GPUBuffer;
 
-  constructor(readonly device: GPUDevice, readonly plan: WaveletPlan) {
+  /** options.chunk fixes the streaming chunk (tests, tuning); by default streamingChunk(shape). */
+  constructor(readonly device: GPUDevice, readonly plan: WaveletPlan, private readonly options: { chunk?: number } = {}) {
     const learnable = plan.form === 'learnable';
     this.bindLayout = learnable
       ? layout(device, ['uniform', READ_ONLY, READ_ONLY, STORAGE, READ_ONLY, READ_ONLY, READ_ONLY, READ_ONLY])
@@ -112,8 +120,9 @@ export class WebGPUWaveletOp {
       pass.setBindGroup(0, this.bind([params, input, this.placeholder, output, this.windows, this.tapOffsets, this.tapChannels, taps!]));
       pass.dispatchWorkgroups(columns, time, batch);
     } else {
-      const chunks = Math.ceil(time / STREAMING_CHUNK);
-      const params = this.uniform([batch, time, channels, STREAMING_CHUNK, chunks, +(this.plan.form === 'ema'), +reverse, 0]);
+      const chunk = this.options.chunk ?? streamingChunk(shape);
+      const chunks = Math.ceil(time / chunk);
+      const params = this.uniform([batch, time, channels, chunk, chunks, +(this.plan.form === 'ema'), +reverse, 0]);
       const group = this.bind([params, input, output, this.windows, this.alphas, this.summaryBuffer(batch * chunks * channels)]);
       pass.setBindGroup(0, group);
       pass.setPipeline(this.pipelines.summarize);

@@ -20,6 +20,16 @@ const backends: Record<string, (plan: WaveletPlan) => Promise<Op | undefined>> =
     const gpu = await webgpuBackend();
     return gpu && new WebGPUWaveletOp(gpu.device, plan);
   },
+  // The shapes here are small enough that the adaptive chunk is the shortest; cover long and odd
+  // ones. The learnable kernel has no chunks: it is covered above.
+  'webgpu chunk 64': async (plan) => {
+    const gpu = await webgpuBackend();
+    return gpu && plan.form !== 'learnable' ? new WebGPUWaveletOp(gpu.device, plan, { chunk: 64 }) : undefined;
+  },
+  'webgpu chunk 24': async (plan) => {
+    const gpu = await webgpuBackend();
+    return gpu && plan.form !== 'learnable' ? new WebGPUWaveletOp(gpu.device, plan, { chunk: 24 }) : undefined;
+  },
 };
 
 const FORMS: WaveletForm[] = ['haar', 'learnable', 'ema'];
