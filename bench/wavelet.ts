@@ -6,7 +6,7 @@
 // Bytes moved are the least any implementation must move: forward reads x and writes y;
 // backward reads dy and writes dx, and the learnable form's tap gradient also reads x and dy.
 //
-// usage: node --import tsx bench/wavelet.ts [--quick] [--shapes paper,large] [--out FILE]
+// usage: node --import tsx bench/wavelet.ts [--quick] [--shapes paper,large] [--backends webgpu,wasm] [--out FILE]
 // A software WebGPU adapter (SwiftShader) is skipped: its times say nothing about a GPU.
 
 import { cpus, totalmem } from 'node:os';
@@ -31,6 +31,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const shapeNames = (option('--shapes') ?? 'paper,large').split(',') as ShapeName[];
+const backendNames = (option('--backends') ?? 'webgpu,wasm').split(',');
 for (const name of shapeNames) if (!(name in SHAPES)) throw new Error(`--shapes: unknown shape '${name}', expected ${Object.keys(SHAPES).join(', ')}`);
 
 interface Row {
@@ -176,8 +177,8 @@ async function benchWebGPU() {
   return adapter;
 }
 
-const adapter = await benchWebGPU();
-await benchWasm();
+const adapter = backendNames.includes('webgpu') ? await benchWebGPU() : undefined;
+if (backendNames.includes('wasm')) await benchWasm();
 const report = {
   bench: 'wavelet',
   date: new Date().toISOString(),

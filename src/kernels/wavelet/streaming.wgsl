@@ -25,7 +25,7 @@ struct Params {
   chunks: u32,    // ceil(time / chunk)
   ema: u32,       // 0: Haar moving average, 1: EMA
   reverse: u32,   // 1: run backwards in time (the backward pass)
-  _pad: u32,
+  one: f32,       // 1.0, unknown to the compiler: see add()
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -44,10 +44,13 @@ fn summary_at(b: u32, k: u32, c: u32) -> u32 {
   return (b * params.chunks + k) * params.channels + c;
 }
 
-// A compensated sum: the value is sum.x + sum.y.
+// A compensated sum: the value is sum.x + sum.y. Algebraically `lost` is 0, and a driver compiling
+// with fast-math folds it away (NVIDIA's did: the error grew back to that of a plain sum). Scaling
+// t by params.one, a 1.0 it cannot see, keeps the rounding error it must compute.
 fn add(sum: vec2<f32>, v: f32) -> vec2<f32> {
   let t = sum.x + v;
-  let lost = select((v - t) + sum.x, (sum.x - t) + v, abs(sum.x) >= abs(v));
+  let rounded = t * params.one;
+  let lost = select((v - rounded) + sum.x, (sum.x - rounded) + v, abs(sum.x) >= abs(v));
   return vec2<f32>(t, sum.y + lost);
 }
 

@@ -122,7 +122,8 @@ export class WebGPUWaveletOp {
     } else {
       const chunk = this.options.chunk ?? streamingChunk(shape);
       const chunks = Math.ceil(time / chunk);
-      const params = this.uniform([batch, time, channels, chunk, chunks, +(this.plan.form === 'ema'), +reverse, 0]);
+      const one = new Uint32Array(new Float32Array([1]).buffer)[0]; // Params.one, as its bits
+      const params = this.uniform([batch, time, channels, chunk, chunks, +(this.plan.form === 'ema'), +reverse, one]);
       const group = this.bind([params, input, output, this.windows, this.alphas, this.summaryBuffer(batch * chunks * channels)]);
       pass.setBindGroup(0, group);
       pass.setPipeline(this.pipelines.summarize);
