@@ -171,11 +171,13 @@ function laggedLanes(xp: usize, stride: isize, i: i32, w: v128): v128 {
 }
 
 /**
- * Packs learnable taps four channels to a v128, per group of each filtered run, so that the
- * convolution loads one vector of taps per lag. Lanes past a channel's window hold 0.
- * Returns the number of v128 written. Groups are taken in the order learnableFilter walks them.
+ * Moves learnable taps between the flat per-channel layout (taps[tapOffsets[c] + k]) and the
+ * packed one: four channels to a v128, per group of each filtered run, so that the convolution
+ * loads one vector of taps per lag. pack: flat -> packed (lanes past a channel's window get 0);
+ * otherwise packed -> flat. Returns the number of v128 in the packed layout. Groups are taken in
+ * the order learnableFilter walks them.
  */
-export function packTaps(plan: Plan, taps: usize, tapOffsets: usize, packed: usize): i32 {
+export function packTaps(plan: Plan, flat: usize, tapOffsets: usize, packed: usize, pack: bool): i32 {
   let written = 0;
   for (let r = 0; r < plan.runCount; r++) {
     const run = plan.runs + (<usize>r * 12);
@@ -183,12 +185,14 @@ export function packTaps(plan: Plan, taps: usize, tapOffsets: usize, packed: usi
     const end = load<i32>(run, 4);
     for (let c = load<i32>(run); c + 4 <= end; c += 4) {
       const longest = groupLongestWindow(plan, c);
-      for (let k = 0; k < longest; k++) {
-        for (let lane = 0; lane < 4; lane++) {
-          const ch = c + lane;
-          const f = load<i32>(plan.windows + (<usize>ch << 2));
-          const value: f32 = k < f ? load<f32>(taps + (<usize>(load<i32>(tapOffsets + (<usize>ch << 2)) + k) << 2)) : 0;
-          store<f32>(packed + (<usize>(written + k) << 4) + (<usize>lane << 2), value);
+      for (let lane = 0; lane < 4; lane++) {
+        const ch = c + lane;
+        const f = load<i32>(plan.windows + (<usize>ch << 2));
+        const h = flat + (<usize>load<i32>(tapOffsets + (<usize>ch << 2)) << 2);
+        for (let k = 0; k < longest; k++) {
+          const at = packed + (<usize>(written + k) << 4) + (<usize>lane << 2);
+          if (pack) store<f32>(at, k < f ? load<f32>(h + (<usize>k << 2)) : 0);
+          else if (k < f) store<f32>(h + (<usize>k << 2), load<f32>(at));
         }
       }
       written += longest;
@@ -310,21 +314,5 @@ export function learnableTapGradient(plan: Plan, x: usize, dy: usize, B: i32, T:
       }
     }
   }
-  // Unpack the vector groups into the flat per-channel layout.
-  let group: usize = packedGrad;
-  for (let r = 0; r < plan.runCount; r++) {
-    const run = plan.runs + (<usize>r * 12);
-    if (load<i32>(run, 8) == 0) continue;
-    const end = load<i32>(run, 4);
-    for (let c = load<i32>(run); c + 4 <= end; c += 4) {
-      const longest = groupLongestWindow(plan, c);
-      for (let lane = 0; lane < 4; lane++) {
-        const ch = c + lane;
-        const f = load<i32>(plan.windows + (<usize>ch << 2));
-        const dh = dTaps + (<usize>load<i32>(tapOffsets + (<usize>ch << 2)) << 2);
-        for (let k = 0; k < f; k++) store<f32>(dh + (<usize>k << 2), load<f32>(group + (<usize>k << 4) + (<usize>lane << 2)));
-      }
-      group += <usize>longest << 4;
-    }
-  }
+  packTaps(plan, dTaps, tapOffsets, packedGrad, false);
 }

@@ -8,7 +8,7 @@ export interface WaveletWasmExports {
   memory: WebAssembly.Memory;
   planRuns(windows: number, channels: number, runsOut: number): number;
   streamingFilter(ema: number, reverse: number, plan: number, x: number, y: number, B: number, T: number, state: number): void;
-  packTaps(plan: number, taps: number, tapOffsets: number, packed: number): number;
+  packTaps(plan: number, flat: number, tapOffsets: number, packed: number, pack: number): number;
   learnableFilter(reverse: number, plan: number, x: number, y: number, B: number, T: number, taps: number, tapOffsets: number, packed: number): void;
   learnableTapGradient(plan: number, x: number, dy: number, B: number, T: number, tapOffsets: number, packedCount: number, packedGrad: number, dTaps: number): void;
 }

@@ -18,6 +18,11 @@ for (const backend of BACKENDS) {
     if (backend === 'webgpu' && !(await webgpuBackend())) return;
     await registerWaveletOp();
     await useTfjsBackend(backend);
+    // Validation errors on tfjs's own device do not throw: collect them and fail on any.
+    const deviceErrors: string[] = [];
+    const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+    const onError = (event: Event) => deviceErrors.push((event as GPUUncapturedErrorEvent).error.message);
+    device?.addEventListener('uncapturederror', onError);
     for (const form of FORMS) {
       const random = seededRandom(17);
       const [B, T, D, E] = [2, 33, 5, 10];
@@ -52,6 +57,11 @@ for (const backend of BACKENDS) {
       if (H) assertClose(await grads[H.name].data(), dTaps, 1e-5, `${label} dtaps`);
       tf.dispose([X, W, R, value, ...Object.values(grads), ...(H ? [H] : [])]);
     }
+    if (device) {
+      await device.queue.onSubmittedWorkDone();
+      device.removeEventListener('uncapturederror', onError);
+    }
+    assert.equal(deviceErrors, [], 'no WebGPU errors on the tfjs device');
   });
 }
 

@@ -65,7 +65,7 @@ export class WasmWaveletOp {
     const { kernels } = this.backend;
     const { batch: B, time: T } = shape;
     if (this.plan.form === 'learnable') {
-      kernels.packTaps(this.planPtr, taps, this.tapOffsetsPtr, this.packedPtr);
+      kernels.packTaps(this.planPtr, taps, this.tapOffsetsPtr, this.packedPtr, 1);
       kernels.learnableFilter(+reverse, this.planPtr, input, output, B, T, taps, this.tapOffsetsPtr, this.packedPtr);
     } else {
       kernels.streamingFilter(+(this.plan.form === 'ema'), +reverse, this.planPtr, input, output, B, T, this.statePtr);
