@@ -10,3 +10,8 @@ export class WaveletInputError extends Error {
 export class BackendUnavailableError extends Error {
   override name = 'BackendUnavailableError';
 }
+
+/** Bad input to a tokenizer: an id out of range, a refused special token, a file that is not a tokenizer. */
+export class TokenizerInputError extends Error {
+  override name = 'TokenizerInputError';
+}

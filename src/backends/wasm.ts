@@ -1,6 +1,7 @@
-// The WebAssembly SIMD backend: loads build/wavelet.wasm (from a file in Node, from bytes or a
-// URL elsewhere) and lays buffers out in its memory with a bump arena. Kernels take byte
-// offsets into that memory, so a training loop keeps its tensors there and copies nothing.
+// The WebAssembly SIMD backend: loads our AssemblyScript modules (build/wavelet.wasm,
+// build/tokenizers.wasm; from a file in Node, from bytes or a URL elsewhere) and lays buffers out
+// in a module's memory with a bump arena. Kernels take byte offsets into that memory, so a
+// training loop keeps its tensors there and copies nothing.
 
 import { BackendUnavailableError } from '../errors.js';
 
@@ -23,9 +24,9 @@ export function wasmSimdSupported(): boolean {
 /** Where the compiled kernels are found: bytes, a URL, or (Node) the package's build/ folder. */
 export type WasmSource = BufferSource | URL | string | undefined;
 
-async function wasmBytes(source: WasmSource): Promise<BufferSource> {
+async function wasmBytes(source: WasmSource, file: string): Promise<BufferSource> {
   if (source && typeof source !== 'string' && !(source instanceof URL)) return source;
-  const url = source ? new URL(String(source), import.meta.url) : new URL('../../build/wavelet.wasm', import.meta.url);
+  const url = source ? new URL(String(source), import.meta.url) : new URL(`../../build/${file}`, import.meta.url);
   if (url.protocol === 'file:') {
     const { readFile } = await import('node:fs/promises');
     try {
@@ -42,7 +43,7 @@ async function wasmBytes(source: WasmSource): Promise<BufferSource> {
 /** A bump allocator over the module's memory. Views must be re-taken after any allocation. */
 export class WasmArena {
   private top: number;
-  constructor(readonly kernels: WaveletWasmExports) {
+  constructor(readonly kernels: { memory: WebAssembly.Memory }) {
     this.top = kernels.memory.buffer.byteLength; // the module's own static data lies below
   }
 
@@ -71,6 +72,12 @@ export class WasmArena {
     this.top = mark;
   }
 
+  u8(ptr: number, length: number): Uint8Array {
+    return new Uint8Array(this.kernels.memory.buffer, ptr, length);
+  }
+  u32(ptr: number, length: number): Uint32Array {
+    return new Uint32Array(this.kernels.memory.buffer, ptr, length);
+  }
   f32(ptr: number, length: number): Float32Array {
     return new Float32Array(this.kernels.memory.buffer, ptr, length);
   }
@@ -81,7 +88,7 @@ export class WasmArena {
     return new Float64Array(this.kernels.memory.buffer, ptr, length);
   }
   /** Copies `values` into fresh arena memory and returns its offset. */
-  put(values: Float32Array | Int32Array | Float64Array): number {
+  put(values: ArrayBufferView): number {
     const ptr = this.alloc(values.byteLength);
     new Uint8Array(this.kernels.memory.buffer, ptr, values.byteLength).set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
     return ptr;
@@ -94,16 +101,21 @@ export interface WasmBackend {
   arena: WasmArena;
 }
 
-/** Instantiates the kernels; one instance owns one memory, so make one per worker. */
-export async function createWasmBackend(source?: WasmSource): Promise<WasmBackend> {
+/** Instantiates one of our modules (`file` in build/ unless `source` says otherwise). */
+export async function instantiateModule<T extends { memory: WebAssembly.Memory }>(file: string, source?: WasmSource): Promise<T> {
   if (!wasmSimdSupported()) throw new BackendUnavailableError('this WebAssembly engine has no SIMD (128-bit) support');
-  const { instance } = await WebAssembly.instantiate(await wasmBytes(source), {
+  const { instance } = await WebAssembly.instantiate(await wasmBytes(source, file), {
     env: {
       abort(_message: number, _file: number, line: number, column: number) {
-        throw new Error(`wavelet.wasm aborted at ${line}:${column}`);
+        throw new Error(`${file} aborted at ${line}:${column}`);
       },
     },
   });
-  const kernels = instance.exports as unknown as WaveletWasmExports;
+  return instance.exports as unknown as T;
+}
+
+/** Instantiates the wavelet kernels; one instance owns one memory, so make one per worker. */
+export async function createWasmBackend(source?: WasmSource): Promise<WasmBackend> {
+  const kernels = await instantiateModule<WaveletWasmExports>('wavelet.wasm', source);
   return { kind: 'wasm', kernels, arena: new WasmArena(kernels) };
 }

@@ -1,0 +1,2 @@
+// The tokenizer kernels of wavelet-gpt, compiled with SIMD to build/tokenizers.wasm.
+export { pieceEnd, buildTable, encode, decode } from './bpe';

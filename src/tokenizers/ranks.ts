@@ -1,0 +1,98 @@
+// Rank tables for byte-level BPE, from where they are published: the r50k (GPT-2) table that the
+// npm package js-tiktoken ships, tiktoken's own text format, and Hugging Face tokenizer.json files.
+
+import { TokenizerInputError } from '../errors.js';
+import type { BpeRanks } from './bpe.js';
+
+function base64Bytes(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * js-tiktoken's packed table: lines of `<anything> <first rank> <base64 token> <base64 token> ...`,
+ * consecutive tokens taking consecutive ranks.
+ */
+export function ranksFromPacked(packed: string, specialTokens: Record<string, number>, what = 'rank table'): BpeRanks {
+  const tokens: Uint8Array[] = [];
+  for (const [n, line] of packed.split('\n').entries()) {
+    if (!line) continue;
+    const [, first, ...encoded] = line.split(' ');
+    const offset = Number(first);
+    if (!Number.isInteger(offset) || offset < 0) throw new TokenizerInputError(`${what}: line ${n + 1}: expected a first rank, found '${first}'`);
+    encoded.forEach((token, i) => (tokens[offset + i] = base64Bytes(token)));
+  }
+  return { tokens, specialTokens };
+}
+
+/** tiktoken's `.tiktoken` format: one `<base64 token> <rank>` a line. */
+export function ranksFromTiktoken(text: string, specialTokens: Record<string, number> = {}, what = 'tiktoken file'): BpeRanks {
+  const tokens: Uint8Array[] = [];
+  for (const [n, line] of text.split('\n').entries()) {
+    if (!line.trim()) continue;
+    const [token, rank] = line.split(' ');
+    const id = Number(rank);
+    if (!token || !Number.isInteger(id) || id < 0) throw new TokenizerInputError(`${what}: line ${n + 1}: expected '<base64 token> <rank>', found '${line.slice(0, 60)}'`);
+    tokens[id] = base64Bytes(token);
+  }
+  return { tokens, specialTokens };
+}
+
+/** GPT-2's r50k_base (50,256 tokens and <|endoftext|> = 50256), from the js-tiktoken package. */
+export async function loadGpt2Ranks(): Promise<BpeRanks> {
+  const module = (await import('js-tiktoken/ranks/r50k_base')) as unknown as { default: { bpe_ranks: string; special_tokens: Record<string, number> } };
+  const { bpe_ranks, special_tokens } = module.default;
+  return ranksFromPacked(bpe_ranks, special_tokens, 'js-tiktoken r50k_base');
+}
+
+/** GPT-2's byte-to-character map (bytes_to_unicode): printable bytes stand for themselves, the rest from U+0100 on. */
+function byteLevelAlphabet(): Map<string, number> {
+  const direct = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const map = new Map<string, number>();
+  let next = 0;
+  for (let b = 0; b < 256; b++) map.set(String.fromCodePoint(direct(b) ? b : 256 + next++), b);
+  return map;
+}
+
+/**
+ * A Hugging Face tokenizer.json of a byte-level BPE model (GPT-2's, and its kind): token strings
+ * in the byte-level alphabet are turned back into bytes, and ids serve as ranks, which is how
+ * GPT-2's vocabulary is ordered (its merges in id order); a table whose merges disagree is refused.
+ */
+export function ranksFromHuggingFace(json: string, what = 'tokenizer.json'): BpeRanks {
+  let parsed: { model?: { type?: string; vocab?: Record<string, number>; merges?: (string | string[])[] }; added_tokens?: { id: number; content: string; special?: boolean }[] };
+  try {
+    parsed = JSON.parse(json);
+  } catch (error) {
+    throw new TokenizerInputError(`${what}: not JSON (${(error as Error).message})`);
+  }
+  const model = parsed.model;
+  if (!model || model.type !== 'BPE' || typeof model.vocab !== 'object') {
+    throw new TokenizerInputError(`${what}: expected a model of type 'BPE' with a vocab, found ${model ? `type '${model.type}'` : 'no model'}`);
+  }
+  const alphabet = byteLevelAlphabet();
+  const tokens: Uint8Array[] = [];
+  for (const [text, id] of Object.entries(model.vocab)) {
+    const bytes = Array.from(text, (ch) => {
+      const b = alphabet.get(ch);
+      if (b === undefined) throw new TokenizerInputError(`${what}: token '${text}' (id ${id}) is not in the byte-level alphabet: not a byte-level BPE`);
+      return b;
+    });
+    tokens[id] = Uint8Array.from(bytes);
+  }
+  let previous = -1;
+  (model.merges ?? []).forEach((merge, i) => {
+    const [left, right] = Array.isArray(merge) ? merge : merge.split(' ');
+    const id = model.vocab![left + right];
+    if (id === undefined || id <= previous) {
+      throw new TokenizerInputError(`${what}: merge ${i} ('${left}' '${right}') makes ${id === undefined ? 'no token' : `token ${id}, after token ${previous}`}: ids are not merge ranks`);
+    }
+    previous = id;
+  });
+  const specialTokens: Record<string, number> = {};
+  for (const added of parsed.added_tokens ?? []) if (added.special !== false) specialTokens[added.content] = added.id;
+  for (const id of Object.values(specialTokens)) delete tokens[id]; // never produced by merges
+  return { tokens, specialTokens };
+}
