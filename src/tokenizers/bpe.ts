@@ -2,20 +2,16 @@
 // (assembly/tokenizers/bpe.ts): pre-tokenisation and merges run over UTF-8 bytes written straight
 // into wasm memory. This face handles the special tokens, the rank tables and streaming decode.
 
-import { instantiateModule, WasmArena, type WasmSource } from '../backends/wasm.js';
+import type { WasmArena, WasmSource } from '../backends/wasm.js';
 import { TokenizerInputError } from '../errors.js';
-
-interface BpeExports {
-  memory: WebAssembly.Memory;
-  buildTable(blob: number, offsets: number, count: number, table: number, capacity: number): void;
-  encode(blob: number, table: number, capacity: number, text: number, length: number, out: number, scratch: number): number;
-  decode(blob: number, offsets: number, vocabulary: number, ids: number, count: number, out: number): number;
-}
+import { tokenizerRuntime, type TokenizerKernels } from './runtime.js';
 
 /** The token byte strings by rank (index = id), and the special tokens with their ids. */
 export interface BpeRanks {
   tokens: Uint8Array[];
   specialTokens: Record<string, number>;
+  /** A published table's name ('gpt2'): what a saved tokenizer records instead of 50k tokens. */
+  name?: string;
 }
 
 /** What encode does with a special token's text (such as `<|endoftext|>`) found in its input. */
@@ -38,7 +34,9 @@ export class BpeTokenizer {
   private readonly specialPattern: RegExp | undefined;
   private readonly encoder = new TextEncoder();
 
-  private constructor(private readonly kernels: BpeExports, private readonly arena: WasmArena, readonly ranks: BpeRanks) {
+  readonly kind = 'bpe';
+
+  private constructor(private readonly kernels: TokenizerKernels, private readonly arena: WasmArena, readonly ranks: BpeRanks) {
     const specials = Object.entries(ranks.specialTokens);
     this.vocabSize = Math.max(ranks.tokens.length, ...specials.map(([, id]) => id + 1));
     // The blob holds every token's bytes by id, special tokens included (for decode); the hash
@@ -60,8 +58,8 @@ export class BpeTokenizer {
   }
 
   static async create(ranks: BpeRanks, source?: WasmSource): Promise<BpeTokenizer> {
-    const kernels = await instantiateModule<BpeExports>('tokenizers.wasm', source);
-    return new BpeTokenizer(kernels, new WasmArena(kernels), ranks);
+    const { kernels, arena } = await tokenizerRuntime(source);
+    return new BpeTokenizer(kernels, arena, ranks);
   }
 
   encode(text: string, options: BpeEncodeOptions = {}): Uint32Array {
@@ -126,6 +124,11 @@ export class BpeTokenizer {
 
   decode(ids: ArrayLike<number>): string {
     return new TextDecoder().decode(this.decodeBytes(ids));
+  }
+
+  toJSON(): { type: 'bpe'; ranks: string } {
+    if (!this.ranks.name) throw new TokenizerInputError('a BPE tokenizer with an unnamed rank table cannot be saved by name; keep its table beside the checkpoint');
+    return { type: 'bpe', ranks: this.ranks.name };
   }
 
   /** A decoder for a stream of tokens: characters split across tokens come out once complete. */

@@ -44,7 +44,7 @@ export function ranksFromTiktoken(text: string, specialTokens: Record<string, nu
 export async function loadGpt2Ranks(): Promise<BpeRanks> {
   const module = (await import('js-tiktoken/ranks/r50k_base')) as unknown as { default: { bpe_ranks: string; special_tokens: Record<string, number> } };
   const { bpe_ranks, special_tokens } = module.default;
-  return ranksFromPacked(bpe_ranks, special_tokens, 'js-tiktoken r50k_base');
+  return { ...ranksFromPacked(bpe_ranks, special_tokens, 'js-tiktoken r50k_base'), name: 'gpt2' };
 }
 
 /** GPT-2's byte-to-character map (bytes_to_unicode): printable bytes stand for themselves, the rest from U+0100 on. */
