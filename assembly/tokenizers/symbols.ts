@@ -44,22 +44,23 @@ export function encodeCharacters(text: usize, length: i32, firstLevel: usize, pa
   return written;
 }
 
-const MU: f32 = 255;
-const LOG1P_MU: f32 = Mathf.log(1 + MU);
+// Companding in float64: a float32 log moves codes that lie near a step boundary.
+const MU: f64 = 255;
+const LOG1P_MU: f64 = 5.545177444479562; // ln(256)
 
 /** 8-bit mu-law (mu = 255, WaveNet): x in [-1, 1] (clipped) to 0..255, with 128 at silence. */
 export function mulawEncode(samples: usize, count: i32, out: usize): void {
   for (let i = 0; i < count; i++) {
-    const x = max<f32>(-1, min<f32>(1, load<f32>(samples + (<usize>i << 2))));
-    const y: f32 = copysign<f32>(Mathf.log(1 + MU * Mathf.abs(x)) / LOG1P_MU, x);
-    store<u8>(out + i, <u8>Mathf.floor(((y + 1) / 2) * MU + 0.5));
+    const x = max<f64>(-1, min<f64>(1, <f64>load<f32>(samples + (<usize>i << 2))));
+    const y = copysign<f64>(Math.log1p(MU * Math.abs(x)) / LOG1P_MU, x);
+    store<u8>(out + i, <u8>Math.floor(((y + 1) / 2) * MU + 0.5));
   }
 }
 
 /** The inverse of mulawEncode, to the centre of each quantisation step. */
 export function mulawDecode(codes: usize, count: i32, out: usize): void {
   for (let i = 0; i < count; i++) {
-    const y: f32 = (<f32>2 * <f32>load<u8>(codes + i)) / MU - 1;
-    store<f32>(out + (<usize>i << 2), copysign<f32>((Mathf.pow(1 + MU, Mathf.abs(y)) - 1) / MU, y));
+    const y = (2 * <f64>load<u8>(codes + i)) / MU - 1;
+    store<f32>(out + (<usize>i << 2), <f32>copysign<f64>(Math.expm1(LOG1P_MU * Math.abs(y)) / MU, y));
   }
 }

@@ -61,7 +61,7 @@ function decodeSamples(view: DataView, start: number, size: number, format: { co
   return { sampleRate, channels };
 }
 
-/** A WAV file of the audio: 16-bit PCM (clipped to [-1, 1]) or 32-bit float. */
+/** A WAV file of the audio: 16-bit PCM (x 32768, as readWav divides, clipped) or 32-bit float. */
 export function writeWav(audio: Audio, encoding: 'pcm16' | 'float32' = 'pcm16'): Uint8Array {
   const count = audio.channels.length;
   const frames = audio.channels[0]?.length ?? 0;
@@ -87,7 +87,7 @@ export function writeWav(audio: Audio, encoding: 'pcm16' | 'float32' = 'pcm16'):
     for (let c = 0; c < count; c++) {
       const p = 44 + (i * count + c) * width;
       const v = audio.channels[c][i];
-      if (encoding === 'pcm16') view.setInt16(p, Math.round(Math.max(-1, Math.min(1, v)) * 32767), true);
+      if (encoding === 'pcm16') view.setInt16(p, Math.max(-32768, Math.min(32767, Math.round(v * 32768))), true);
       else view.setFloat32(p, v, true);
     }
   }

@@ -111,6 +111,9 @@ export async function instantiateModule<T extends { memory: WebAssembly.Memory }
       },
     },
   });
+  // Globals with computed initial values are set by the start function, exported (asconfig) so
+  // that it runs here, after instantiation, rather than before the exports exist.
+  (instance.exports as { _initialize?: () => void })._initialize?.();
   return instance.exports as unknown as T;
 }
 

@@ -64,8 +64,18 @@ function tickClock(data: MidiData): (tick: number) => number {
 }
 
 export function parseMidiFile(bytes: Uint8Array, what = 'MIDI file'): MidiData {
-  const tag = String.fromCharCode(...bytes.subarray(0, 4));
-  if (tag !== 'MThd') throw new TokenizerInputError(`${what}: not a Standard MIDI File (starts with ${JSON.stringify(tag)}, expected "MThd")`);
+  const tag = (at: number) => String.fromCharCode(...bytes.subarray(at, at + 4));
+  if (tag(0) !== 'MThd') throw new TokenizerInputError(`${what}: not a Standard MIDI File (starts with ${JSON.stringify(tag(0))}, expected "MThd")`);
+  // midi-file reads past a cut-off chunk without complaint: check every chunk's length first.
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tracks = bytes.length >= 14 ? view.getUint16(10) : 0;
+  let at = 0;
+  for (let chunk = 0; chunk <= tracks; chunk++) {
+    if (at + 8 > bytes.length) throw new TokenizerInputError(`${what}: truncated: ${tracks} tracks declared, chunk ${chunk} is missing`);
+    const length = view.getUint32(at + 4);
+    if (at + 8 + length > bytes.length) throw new TokenizerInputError(`${what}: truncated: chunk ${chunk} (${tag(at)}) declares ${length} bytes, ${bytes.length - at - 8} are there`);
+    at += 8 + length;
+  }
   try {
     return midiFile.parseMidi(bytes);
   } catch (error) {

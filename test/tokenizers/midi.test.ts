@@ -1,0 +1,101 @@
+// MIDI events: real files from Debian's openttd-openmsx, and files written here with midi-file,
+// whose note times the test computes itself from the tempo map.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import midiFile from 'midi-file';
+import type { MidiEvent } from 'midi-file';
+import { TokenizerInputError } from '../../src/errors.js';
+import { MidiTokenizer, decodeNotes, notesOf, parseMidiFile } from '../../src/tokenizers/index.js';
+import { NOTE_OFF, TIME_SHIFT, VELOCITY } from '../../src/tokenizers/midi.js';
+import { seededRandom } from '../helpers.js';
+
+const OPENMSX = '/usr/share/games/openttd/baseset/openmsx';
+
+test('real files (openttd-openmsx): parse, and tokens -> MIDI -> tokens is stable', () => {
+  const files = readdirSync(OPENMSX).filter((f) => f.endsWith('.mid'));
+  assert.ok(files.length >= 20, `${files.length} MIDI files in ${OPENMSX} (Debian package openttd-openmsx)`);
+  const tokenizer = new MidiTokenizer();
+  for (const file of files) {
+    const tokens = tokenizer.encode(readFileSync(`${OPENMSX}/${file}`), file);
+    assert.ok(tokens.length > 100, `${file}: ${tokens.length} tokens`);
+    assert.ok(tokens.every((t) => t < 388));
+    const again = tokenizer.encode(tokenizer.decode(tokens));
+    assert.equal(Array.from(again), Array.from(tokens), `${file} stable`);
+  }
+});
+
+test('note timing survives within 10 ms through tempo changes, with two tracks', () => {
+  const random = seededRandom(4);
+  const ticksPerBeat = 480;
+  const tempos = [{ tick: 0, us: 500000 }, { tick: 4 * 480, us: 300000 }, { tick: 9 * 480, us: 750000 }];
+  const secondsAt = (tick: number) => {
+    let s = 0;
+    for (let i = 0; i < tempos.length; i++) {
+      const end = i + 1 < tempos.length ? Math.min(tick, tempos[i + 1].tick) : tick;
+      if (end > tempos[i].tick) s += ((end - tempos[i].tick) * tempos[i].us) / 1e6 / ticksPerBeat;
+    }
+    return s;
+  };
+  const conductor: MidiEvent[] = [];
+  let last = 0;
+  for (const { tick, us } of tempos) {
+    conductor.push({ deltaTime: tick - last, meta: true, type: 'setTempo', microsecondsPerBeat: us });
+    last = tick;
+  }
+  conductor.push({ deltaTime: 0, meta: true, type: 'endOfTrack' });
+  const expected: { pitch: number; start: number; end: number }[] = [];
+  const raw: { tick: number; on: boolean; pitch: number; velocity: number }[] = [];
+  for (let k = 0; k < 60; k++) {
+    const start = Math.floor(random() * 14 * 480);
+    const pitch = 40 + k; // distinct pitches: no overlaps to resolve
+    const end = start + 60 + Math.floor(random() * 600);
+    const velocity = 20 + Math.floor(random() * 100);
+    raw.push({ tick: start, on: true, pitch, velocity }, { tick: end, on: false, pitch, velocity });
+    expected.push({ pitch, start: secondsAt(start), end: secondsAt(end) });
+  }
+  raw.sort((a, b) => a.tick - b.tick);
+  const notesTrack: MidiEvent[] = [];
+  last = 0;
+  for (const e of raw) {
+    notesTrack.push({ deltaTime: e.tick - last, channel: 1, type: e.on ? 'noteOn' : 'noteOff', noteNumber: e.pitch, velocity: e.on ? e.velocity : 64 });
+    last = e.tick;
+  }
+  notesTrack.push({ deltaTime: 0, meta: true, type: 'endOfTrack' });
+  const bytes = Uint8Array.from(midiFile.writeMidi({ header: { format: 1, numTracks: 2, ticksPerBeat }, tracks: [conductor, notesTrack] }));
+  const tokenizer = new MidiTokenizer();
+  const decoded = notesOf(parseMidiFile(tokenizer.decode(tokenizer.encode(bytes))));
+  assert.is(decoded.length, expected.length);
+  for (const note of expected) {
+    const found = decoded.find((d) => d.pitch === note.pitch)!;
+    assert.ok(Math.abs(found.start - note.start) <= 0.01, `pitch ${note.pitch} onset ${found.start} vs ${note.start}`);
+    assert.ok(Math.abs(found.end - note.end) <= 0.01, `pitch ${note.pitch} release ${found.end} vs ${note.end}`);
+  }
+});
+
+test('vocabulary: shifts of at most 1 s, velocity only when its bin changes, the sustain pedal holds notes', () => {
+  const track: MidiEvent[] = [
+    { deltaTime: 0, meta: true, type: 'setTempo', microsecondsPerBeat: 500000 },
+    { deltaTime: 0, channel: 0, type: 'noteOn', noteNumber: 60, velocity: 100 },
+    { deltaTime: 0, channel: 0, type: 'noteOn', noteNumber: 64, velocity: 101 }, // same bin: no new VELOCITY
+    { deltaTime: 0, channel: 0, type: 'controller', controllerType: 64, value: 127 },
+    { deltaTime: 250, channel: 0, type: 'noteOff', noteNumber: 60, velocity: 0 }, // 0.25 s (1 ms a tick), under the pedal
+    { deltaTime: 1250, channel: 0, type: 'controller', controllerType: 64, value: 0 }, // pedal up at 1.5 s
+    { deltaTime: 0, channel: 0, type: 'noteOff', noteNumber: 64, velocity: 0 },
+    { deltaTime: 0, meta: true, type: 'endOfTrack' },
+  ];
+  const bytes = Uint8Array.from(midiFile.writeMidi({ header: { format: 0, numTracks: 1, ticksPerBeat: 500 }, tracks: [track] }));
+  const tokens = Array.from(new MidiTokenizer().encode(bytes));
+  assert.equal(tokens, [VELOCITY + 25, 60, 64, TIME_SHIFT + 99, TIME_SHIFT + 49, NOTE_OFF + 60, NOTE_OFF + 64]);
+  assert.equal(decodeNotes(tokens).map((n) => [n.pitch, n.start, +n.end.toFixed(6)]), [[60, 0, 1.5], [64, 0, 1.5]]);
+});
+
+test('bad input: a truncated file, a file that is not MIDI, tokens out of range', () => {
+  const tokenizer = new MidiTokenizer();
+  const file = readFileSync(`${OPENMSX}/${readdirSync(OPENMSX).find((f) => f.endsWith('.mid'))}`);
+  assert.throws(() => tokenizer.encode(file.subarray(0, file.length / 2), 'half.mid'), (e: Error) => e instanceof TokenizerInputError && /half.mid: truncated: chunk \d+ \(MTrk\) declares \d+ bytes/.test(e.message));
+  assert.throws(() => tokenizer.encode(new TextEncoder().encode('RIFF....WAVE'), 'sound.wav'), /sound.wav: not a Standard MIDI File \(starts with "RIFF"/);
+  assert.throws(() => tokenizer.decode([12, 388]), /token 1 is 388, expected an integer in 0..387/);
+});
+
+test.run();
