@@ -1,0 +1,65 @@
+// The same GPT in TensorFlow.js: built from the same parameter buffer, differentiated by tfjs's
+// autodiff. It checks the gradients of our engines (tests) and is the speed baseline to beat.
+
+import * as tf from '@tensorflow/tfjs-core';
+import { waveletGaps, type GPTConfig } from '../model/config.js';
+import { slice, tapsName, waveletPlanOf, type ParameterLayout } from '../model/parameters.js';
+import { LAYERNORM_EPSILON } from '../model/ref/layers.js';
+import { waveletFilter } from './wavelet_op.js';
+
+export type TfjsParameters = Map<string, tf.Variable>;
+
+/** One trainable variable a parameter tensor, named as in the layout. */
+export function tfjsParameters(layout: ParameterLayout, params: Float32Array, prefix = ''): TfjsParameters {
+  return new Map(layout.tensors.map((t) => [t.name, tf.variable(tf.tensor(slice(params, layout, t.name), t.shape), true, `${prefix}${t.name}`)]));
+}
+
+function layernorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, LAYERNORM_EPSILON))), w), b);
+}
+
+/** x (N, C) @ w^T, w (OC, C), plus bias. */
+function linear(x: tf.Tensor, w: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  const y = tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D, false, true);
+  return bias ? tf.add(y, bias) : y;
+}
+
+function gelu(x: tf.Tensor): tf.Tensor {
+  const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+  return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+}
+
+function attention(qkv: tf.Tensor, B: number, T: number, C: number, NH: number): tf.Tensor {
+  const hs = C / NH;
+  // (B, T, 3, NH, hs) -> (3, B, NH, T, hs) -> three (B * NH, T, hs)
+  const [q, k, v] = tf.unstack(tf.transpose(tf.reshape(qkv, [B, T, 3, NH, hs]), [2, 0, 3, 1, 4])).map((m) => tf.reshape(m, [B * NH, T, hs]) as tf.Tensor3D);
+  const mask = tf.tensor2d(Array.from({ length: T * T }, (_, i) => (i % T <= Math.floor(i / T) ? 0 : -1e9)), [T, T]);
+  const att = tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), mask));
+  const y = tf.matMul(att as tf.Tensor3D, v); // (B * NH, T, hs)
+  return tf.reshape(tf.transpose(tf.reshape(y, [B, NH, T, hs]), [0, 2, 1, 3]), [B * T, C]);
+}
+
+/** The mean cross-entropy of predicting targets (B, T) from tokens (B, T). */
+export function tfjsGptLoss(config: GPTConfig, vars: TfjsParameters, tokens: Int32Array, targets: Int32Array, B: number, T: number): tf.Scalar {
+  const { width: C, heads: NH, headDense: D, vocabSize: V } = config;
+  const p = (name: string) => vars.get(name)!;
+  const N = B * T;
+  const plan = waveletPlanOf(config);
+  const positions = tf.slice(p('wpe'), [0, 0], [T, C]);
+  let x = tf.reshape(tf.add(tf.reshape(tf.gather(p('wte'), tf.tensor1d(tokens, 'int32')), [B, T, C]), positions), [N, C]);
+  for (let l = 0; l < config.layers; l++) {
+    const qkv = linear(layernorm(x, p(`h${l}.ln1.w`), p(`h${l}.ln1.b`)), p(`h${l}.qkv.w`));
+    x = tf.add(x, linear(attention(qkv, B, T, C, NH), p(`h${l}.proj.w`)));
+    const hidden = gelu(linear(layernorm(x, p(`h${l}.ln2.w`), p(`h${l}.ln2.b`)), p(`h${l}.fc.w`), p(`h${l}.fc.b`)));
+    x = tf.add(x, linear(hidden, p(`h${l}.fcproj.w`), p(`h${l}.fcproj.b`)));
+    if (plan && l < waveletGaps(config)) {
+      const taps = plan.form === 'learnable' ? p(tapsName(config, l)) : undefined;
+      x = tf.reshape(waveletFilter(tf.reshape(x, [B, T, C]), plan, taps), [N, C]);
+    }
+  }
+  let head = layernorm(x, p('lnf.w'), p('lnf.b'));
+  if (D > 0) head = gelu(linear(head, p('dense.w'), p('dense.b')));
+  const logProbs = tf.logSoftmax(linear(head, p('out.w')) as tf.Tensor2D);
+  return tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(targets, 'int32'), V), logProbs), -1))) as tf.Scalar;
+}

@@ -1,0 +1,64 @@
+// The reference GPT against TensorFlow.js autodiff of the same model from the same parameters:
+// the loss and every parameter's gradient, for the baseline and each wavelet form.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs-core';
+import { checkConfig, presetConfig, type GPTConfig } from '../../src/model/config.js';
+import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
+import { SeededRandom } from '../../src/model/random.js';
+import { gptBackward, gptForward } from '../../src/model/ref/gpt.js';
+import { useTfjsBackend } from '../../src/tfjs/backends.js';
+import { tfjsGptLoss, tfjsParameters } from '../../src/tfjs/gpt.js';
+import { registerWaveletOp } from '../../src/tfjs/wavelet_op.js';
+import { assertClose } from '../helpers.js';
+
+const base = { vocabSize: 11, context: 16, layers: 3, width: 12, heads: 3, feedForward: 20, headDense: 10 };
+const CONFIGS: [string, GPTConfig][] = [
+  ['baseline', checkConfig({ ...base, wavelet: null })],
+  ['baseline without the dense head', checkConfig({ ...base, headDense: 0, wavelet: null })],
+  ['haar', checkConfig({ ...base, wavelet: { form: 'haar' } })],
+  ['learnable, kernels per gap', checkConfig({ ...base, wavelet: { form: 'learnable' } })],
+  ['learnable, shared kernels, lower half, linear-size', checkConfig({ ...base, wavelet: { form: 'learnable', kernelSharing: 'shared', half: 'lower', mapping: 'linear-size' } })],
+  ['ema', checkConfig({ ...base, wavelet: { form: 'ema' } })],
+];
+
+for (const [name, config] of CONFIGS) {
+  test(`reference GPT (${name}): loss and every parameter gradient equal tfjs autodiff`, async () => {
+    await registerWaveletOp();
+    await useTfjsBackend('cpu');
+    const layout = parameterLayout(config);
+    const params = initialParameters(config, layout, 42);
+    // Larger than GPT-2's 0.02 so that every path carries gradient well above rounding.
+    const random = new SeededRandom(7);
+    for (const t of layout.tensors) if (t.init === 'normal' || t.init === 'residual') slice(params, layout, t.name).forEach((_, i, v) => (v[i] = 0.3 * random.normal()));
+    const [B, T] = [2, 9];
+    const tokens = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
+    const targets = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
+
+    const state = gptForward(config, layout, params, tokens, targets, B, T);
+    const grads = new Float32Array(layout.count);
+    gptBackward(config, layout, params, state, grads);
+
+    const vars = tfjsParameters(layout, params, `${name}/`);
+    const { value, grads: expected } = tf.variableGrads(() => tfjsGptLoss(config, vars, tokens, targets, B, T));
+    assertClose([state.loss], [(await value.data())[0]], 1e-5, `${name} loss`);
+    for (const t of layout.tensors) {
+      const tfGrad = expected[`${name}/${t.name}`];
+      assert.ok(tfGrad, `tfjs has a gradient for ${t.name}`);
+      assertClose(slice(grads, layout, t.name), await tfGrad.data(), 2e-4, `${name} d${t.name}`);
+    }
+    tf.dispose([value, ...Object.values(expected), ...vars.values()]);
+  });
+}
+
+test('presets and config errors', () => {
+  const paper = presetConfig('paper-text8', { form: 'haar' });
+  assert.is(paper.layers, 10);
+  assert.is(parameterLayout(paper).count, parameterLayout(presetConfig('paper-text8', null)).count, 'the fixed form adds no parameter');
+  assert.throws(() => presetConfig('huge', null), /unknown preset 'huge': expected one of paper-text8, tiny/);
+  assert.throws(() => checkConfig({ ...base, width: 13, heads: 1, wavelet: { form: 'haar' } }), /width must be even, found 13/);
+  assert.throws(() => checkConfig({ ...base, heads: 5, wavelet: null }), /width 12 is not a multiple of heads 5/);
+  assert.throws(() => checkConfig({ ...base, layers: 0, wavelet: null }), /'layers': expected a positive integer, found 0/);
+});
+
+test.run();
