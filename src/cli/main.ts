@@ -6,11 +6,15 @@ import { readFileSync } from 'node:fs';
 import { BackendUnavailableError, WaveletInputError } from '../errors.js';
 import { runDemo } from './demo.js';
 import { runInfo } from './info.js';
+import { runTrain, TRAIN_OPTIONS, TRAIN_USAGE } from './train.js';
+import { TokenizerInputError } from '../errors.js';
+import { TrainingDivergedError } from '../train/trainer.js';
 
 const USAGE = `usage: wavelet-gpt <command> [options]
 
 commands:
   info                     version, and the backends found on this machine with what each reports
+${TRAIN_USAGE}
   demo [--out DIR] [--chars N] [--levels L]
                            the causal Haar filter bank on the default text (Moby-Dick): timings on
                            each backend and an SVG of the multi-resolution picture
@@ -41,6 +45,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'info':
       return runInfo(version());
+    case 'train':
+      return runTrain(parseOptions(rest, TRAIN_OPTIONS));
     case 'demo':
       return runDemo(parseOptions(rest, ['out', 'chars', 'levels']));
     case 'help':
@@ -49,14 +55,14 @@ async function main(argv: string[]): Promise<void> {
       console.log(USAGE);
       return;
     default:
-      throw new WaveletInputError(`unknown command '${command}': expected info, demo or help`);
+      throw new WaveletInputError(`unknown command '${command}': expected info, train, demo or help`);
   }
 }
 
 main(process.argv.slice(2)).then(
   () => process.exit(0), // Dawn keeps the event loop alive; the work is done
   (error: Error) => {
-    if (error instanceof WaveletInputError || error instanceof BackendUnavailableError) {
+    if (error instanceof WaveletInputError || error instanceof BackendUnavailableError || error instanceof TokenizerInputError || error instanceof TrainingDivergedError) {
       console.error(`wavelet-gpt: ${error.message}`);
       process.exit(2);
     }

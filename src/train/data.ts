@@ -1,0 +1,99 @@
+// Training text: read, tokenized, split into training and held-out validation tokens, and cut
+// into random crops of the context length. Deterministic given the seed (the sampler's state is
+// one number, saved in checkpoints).
+
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { defaultCorpusPath } from '../data/corpus.js';
+import { WaveletInputError } from '../errors.js';
+import { SeededRandom } from '../model/random.js';
+import { ByteTokenizer } from '../tokenizers/bytes.js';
+import { CharacterTokenizer } from '../tokenizers/characters.js';
+import { tokenizerFromJSON } from '../tokenizers/index.js';
+
+export type TextTokenizerKind = 'char' | 'byte';
+export type TextTokenizer = CharacterTokenizer | ByteTokenizer;
+
+export interface Corpus {
+  path: string;
+  tokenizer: TextTokenizer;
+  train: Uint32Array;
+  validation: Uint32Array;
+}
+
+/** The fraction of the text, from its end, held out for validation. */
+export const VALIDATION_FRACTION = 0.1;
+
+export function readText(path: string | undefined): { path: string; text: string } {
+  const file = path ?? defaultCorpusPath();
+  if (!existsSync(file)) throw new WaveletInputError(`--data ${file}: no such file`);
+  if (!statSync(file).isFile()) throw new WaveletInputError(`--data ${file}: not a file`);
+  const text = readFileSync(file, 'utf8');
+  if (text.length === 0) throw new WaveletInputError(`--data ${file}: the file is empty`);
+  return { path: file, text };
+}
+
+/**
+ * Tokenizes and splits a text. A saved tokenizer (from a checkpoint) is used as it is; otherwise
+ * a character vocabulary is built from the whole text, with U+FFFD for characters it lacks.
+ */
+export async function loadCorpus(path: string | undefined, kind: TextTokenizerKind, context: number, savedTokenizer?: unknown): Promise<Corpus> {
+  const { path: file, text } = readText(path);
+  let tokenizer: TextTokenizer;
+  if (savedTokenizer) {
+    const restored = await tokenizerFromJSON(savedTokenizer, 'checkpoint tokenizer');
+    if (!(restored instanceof CharacterTokenizer || restored instanceof ByteTokenizer)) throw new WaveletInputError(`checkpoint tokenizer: expected a text tokenizer, found ${restored.kind}`);
+    tokenizer = restored;
+  } else if (kind === 'char') {
+    tokenizer = await CharacterTokenizer.fromCorpus(text, 'replace');
+  } else if (kind === 'byte') {
+    tokenizer = new ByteTokenizer();
+  } else {
+    throw new WaveletInputError(`--tokenizer: expected char or byte, found '${kind}'`);
+  }
+  const tokens = tokenizer.encode(text);
+  const cut = Math.floor(tokens.length * (1 - VALIDATION_FRACTION));
+  const corpus = { path: file, tokenizer, train: tokens.subarray(0, cut), validation: tokens.subarray(cut) };
+  const needed = context + 1;
+  if (corpus.validation.length < needed) {
+    throw new WaveletInputError(
+      `--data ${file}: ${tokens.length} tokens are too few for a context of ${context}: ` +
+        `its last ${Math.round(VALIDATION_FRACTION * 100)}% (validation) needs ${needed}, so the text needs about ${Math.ceil(needed / VALIDATION_FRACTION)} tokens; use a longer text or a smaller --context`,
+    );
+  }
+  return corpus;
+}
+
+export interface Batch {
+  tokens: Int32Array;
+  targets: Int32Array;
+}
+
+/** B crops of T + 1 tokens starting at the given positions: inputs and next-token targets. */
+function crops(source: Uint32Array, starts: number[], T: number): Batch {
+  const tokens = new Int32Array(starts.length * T);
+  const targets = new Int32Array(starts.length * T);
+  starts.forEach((start, b) => {
+    for (let t = 0; t < T; t++) {
+      tokens[b * T + t] = source[start + t];
+      targets[b * T + t] = source[start + t + 1];
+    }
+  });
+  return { tokens, targets };
+}
+
+export class BatchSampler {
+  constructor(private readonly source: Uint32Array, private readonly B: number, private readonly T: number, readonly random: SeededRandom) {}
+
+  next(): Batch {
+    const room = this.source.length - this.T - 1;
+    return crops(this.source, Array.from({ length: this.B }, () => this.random.below(room + 1)), this.T);
+  }
+}
+
+/** The same validation crops at every evaluation: `count` batches spread evenly over the held-out text. */
+export function validationBatches(source: Uint32Array, B: number, T: number, count: number): Batch[] {
+  const room = source.length - T - 1;
+  const total = B * count;
+  const starts = Array.from({ length: total }, (_, i) => Math.floor((i * room) / Math.max(1, total - 1)));
+  return Array.from({ length: count }, (_, k) => crops(source, starts.slice(k * B, k * B + B), T));
+}

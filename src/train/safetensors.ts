@@ -1,0 +1,66 @@
+// The safetensors format: an 8-byte little-endian header length, a JSON header (each tensor's
+// dtype, shape and byte range; string metadata under "__metadata__"), then the raw data.
+// Only float32 tensors are written; reading checks every offset before trusting it.
+
+import { WaveletInputError } from '../errors.js';
+
+export interface NamedTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export function writeSafetensors(tensors: NamedTensor[], metadata: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const t of tensors) {
+    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8); // data starts 8-byte aligned
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const t of tensors) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    at += t.data.byteLength;
+  }
+  return out;
+}
+
+export interface Safetensors {
+  metadata: Record<string, string>;
+  tensors: Map<string, NamedTensor>;
+}
+
+export function readSafetensors(bytes: Uint8Array, what = 'safetensors file'): Safetensors {
+  if (bytes.length < 8) throw new WaveletInputError(`${what}: not a safetensors file (${bytes.length} bytes, shorter than its 8-byte header length)`);
+  const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  if (headerLength > 100_000_000 || 8 + headerLength > bytes.length) {
+    throw new WaveletInputError(`${what}: not a safetensors file or truncated (header of ${headerLength} bytes declared, ${bytes.length - 8} bytes follow)`);
+  }
+  let header: Record<string, { dtype?: string; shape?: number[]; data_offsets?: [number, number] } | Record<string, string>>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+  } catch (error) {
+    throw new WaveletInputError(`${what}: not a safetensors file (its header is not JSON: ${(error as Error).message})`);
+  }
+  const dataStart = 8 + headerLength;
+  const tensors = new Map<string, NamedTensor>();
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const { dtype, shape, data_offsets } = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
+    if (dtype !== 'F32') throw new WaveletInputError(`${what}: tensor '${name}' has dtype ${dtype}, expected F32`);
+    const count = (shape ?? []).reduce((a, b) => a * b, 1);
+    const [begin, end] = data_offsets ?? [NaN, NaN];
+    if (!(end - begin === 4 * count) || begin < 0) throw new WaveletInputError(`${what}: tensor '${name}' of shape [${shape}] does not fit its byte range [${begin}, ${end})`);
+    if (dataStart + end > bytes.length) throw new WaveletInputError(`${what}: truncated: tensor '${name}' ends at byte ${dataStart + end}, the file has ${bytes.length}`);
+    const data = new Float32Array(count);
+    new Uint8Array(data.buffer).set(bytes.subarray(dataStart + begin, dataStart + end));
+    tensors.set(name, { name, shape: shape!, data });
+  }
+  return { metadata: (header.__metadata__ as Record<string, string>) ?? {}, tensors };
+}

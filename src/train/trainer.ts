@@ -1,0 +1,183 @@
+// The training loop: batches from the corpus, forward and backward on the engine (with gradient
+// accumulation), the learning-rate schedule, AdamW, evaluation on fixed held-out crops, and at
+// each evaluation a log, a plot and a checkpoint, all written atomically. A run resumes exactly
+// from its checkpoint; a loss that turns NaN or infinite stops the run before anything is saved.
+
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WaveletInputError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { checkConfig, presetConfig, type GPTConfig, type WaveletStructure } from '../model/config.js';
+import { initialParameters, parameterLayout } from '../model/parameters.js';
+import { SeededRandom } from '../model/random.js';
+import { lineChartSvg } from '../report/svg.js';
+import { loadCheckpoint, saveCheckpoint, CHECKPOINT_FILE } from './checkpoint.js';
+import { BatchSampler, loadCorpus, validationBatches, type Corpus, type TextTokenizerKind } from './data.js';
+import type { TrainingEngine } from './engine.js';
+import { JsEngine } from './engines/js.js';
+import { DEFAULT_ADAMW } from './optimizer.js';
+import { checkSchedule, initialPlateau, learningRate, plateauAfterEvaluation, type PlateauState, type ScheduleKind, type ScheduleSettings } from './schedule.js';
+
+export interface TrainSettings {
+  data?: string;
+  tokenizer: TextTokenizerKind;
+  preset: string;
+  wavelet: 'haar' | 'learnable' | 'ema' | 'none';
+  context?: number;
+  backend: 'auto' | 'js' | 'wasm' | 'webgpu';
+  steps: number;
+  batch: number;
+  accumulate: number;
+  lr: number;
+  minLr: number;
+  warmup: number;
+  schedule: ScheduleKind;
+  evalEvery: number;
+  evalBatches: number;
+  seed: number;
+  out: string;
+}
+
+export interface LogEntry {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSecond: number;
+  validationLoss?: number;
+}
+
+export interface TrainLog {
+  config: GPTConfig;
+  settings: TrainSettings;
+  data: string;
+  entries: LogEntry[];
+}
+
+/** A run that cannot go on: a NaN or infinite loss. The message says what is intact and what to do. */
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError';
+}
+
+export interface TrainEvents {
+  start?(info: { config: GPTConfig; corpus: Corpus; engine: TrainingEngine; fromStep: number; parameters: number }): void;
+  step?(entry: LogEntry, totalSteps: number): void;
+  evaluation?(entry: LogEntry): void;
+}
+
+function createEngine(backend: TrainSettings['backend'], config: GPTConfig, parameters: Float32Array): TrainingEngine {
+  if (backend === 'wasm' || backend === 'webgpu') {
+    throw new WaveletInputError(`--backend ${backend}: the ${backend} training engine is not built yet; use --backend js (or auto)`);
+  }
+  if (backend !== 'js' && backend !== 'auto') throw new WaveletInputError(`--backend: expected auto, webgpu, wasm or js, found '${backend}'`);
+  return new JsEngine({ config, layout: parameterLayout(config), parameters, adamw: DEFAULT_ADAMW });
+}
+
+function configFor(settings: TrainSettings, vocabSize: number): GPTConfig {
+  const forms = ['haar', 'learnable', 'ema', 'none'];
+  if (!forms.includes(settings.wavelet)) throw new WaveletInputError(`--wavelet: expected one of ${forms.join(', ')}, found '${settings.wavelet}'`);
+  const wavelet: WaveletStructure | null = settings.wavelet === 'none' ? null : { form: settings.wavelet };
+  return presetConfig(settings.preset, wavelet, { vocabSize, ...(settings.context ? { context: settings.context } : {}) });
+}
+
+export function checkSettings(s: TrainSettings): TrainSettings {
+  for (const field of ['steps', 'batch', 'accumulate', 'evalEvery', 'evalBatches'] as const) {
+    if (!Number.isInteger(s[field]) || s[field] < 1) throw new WaveletInputError(`--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: expected a positive integer, found ${s[field]}`);
+  }
+  if (!Number.isInteger(s.warmup) || s.warmup < 0) throw new WaveletInputError(`--warmup: expected an integer >= 0, found ${s.warmup}`);
+  if (!Number.isInteger(s.seed)) throw new WaveletInputError(`--seed: expected an integer, found ${s.seed}`);
+  return s;
+}
+
+/** A run to continue: its folder, and the settings given again (total steps, learning rates). */
+export interface Resume {
+  dir: string;
+  overrides: Partial<Pick<TrainSettings, 'steps' | 'lr' | 'minLr'>>;
+}
+
+/** Trains from scratch with `requested`, or continues the run in `resume.dir` with its own settings. */
+export async function train(requested: TrainSettings, events: TrainEvents = {}, resume?: Resume): Promise<TrainLog> {
+  const resumed = resume ? loadCheckpoint(resume.dir) : undefined;
+  const settings = checkSettings(resumed ? { ...(resumed.training.settings as TrainSettings), ...resume!.overrides, out: resume!.dir } : requested);
+  const schedule = checkSchedule({ kind: settings.schedule, peak: settings.lr, floor: settings.minLr, warmupSteps: settings.warmup, totalSteps: settings.steps, patience: 3, factor: 3 } satisfies ScheduleSettings);
+  const contextHint = resumed?.config.context ?? settings.context ?? presetConfig(settings.preset, null).context;
+  const corpus = await loadCorpus(settings.data, settings.tokenizer, contextHint, resumed?.tokenizer);
+  const config = resumed ? checkConfig(resumed.config) : configFor(settings, corpus.tokenizer.vocabSize);
+  if (config.vocabSize !== corpus.tokenizer.vocabSize) throw new WaveletInputError(`checkpoint: its model has ${config.vocabSize} tokens, its tokenizer ${corpus.tokenizer.vocabSize}`);
+  const layout = parameterLayout(config);
+  const engine = createEngine(settings.backend, config, resumed?.parameters ?? initialParameters(config, layout, settings.seed));
+  if (resumed) await engine.load(resumed.parameters, resumed.optimizer);
+
+  const out = settings.out;
+  mkdirSync(out, { recursive: true });
+  const T = config.context;
+  const sampler = new BatchSampler(corpus.train, settings.batch, T, new SeededRandom(resumed ? resumed.training.samplerState : settings.seed + 1));
+  const validation = validationBatches(corpus.validation, settings.batch, T, settings.evalBatches);
+  let plateau = (resumed?.training.plateau as PlateauState | undefined) ?? initialPlateau(schedule);
+  const fromStep = resumed?.training.step ?? 0;
+  const log: TrainLog = { config, settings, data: corpus.path, entries: [] };
+  const logPath = join(out, 'log.json');
+  if (resumed && existsSync(logPath)) {
+    // Steps after the checkpoint are run again: drop what the interrupted run logged of them.
+    log.entries = (JSON.parse(readFileSync(logPath, 'utf8')) as TrainLog).entries.filter((e) => e.step < fromStep);
+  }
+  events.start?.({ config, corpus, engine, fromStep, parameters: layout.count });
+
+  for (let step = fromStep; step < settings.steps; step++) {
+    const started = performance.now();
+    const lr = learningRate(schedule, step, plateau);
+    let loss = 0;
+    for (let micro = 0; micro < settings.accumulate; micro++) {
+      const { tokens, targets } = sampler.next();
+      loss += (await engine.forwardBackward(tokens, targets, settings.batch, T, 1 / settings.accumulate)) / settings.accumulate;
+    }
+    const gradNorm = await engine.update(lr);
+    const seconds = (performance.now() - started) / 1e3;
+    const entry: LogEntry = { step, loss, lr, gradNorm, tokensPerSecond: Math.round((settings.batch * settings.accumulate * T) / seconds) };
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      const saved = existsSync(join(out, CHECKPOINT_FILE)) ? `the last checkpoint in ${out} is intact; resume from it with a lower --lr (now ${settings.lr})` : `no checkpoint was written yet; start again with a lower --lr (now ${settings.lr})`;
+      throw new TrainingDivergedError(`step ${step}: the loss is ${loss} and the gradient norm ${gradNorm}: training diverged; ${saved}`);
+    }
+    const evaluate = (step + 1) % settings.evalEvery === 0 || step + 1 === settings.steps;
+    if (evaluate) {
+      let sum = 0;
+      for (const batch of validation) sum += await engine.evaluate(batch.tokens, batch.targets, settings.batch, T);
+      entry.validationLoss = sum / validation.length;
+      if (schedule.kind === 'plateau') plateau = plateauAfterEvaluation(schedule, plateau, entry.validationLoss);
+    }
+    log.entries.push(entry);
+    events.step?.(entry, settings.steps);
+    if (evaluate) {
+      // The log first: killed between the two writes, the log runs ahead of the checkpoint, and a
+      // resumed run drops the entries after the checkpoint's step (never the other way round).
+      writeFileAtomic(logPath, JSON.stringify(log, null, 1));
+      writeFileAtomic(join(out, 'curves.svg'), curvesSvg(log));
+      saveCheckpoint(out, {
+        config,
+        tokenizer: corpus.tokenizer.toJSON(),
+        parameters: await engine.parameters(),
+        optimizer: await engine.optimizerState(),
+        training: { step: step + 1, samplerState: sampler.random.state, plateau, settings },
+      });
+      events.evaluation?.(entry);
+    }
+  }
+  return log;
+}
+
+/** Training loss (a running mean, to see through batch noise) and validation loss, in bits per token. */
+export function curvesSvg(log: TrainLog): string {
+  const bits = (nats: number) => nats / Math.LN2;
+  const smoothed: number[] = [];
+  let mean = log.entries[0]?.loss ?? 0;
+  for (const e of log.entries) smoothed.push(bits((mean = 0.9 * mean + 0.1 * e.loss)));
+  const evaluated = log.entries.filter((e) => e.validationLoss !== undefined);
+  const name = log.config.wavelet ? `WaveletGPT (${log.config.wavelet.form})` : 'GPT baseline';
+  return lineChartSvg(
+    [
+      { name: 'train (running mean)', values: smoothed, x: log.entries.map((e) => e.step + 1) },
+      { name: 'validation', values: evaluated.map((e) => bits(e.validationLoss!)), x: evaluated.map((e) => e.step + 1) },
+    ],
+    { title: `${name}, ${log.config.layers} layers x ${log.config.width}: loss`, xLabel: 'step', yLabel: 'bits per token' },
+  );
+}
