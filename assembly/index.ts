@@ -1,2 +1,8 @@
-// The CPU kernels of wavelet-gpt, compiled with SIMD to build/wavelet.wasm.
+// The CPU engine of wavelet-gpt, compiled with SIMD to build/wavelet.wasm: the wavelet filter
+// bank and the layers of the GPT around it, sharing one memory.
 export { planRuns, streamingFilter, packTaps, learnableFilter, learnableTapGradient } from './wavelet';
+export {
+  encoderForward, encoderBackward, layernormForward, layernormBackward, matmulForward, matmulBackward,
+  attentionForward, attentionBackward, geluForward, geluBackward, residualForward, addScaled,
+  crossEntropyForward, crossEntropyBackward, sumSquares, adamw,
+} from './model/layers';

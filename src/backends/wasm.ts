@@ -14,6 +14,26 @@ export interface WaveletWasmExports {
   learnableTapGradient(plan: number, x: number, dy: number, B: number, T: number, tapOffsets: number, packedCount: number, packedGrad: number, dTaps: number): void;
 }
 
+/** The GPT layers of the same module (assembly/model/layers.ts); pointers are byte offsets. */
+export interface ModelWasmExports {
+  encoderForward(out: number, tokens: number, wte: number, wpe: number, B: number, T: number, C: number): void;
+  encoderBackward(dwte: number, dwpe: number, dout: number, tokens: number, B: number, T: number, C: number): void;
+  layernormForward(out: number, mean: number, rstd: number, inp: number, w: number, b: number, N: number, C: number): void;
+  layernormBackward(dinp: number, dw: number, db: number, dout: number, inp: number, w: number, mean: number, rstd: number, N: number, C: number): void;
+  matmulForward(out: number, inp: number, w: number, bias: number, N: number, C: number, OC: number): void;
+  matmulBackward(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number): void;
+  attentionForward(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number): void;
+  attentionBackward(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number): void;
+  geluForward(out: number, inp: number, n: number): void;
+  geluBackward(dinp: number, inp: number, dout: number, n: number): void;
+  residualForward(out: number, a: number, b: number, n: number): void;
+  addScaled(dst: number, src: number, scale: number, n: number): void;
+  crossEntropyForward(probs: number, logits: number, targets: number, N: number, V: number): number;
+  crossEntropyBackward(dlogits: number, probs: number, targets: number, N: number, V: number): void;
+  sumSquares(x: number, n: number): number;
+  adamw(params: number, grads: number, m: number, v: number, mask: number, n: number, lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, correction1: number, correction2: number, gradScale: number): void;
+}
+
 // The smallest module that uses a v128 instruction: validates only where SIMD is supported.
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
 
@@ -97,7 +117,7 @@ export class WasmArena {
 
 export interface WasmBackend {
   kind: 'wasm';
-  kernels: WaveletWasmExports;
+  kernels: WaveletWasmExports & ModelWasmExports;
   arena: WasmArena;
 }
 
@@ -119,6 +139,6 @@ export async function instantiateModule<T extends { memory: WebAssembly.Memory }
 
 /** Instantiates the wavelet kernels; one instance owns one memory, so make one per worker. */
 export async function createWasmBackend(source?: WasmSource): Promise<WasmBackend> {
-  const kernels = await instantiateModule<WaveletWasmExports>('wavelet.wasm', source);
+  const kernels = await instantiateModule<WaveletWasmExports & ModelWasmExports>('wavelet.wasm', source);
   return { kind: 'wasm', kernels, arena: new WasmArena(kernels) };
 }
