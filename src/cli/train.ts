@@ -58,7 +58,7 @@ export async function runTrain(options: Record<string, string>): Promise<void> {
         engineRef = engine;
         const structure = config.wavelet ? `WaveletGPT (${config.wavelet.form})` : 'GPT baseline';
         console.error(`${structure}: ${config.layers} layers x ${config.width}, ${config.heads} heads, context ${config.context}, vocabulary ${config.vocabSize}, ${parameters.toLocaleString('en')} parameters`);
-        console.error(`data: ${corpus.path} (${corpus.train.length.toLocaleString('en')} training, ${corpus.validation.length.toLocaleString('en')} validation tokens); backend: ${engine.backend} (the only engine built so far)`);
+        console.error(`data: ${corpus.path} (${corpus.train.length.toLocaleString('en')} training, ${corpus.validation.length.toLocaleString('en')} validation tokens); backend: ${engine.backend}`);
         if (fromStep > 0) console.error(`resuming at step ${fromStep}`);
         bar = new ProgressBar(settings.steps, fromStep);
       },

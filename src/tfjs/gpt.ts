@@ -47,7 +47,10 @@ export function tfjsGptLoss(config: GPTConfig, vars: TfjsParameters, tokens: Int
   const N = B * T;
   const plan = waveletPlanOf(config);
   const positions = tf.slice(p('wpe'), [0, 0], [T, C]);
-  let x = tf.reshape(tf.add(tf.reshape(tf.gather(p('wte'), tf.tensor1d(tokens, 'int32')), [B, T, C]), positions), [N, C]);
+  // The embedding as one-hot @ wte rather than a gather: gather's gradient needs
+  // UnsortedSegmentSum, which tfjs-backend-wasm does not have.
+  const oneHot = tf.oneHot(tf.tensor1d(tokens, 'int32'), config.vocabSize).toFloat() as tf.Tensor2D;
+  let x = tf.reshape(tf.add(tf.reshape(tf.matMul(oneHot, p('wte') as tf.Tensor2D), [B, T, C]), positions), [N, C]);
   for (let l = 0; l < config.layers; l++) {
     const qkv = linear(layernorm(x, p(`h${l}.ln1.w`), p(`h${l}.ln1.b`)), p(`h${l}.qkv.w`));
     x = tf.add(x, linear(attention(qkv, B, T, C, NH), p(`h${l}.proj.w`)));

@@ -15,6 +15,8 @@ import { loadCheckpoint, saveCheckpoint, CHECKPOINT_FILE } from './checkpoint.js
 import { BatchSampler, loadCorpus, validationBatches, type Corpus, type TextTokenizerKind } from './data.js';
 import type { TrainingEngine } from './engine.js';
 import { JsEngine } from './engines/js.js';
+import { WasmEngine } from './engines/wasm.js';
+import { wasmSimdSupported } from '../backends/wasm.js';
 import { DEFAULT_ADAMW } from './optimizer.js';
 import { checkSchedule, initialPlateau, learningRate, plateauAfterEvaluation, type PlateauState, type ScheduleKind, type ScheduleSettings } from './schedule.js';
 
@@ -65,12 +67,16 @@ export interface TrainEvents {
   evaluation?(entry: LogEntry): void;
 }
 
-function createEngine(backend: TrainSettings['backend'], config: GPTConfig, parameters: Float32Array): TrainingEngine {
-  if (backend === 'wasm' || backend === 'webgpu') {
-    throw new WaveletInputError(`--backend ${backend}: the ${backend} training engine is not built yet; use --backend js (or auto)`);
-  }
-  if (backend !== 'js' && backend !== 'auto') throw new WaveletInputError(`--backend: expected auto, webgpu, wasm or js, found '${backend}'`);
-  return new JsEngine({ config, layout: parameterLayout(config), parameters, adamw: DEFAULT_ADAMW });
+/**
+ * The engine for --backend. auto: wasm where WebAssembly SIMD runs, else js. (The WebGPU
+ * training engine is not built yet; auto will time the candidates once it is.)
+ */
+async function createEngine(backend: TrainSettings['backend'], config: GPTConfig, parameters: Float32Array): Promise<TrainingEngine> {
+  const options = { config, layout: parameterLayout(config), parameters, adamw: DEFAULT_ADAMW };
+  if (backend === 'webgpu') throw new WaveletInputError('--backend webgpu: the WebGPU training engine is not built yet; use --backend wasm, js or auto');
+  if (backend === 'wasm' || (backend === 'auto' && wasmSimdSupported())) return WasmEngine.create(options);
+  if (backend === 'js' || backend === 'auto') return new JsEngine(options);
+  throw new WaveletInputError(`--backend: expected auto, webgpu, wasm or js, found '${backend}'`);
 }
 
 function configFor(settings: TrainSettings, vocabSize: number): GPTConfig {
@@ -105,7 +111,7 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   const config = resumed ? checkConfig(resumed.config) : configFor(settings, corpus.tokenizer.vocabSize);
   if (config.vocabSize !== corpus.tokenizer.vocabSize) throw new WaveletInputError(`checkpoint: its model has ${config.vocabSize} tokens, its tokenizer ${corpus.tokenizer.vocabSize}`);
   const layout = parameterLayout(config);
-  const engine = createEngine(settings.backend, config, resumed?.parameters ?? initialParameters(config, layout, settings.seed));
+  const engine = await createEngine(settings.backend, config, resumed?.parameters ?? initialParameters(config, layout, settings.seed));
   if (resumed) await engine.load(resumed.parameters, resumed.optimizer);
 
   const out = settings.out;
