@@ -8,8 +8,10 @@ import { initialParameters, parameterLayout, slice } from '../../src/model/param
 import { SeededRandom } from '../../src/model/random.js';
 import { JsEngine } from '../../src/train/engines/js.js';
 import { WasmEngine } from '../../src/train/engines/wasm.js';
+import { WebGPUEngine } from '../../src/train/engines/webgpu.js';
+import type { TrainingEngine } from '../../src/train/engine.js';
 import { DEFAULT_ADAMW } from '../../src/train/optimizer.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, webgpuBackend } from '../helpers.js';
 
 const base = { vocabSize: 13, context: 16, layers: 3, width: 12, heads: 3, feedForward: 20, headDense: 10 };
 const CONFIGS: [string, GPTConfig][] = [
@@ -21,31 +23,43 @@ const CONFIGS: [string, GPTConfig][] = [
   ['ema', checkConfig({ ...base, wavelet: { form: 'ema' } })],
 ];
 
-for (const [name, config] of CONFIGS) {
-  test(`wasm engine equals the js engine (${name}): losses, accumulated step, parameters`, async () => {
+const ENGINES: Record<string, (options: ConstructorParameters<typeof JsEngine>[0]) => Promise<TrainingEngine | undefined>> = {
+  wasm: (options) => WasmEngine.create(options, readFileSync('build/wavelet.wasm')),
+  webgpu: async (options) => {
+    const gpu = await webgpuBackend();
+    return gpu && WebGPUEngine.create(options, gpu);
+  },
+};
+
+for (const [engineName, makeEngine] of Object.entries(ENGINES)) for (const [name, config] of CONFIGS) {
+  test(`${engineName} engine equals the js engine (${name}): losses, accumulated step, parameters`, async () => {
+    const gpu = engineName === 'webgpu' ? await webgpuBackend() : undefined;
     const layout = parameterLayout(config);
     const params = initialParameters(config, layout, 3);
     const random = new SeededRandom(5);
     for (const t of layout.tensors) if (t.init === 'normal' || t.init === 'residual') slice(params, layout, t.name).forEach((_, i, v) => (v[i] = 0.3 * random.normal()));
     const options = { config, layout, parameters: params, adamw: DEFAULT_ADAMW };
     const js = new JsEngine(options);
-    const wasm = await WasmEngine.create(options, readFileSync('build/wavelet.wasm'));
+    const engine = await makeEngine(options);
+    if (!engine) return;
     for (let step = 0; step < 2; step++) {
       for (const [B, T] of [[2, 9], [1, 16]]) {
         const tokens = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
         const targets = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
         const expected = await js.forwardBackward(tokens, targets, B, T, 0.5);
-        assertClose([await wasm.forwardBackward(tokens, targets, B, T, 0.5)], [expected], 1e-5, `${name} step ${step} loss B ${B}`);
+        assertClose([await engine.forwardBackward(tokens, targets, B, T, 0.5)], [expected], 1e-5, `${name} step ${step} loss B ${B}`);
       }
-      assertClose([await wasm.update(1e-2)], [await js.update(1e-2)], 1e-4, `${name} step ${step} gradient norm`);
-      assertClose(await wasm.parameters(), await js.parameters(), 1e-4, `${name} step ${step} parameters`);
+      assertClose([await engine.update(1e-2)], [await js.update(1e-2)], 1e-4, `${name} step ${step} gradient norm`);
+      assertClose(await engine.parameters(), await js.parameters(), 1e-4, `${name} step ${step} parameters`);
     }
-    const [a, b] = [await wasm.optimizerState(), await js.optimizerState()];
+    const [a, b] = [await engine.optimizerState(), await js.optimizerState()];
+    assertClose(a.m, b.m, 1e-4, `${name} first moments`);
     assertClose(a.v, b.v, 1e-4, `${name} second moments`);
     const tokens = Int32Array.from({ length: 7 }, () => random.below(config.vocabSize));
-    const [la, lb] = [await wasm.nextLogits(tokens), await js.nextLogits(tokens)];
-    // js gives log-probabilities, wasm logits: equal up to a constant
+    const [la, lb] = [await engine.nextLogits(tokens), await js.nextLogits(tokens)];
+    // js gives log-probabilities, the others logits: equal up to a constant
     assertClose(la.map((v) => v - la[0]), lb.map((v) => v - lb[0]), 1e-4, `${name} next-token logits`);
+    await gpu?.checkErrors();
   });
 }
 

@@ -1,0 +1,77 @@
+// LayerNorm over rows of C: one workgroup of 64 invocations a row (forward, and the input
+// gradient of backward); the weight and bias gradients sum over rows, one workgroup a channel.
+// w and b are the parameter buffer at w_offset and b_offset.
+
+struct Params { N: u32, C: u32, w_offset: u32, b_offset: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> inp: array<f32>;
+@group(0) @binding(2) var<storage, read> params: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;     // forward: y; backward: dinp (+=)
+@group(0) @binding(4) var<storage, read_write> stats: array<f32>;   // (N, 2): mean, rstd
+@group(0) @binding(5) var<storage, read> dout: array<f32>;          // backward only
+@group(0) @binding(6) var<storage, read_write> grads: array<f32>;   // backward only: dw, db (+=)
+
+const THREADS = 64u;
+var<workgroup> partial: array<vec2<f32>, 64>;
+
+fn reduce(lane: u32, value: vec2<f32>) -> vec2<f32> {
+  partial[lane] = value;
+  workgroupBarrier();
+  for (var width = THREADS / 2u; width > 0u; width /= 2u) {
+    if (lane < width) { partial[lane] += partial[lane + width]; }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  workgroupBarrier();
+  return total;
+}
+
+@compute @workgroup_size(64)
+fn forward(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let n = group.x;
+  let row = n * p.C;
+  var s = vec2<f32>(0.0);
+  for (var c = lane; c < p.C; c += THREADS) { let x = inp[row + c]; s += vec2<f32>(x, x * x); }
+  let total = reduce(lane, s);
+  let mean = total.x / f32(p.C);
+  let rstd = inverseSqrt(max(total.y / f32(p.C) - mean * mean, 0.0) + 1e-5);
+  for (var c = lane; c < p.C; c += THREADS) {
+    out[row + c] = (inp[row + c] - mean) * rstd * params[p.w_offset + c] + params[p.b_offset + c];
+  }
+  if (lane == 0u) { stats[2u * n] = mean; stats[2u * n + 1u] = rstd; }
+}
+
+@compute @workgroup_size(64)
+fn backward_input(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let n = group.x;
+  let row = n * p.C;
+  let mean = stats[2u * n];
+  let rstd = stats[2u * n + 1u];
+  var s = vec2<f32>(0.0);
+  for (var c = lane; c < p.C; c += THREADS) {
+    let dnorm = dout[row + c] * params[p.w_offset + c];
+    s += vec2<f32>(dnorm, dnorm * (inp[row + c] - mean) * rstd);
+  }
+  let total = reduce(lane, s) / f32(p.C);
+  for (var c = lane; c < p.C; c += THREADS) {
+    let norm = (inp[row + c] - mean) * rstd;
+    let dnorm = dout[row + c] * params[p.w_offset + c];
+    out[row + c] += rstd * (dnorm - total.x - norm * total.y);
+  }
+}
+
+@compute @workgroup_size(64)
+fn backward_params(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let c = group.x;
+  var s = vec2<f32>(0.0);
+  for (var n = lane; n < p.N; n += THREADS) {
+    let norm = (inp[n * p.C + c] - stats[2u * n]) * stats[2u * n + 1u];
+    s += vec2<f32>(dout[n * p.C + c] * norm, dout[n * p.C + c]);
+  }
+  let total = reduce(lane, s);
+  if (lane == 0u) {
+    grads[p.w_offset + c] += total.x;
+    grads[p.b_offset + c] += total.y;
+  }
+}

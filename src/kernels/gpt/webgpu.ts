@@ -1,0 +1,108 @@
+// The GPT's WGSL kernels (matmul, layernorm, attention, pointwise, crossentropy, encoder,
+// adamw) as pipelines, and `Dispatch`: one kernel launch with its uniforms and bind group made
+// once, so that a training step is replayed by recording a list of them into one encoder.
+
+import { createBuffer } from '../../backends/webgpu.js';
+import { adamwWgsl, attentionWgsl, crossentropyWgsl, encoderWgsl, layernormWgsl, matmulWgsl, pointwiseWgsl } from '../../generated/wgsl.js';
+
+type Binding = 'uniform' | 'storage' | 'read-only-storage';
+const R: Binding = 'read-only-storage';
+const W: Binding = 'storage';
+
+const SHADERS = {
+  matmul: { code: matmulWgsl, bindings: ['uniform', R, R, R, W], entries: ['matmul'] },
+  layernorm: { code: layernormWgsl, bindings: ['uniform', R, R, W, W, R, W], entries: ['forward', 'backward_input', 'backward_params'] },
+  attention: { code: attentionWgsl, bindings: ['uniform', R, W, W, R, W], entries: ['forward', 'backward_query', 'backward_key_value'] },
+  pointwise: { code: pointwiseWgsl, bindings: ['uniform', R, R, W], entries: ['gelu', 'gelu_backward', 'add', 'scale', 'add_into'] },
+  crossentropy: { code: crossentropyWgsl, bindings: ['uniform', R, R, W, W], entries: ['forward', 'mean', 'backward'] },
+  encoder: { code: encoderWgsl, bindings: ['uniform', R, R, W, R, W], entries: ['forward', 'backward_tokens', 'backward_positions'] },
+  adamw: { code: adamwWgsl, bindings: ['uniform', W, W, W, W, R, W], entries: ['norm_partials', 'norm_total', 'update'] },
+} satisfies Record<string, { code: string; bindings: Binding[]; entries: string[] }>;
+
+export type ShaderName = keyof typeof SHADERS;
+
+export interface Dispatch {
+  pipeline: GPUComputePipeline;
+  group: GPUBindGroup;
+  workgroups: [number, number, number];
+  /** The uniform buffer, for values that change between steps (learning rate, scale). */
+  uniforms: GPUBuffer;
+}
+
+/** Workgroups for `count` one-dimensional items of `size` per workgroup, folded into two dimensions. */
+export function grid(count: number, size: number): [number, number, number] {
+  const groups = Math.max(1, Math.ceil(count / size));
+  return [Math.min(groups, 65535), Math.ceil(groups / 65535), 1];
+}
+
+export class GptKernels {
+  private readonly layouts = new Map<ShaderName, GPUBindGroupLayout>();
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** A 4-byte buffer for bindings a kernel's entry point does not use. */
+  readonly unused: GPUBuffer;
+  readonly unusedWritable: GPUBuffer;
+
+  constructor(readonly device: GPUDevice) {
+    for (const [name, shader] of Object.entries(SHADERS) as [ShaderName, (typeof SHADERS)[ShaderName]][]) {
+      const layout = device.createBindGroupLayout({
+        entries: shader.bindings.map((type, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } })),
+      });
+      this.layouts.set(name, layout);
+      const module = device.createShaderModule({ code: shader.code, label: name });
+      const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
+      for (const entryPoint of shader.entries) {
+        this.pipelines.set(`${name}.${entryPoint}`, device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint }, label: `${name}.${entryPoint}` }));
+      }
+    }
+    this.unused = createBuffer(device, 4);
+    this.unusedWritable = createBuffer(device, 4);
+  }
+
+  /**
+   * A launch of shader.entry with `uniforms` (u32 values; floats as their bits through
+   * f32Bits) and `buffers` for bindings 1.. in order.
+   */
+  dispatch(shader: ShaderName, entry: string, uniforms: number[], buffers: GPUBuffer[], workgroups: [number, number, number]): Dispatch {
+    const padded = [...uniforms, ...new Array((4 - (uniforms.length % 4)) % 4).fill(0)];
+    const uniformBuffer = createBuffer(this.device, 4 * padded.length, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, Uint32Array.from(padded));
+    const group = this.device.createBindGroup({
+      layout: this.layouts.get(shader)!,
+      entries: [uniformBuffer, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    return { pipeline: this.pipelines.get(`${shader}.${entry}`)!, group, workgroups, uniforms: uniformBuffer };
+  }
+}
+
+/** The bits of a float32, for uniform structs written as u32 arrays. */
+export function f32Bits(value: number): number {
+  return new Uint32Array(Float32Array.of(value).buffer)[0];
+}
+
+/**
+ * A step of a recorded sequence: a kernel launch, a buffer copy, a buffer cleared to zero, or
+ * another op that records itself (the wavelet op).
+ */
+export type Step = Dispatch | { copy: [GPUBuffer, number, GPUBuffer, number, number] } | { clear: GPUBuffer } | { encode: (encoder: GPUCommandEncoder) => void };
+
+/**
+ * Records the steps into `encoder`. Consecutive launches share a compute pass: WebGPU orders the
+ * dispatches of a pass and makes each one's storage writes visible to the next.
+ */
+export function record(encoder: GPUCommandEncoder, steps: Step[]): void {
+  let pass: GPUComputePassEncoder | undefined;
+  for (const step of steps) {
+    if ('pipeline' in step) {
+      pass ??= encoder.beginComputePass();
+      pass.setPipeline(step.pipeline);
+      pass.setBindGroup(0, step.group);
+      pass.dispatchWorkgroups(...step.workgroups);
+      continue;
+    }
+    pass?.end();
+    pass = undefined;
+    if ('copy' in step) encoder.copyBufferToBuffer(...step.copy);
+    else if ('clear' in step) encoder.clearBuffer(step.clear);
+    else step.encode(encoder);
+  }
+  pass?.end();
+}
