@@ -53,12 +53,13 @@ export async function runTrain(options: Record<string, string>): Promise<void> {
   const log = await train(
     settings,
     {
-      start({ config, corpus, engine, fromStep, parameters }) {
+      start({ config, corpus, engine, decision, fromStep, parameters }) {
         tokenizer = corpus.tokenizer;
         engineRef = engine;
         const structure = config.wavelet ? `WaveletGPT (${config.wavelet.form})` : 'GPT baseline';
         console.error(`${structure}: ${config.layers} layers x ${config.width}, ${config.heads} heads, context ${config.context}, vocabulary ${config.vocabSize}, ${parameters.toLocaleString('en')} parameters`);
-        console.error(`data: ${corpus.path} (${corpus.train.length.toLocaleString('en')} training, ${corpus.validation.length.toLocaleString('en')} validation tokens); backend: ${engine.backend}`);
+        console.error(`data: ${corpus.path} (${corpus.train.length.toLocaleString('en')} training, ${corpus.validation.length.toLocaleString('en')} validation tokens)`);
+        console.error(`backend: ${decision ? `${decision.reason}${decision.cached ? ' (measured before, cached)' : ''}` : `${engine.backend} (--backend)`}`);
         if (fromStep > 0) console.error(`resuming at step ${fromStep}`);
         bar = new ProgressBar(settings.steps, fromStep);
       },

@@ -14,9 +14,7 @@ import { lineChartSvg } from '../report/svg.js';
 import { loadCheckpoint, saveCheckpoint, CHECKPOINT_FILE } from './checkpoint.js';
 import { BatchSampler, loadCorpus, validationBatches, type Corpus, type TextTokenizerKind } from './data.js';
 import type { TrainingEngine } from './engine.js';
-import { JsEngine } from './engines/js.js';
-import { WasmEngine } from './engines/wasm.js';
-import { wasmSimdSupported } from '../backends/wasm.js';
+import { createEngine, dispatch, type Decision } from '../dispatch.js';
 import { DEFAULT_ADAMW } from './optimizer.js';
 import { checkSchedule, initialPlateau, learningRate, plateauAfterEvaluation, type PlateauState, type ScheduleKind, type ScheduleSettings } from './schedule.js';
 
@@ -62,21 +60,17 @@ export class TrainingDivergedError extends Error {
 }
 
 export interface TrainEvents {
-  start?(info: { config: GPTConfig; corpus: Corpus; engine: TrainingEngine; fromStep: number; parameters: number }): void;
+  start?(info: { config: GPTConfig; corpus: Corpus; engine: TrainingEngine; decision?: Decision; fromStep: number; parameters: number }): void;
   step?(entry: LogEntry, totalSteps: number): void;
   evaluation?(entry: LogEntry): void;
 }
 
-/**
- * The engine for --backend. auto: wasm where WebAssembly SIMD runs, else js. (The WebGPU
- * training engine is not built yet; auto will time the candidates once it is.)
- */
-async function createEngine(backend: TrainSettings['backend'], config: GPTConfig, parameters: Float32Array): Promise<TrainingEngine> {
+/** The engine for --backend; auto asks the dispatcher, which times each backend here. */
+async function chooseEngine(backend: TrainSettings['backend'], config: GPTConfig, parameters: Float32Array, batch: number): Promise<{ engine: TrainingEngine; decision?: Decision }> {
   const options = { config, layout: parameterLayout(config), parameters, adamw: DEFAULT_ADAMW };
-  if (backend === 'webgpu') throw new WaveletInputError('--backend webgpu: the WebGPU training engine is not built yet; use --backend wasm, js or auto');
-  if (backend === 'wasm' || (backend === 'auto' && wasmSimdSupported())) return WasmEngine.create(options);
-  if (backend === 'js' || backend === 'auto') return new JsEngine(options);
-  throw new WaveletInputError(`--backend: expected auto, webgpu, wasm or js, found '${backend}'`);
+  if (backend === 'auto') return dispatch(options, batch);
+  if (backend !== 'webgpu' && backend !== 'wasm' && backend !== 'js') throw new WaveletInputError(`--backend: expected auto, webgpu, wasm or js, found '${backend}'`);
+  return { engine: await createEngine(backend, options) };
 }
 
 function configFor(settings: TrainSettings, vocabSize: number): GPTConfig {
@@ -111,7 +105,7 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   const config = resumed ? checkConfig(resumed.config) : configFor(settings, corpus.tokenizer.vocabSize);
   if (config.vocabSize !== corpus.tokenizer.vocabSize) throw new WaveletInputError(`checkpoint: its model has ${config.vocabSize} tokens, its tokenizer ${corpus.tokenizer.vocabSize}`);
   const layout = parameterLayout(config);
-  const engine = await createEngine(settings.backend, config, resumed?.parameters ?? initialParameters(config, layout, settings.seed));
+  const { engine, decision } = await chooseEngine(settings.backend, config, resumed?.parameters ?? initialParameters(config, layout, settings.seed), settings.batch);
   if (resumed) await engine.load(resumed.parameters, resumed.optimizer);
 
   const out = settings.out;
@@ -127,7 +121,7 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
     // Steps after the checkpoint are run again: drop what the interrupted run logged of them.
     log.entries = (JSON.parse(readFileSync(logPath, 'utf8')) as TrainLog).entries.filter((e) => e.step < fromStep);
   }
-  events.start?.({ config, corpus, engine, fromStep, parameters: layout.count });
+  events.start?.({ config, corpus, engine, decision, fromStep, parameters: layout.count });
 
   for (let step = fromStep; step < settings.steps; step++) {
     const started = performance.now();

@@ -13,7 +13,7 @@ const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const workdir = mkdtempSync(join(tmpdir(), 'wavelet-gpt-train-'));
 const corpus = join(workdir, 'corpus.txt');
 writeFileSync(corpus, 'the quick brown fox jumps over the lazy dog. '.repeat(400));
-const SMALL = ['--data', corpus, '--context', '16', '--batch', '4', '--eval-batches', '2', '--sample', '0'];
+const SMALL = ['--data', corpus, '--context', '16', '--batch', '4', '--eval-batches', '2', '--sample', '0', '--backend', 'wasm'];
 
 function cli(args: string[]) {
   return spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8' });
