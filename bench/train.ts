@@ -1,10 +1,15 @@
-// Benchmark of a training step on the CPU: tokens per second of our wasm engine beside the same
-// model in TensorFlow.js on its wasm backend (tf.variableGrads and Adam), in one process, one
-// run. Prints JSON. usage: node --import tsx bench/train.ts [--preset tiny] [--wavelet haar] [--batch 8] [--out FILE]
+// Benchmark of a training step: tokens per second of our engines beside the same model in
+// TensorFlow.js on the same device (tfjs-wasm on the CPU, tfjs-webgpu on a GPU), in one process,
+// one run, for each wavelet form asked. With --memory-steps N, the wasm memory and the live GPU
+// buffers after N more steps (first form only), to show that nothing grows. Prints JSON.
+// usage: node --import tsx bench/train.ts [--preset tiny] [--wavelet none,haar,learnable] [--batch 8]
+//        [--backends wasm,js,tfjs-wasm,webgpu,tfjs-webgpu] [--memory-steps 1000] [--out FILE]
+// On a GPU machine the PyTorch anchor (../shared/gpu/torch_gpt.py) runs in the same command.
 
 import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { presetConfig, type WaveletStructure } from '../src/model/config.js';
 import { initialParameters, parameterLayout } from '../src/model/parameters.js';
@@ -12,26 +17,20 @@ import { SeededRandom } from '../src/model/random.js';
 import { useTfjsBackend } from '../src/tfjs/backends.js';
 import { tfjsGptLoss, tfjsParameters } from '../src/tfjs/gpt.js';
 import { registerWaveletOp } from '../src/tfjs/wavelet_op.js';
+import type { TrainingEngine } from '../src/train/engine.js';
 import { JsEngine } from '../src/train/engines/js.js';
 import { WasmEngine } from '../src/train/engines/wasm.js';
-import type { TrainingEngine } from '../src/train/engine.js';
+import { WebGPUEngine } from '../src/train/engines/webgpu.js';
 import { DEFAULT_ADAMW } from '../src/train/optimizer.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const preset = option('--preset', 'tiny');
-const form = option('--wavelet', 'haar');
+const forms = option('--wavelet', 'haar').split(',');
 const B = Number(option('--batch', '8'));
-const wavelet: WaveletStructure | null = form === 'none' ? null : { form: form as WaveletStructure['form'] };
-const config = presetConfig(preset, wavelet);
-const T = config.context;
-const layout = parameterLayout(config);
-const params = initialParameters(config, layout, 1);
+const backends = option('--backends', 'wasm,js,tfjs-wasm').split(',');
+const memorySteps = Number(option('--memory-steps', '0'));
 const random = new SeededRandom(2);
-const batch = () => ({
-  tokens: Int32Array.from({ length: B * T }, () => random.below(config.vocabSize)),
-  targets: Int32Array.from({ length: B * T }, () => random.below(config.vocabSize)),
-});
 
 /** Median ms of a step over `reps` after 2 warm-up steps. */
 async function timeSteps(reps: number, step: () => Promise<unknown>): Promise<number> {
@@ -45,44 +44,118 @@ async function timeSteps(reps: number, step: () => Promise<unknown>): Promise<nu
   return times.sort((a, b) => a - b)[Math.floor(reps / 2)];
 }
 
-const engineStep = (engine: TrainingEngine) => async () => {
-  const { tokens, targets } = batch();
-  await engine.forwardBackward(tokens, targets, B, T, 1);
-  await engine.update(1e-3);
-};
+/** Counts the GPU memory a device holds: buffers created and not destroyed. */
+function trackBuffers(device: GPUDevice): () => { buffers: number; bytes: number } {
+  const live = new Map<GPUBuffer, number>();
+  const create = device.createBuffer.bind(device);
+  device.createBuffer = (descriptor: GPUBufferDescriptor) => {
+    const buffer = create(descriptor);
+    live.set(buffer, descriptor.size);
+    const destroy = buffer.destroy.bind(buffer);
+    buffer.destroy = () => {
+      live.delete(buffer);
+      destroy();
+    };
+    return buffer;
+  };
+  return () => ({ buffers: live.size, bytes: [...live.values()].reduce((a, b) => a + b, 0) });
+}
 
-const results: Record<string, number | string>[] = [];
-const record = (impl: string, ms: number) => {
-  results.push({ impl, ms_per_step: +ms.toFixed(2), tokens_per_s: Math.round((B * T) / (ms / 1e3)) });
-  console.error(`${impl.padEnd(16)} ${ms.toFixed(2).padStart(9)} ms/step`);
-};
+const results: Record<string, number | string | object>[] = [];
+let gpu: WebGPUBackend | undefined;
+let gpuMemory: (() => { buffers: number; bytes: number }) | undefined;
+if (backends.some((b) => b.includes('webgpu'))) {
+  gpu = await createWebGPUBackend();
+  gpuMemory = trackBuffers(gpu.device);
+}
+await registerWaveletOp(readFileSync('build/wavelet.wasm'));
 
-const options = { config, layout, parameters: params, adamw: DEFAULT_ADAMW };
-record('wasm engine', await timeSteps(10, engineStep(await WasmEngine.create(options, readFileSync('build/wavelet.wasm')))));
-if (preset === 'tiny') record('js engine', await timeSteps(3, engineStep(new JsEngine(options))));
-
-await registerWaveletOp();
-await useTfjsBackend('wasm');
-const vars = tfjsParameters(layout, params);
-const adam = tf.train.adam(1e-3, 0.9, 0.95, 1e-8);
-record('tfjs-wasm', await timeSteps(5, async () => {
-  const { tokens, targets } = batch();
-  tf.tidy(() => {
-    const { grads } = tf.variableGrads(() => tfjsGptLoss(config, vars, tokens, targets, B, T));
-    adam.applyGradients(grads as tf.NamedTensorMap as unknown as Parameters<typeof adam.applyGradients>[0]);
+for (const form of forms) {
+  const wavelet: WaveletStructure | null = form === 'none' ? null : { form: form as WaveletStructure['form'] };
+  const config = presetConfig(preset, wavelet);
+  const T = config.context;
+  const layout = parameterLayout(config);
+  const params = initialParameters(config, layout, 1);
+  const options = { config, layout, parameters: params, adamw: DEFAULT_ADAMW };
+  const batch = () => ({
+    tokens: Int32Array.from({ length: B * T }, () => random.below(config.vocabSize)),
+    targets: Int32Array.from({ length: B * T }, () => random.below(config.vocabSize)),
   });
-}));
+  const engineStep = (engine: TrainingEngine) => async () => {
+    const { tokens, targets } = batch();
+    await engine.forwardBackward(tokens, targets, B, T, 1);
+    await engine.update(1e-3);
+  };
+  const record = (impl: string, ms: number, extra: object = {}) => {
+    results.push({ impl, wavelet: form, ms_per_step: +ms.toFixed(2), tokens_per_s: Math.round((B * T) / (ms / 1e3)), ...extra });
+    console.error(`${form.padEnd(10)} ${impl.padEnd(12)} ${ms.toFixed(2).padStart(9)} ms/step`);
+  };
+  for (const backend of backends) {
+    if (backend === 'wasm' || backend === 'js' || backend === 'webgpu') {
+      const engine =
+        backend === 'wasm' ? await WasmEngine.create(options, readFileSync('build/wavelet.wasm')) : backend === 'js' ? new JsEngine(options) : await WebGPUEngine.create(options, gpu);
+      const ms = await timeSteps(backend === 'js' ? 3 : 10, engineStep(engine));
+      let memory: object = {};
+      if (memorySteps > 0 && backend !== 'js' && form === forms[0]) {
+        const before = backend === 'wasm' ? { wasm_bytes: (engine as WasmEngine).memoryBytes() } : gpuMemory!();
+        for (let i = 0; i < memorySteps; i++) await engineStep(engine)();
+        const after = backend === 'wasm' ? { wasm_bytes: (engine as WasmEngine).memoryBytes() } : gpuMemory!();
+        memory = { memory_after_warmup: before, memory_after_more_steps: after, more_steps: memorySteps };
+      }
+      let split: object = {};
+      if (backend !== 'js') {
+        // Where a step goes: the forward pass alone (evaluation) and the optimizer alone.
+        const forwardMs = await timeSteps(5, async () => {
+          const { tokens, targets } = batch();
+          await engine.evaluate(tokens, targets, B, T);
+        });
+        const updateMs = await timeSteps(5, () => engine.update(0));
+        split = { forward_ms: +forwardMs.toFixed(2), update_ms: +updateMs.toFixed(2) };
+      }
+      record(backend, ms, { ...split, ...memory });
+      if (backend === 'webgpu') await gpu!.checkErrors();
+    } else if (backend === 'tfjs-wasm' || backend === 'tfjs-webgpu') {
+      await useTfjsBackend(backend === 'tfjs-wasm' ? 'wasm' : 'webgpu');
+      const vars = tfjsParameters(layout, params, `${form}/`);
+      const adam = tf.train.adam(1e-3, 0.9, 0.95, 1e-8);
+      const ms = await timeSteps(5, async () => {
+        const { tokens, targets } = batch();
+        const loss = tf.tidy(() => {
+          const { value, grads } = tf.variableGrads(() => tfjsGptLoss(config, vars, tokens, targets, B, T));
+          adam.applyGradients(grads as unknown as Parameters<typeof adam.applyGradients>[0]);
+          return value;
+        });
+        await loss.data(); // wait for the device, as our engines do
+        loss.dispose();
+      });
+      record(backend, ms);
+      tf.dispose([...vars.values()]);
+    } else {
+      throw new Error(`--backends: unknown '${backend}'`);
+    }
+  }
+}
 
-const ours = results[0].tokens_per_s as number;
-const tfjs = results.find((r) => r.impl === 'tfjs-wasm')!.tokens_per_s as number;
+const rate = (impl: string, form: string) => results.find((r) => r.impl === impl && r.wavelet === form)?.tokens_per_s as number | undefined;
+const ratios: Record<string, number> = {};
+for (const form of forms) {
+  for (const [ours, theirs] of [['wasm', 'tfjs-wasm'], ['webgpu', 'tfjs-webgpu']]) {
+    const [a, b] = [rate(ours, form), rate(theirs, form)];
+    if (a && b) ratios[`${form}: ${ours} vs ${theirs}`] = +(a / b).toFixed(2);
+  }
+  for (const engine of ['wasm', 'webgpu']) {
+    const [withWavelet, without] = [rate(engine, form), rate(engine, 'none')];
+    if (form !== 'none' && withWavelet && without) ratios[`${engine}: ${form} step time vs none`] = +(without / withWavelet).toFixed(3);
+  }
+}
 const report = {
   bench: 'train',
   date: new Date().toISOString(),
-  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.versions.node },
-  model: { preset, wavelet: form, batch: B, context: T, parameters: layout.count },
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.versions.node, gpu: gpu?.adapter },
+  model: { preset, batch: B, context: presetConfig(preset, null).context },
   results,
-  wasm_engine_vs_tfjs_wasm: +(ours / tfjs).toFixed(2),
-  note: 'tfjs-wasm runs its own SIMD kernels (XNNPACK) single-threaded here; our engine is single-threaded too',
+  ratios,
+  note: 'tfjs-wasm runs its own SIMD kernels (XNNPACK) single-threaded here; our wasm engine is single-threaded too',
 };
 const json = JSON.stringify(report, null, 2);
 console.log(json);

@@ -7,7 +7,7 @@
 // As in the engine, dL/dx is the same kernel run backwards in time (attr `reverse`).
 
 import * as tf from '@tensorflow/tfjs-core';
-import { createWasmBackend, type WasmBackend } from '../backends/wasm.js';
+import { createWasmBackend, type WasmBackend, type WasmSource } from '../backends/wasm.js';
 import { WaveletInputError } from '../errors.js';
 import { planFromWindows, type WaveletForm, type WaveletPlan } from '../kernels/wavelet/plan.js';
 import { WasmWaveletOp } from '../kernels/wavelet/wasm.js';
@@ -173,11 +173,11 @@ let registered: Promise<void> | undefined;
 
 /**
  * Registers the kernels (cpu, wasm, webgpu) and the gradient. Idempotent; call before the op is
- * used. Needs the wasm kernels (loaded here) for the cpu and wasm backends.
+ * used. Needs the wasm kernels (loaded here, from `source` if given) for the cpu and wasm backends.
  */
-export function registerWaveletOp(): Promise<void> {
+export function registerWaveletOp(source?: WasmSource): Promise<void> {
   registered ??= (async () => {
-    cpuKernels = await createWasmBackend();
+    cpuKernels = await createWasmBackend(source);
     const kernels: [string, string, (args: KernelArgs) => tf.TensorInfo][] = [
       [WAVELET_FILTER, 'cpu', filterOnHost],
       [WAVELET_FILTER, 'wasm', filterOnHost],

@@ -63,4 +63,19 @@ for (const [engineName, makeEngine] of Object.entries(ENGINES)) for (const [name
   });
 }
 
+test('webgpu engine with split-K weight gradients (B * T = 1024) equals the js engine', async () => {
+  const gpu = await webgpuBackend();
+  if (!gpu) return;
+  const config = checkConfig({ vocabSize: 9, context: 128, layers: 1, width: 8, heads: 2, feedForward: 8, headDense: 8, wavelet: { form: 'haar' } });
+  const layout = parameterLayout(config);
+  const options = { config, layout, parameters: initialParameters(config, layout, 4), adamw: DEFAULT_ADAMW };
+  const [js, engine] = [new JsEngine(options), await WebGPUEngine.create(options, gpu)];
+  const random = new SeededRandom(8);
+  const tokens = Int32Array.from({ length: 1024 }, () => random.below(9));
+  assertClose([await engine.forwardBackward(tokens, tokens, 8, 128, 1)], [await js.forwardBackward(tokens, tokens, 8, 128, 1)], 1e-5, 'loss');
+  assertClose([await engine.update(1e-2)], [await js.update(1e-2)], 1e-4, 'gradient norm');
+  assertClose(await engine.parameters(), await js.parameters(), 1e-4, 'parameters');
+  await gpu.checkErrors();
+});
+
 test.run();

@@ -10,7 +10,7 @@ const R: Binding = 'read-only-storage';
 const W: Binding = 'storage';
 
 const SHADERS = {
-  matmul: { code: matmulWgsl, bindings: ['uniform', R, R, R, W], entries: ['matmul'] },
+  matmul: { code: matmulWgsl, bindings: ['uniform', R, R, R, W], entries: ['matmul', 'reduce_splits'] },
   layernorm: { code: layernormWgsl, bindings: ['uniform', R, R, W, W, R, W], entries: ['forward', 'backward_input', 'backward_params'] },
   attention: { code: attentionWgsl, bindings: ['uniform', R, W, W, R, W], entries: ['forward', 'backward_query', 'backward_key_value'] },
   pointwise: { code: pointwiseWgsl, bindings: ['uniform', R, R, W], entries: ['gelu', 'gelu_backward', 'add', 'scale', 'add_into'] },

@@ -217,6 +217,11 @@ export class WasmEngine implements TrainingEngine {
     return this.wasm.arena.f32(this.acts!.logits + 4 * (T - 1) * V, V).slice();
   }
 
+  /** The size of the module's memory, which only grows: a benchmark checks that steps do not grow it. */
+  memoryBytes(): number {
+    return this.wasm.kernels.memory.buffer.byteLength;
+  }
+
   async parameters(): Promise<Float32Array> {
     return this.wasm.arena.f32(this.params, this.layout.count).slice();
   }

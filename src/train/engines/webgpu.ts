@@ -87,6 +87,7 @@ export class WebGPUEngine implements TrainingEngine {
     const { width: C, heads: NH, feedForward: F, headDense: D, vocabSize: V, layers } = this.config;
     const N = B * T;
     if (N > 65535) throw new Error(`webgpu engine: B * T = ${N} positions; at most 65535 for now`);
+    if (C / NH > 64) throw new Error(`webgpu engine: head size ${C / NH}; at most 64 (attention.wgsl's MAX_HEAD)`);
     const k = this.kernels;
     const buf = (floats: number) => {
       const buffer = createBuffer(this.device, 4 * Math.max(1, floats));
@@ -99,15 +100,36 @@ export class WebGPUEngine implements TrainingEngine {
     const forward: Step[] = [];
     const backward: Step[] = [];
     const shape = { batch: B, time: T, channels: C };
+    // One product C (M x N) [+]= A . B [+ bias], strided views; split along K when C has too
+    // few tiles to fill the GPU (weight gradients: K is every position of the batch).
+    let scratchFloats = 0;
+    const product = (m: { M: number; N: number; K: number; accumulate: boolean; a: [GPUBuffer, number, number, number]; b: [GPUBuffer, number, number, number]; bias: string | null; c: [GPUBuffer, number, number] }): Step => {
+      const tiles = Math.ceil(m.M / 64) * Math.ceil(m.N / 64);
+      let splits = tiles < 132 && m.K >= 1024 ? Math.min(64, Math.ceil(m.K / 256), Math.ceil(264 / tiles)) : 1;
+      const kChunk = Math.ceil(m.K / splits / 16) * 16;
+      splits = Math.ceil(m.K / kChunk);
+      const uniforms = [m.M, m.N, m.K, m.accumulate ? 1 : 0, m.a[1], m.a[2], m.a[3], m.bias ? 1 : 0, m.b[1], m.b[2], m.b[3], m.bias ? this.offset(m.bias) : 0, m.c[1], m.c[2], kChunk, splits];
+      const biasBuffer = m.bias ? P : k.unused;
+      if (splits === 1) return k.dispatch('matmul', 'matmul', uniforms, [m.a[0], m.b[0], biasBuffer, m.c[0]], [Math.ceil(m.N / 64), Math.ceil(m.M / 64), 1]);
+      scratchFloats = Math.max(scratchFloats, splits * m.M * m.N);
+      // The scratch buffer is sized once every product is known: its launches are made at first use.
+      let made: Dispatch[] | undefined;
+      const launches = () => [
+        k.dispatch('matmul', 'matmul', uniforms, [m.a[0], m.b[0], k.unused, scratch!], [Math.ceil(m.N / 64), Math.ceil(m.M / 64), splits]),
+        k.dispatch('matmul', 'reduce_splits', uniforms, [scratch!, k.unused, biasBuffer, m.c[0]], grid(m.M * m.N, 256)),
+      ];
+      return { encode: (encoder) => record(encoder, (made ??= launches())) };
+    };
+    let scratch: GPUBuffer | undefined;
     const linear = (out: GPUBuffer, inp: GPUBuffer, weight: string, bias: string | null, rows: number, inC: number, outC: number) =>
-      k.dispatch('matmul', 'matmul', [rows, outC, inC, 0, 0, inC, 1, bias ? 1 : 0, this.offset(weight), 1, inC, bias ? this.offset(bias) : 0, 0, outC, 0, 0], [inp, P, bias ? P : k.unused, out], [Math.ceil(outC / 64), Math.ceil(rows / 64), 1]);
-    // dinp (rows, inC) += dout (rows, outC) . W (outC, inC); dW += dout^T . inp; dbias += column sums
+      product({ M: rows, N: outC, K: inC, accumulate: false, a: [inp, 0, inC, 1], b: [P, this.offset(weight), 1, inC], bias, c: [out, 0, outC] });
+    // dinp (rows, inC) += dout (rows, outC) . W (outC, inC); dW += dout^T . inp; dbias += ones . dout
     const linearBackward = (dinp: GPUBuffer, dout: GPUBuffer, inp: GPUBuffer, weight: string, bias: string | null, rows: number, inC: number, outC: number, ones: GPUBuffer) => {
       backward.push(
-        k.dispatch('matmul', 'matmul', [rows, inC, outC, 1, 0, outC, 1, 0, this.offset(weight), inC, 1, 0, 0, inC, 0, 0], [dout, P, k.unused, dinp], [Math.ceil(inC / 64), Math.ceil(rows / 64), 1]),
-        k.dispatch('matmul', 'matmul', [outC, inC, rows, 1, 0, 1, outC, 0, 0, inC, 1, 0, this.offset(weight), inC, 0, 0], [dout, inp, k.unused, G], [Math.ceil(inC / 64), Math.ceil(outC / 64), 1]),
+        product({ M: rows, N: inC, K: outC, accumulate: true, a: [dout, 0, outC, 1], b: [P, this.offset(weight), inC, 1], bias: null, c: [dinp, 0, inC] }),
+        product({ M: outC, N: inC, K: rows, accumulate: true, a: [dout, 0, 1, outC], b: [inp, 0, inC, 1], bias: null, c: [G, this.offset(weight), inC] }),
       );
-      if (bias) backward.push(k.dispatch('matmul', 'matmul', [1, outC, rows, 1, 0, 0, 1, 0, 0, outC, 1, 0, this.offset(bias), outC, 0, 0], [ones, dout, k.unused, G], [Math.ceil(outC / 64), 1, 1]));
+      if (bias) backward.push(product({ M: 1, N: outC, K: rows, accumulate: true, a: [ones, 0, 0, 1], b: [dout, 0, outC, 1], bias: null, c: [G, this.offset(bias), outC] }));
     };
     const ones = createBuffer(this.device, 4 * N, undefined, new Float32Array(N).fill(1));
     this.planBuffers.push(ones);
@@ -205,6 +227,7 @@ export class WebGPUEngine implements TrainingEngine {
       k.dispatch('encoder', 'backward_tokens', encoderUniforms, [tokens, P, k.unusedWritable, dx, G], [Math.ceil(C / 64), V, 1]),
       k.dispatch('encoder', 'backward_positions', encoderUniforms, [tokens, P, k.unusedWritable, dx, G], [Math.ceil(C / 64), T, 1]),
     );
+    if (scratchFloats > 0) scratch = buf(scratchFloats);
     this.plan = { B, T, tokens, targets, losses, logits, forward, backward, crossEntropyBackward };
     return this.plan;
   }
