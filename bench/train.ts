@@ -3,7 +3,7 @@
 // one run, for each wavelet form asked. With --memory-steps N, the wasm memory and the live GPU
 // buffers after N more steps (first form only), to show that nothing grows. Prints JSON.
 // usage: node --import tsx bench/train.ts [--preset tiny] [--wavelet none,haar,learnable] [--batch 8]
-//        [--backends wasm,js,tfjs-wasm,webgpu,tfjs-webgpu] [--memory-steps 1000] [--out FILE]
+//        [--backends wasm,js,tfjs-wasm,webgpu,tfjs-webgpu] [--memory-steps 1000] [--profile] [--out FILE]
 // On a GPU machine the PyTorch anchor (../shared/gpu/torch_gpt.py) runs in the same command.
 
 import { cpus } from 'node:os';
@@ -111,6 +111,12 @@ for (const form of forms) {
         });
         const updateMs = await timeSteps(5, () => engine.update(0));
         split = { forward_ms: +forwardMs.toFixed(2), update_ms: +updateMs.toFixed(2) };
+        if (args.includes('--profile') && engine instanceof WebGPUEngine) {
+          const { tokens, targets } = batch();
+          const profile = Object.entries(await engine.profile(tokens, targets, B, T)).sort((a, b) => b[1].ms - a[1].ms);
+          split = { ...split, profile: Object.fromEntries(profile.map(([k, v]) => [k, { ms: +v.ms.toFixed(2), launches: v.launches }])) };
+          console.error(profile.map(([k, v]) => `  ${k}: ${v.ms.toFixed(2)} ms in ${v.launches}`).join('\n'));
+        }
       }
       record(backend, ms, { ...split, ...memory });
       if (backend === 'webgpu') await gpu!.checkErrors();

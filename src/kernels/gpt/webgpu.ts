@@ -12,7 +12,7 @@ const W: Binding = 'storage';
 const SHADERS = {
   matmul: { code: matmulWgsl, bindings: ['uniform', R, R, R, W], entries: ['matmul', 'reduce_splits'] },
   layernorm: { code: layernormWgsl, bindings: ['uniform', R, R, W, W, R, W], entries: ['forward', 'backward_input', 'backward_params'] },
-  attention: { code: attentionWgsl, bindings: ['uniform', R, W, W, R, W], entries: ['forward', 'backward_query', 'backward_key_value'] },
+  attention: { code: attentionWgsl, bindings: ['uniform', R, W, W, R, R, W], entries: ['forward', 'backward_query', 'backward_key_value'] },
   pointwise: { code: pointwiseWgsl, bindings: ['uniform', R, R, W], entries: ['gelu', 'gelu_backward', 'add', 'scale', 'add_into'] },
   crossentropy: { code: crossentropyWgsl, bindings: ['uniform', R, R, W, W], entries: ['forward', 'mean', 'backward'] },
   encoder: { code: encoderWgsl, bindings: ['uniform', R, R, W, R, W], entries: ['forward', 'backward_tokens', 'backward_positions'] },

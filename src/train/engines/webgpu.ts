@@ -151,15 +151,15 @@ export class WebGPUEngine implements TrainingEngine {
     const encoderUniforms = [B, T, C, V, this.offset('wte'), this.offset('wpe'), 0, 0];
     let x = buf(N * C);
     forward.push(k.dispatch('encoder', 'forward', encoderUniforms, [tokens, P, x, k.unused, k.unusedWritable], [Math.ceil(C / 64), Math.min(N, 65535), Math.ceil(N / 65535)]));
-    const blocks: { input: GPUBuffer; ln1: GPUBuffer; s1: GPUBuffer; qkv: GPUBuffer; att: GPUBuffer; attOut: GPUBuffer; res2: GPUBuffer; ln2: GPUBuffer; s2: GPUBuffer; fc: GPUBuffer; fcGelu: GPUBuffer; res3: GPUBuffer; output: GPUBuffer }[] = [];
+    const blocks: { input: GPUBuffer; ln1: GPUBuffer; s1: GPUBuffer; qkv: GPUBuffer; lse: GPUBuffer; attOut: GPUBuffer; res2: GPUBuffer; ln2: GPUBuffer; s2: GPUBuffer; fc: GPUBuffer; fcGelu: GPUBuffer; res3: GPUBuffer; output: GPUBuffer }[] = [];
     const projected = buf(N * C);
     for (let l = 0; l < layers; l++) {
-      const b = { input: x, ln1: buf(N * C), s1: buf(2 * N), qkv: buf(N * 3 * C), att: buf(B * NH * T * T), attOut: buf(N * C), res2: buf(N * C), ln2: buf(N * C), s2: buf(2 * N), fc: buf(N * F), fcGelu: buf(N * F), res3: buf(N * C), output: x };
+      const b = { input: x, ln1: buf(N * C), s1: buf(2 * N), qkv: buf(N * 3 * C), lse: buf(B * NH * T), attOut: buf(N * C), res2: buf(N * C), ln2: buf(N * C), s2: buf(2 * N), fc: buf(N * F), fcGelu: buf(N * F), res3: buf(N * C), output: x };
       b.output = this.wavelet && l < waveletGaps(this.config) ? buf(N * C) : b.res3;
       forward.push(
         layernorm(b.ln1, b.s1, b.input, `h${l}.ln1`),
         linear(b.qkv, b.ln1, `h${l}.qkv.w`, null, N, C, 3 * C),
-        k.dispatch('attention', 'forward', [B, T, C, NH], [b.qkv, b.att, b.attOut, k.unused, k.unusedWritable], [Math.ceil(T / 64), NH, B]),
+        k.dispatch('attention', 'forward', [B, T, C, NH], [b.qkv, b.attOut, b.lse, k.unused, k.unused, k.unusedWritable], [Math.ceil(T / 64), NH, B]),
         linear(projected, b.attOut, `h${l}.proj.w`, null, N, C, C),
         pointwise('add', N * C, b.input, projected, b.res2),
         layernorm(b.ln2, b.s2, b.res2, `h${l}.ln2`),
@@ -201,7 +201,7 @@ export class WebGPUEngine implements TrainingEngine {
     } else {
       linearBackward(dln, probs, lnf, 'out.w', null, N, C, V, ones);
     }
-    const dx = buf(N * C), dres = buf(N * C), dattOut = buf(N * C), dqkv = buf(N * 3 * C), dfc = buf(N * F), dfcGelu = buf(N * F), dpre = buf(B * NH * T * T);
+    const dx = buf(N * C), dres = buf(N * C), dattOut = buf(N * C), dqkv = buf(N * 3 * C), dfc = buf(N * F), dfcGelu = buf(N * F), delta = buf(B * NH * T);
     backward.push({ clear: dx });
     layernormBackward(dx, dln, x, sf, 'lnf');
     for (let l = layers - 1; l >= 0; l--) {
@@ -216,8 +216,8 @@ export class WebGPUEngine implements TrainingEngine {
       backward.push({ clear: dattOut }, { clear: dqkv }, { clear: dln });
       linearBackward(dattOut, dres, b.attOut, `h${l}.proj.w`, null, N, C, C, ones);
       backward.push(
-        k.dispatch('attention', 'backward_query', [B, T, C, NH], [b.qkv, b.att, dqkv, dattOut, dpre], [Math.ceil(T / 64), NH, B]),
-        k.dispatch('attention', 'backward_key_value', [B, T, C, NH], [b.qkv, b.att, dqkv, dattOut, dpre], [Math.ceil(T / 64), NH, B]),
+        k.dispatch('attention', 'backward_query', [B, T, C, NH], [b.qkv, dqkv, b.lse, dattOut, b.attOut, delta], [Math.ceil(T / 64), NH, B]),
+        k.dispatch('attention', 'backward_key_value', [B, T, C, NH], [b.qkv, dqkv, b.lse, dattOut, b.attOut, delta], [Math.ceil(T / 64), NH, B]),
       );
       linearBackward(dln, dqkv, b.ln1, `h${l}.qkv.w`, null, N, C, 3 * C, ones);
       layernormBackward(dres, dln, b.input, b.s1, `h${l}.ln1`);
@@ -294,6 +294,27 @@ export class WebGPUEngine implements TrainingEngine {
     await this.run(plan.forward);
     const V = this.config.vocabSize;
     return (await readBuffer(this.device, plan.logits, 4 * T * V)).slice((T - 1) * V);
+  }
+
+  /**
+   * Where a step's time goes: runs forward and backward once, each launch in a submission of its
+   * own, and sums the wall time by kernel (each includes one submission's latency).
+   */
+  async profile(tokens: Int32Array, targets: Int32Array, B: number, T: number): Promise<Record<string, { ms: number; launches: number }>> {
+    const plan = this.planFor(B, T);
+    this.write(plan.tokens, 0, tokens);
+    this.write(plan.targets, 0, targets);
+    const totals: Record<string, { ms: number; launches: number }> = {};
+    for (const step of [...plan.forward, ...plan.backward]) {
+      const label = 'pipeline' in step ? step.pipeline.label : 'copy' in step ? 'copy' : 'clear' in step ? 'clear' : 'wavelet (or a split-K product)';
+      const start = performance.now();
+      await this.run([step]);
+      await this.device.queue.onSubmittedWorkDone();
+      const entry = (totals[label] ??= { ms: 0, launches: 0 });
+      entry.ms += performance.now() - start;
+      entry.launches++;
+    }
+    return totals;
   }
 
   async parameters(): Promise<Float32Array> {
