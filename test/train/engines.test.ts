@@ -2,6 +2,7 @@
 // gradient accumulation over two micro-batches and an AdamW step, the same parameters and
 // optimizer state; for the baseline and each wavelet form.
 import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { checkConfig, type GPTConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
@@ -62,6 +63,28 @@ for (const [engineName, makeEngine] of Object.entries(ENGINES)) for (const [name
     await gpu?.checkErrors();
   });
 }
+
+test('every engine overfits a fixed batch: the loss falls', async () => {
+  const config = CONFIGS[2][1]; // haar
+  const layout = parameterLayout(config);
+  const options = { config, layout, parameters: initialParameters(config, layout, 6), adamw: DEFAULT_ADAMW };
+  const random = new SeededRandom(12);
+  const tokens = Int32Array.from({ length: 32 }, () => random.below(config.vocabSize));
+  const targets = Int32Array.from({ length: 32 }, () => random.below(config.vocabSize));
+  const engines: [string, TrainingEngine | undefined][] = [['js', new JsEngine(options)]];
+  for (const [name, make] of Object.entries(ENGINES)) engines.push([name, await make(options)]);
+  for (const [name, engine] of engines) {
+    if (!engine) continue;
+    const first = await engine.forwardBackward(tokens, targets, 2, 16, 1);
+    await engine.update(2e-2);
+    let last = first;
+    for (let step = 0; step < 40; step++) {
+      last = await engine.forwardBackward(tokens, targets, 2, 16, 1);
+      await engine.update(2e-2);
+    }
+    assert.ok(last < 0.3 * first, `${name}: loss ${first} -> ${last}`);
+  }
+});
 
 test('webgpu engine with split-K weight gradients (B * T = 1024) equals the js engine', async () => {
   const gpu = await webgpuBackend();
