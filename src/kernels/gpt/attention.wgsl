@@ -20,20 +20,18 @@ struct Params { B: u32, T: u32, C: u32, NH: u32 }
 
 const QUERIES = 64u;
 const BLOCK = 16u;
-// The head size C / NH. GptKernels writes the model's own here when it makes the pipelines: with
-// a constant trip count the per-query sums unroll into registers instead of spilling to memory.
-const HEAD = 64u;
-var<workgroup> block_a: array<array<f32, HEAD>, 16>; // keys (forward) or queries (key-value pass)
-var<workgroup> block_b: array<array<f32, HEAD>, 16>; // values or dy
+const MAX_HEAD = 64u;
+var<workgroup> block_a: array<array<f32, 64>, 16>; // keys (forward) or queries (key-value pass)
+var<workgroup> block_b: array<array<f32, 64>, 16>; // values or dy
 var<workgroup> block_lse: array<f32, 16>;
 var<workgroup> block_delta: array<f32, 16>;
 
-fn at(b: u32, t: u32, h: u32, part: u32) -> u32 { return (b * p.T + t) * 3u * p.C + part * p.C + h * HEAD; }
+fn at(b: u32, t: u32, h: u32, part: u32) -> u32 { return (b * p.T + t) * 3u * p.C + part * p.C + h * (p.C / p.NH); }
 fn row(b: u32, h: u32, t: u32) -> u32 { return (b * p.NH + h) * p.T + t; }
 
 // Loads rows first..first+BLOCK of two (B, T, *) tensors (qkv parts, or dy) into workgroup memory.
 fn load_block(lane: u32, b: u32, h: u32, first: u32, part_a: u32, part_b: u32, b_from_dout: bool) {
-  let hs = HEAD;
+  let hs = p.C / p.NH;
   for (var i = lane; i < BLOCK * hs; i += QUERIES) {
     let j = i / hs;
     let c = i % hs;
@@ -51,10 +49,10 @@ fn forward(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_in
   let h = group.y;
   let t = group.x * QUERIES + lane;
   let valid = t < p.T;
-  let hs = HEAD;
+  let hs = p.C / p.NH;
   let scale = inverseSqrt(f32(hs));
-  var q: array<f32, HEAD>;
-  var acc: array<f32, HEAD>;
+  var q: array<f32, MAX_HEAD>;
+  var acc: array<f32, MAX_HEAD>;
   if (valid) { for (var c = 0u; c < hs; c++) { q[c] = qkv[at(b, t, h, 0u) + c]; } }
   var m = -3.4e38;
   var l = 0.0;
@@ -90,11 +88,11 @@ fn backward_query(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invoca
   let h = group.y;
   let t = group.x * QUERIES + lane;
   let valid = t < p.T;
-  let hs = HEAD;
+  let hs = p.C / p.NH;
   let scale = inverseSqrt(f32(hs));
-  var q: array<f32, HEAD>;
-  var dy: array<f32, HEAD>;
-  var dq: array<f32, HEAD>;
+  var q: array<f32, MAX_HEAD>;
+  var dy: array<f32, MAX_HEAD>;
+  var dq: array<f32, MAX_HEAD>;
   var d = 0.0;
   var lse_t = 0.0;
   if (valid) {
@@ -131,12 +129,12 @@ fn backward_key_value(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_in
   let h = group.y;
   let u = group.x * QUERIES + lane;
   let valid = u < p.T;
-  let hs = HEAD;
+  let hs = p.C / p.NH;
   let scale = inverseSqrt(f32(hs));
-  var k: array<f32, HEAD>;
-  var v: array<f32, HEAD>;
-  var dk: array<f32, HEAD>;
-  var dv: array<f32, HEAD>;
+  var k: array<f32, MAX_HEAD>;
+  var v: array<f32, MAX_HEAD>;
+  var dk: array<f32, MAX_HEAD>;
+  var dv: array<f32, MAX_HEAD>;
   if (valid) { for (var c = 0u; c < hs; c++) { k[c] = qkv[at(b, u, h, 1u) + c]; v[c] = qkv[at(b, u, h, 2u) + c]; } }
   for (var first = group.x * QUERIES; first < p.T; first += BLOCK) {
     load_block(lane, b, h, first, 0u, 0u, true); // queries, and dy

@@ -42,15 +42,13 @@ export class GptKernels {
   readonly unused: GPUBuffer;
   readonly unusedWritable: GPUBuffer;
 
-  /** headSize: the model's C / NH, compiled into attention.wgsl as a constant. */
-  constructor(readonly device: GPUDevice, headSize: number) {
+  constructor(readonly device: GPUDevice) {
     for (const [name, shader] of Object.entries(SHADERS) as [ShaderName, (typeof SHADERS)[ShaderName]][]) {
       const layout = device.createBindGroupLayout({
         entries: shader.bindings.map((type, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } })),
       });
       this.layouts.set(name, layout);
-      const code = name === 'attention' ? shader.code.replace('const HEAD = 64u;', `const HEAD = ${headSize}u;`) : shader.code;
-      const module = device.createShaderModule({ code, label: name });
+      const module = device.createShaderModule({ code: shader.code, label: name });
       const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
       for (const entryPoint of shader.entries) {
         this.pipelines.set(`${name}.${entryPoint}`, device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint }, label: `${name}.${entryPoint}` }));

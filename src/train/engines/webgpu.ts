@@ -46,7 +46,7 @@ export class WebGPUEngine implements TrainingEngine {
     this.config = options.config;
     this.layout = options.layout;
     this.device = gpu.device;
-    this.kernels = new GptKernels(this.device, this.config.width / this.config.heads);
+    this.kernels = new GptKernels(this.device);
     const n = this.layout.count;
     this.params = createBuffer(this.device, 4 * n, undefined, options.parameters);
     this.grads = createBuffer(this.device, 4 * n);
@@ -87,6 +87,7 @@ export class WebGPUEngine implements TrainingEngine {
     const { width: C, heads: NH, feedForward: F, headDense: D, vocabSize: V, layers } = this.config;
     const N = B * T;
     if (N > 65535) throw new Error(`webgpu engine: B * T = ${N} positions; at most 65535 for now`);
+    if (C / NH > 64) throw new Error(`webgpu engine: head size ${C / NH}; at most 64 (attention.wgsl's MAX_HEAD)`);
     const k = this.kernels;
     const buf = (floats: number) => {
       const buffer = createBuffer(this.device, 4 * Math.max(1, floats));
