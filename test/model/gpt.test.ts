@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
-import { checkConfig, presetConfig, type GPTConfig } from '../../src/model/config.js';
+import { checkConfig, presetConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
 import { gptBackward, gptForward } from '../../src/model/ref/gpt.js';
@@ -11,16 +11,9 @@ import { useTfjsBackend } from '../../src/tfjs/backends.js';
 import { tfjsGptLoss, tfjsParameters } from '../../src/tfjs/gpt.js';
 import { registerWaveletOp } from '../../src/tfjs/wavelet_op.js';
 import { assertClose } from '../helpers.js';
+import { TEST_BASE as base, TEST_CONFIGS } from './configs.js';
 
-const base = { vocabSize: 11, context: 16, layers: 3, width: 12, heads: 3, feedForward: 20, headDense: 10 };
-const CONFIGS: [string, GPTConfig][] = [
-  ['baseline', checkConfig({ ...base, wavelet: null })],
-  ['baseline without the dense head', checkConfig({ ...base, headDense: 0, wavelet: null })],
-  ['haar', checkConfig({ ...base, wavelet: { form: 'haar' } })],
-  ['learnable, kernels per gap', checkConfig({ ...base, wavelet: { form: 'learnable' } })],
-  ['learnable, shared kernels, lower half, linear-size', checkConfig({ ...base, wavelet: { form: 'learnable', kernelSharing: 'shared', half: 'lower', mapping: 'linear-size' } })],
-  ['ema', checkConfig({ ...base, wavelet: { form: 'ema' } })],
-];
+const CONFIGS = TEST_CONFIGS;
 
 for (const [name, config] of CONFIGS) {
   test(`reference GPT (${name}): loss and every parameter gradient equal tfjs autodiff`, async () => {

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { checkConfig, type GPTConfig } from '../../src/model/config.js';
+import { checkConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
 import { JsEngine } from '../../src/train/engines/js.js';
@@ -13,16 +13,9 @@ import { WebGPUEngine } from '../../src/train/engines/webgpu.js';
 import type { TrainingEngine } from '../../src/train/engine.js';
 import { DEFAULT_ADAMW } from '../../src/train/optimizer.js';
 import { assertClose, webgpuBackend } from '../helpers.js';
+import { TEST_CONFIGS } from '../model/configs.js';
 
-const base = { vocabSize: 13, context: 16, layers: 3, width: 12, heads: 3, feedForward: 20, headDense: 10 };
-const CONFIGS: [string, GPTConfig][] = [
-  ['baseline', checkConfig({ ...base, wavelet: null })],
-  ['baseline, no dense head', checkConfig({ ...base, headDense: 0, wavelet: null })],
-  ['haar', checkConfig({ ...base, wavelet: { form: 'haar' } })],
-  ['learnable', checkConfig({ ...base, wavelet: { form: 'learnable' } })],
-  ['learnable shared', checkConfig({ ...base, wavelet: { form: 'learnable', kernelSharing: 'shared' } })],
-  ['ema', checkConfig({ ...base, wavelet: { form: 'ema' } })],
-];
+const CONFIGS = TEST_CONFIGS;
 
 const ENGINES: Record<string, (options: ConstructorParameters<typeof JsEngine>[0]) => Promise<TrainingEngine | undefined>> = {
   wasm: (options) => WasmEngine.create(options, readFileSync('build/wavelet.wasm')),
