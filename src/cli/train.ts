@@ -7,12 +7,13 @@ import { ProgressBar } from '../report/progress.js';
 import { train, type TrainSettings } from '../train/trainer.js';
 
 export const TRAIN_OPTIONS = [
-  'data', 'tokenizer', 'preset', 'wavelet', 'context', 'backend', 'steps', 'batch', 'accumulate', 'lr', 'min-lr',
+  'data', 'tokenizer', 'preset', 'wavelet', 'context', 'layers', 'width', 'heads', 'feed-forward', 'head-dense', 'backend', 'steps', 'batch', 'accumulate', 'lr', 'min-lr',
   'warmup', 'schedule', 'eval-every', 'eval-batches', 'seed', 'out', 'resume', 'sample', 'temperature',
 ];
 
 export const TRAIN_USAGE = `  train [--data FILE] [--tokenizer char|byte] [--preset tiny|paper-text8] [--wavelet haar|learnable|ema|none]
-        [--backend auto|webgpu|wasm|js] [--steps N] [--batch B] [--accumulate K] [--context T]
+        [--backend auto|webgpu|wasm|js] [--steps N] [--batch B] [--accumulate K]
+        [--context T] [--layers L] [--width E] [--heads H] [--feed-forward F] [--head-dense D]  (free sizes)
         [--lr 3e-4] [--min-lr 1e-5] [--warmup N] [--schedule cosine|plateau|constant]
         [--eval-every N] [--eval-batches N] [--seed S] [--out DIR] [--sample CHARS] [--temperature 0.8]
   train --resume DIR [--steps N] [--lr R] [--min-lr R]
@@ -33,7 +34,20 @@ export async function runTrain(options: Record<string, string>): Promise<void> {
     tokenizer: (options.tokenizer ?? 'char') as TrainSettings['tokenizer'],
     preset: options.preset ?? 'tiny',
     wavelet: (options.wavelet ?? 'haar') as TrainSettings['wavelet'],
-    context: options.context === undefined ? undefined : number(options, 'context', 0),
+    sizes: Object.fromEntries(
+      (
+        [
+          ['context', 'context'],
+          ['layers', 'layers'],
+          ['width', 'width'],
+          ['heads', 'heads'],
+          ['feed-forward', 'feedForward'],
+          ['head-dense', 'headDense'],
+        ] as const
+      )
+        .filter(([flag]) => options[flag] !== undefined)
+        .map(([flag, field]) => [field, number(options, flag, 0)]),
+    ),
     backend: (options.backend ?? 'auto') as TrainSettings['backend'],
     steps: number(options, 'steps', 300),
     batch: number(options, 'batch', 8),

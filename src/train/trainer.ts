@@ -23,7 +23,8 @@ export interface TrainSettings {
   tokenizer: TextTokenizerKind;
   preset: string;
   wavelet: 'haar' | 'learnable' | 'ema' | 'none';
-  context?: number;
+  /** Free sizes: fields of the preset replaced (context, layers, width, heads, feedForward, headDense). */
+  sizes?: Partial<Pick<GPTConfig, 'context' | 'layers' | 'width' | 'heads' | 'feedForward' | 'headDense'>>;
   backend: 'auto' | 'js' | 'wasm' | 'webgpu';
   steps: number;
   batch: number;
@@ -77,7 +78,7 @@ function configFor(settings: TrainSettings, vocabSize: number): GPTConfig {
   const forms = ['haar', 'learnable', 'ema', 'none'];
   if (!forms.includes(settings.wavelet)) throw new WaveletInputError(`--wavelet: expected one of ${forms.join(', ')}, found '${settings.wavelet}'`);
   const wavelet: WaveletStructure | null = settings.wavelet === 'none' ? null : { form: settings.wavelet };
-  return presetConfig(settings.preset, wavelet, { vocabSize, ...(settings.context ? { context: settings.context } : {}) });
+  return presetConfig(settings.preset, wavelet, { vocabSize, ...settings.sizes });
 }
 
 export function checkSettings(s: TrainSettings): TrainSettings {
@@ -100,7 +101,7 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   const resumed = resume ? loadCheckpoint(resume.dir) : undefined;
   const settings = checkSettings(resumed ? { ...(resumed.training.settings as TrainSettings), ...resume!.overrides, out: resume!.dir } : requested);
   const schedule = checkSchedule({ kind: settings.schedule, peak: settings.lr, floor: settings.minLr, warmupSteps: settings.warmup, totalSteps: settings.steps, patience: 3, factor: 3 } satisfies ScheduleSettings);
-  const contextHint = resumed?.config.context ?? settings.context ?? presetConfig(settings.preset, null).context;
+  const contextHint = resumed?.config.context ?? settings.sizes?.context ?? presetConfig(settings.preset, null).context;
   const corpus = await loadCorpus(settings.data, settings.tokenizer, contextHint, resumed?.tokenizer);
   const config = resumed ? checkConfig(resumed.config) : configFor(settings, corpus.tokenizer.vocabSize);
   if (config.vocabSize !== corpus.tokenizer.vocabSize) throw new WaveletInputError(`checkpoint: its model has ${config.vocabSize} tokens, its tokenizer ${corpus.tokenizer.vocabSize}`);

@@ -20,9 +20,9 @@ function cli(args: string[]) {
 }
 const readLog = (dir: string) => JSON.parse(readFileSync(join(dir, 'log.json'), 'utf8')) as TrainLog;
 
-test('the loss falls on a small text (js engine), and a sample is printed', () => {
+test('the loss falls on a small text, at a free size, and a sample is printed', () => {
   const out = join(workdir, 'falls');
-  const run = cli(['train', ...SMALL, '--steps', '60', '--eval-every', '20', '--lr', '1e-2', '--out', out, '--sample', '40']);
+  const run = cli(['train', ...SMALL, '--steps', '60', '--eval-every', '20', '--lr', '1e-2', '--out', out, '--sample', '40', '--layers', '3', '--width', '24', '--heads', '2']);
   assert.is(run.status, 0, run.stderr);
   const log = readLog(out);
   const first = log.entries[0].loss;
@@ -31,6 +31,7 @@ test('the loss falls on a small text (js engine), and a sample is printed', () =
   assert.ok(last.validationLoss! < 0.5 * first, `validation ${last.validationLoss}`);
   assert.match(run.stdout, /--- sample \(40 tokens\) ---/);
   assert.ok(existsSync(join(out, 'curves.svg')) && existsSync(join(out, 'checkpoint.safetensors')));
+  assert.equal([log.config.layers, log.config.width, log.config.heads, log.config.context], [3, 24, 2, 16]);
 });
 
 test('killed with SIGKILL and resumed, a run logs the same losses as one never stopped', async () => {
@@ -86,6 +87,7 @@ test('bad input: one line naming the problem, exit code 2, nothing already writt
     [['train', '--preset', 'enormous', '--data', corpus], /unknown preset 'enormous': expected one of paper-text8, tiny/],
     [['train', '--backend', 'tpu', '--data', corpus], /--backend: expected auto, webgpu, wasm or js, found 'tpu'/],
     [['train', '--steps', 'many'], /--steps: expected a number, found 'many'/],
+    [['train', '--data', corpus, '--width', '30', '--heads', '4'], /width 30 is not a multiple of heads 4/],
     [['train', '--frobnicate', '1'], /unknown option '--frobnicate'/],
     [['train', '--resume', truncated, '--data', corpus], /truncated: tensor '.*' ends at byte \d+, the file has \d+/],
     [['train', '--resume', notSafetensors, '--data', corpus], /not a safetensors file or truncated/],
