@@ -1,5 +1,8 @@
 // wavelet-gpt: wavelet-structured language models on WebGPU and WebAssembly SIMD.
-// The public surface so far: the causal multi-scale filter bank of WaveletGPT on three backends.
+// The public surface: the causal multi-scale filter bank on three backends, the model, the
+// training engines. Everything here runs in browsers and workers too. Node-only parts (the
+// training loop, checkpoints on disk, the dispatcher's cache): 'wavelet-gpt/node'. Tokenizers:
+// 'wavelet-gpt/tokenizers'; the tfjs op and model: 'wavelet-gpt/tfjs'.
 
 export { WaveletInputError, BackendUnavailableError } from './errors.js';
 export {
@@ -23,3 +26,11 @@ export { haarFilterBank, haarLevelPlan, type HaarFilterBank } from './kernels/wa
 export { createWasmBackend, wasmSimdSupported, WasmArena, type WasmBackend, type WasmSource } from './backends/wasm.js';
 export { createWebGPUBackend, ensureNavigatorGpu, createBuffer, readBuffer, withErrorScopes, type WebGPUBackend, type AdapterReport } from './backends/webgpu.js';
 export { probeBackends, type BackendProbe } from './backends/probe.js';
+export { PRESETS, presetConfig, checkConfig, type GPTConfig, type WaveletStructure, type PresetName } from './model/config.js';
+export { parameterLayout, initialParameters, type ParameterLayout } from './model/parameters.js';
+export { type TrainingEngine, type BackendName, type EngineOptions } from './train/engine.js';
+export { JsEngine } from './train/engines/js.js';
+export { WasmEngine } from './train/engines/wasm.js';
+export { WebGPUEngine } from './train/engines/webgpu.js';
+export { DEFAULT_ADAMW, type AdamWSettings } from './train/optimizer.js';
+export { TokenizerInputError } from './errors.js';

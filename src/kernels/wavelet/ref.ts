@@ -1,6 +1,7 @@
 // The oracle: the wavelet structure written as its definition, direct O(T * f) sums in float64,
 // with no trick shared with the fast kernels (they run the backward pass as the forward pass
-// reversed in time; here the backward pass is the transpose, scattered term by term).
+// reversed in time; here the backward pass is the transpose scattered term by term, and for EMA
+// its adjoint recurrence). The finite-difference tests hold this file to the mathematics.
 // Layout everywhere: x[(b * T + t) * E + c], channel fastest.
 
 import { checkActivation, type ActivationShape, type WaveletPlan } from './plan.js';
