@@ -6,18 +6,13 @@
 import { readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, type WasmBackend } from '../src/backends/wasm.js';
+import { SeededRandom } from '../src/model/random.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu.js';
 
-/** mulberry32: small, fast, and the same sequence everywhere. */
+/** Uniform numbers in [0, 1) from the project's seeded generator (mulberry32). */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 /** n values uniform in [offset - scale, offset + scale). */

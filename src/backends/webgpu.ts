@@ -74,9 +74,10 @@ export async function withErrorScopes<T>(device: GPUDevice, work: () => Promise<
 
 let nodeGpu: GPU | undefined;
 
-/** Makes navigator.gpu available (Dawn in Node) for code such as tfjs-webgpu that looks there. */
-export async function ensureNavigatorGpu(): Promise<GPU> {
-  return findGpu();
+/** Workgroups for `count` items of `size` a workgroup, folded into two dimensions (65535 at most in each). */
+export function workgroupGrid(count: number, size: number): [number, number, number] {
+  const groups = Math.max(1, Math.ceil(count / size));
+  return [Math.min(groups, 65535), Math.ceil(groups / 65535), 1];
 }
 
 /** Chromium's software Vulkan driver (Debian package `chromium`). */
@@ -99,7 +100,8 @@ async function chooseVulkanDriver(): Promise<void> {
   if (!gpuNode && existsSync(SWIFTSHADER_ICD)) env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
 }
 
-async function findGpu(): Promise<GPU> {
+/** The GPU: the browser's navigator.gpu, or Dawn in Node, then installed as navigator.gpu for code such as tfjs-webgpu that looks there. */
+export async function ensureNavigatorGpu(): Promise<GPU> {
   const browserGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (browserGpu) return browserGpu;
   if (nodeGpu) return nodeGpu;
@@ -137,7 +139,7 @@ function describeAdapter(adapter: GPUAdapter): AdapterReport {
 }
 
 export async function createWebGPUBackend(): Promise<WebGPUBackend> {
-  const gpu = await findGpu();
+  const gpu = await ensureNavigatorGpu();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
     throw new BackendUnavailableError(

@@ -1,6 +1,6 @@
 // Selects a TensorFlow.js backend by name, importing its package on first use. tfjs-webgpu
 // registers itself only if navigator.gpu exists when it is imported, so in Node we install
-// Dawn's GPU object first (findGpu in ../backends/webgpu.ts) and import it after.
+// Dawn's GPU object first (ensureNavigatorGpu in ../backends/webgpu.ts) and import it after.
 
 import * as tf from '@tensorflow/tfjs-core';
 // The gradients of the core ops: tfjs-core ships them only as extensionless ESM that Node cannot

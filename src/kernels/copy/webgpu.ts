@@ -1,10 +1,10 @@
 // Records a float copy with copy.wgsl (vec4 loads and stores): the bandwidth anchor for the
 // WGSL kernels. Lengths must be multiples of 4 floats.
 
+import { workgroupGrid } from '../../backends/webgpu.js';
 import { copyWgsl } from '../../generated/wgsl.js';
 
 const WORKGROUP = 256;
-const MAX_GRID = 65535;
 
 export class WebGPUCopy {
   private readonly pipeline: GPUComputePipeline;
@@ -14,7 +14,6 @@ export class WebGPUCopy {
 
   encode(encoder: GPUCommandEncoder, source: GPUBuffer, target: GPUBuffer, floats: number): void {
     if (floats % 4 !== 0) throw new Error(`WebGPUCopy: ${floats} floats is not a multiple of 4`);
-    const groups = Math.ceil(floats / 4 / WORKGROUP);
     const bindGroup = this.device.createBindGroup({
       layout: this.pipeline.getBindGroupLayout(0),
       entries: [
@@ -25,7 +24,7 @@ export class WebGPUCopy {
     const pass = encoder.beginComputePass();
     pass.setPipeline(this.pipeline);
     pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(Math.min(groups, MAX_GRID), Math.ceil(groups / MAX_GRID));
+    pass.dispatchWorkgroups(...workgroupGrid(floats / 4, WORKGROUP));
     pass.end();
   }
 }

@@ -29,11 +29,7 @@ export interface Dispatch {
   uniforms: GPUBuffer;
 }
 
-/** Workgroups for `count` one-dimensional items of `size` per workgroup, folded into two dimensions. */
-export function grid(count: number, size: number): [number, number, number] {
-  const groups = Math.max(1, Math.ceil(count / size));
-  return [Math.min(groups, 65535), Math.ceil(groups / 65535), 1];
-}
+export { workgroupGrid as grid } from '../../backends/webgpu.js';
 
 export class GptKernels {
   private readonly layouts = new Map<ShaderName, GPUBindGroupLayout>();

@@ -3,7 +3,7 @@
 // once; encodeForward/encodeBackward record into a caller's command encoder, so a training step
 // stays one submission. forward/backward with typed arrays are the copying convenience.
 
-import { createBuffer, readBuffer, withErrorScopes } from '../../backends/webgpu.js';
+import { createBuffer, readBuffer, withErrorScopes, workgroupGrid } from '../../backends/webgpu.js';
 import { learnableWgsl, streamingWgsl } from '../../generated/wgsl.js';
 import { checkActivation, type ActivationShape, type WaveletPlan } from './plan.js';
 import type { WaveletGradients } from './ref.js';
@@ -18,7 +18,6 @@ export function streamingChunk(shape: ActivationShape): number {
   return Math.min(64, Math.max(8, 2 ** Math.floor(Math.log2(Math.max(1, elements / 2 ** 18)))));
 }
 const WORKGROUP = 64;
-const MAX_GRID = 65535;
 
 const STORAGE = 'storage' as const;
 const READ_ONLY = 'read-only-storage' as const;
@@ -104,8 +103,7 @@ export class WebGPUWaveletOp {
     const pass = encoder.beginComputePass();
     pass.setPipeline(this.pipelines.tap_gradient);
     pass.setBindGroup(0, this.bind([params, x, dy, dTaps, this.windows, this.tapOffsets, this.tapChannels, taps]));
-    const columns = Math.min(this.plan.tapCount, MAX_GRID);
-    pass.dispatchWorkgroups(columns, Math.ceil(this.plan.tapCount / columns));
+    pass.dispatchWorkgroups(...workgroupGrid(this.plan.tapCount, 1)); // one workgroup a tap
     pass.end();
   }
 

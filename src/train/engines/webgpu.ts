@@ -5,7 +5,7 @@
 // parameters. Nothing is read back but the loss, and the gradient norm when asked.
 // The sequence mirrors src/model/ref/gpt.ts, which the tests hold it to.
 
-import { createBuffer, createWebGPUBackend, readBuffer, type WebGPUBackend } from '../../backends/webgpu.js';
+import { createBuffer, createWebGPUBackend, readBuffer, workgroupGrid, type WebGPUBackend } from '../../backends/webgpu.js';
 import { f32Bits, GptKernels, grid, record, type Dispatch, type Step } from '../../kernels/gpt/webgpu.js';
 import { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
 import { waveletGaps } from '../../model/config.js';
@@ -150,7 +150,8 @@ export class WebGPUEngine implements TrainingEngine {
     // forward
     const encoderUniforms = [B, T, C, V, this.offset('wte'), this.offset('wpe'), 0, 0];
     let x = buf(N * C);
-    forward.push(k.dispatch('encoder', 'forward', encoderUniforms, [tokens, P, x, k.unused, k.unusedWritable], [Math.ceil(C / 64), Math.min(N, 65535), Math.ceil(N / 65535)]));
+    const [positionRows, positionPages] = workgroupGrid(N, 1); // encoder.wgsl: bt = id.y + id.z * 65535
+    forward.push(k.dispatch('encoder', 'forward', encoderUniforms, [tokens, P, x, k.unused, k.unusedWritable], [Math.ceil(C / 64), positionRows, positionPages]));
     const blocks: { input: GPUBuffer; ln1: GPUBuffer; s1: GPUBuffer; qkv: GPUBuffer; lse: GPUBuffer; attOut: GPUBuffer; res2: GPUBuffer; ln2: GPUBuffer; s2: GPUBuffer; fc: GPUBuffer; fcGelu: GPUBuffer; res3: GPUBuffer; output: GPUBuffer }[] = [];
     const projected = buf(N * C);
     for (let l = 0; l < layers; l++) {
