@@ -3,7 +3,9 @@
 // one run, for each wavelet form asked. With --memory-steps N, the wasm memory and the live GPU
 // buffers after N more steps (first form only), to show that nothing grows. Prints JSON.
 // usage: node --import tsx bench/train.ts [--preset tiny] [--wavelet none,haar,learnable] [--batch 8]
-//        [--backends wasm,js,tfjs-wasm,webgpu,tfjs-webgpu] [--memory-steps 1000] [--profile] [--out FILE]
+//        [--backends wasm,js,tfjs-wasm,webgpu,tfjs-webgpu] [--memory-steps 1000] [--profile] [--interleave] [--out FILE]
+// --interleave: also the step time of each form with steps of all forms alternated (vs_first: the
+// ratio to the first form's, e.g. none), the fair measure of the wavelet structure's cost.
 // On a GPU machine the PyTorch anchor (../shared/gpu/torch_gpt.py) runs in the same command.
 
 import { cpus } from 'node:os';
@@ -142,6 +144,38 @@ for (const form of forms) {
   }
 }
 
+// The wavelet structure's cost, measured fairly on a shared machine: one engine per form, their
+// steps alternated, so drift in the machine's speed falls on every form alike.
+const interleaved: Record<string, object> = {};
+if (args.includes('--interleave') && forms.length > 1) {
+  for (const backend of backends.filter((b) => b === 'wasm' || b === 'webgpu')) {
+    const engines: TrainingEngine[] = [];
+    for (const form of forms) {
+      const config = presetConfig(preset, form === 'none' ? null : { form: form as WaveletStructure['form'] });
+      const layout = parameterLayout(config);
+      const options = { config, layout, parameters: initialParameters(config, layout, 1), adamw: DEFAULT_ADAMW };
+      engines.push(backend === 'wasm' ? await WasmEngine.create(options, readFileSync('build/wavelet.wasm')) : await WebGPUEngine.create(options, gpu));
+    }
+    const T = engines[0].config.context;
+    const step = async (engine: TrainingEngine) => {
+      const tokens = Int32Array.from({ length: B * T }, () => random.below(engine.config.vocabSize));
+      await engine.forwardBackward(tokens, tokens, B, T, 1);
+      await engine.update(1e-3);
+    };
+    const times: number[][] = forms.map(() => []);
+    for (let round = -2; round < 30; round++) {
+      for (let i = 0; i < engines.length; i++) {
+        const start = performance.now();
+        await step(engines[i]);
+        if (round >= 0) times[i].push(performance.now() - start);
+      }
+    }
+    const medians = times.map((t) => t.sort((a, b) => a - b)[t.length >> 1]);
+    interleaved[backend] = Object.fromEntries(forms.map((form, i) => [form, { ms_per_step: +medians[i].toFixed(2), vs_first: +(medians[i] / medians[0]).toFixed(3) }]));
+    console.error(`interleaved ${backend}: ${JSON.stringify(interleaved[backend])}`);
+  }
+}
+
 const rate = (impl: string, form: string) => results.find((r) => r.impl === impl && r.wavelet === form)?.tokens_per_s as number | undefined;
 const ratios: Record<string, number> = {};
 for (const form of forms) {
@@ -161,6 +195,7 @@ const report = {
   model: { preset, batch: B, context: presetConfig(preset, null).context },
   results,
   ratios,
+  interleaved,
   note: 'tfjs-wasm runs its own SIMD kernels (XNNPACK) single-threaded here; our wasm engine is single-threaded too',
 };
 const json = JSON.stringify(report, null, 2);

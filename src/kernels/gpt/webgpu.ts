@@ -3,6 +3,7 @@
 // once, so that a training step is replayed by recording a list of them into one encoder.
 
 import { createBuffer } from '../../backends/webgpu.js';
+import { attentionShader, defaultAttentionTiling, type AttentionTiling } from './attention.js';
 import { adamwWgsl, attentionWgsl, crossentropyWgsl, encoderWgsl, layernormWgsl, matmulWgsl, pointwiseWgsl } from '../../generated/wgsl.js';
 
 type Binding = 'uniform' | 'storage' | 'read-only-storage';
@@ -38,13 +39,19 @@ export class GptKernels {
   readonly unused: GPUBuffer;
   readonly unusedWritable: GPUBuffer;
 
-  constructor(readonly device: GPUDevice) {
+  /** How attention.wgsl is tiled for this model: its workgroups own `attention.queries` rows each. */
+  readonly attention: AttentionTiling;
+
+  /** headSize: the model's C / NH, compiled into attention.wgsl with the tiling. */
+  constructor(readonly device: GPUDevice, headSize: number, attention: AttentionTiling = defaultAttentionTiling(headSize)) {
+    this.attention = attention;
     for (const [name, shader] of Object.entries(SHADERS) as [ShaderName, (typeof SHADERS)[ShaderName]][]) {
       const layout = device.createBindGroupLayout({
         entries: shader.bindings.map((type, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } })),
       });
       this.layouts.set(name, layout);
-      const module = device.createShaderModule({ code: shader.code, label: name });
+      const code = name === 'attention' ? attentionShader(shader.code, headSize, attention) : shader.code;
+      const module = device.createShaderModule({ code, label: name });
       const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
       for (const entryPoint of shader.entries) {
         this.pipelines.set(`${name}.${entryPoint}`, device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint }, label: `${name}.${entryPoint}` }));
@@ -67,6 +74,35 @@ export class GptKernels {
     });
     return { pipeline: this.pipelines.get(`${shader}.${entry}`)!, group, workgroups, uniforms: uniformBuffer };
   }
+}
+
+/** Buffers of one attention layer: qkv (B, T, 3C) in, y (B, T, C) out, lse and delta (B, NH, T). */
+export interface AttentionBuffers {
+  qkv: GPUBuffer;
+  y: GPUBuffer;
+  lse: GPUBuffer;
+}
+
+/** The shape of an attention launch. */
+export interface AttentionShape {
+  B: number;
+  T: number;
+  C: number;
+  NH: number;
+}
+
+/** attention.wgsl's forward: y and lse from qkv. */
+export function attentionForward(k: GptKernels, { qkv, y, lse }: AttentionBuffers, { B, T, C, NH }: AttentionShape): Dispatch {
+  return k.dispatch('attention', 'forward', [B, T, C, NH], [qkv, y, lse, k.unused, k.unused, k.unusedWritable], [Math.ceil(T / k.attention.queries), NH, B]);
+}
+
+/** attention.wgsl's backward: dy into dqkv (added), with delta as scratch (B, NH, T). */
+export function attentionBackward(k: GptKernels, { qkv, y, lse }: AttentionBuffers, dy: GPUBuffer, dqkv: GPUBuffer, delta: GPUBuffer, { B, T, C, NH }: AttentionShape): Dispatch[] {
+  const grid: [number, number, number] = [Math.ceil(T / k.attention.queries), NH, B];
+  return [
+    k.dispatch('attention', 'backward_query', [B, T, C, NH], [qkv, dqkv, lse, dy, y, delta], grid),
+    k.dispatch('attention', 'backward_key_value', [B, T, C, NH], [qkv, dqkv, lse, dy, y, delta], grid),
+  ];
 }
 
 /** The bits of a float32, for uniform structs written as u32 arrays. */

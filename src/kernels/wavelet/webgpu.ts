@@ -28,6 +28,25 @@ function layout(device: GPUDevice, kinds: GPUBufferBindingType[]): GPUBindGroupL
   });
 }
 
+/** One kernel launch of the op: its pipeline, bind group and grid (and its uniform buffer). */
+export interface WaveletLaunch {
+  pipeline: GPUComputePipeline;
+  group: GPUBindGroup;
+  workgroups: [number, number, number];
+  uniforms: GPUBuffer;
+}
+
+function recordLaunches(encoder: GPUCommandEncoder, launches: WaveletLaunch[]): void {
+  if (launches.length === 0) return;
+  const pass = encoder.beginComputePass();
+  for (const { pipeline, group, workgroups } of launches) {
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(...workgroups);
+  }
+  pass.end();
+}
+
 export class WebGPUWaveletOp {
   private readonly bindLayout: GPUBindGroupLayout;
   private readonly pipelines: Record<string, GPUComputePipeline> = {};
@@ -38,6 +57,7 @@ export class WebGPUWaveletOp {
   private readonly uniforms = new Map<string, GPUBuffer>();
   private summaries: GPUBuffer | undefined;
   private readonly placeholder: GPUBuffer;
+  private readonly maxWindow: number;
 
   /** options.chunk fixes the streaming chunk (tests, tuning); by default streamingChunk(shape). */
   constructor(readonly device: GPUDevice, readonly plan: WaveletPlan, private readonly options: { chunk?: number } = {}) {
@@ -48,7 +68,7 @@ export class WebGPUWaveletOp {
     const module = device.createShaderModule({ code: learnable ? learnableWgsl : streamingWgsl });
     const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.bindLayout] });
     for (const entryPoint of learnable ? ['convolve', 'tap_gradient'] : ['summarize', 'run_chunk']) {
-      this.pipelines[entryPoint] = device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint } });
+      this.pipelines[entryPoint] = device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint }, label: `wavelet.${entryPoint}` });
     }
     this.windows = createBuffer(device, 4 * plan.channels, undefined, Uint32Array.from(plan.windows));
     this.alphas = createBuffer(device, 4 * plan.channels, undefined, plan.alphas);
@@ -57,6 +77,8 @@ export class WebGPUWaveletOp {
     for (let c = 0; c < plan.channels; c++) tapChannels.fill(c, plan.tapOffsets[c], plan.tapOffsets[c + 1]);
     this.tapChannels = createBuffer(device, 4 * plan.tapCount, undefined, tapChannels);
     this.placeholder = createBuffer(device, 4);
+    this.maxWindow = plan.windows.reduce((a, b) => Math.max(a, b), 0);
+    if (this.maxWindow > 65535) throw new Error(`wavelet op on WebGPU: window ${this.maxWindow}; at most 65535 (one workgroup row a lag)`);
   }
 
   private uniform(values: number[]): GPUBuffer {
@@ -97,39 +119,59 @@ export class WebGPUWaveletOp {
 
   /** Records dTaps[c, k] = sum_{b, t} dy[t, c] x[t - k, c] (learnable form). */
   encodeTapGradient(encoder: GPUCommandEncoder, shape: ActivationShape, x: GPUBuffer, dy: GPUBuffer, taps: GPUBuffer, dTaps: GPUBuffer): void {
-    if (this.plan.tapCount === 0) return;
-    const { batch, time, channels } = shape;
-    const params = this.uniform([batch, time, channels, this.plan.tapCount, 0, 0, 0, 0]);
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(this.pipelines.tap_gradient);
-    pass.setBindGroup(0, this.bind([params, x, dy, dTaps, this.windows, this.tapOffsets, this.tapChannels, taps]));
-    pass.dispatchWorkgroups(...workgroupGrid(this.plan.tapCount, 1)); // one workgroup a tap
-    pass.end();
+    recordLaunches(encoder, this.tapGradientLaunches(shape, x, dy, taps, dTaps));
   }
 
   /** Records output = filter(input), or its transpose filter^T(input) (the backward pass) when `reverse`. */
   encodeFilter(encoder: GPUCommandEncoder, reverse: boolean, shape: ActivationShape, input: GPUBuffer, output: GPUBuffer, taps?: GPUBuffer): void {
+    recordLaunches(encoder, this.filterLaunches(reverse, shape, input, output, taps));
+  }
+
+  /**
+   * The launches of encodeTapGradient, bind groups made once, for a caller that records them
+   * among its own in one compute pass (the training engine).
+   */
+  tapGradientLaunches(shape: ActivationShape, x: GPUBuffer, dy: GPUBuffer, taps: GPUBuffer, dTaps: GPUBuffer): WaveletLaunch[] {
+    if (this.plan.tapCount === 0) return [];
+    const { batch, time, channels } = shape;
+    const uniforms = this.uniform([batch, time, channels, this.plan.tapCount, 0, 0, 0, 0]);
+    const group = this.bind([uniforms, x, dy, dTaps, this.windows, this.tapOffsets, this.tapChannels, taps]);
+    // learnable.wgsl's tap_gradient: a workgroup for each block of 32 channels and each lag
+    return [{ pipeline: this.pipelines.tap_gradient, group, workgroups: [Math.ceil(channels / 32), this.maxWindow, 1], uniforms }];
+  }
+
+  /**
+   * The launches of encodeFilter, bind groups made once. `summaries`: scratch of
+   * summaryFloats(shape) floats for the streaming forms, owned by the caller; by default one the
+   * op keeps (and replaces when a larger shape needs more, so launches made before then must not
+   * be replayed after).
+   */
+  filterLaunches(reverse: boolean, shape: ActivationShape, input: GPUBuffer, output: GPUBuffer, taps?: GPUBuffer, summaries?: GPUBuffer): WaveletLaunch[] {
     const { batch, time, channels } = shape;
     const columns = Math.ceil(channels / WORKGROUP);
-    const pass = encoder.beginComputePass();
     if (this.plan.form === 'learnable') {
-      const params = this.uniform([batch, time, channels, this.plan.tapCount, +reverse, 0, 0, 0]);
-      pass.setPipeline(this.pipelines.convolve);
-      pass.setBindGroup(0, this.bind([params, input, this.placeholder, output, this.windows, this.tapOffsets, this.tapChannels, taps!]));
-      pass.dispatchWorkgroups(columns, time, batch);
-    } else {
-      const chunk = this.options.chunk ?? streamingChunk(shape);
-      const chunks = Math.ceil(time / chunk);
-      const one = new Uint32Array(new Float32Array([1]).buffer)[0]; // Params.one, as its bits
-      const params = this.uniform([batch, time, channels, chunk, chunks, +(this.plan.form === 'ema'), +reverse, one]);
-      const group = this.bind([params, input, output, this.windows, this.alphas, this.summaryBuffer(batch * chunks * channels)]);
-      pass.setBindGroup(0, group);
-      pass.setPipeline(this.pipelines.summarize);
-      pass.dispatchWorkgroups(columns, chunks, batch);
-      pass.setPipeline(this.pipelines.run_chunk);
-      pass.dispatchWorkgroups(columns, chunks, batch);
+      const uniforms = this.uniform([batch, time, channels, this.plan.tapCount, +reverse, 0, 0, 0]);
+      const group = this.bind([uniforms, input, this.placeholder, output, this.windows, this.tapOffsets, this.tapChannels, taps!]);
+      return [{ pipeline: this.pipelines.convolve, group, workgroups: [columns, time, batch], uniforms }];
     }
-    pass.end();
+    const chunk = this.chunkFor(shape);
+    const chunks = Math.ceil(time / chunk);
+    const one = new Uint32Array(new Float32Array([1]).buffer)[0]; // Params.one, as its bits
+    const uniforms = this.uniform([batch, time, channels, chunk, chunks, +(this.plan.form === 'ema'), +reverse, one]);
+    const group = this.bind([uniforms, input, output, this.windows, this.alphas, summaries ?? this.summaryBuffer(this.summaryFloats(shape))]);
+    return [
+      { pipeline: this.pipelines.summarize, group, workgroups: [columns, chunks, batch], uniforms },
+      { pipeline: this.pipelines.run_chunk, group, workgroups: [columns, chunks, batch], uniforms },
+    ];
+  }
+
+  /** Scratch floats the streaming forms need for `shape` (filterLaunches' summaries). */
+  summaryFloats(shape: ActivationShape): number {
+    return this.plan.form === 'learnable' ? 0 : shape.batch * Math.ceil(shape.time / this.chunkFor(shape)) * shape.channels;
+  }
+
+  private chunkFor(shape: ActivationShape): number {
+    return this.options.chunk ?? streamingChunk(shape);
   }
 
   /** Copies x (and taps) to the GPU, runs forward, reads y back. Throws on any WebGPU error. */

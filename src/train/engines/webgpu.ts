@@ -6,11 +6,12 @@
 // The sequence mirrors src/model/ref/gpt.ts, which the tests hold it to.
 
 import { createBuffer, createWebGPUBackend, readBuffer, workgroupGrid, type WebGPUBackend } from '../../backends/webgpu.js';
-import { f32Bits, GptKernels, grid, record, type Dispatch, type Step } from '../../kernels/gpt/webgpu.js';
+import { attentionBackward, attentionForward, f32Bits, GptKernels, grid, record, type Dispatch, type Step } from '../../kernels/gpt/webgpu.js';
 import { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
 import { waveletGaps } from '../../model/config.js';
 import { tapsName, waveletPlanOf } from '../../model/parameters.js';
 import { decayMask } from '../optimizer.js';
+import type { AttentionTiling } from '../../kernels/gpt/attention.js';
 import type { EngineOptions, OptimizerState, TrainingEngine } from '../engine.js';
 
 interface Plan {
@@ -24,6 +25,9 @@ interface Plan {
   backward: Step[];
   crossEntropyBackward: Dispatch;
 }
+
+/** A step of a plan, or launches made when the plan is complete (they bind its scratch buffer). */
+type PlanStep = Step | { later: () => Dispatch[] };
 
 export class WebGPUEngine implements TrainingEngine {
   readonly backend = 'webgpu';
@@ -42,11 +46,11 @@ export class WebGPUEngine implements TrainingEngine {
   private plan: Plan | undefined;
   private planBuffers: GPUBuffer[] = [];
 
-  private constructor(readonly gpu: WebGPUBackend, private readonly options: EngineOptions) {
+  private constructor(readonly gpu: WebGPUBackend, private readonly options: EngineOptions, attentionTiling?: AttentionTiling) {
     this.config = options.config;
     this.layout = options.layout;
     this.device = gpu.device;
-    this.kernels = new GptKernels(this.device);
+    this.kernels = new GptKernels(this.device, this.config.width / this.config.heads, attentionTiling);
     const n = this.layout.count;
     this.params = createBuffer(this.device, 4 * n, undefined, options.parameters);
     this.grads = createBuffer(this.device, 4 * n);
@@ -67,8 +71,9 @@ export class WebGPUEngine implements TrainingEngine {
     this.wavelet = plan ? new WebGPUWaveletOp(this.device, plan) : undefined;
   }
 
-  static async create(options: EngineOptions, gpu?: WebGPUBackend): Promise<WebGPUEngine> {
-    return new WebGPUEngine(gpu ?? (await createWebGPUBackend()), options);
+  /** attentionTiling: how attention.wgsl divides its work; the default suits most head sizes (bench/attention.ts). */
+  static async create(options: EngineOptions, gpu?: WebGPUBackend, attentionTiling?: AttentionTiling): Promise<WebGPUEngine> {
+    return new WebGPUEngine(gpu ?? (await createWebGPUBackend()), options, attentionTiling);
   }
 
   private write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
@@ -87,7 +92,6 @@ export class WebGPUEngine implements TrainingEngine {
     const { width: C, heads: NH, feedForward: F, headDense: D, vocabSize: V, layers } = this.config;
     const N = B * T;
     if (N > 65535) throw new Error(`webgpu engine: B * T = ${N} positions; at most 65535 for now`);
-    if (C / NH > 64) throw new Error(`webgpu engine: head size ${C / NH}; at most 64 (attention.wgsl's MAX_HEAD)`);
     const k = this.kernels;
     const buf = (floats: number) => {
       const buffer = createBuffer(this.device, 4 * Math.max(1, floats));
@@ -97,13 +101,14 @@ export class WebGPUEngine implements TrainingEngine {
     const P = this.params;
     const G = this.grads;
     const tokens = buf(N), targets = buf(N), losses = buf(N + 1);
-    const forward: Step[] = [];
-    const backward: Step[] = [];
+    // Steps, some of them launches to be made once the plan's scratch is sized
+    const forward: PlanStep[] = [];
+    const backward: PlanStep[] = [];
     const shape = { batch: B, time: T, channels: C };
     // One product C (M x N) [+]= A . B [+ bias], strided views; split along K when C has too
     // few tiles to fill the GPU (weight gradients: K is every position of the batch).
     let scratchFloats = 0;
-    const product = (m: { M: number; N: number; K: number; accumulate: boolean; a: [GPUBuffer, number, number, number]; b: [GPUBuffer, number, number, number]; bias: string | null; c: [GPUBuffer, number, number] }): Step => {
+    const product = (m: { M: number; N: number; K: number; accumulate: boolean; a: [GPUBuffer, number, number, number]; b: [GPUBuffer, number, number, number]; bias: string | null; c: [GPUBuffer, number, number] }): PlanStep => {
       const tiles = Math.ceil(m.M / 64) * Math.ceil(m.N / 64);
       let splits = tiles < 132 && m.K >= 1024 ? Math.min(64, Math.ceil(m.K / 256), Math.ceil(264 / tiles)) : 1;
       const kChunk = Math.ceil(m.K / splits / 16) * 16;
@@ -112,13 +117,13 @@ export class WebGPUEngine implements TrainingEngine {
       const biasBuffer = m.bias ? P : k.unused;
       if (splits === 1) return k.dispatch('matmul', 'matmul', uniforms, [m.a[0], m.b[0], biasBuffer, m.c[0]], [Math.ceil(m.N / 64), Math.ceil(m.M / 64), 1]);
       scratchFloats = Math.max(scratchFloats, splits * m.M * m.N);
-      // The scratch buffer is sized once every product is known: its launches are made at first use.
-      let made: Dispatch[] | undefined;
-      const launches = () => [
-        k.dispatch('matmul', 'matmul', uniforms, [m.a[0], m.b[0], k.unused, scratch!], [Math.ceil(m.N / 64), Math.ceil(m.M / 64), splits]),
-        k.dispatch('matmul', 'reduce_splits', uniforms, [scratch!, k.unused, biasBuffer, m.c[0]], grid(m.M * m.N, 256)),
-      ];
-      return { encode: (encoder) => record(encoder, (made ??= launches())) };
+      // The scratch buffer is sized once every product is known: these launches are made then.
+      return {
+        later: () => [
+          k.dispatch('matmul', 'matmul', uniforms, [m.a[0], m.b[0], k.unused, scratch!], [Math.ceil(m.N / 64), Math.ceil(m.M / 64), splits]),
+          k.dispatch('matmul', 'reduce_splits', uniforms, [scratch!, k.unused, biasBuffer, m.c[0]], grid(m.M * m.N, 256)),
+        ],
+      };
     };
     let scratch: GPUBuffer | undefined;
     const linear = (out: GPUBuffer, inp: GPUBuffer, weight: string, bias: string | null, rows: number, inC: number, outC: number) =>
@@ -131,7 +136,8 @@ export class WebGPUEngine implements TrainingEngine {
       );
       if (bias) backward.push(product({ M: 1, N: outC, K: rows, accumulate: true, a: [ones, 0, 0, 1], b: [dout, 0, outC, 1], bias: null, c: [G, this.offset(bias), outC] }));
     };
-    const ones = createBuffer(this.device, 4 * N, undefined, new Float32Array(N).fill(1));
+    const ones = buf(N);
+    this.write(ones, 0, new Float32Array(N).fill(1));
     this.planBuffers.push(ones);
     const pointwise = (entry: string, n: number, x: GPUBuffer, y: GPUBuffer, out: GPUBuffer, alpha = 1, offset = 0) =>
       k.dispatch('pointwise', entry, [n, f32Bits(alpha), offset, 0], [x, y, out], grid(n, 256));
@@ -146,6 +152,7 @@ export class WebGPUEngine implements TrainingEngine {
     };
     const tapsBuffer = this.wavelet ? buf(this.wavelet.plan.tapCount) : undefined;
     const dTaps = this.wavelet ? buf(this.wavelet.plan.tapCount) : undefined;
+    const summaries = this.wavelet ? buf(this.wavelet.summaryFloats(shape)) : undefined;
 
     // forward
     const encoderUniforms = [B, T, C, V, this.offset('wte'), this.offset('wpe'), 0, 0];
@@ -160,7 +167,7 @@ export class WebGPUEngine implements TrainingEngine {
       forward.push(
         layernorm(b.ln1, b.s1, b.input, `h${l}.ln1`),
         linear(b.qkv, b.ln1, `h${l}.qkv.w`, null, N, C, 3 * C),
-        k.dispatch('attention', 'forward', [B, T, C, NH], [b.qkv, b.attOut, b.lse, k.unused, k.unused, k.unusedWritable], [Math.ceil(T / 64), NH, B]),
+        attentionForward(k, { qkv: b.qkv, y: b.attOut, lse: b.lse }, { B, T, C, NH }),
         linear(projected, b.attOut, `h${l}.proj.w`, null, N, C, C),
         pointwise('add', N * C, b.input, projected, b.res2),
         layernorm(b.ln2, b.s2, b.res2, `h${l}.ln2`),
@@ -169,7 +176,7 @@ export class WebGPUEngine implements TrainingEngine {
         linear(projected, b.fcGelu, `h${l}.fcproj.w`, `h${l}.fcproj.b`, N, F, C),
         pointwise('add', N * C, b.res2, projected, b.res3),
       );
-      if (b.output !== b.res3) forward.push(...this.waveletSteps(false, l, shape, b.res3, b.output, tapsBuffer));
+      if (b.output !== b.res3) forward.push(...this.waveletSteps(false, l, shape, b.res3, b.output, summaries!, tapsBuffer));
       blocks.push(b);
       x = b.output;
     }
@@ -207,7 +214,7 @@ export class WebGPUEngine implements TrainingEngine {
     layernormBackward(dx, dln, x, sf, 'lnf');
     for (let l = layers - 1; l >= 0; l--) {
       const b = blocks[l];
-      if (b.output !== b.res3) backward.push(...this.waveletSteps(true, l, shape, dx, dres, tapsBuffer, b.res3, dTaps));
+      if (b.output !== b.res3) backward.push(...this.waveletSteps(true, l, shape, dx, dres, summaries!, tapsBuffer, b.res3, dTaps));
       else backward.push({ copy: [dx, 0, dres, 0, 4 * N * C] });
       backward.push({ clear: dfcGelu }, { clear: dfc }, { clear: dln });
       linearBackward(dfcGelu, dres, b.fcGelu, `h${l}.fcproj.w`, `h${l}.fcproj.b`, N, F, C, ones);
@@ -216,10 +223,7 @@ export class WebGPUEngine implements TrainingEngine {
       layernormBackward(dres, dln, b.res2, b.s2, `h${l}.ln2`);
       backward.push({ clear: dattOut }, { clear: dqkv }, { clear: dln });
       linearBackward(dattOut, dres, b.attOut, `h${l}.proj.w`, null, N, C, C, ones);
-      backward.push(
-        k.dispatch('attention', 'backward_query', [B, T, C, NH], [b.qkv, dqkv, b.lse, dattOut, b.attOut, delta], [Math.ceil(T / 64), NH, B]),
-        k.dispatch('attention', 'backward_key_value', [B, T, C, NH], [b.qkv, dqkv, b.lse, dattOut, b.attOut, delta], [Math.ceil(T / 64), NH, B]),
-      );
+      backward.push(...attentionBackward(k, { qkv: b.qkv, y: b.attOut, lse: b.lse }, dattOut, dqkv, delta, { B, T, C, NH }));
       linearBackward(dln, dqkv, b.ln1, `h${l}.qkv.w`, null, N, C, 3 * C, ones);
       layernormBackward(dres, dln, b.input, b.s1, `h${l}.ln1`);
       backward.push({ copy: [dres, 0, dx, 0, 4 * N * C] });
@@ -229,20 +233,21 @@ export class WebGPUEngine implements TrainingEngine {
       k.dispatch('encoder', 'backward_positions', encoderUniforms, [tokens, P, k.unusedWritable, dx, G], [Math.ceil(C / 64), T, 1]),
     );
     if (scratchFloats > 0) scratch = buf(scratchFloats);
-    this.plan = { B, T, tokens, targets, losses, logits, forward, backward, crossEntropyBackward };
+    const made = (steps: PlanStep[]) => steps.flatMap((step) => ('later' in step ? step.later() : [step]));
+    this.plan = { B, T, tokens, targets, losses, logits, forward: made(forward), backward: made(backward), crossEntropyBackward };
     return this.plan;
   }
 
   /** The wavelet structure after block l, forward (x -> y) or backward (dy -> dx, and dTaps added into the gradients). */
-  private waveletSteps(reverse: boolean, l: number, shape: { batch: number; time: number; channels: number }, input: GPUBuffer, output: GPUBuffer, taps?: GPUBuffer, x?: GPUBuffer, dTaps?: GPUBuffer): Step[] {
+  private waveletSteps(reverse: boolean, l: number, shape: { batch: number; time: number; channels: number }, input: GPUBuffer, output: GPUBuffer, summaries: GPUBuffer, taps?: GPUBuffer, x?: GPUBuffer, dTaps?: GPUBuffer): Step[] {
     const op = this.wavelet!;
     const steps: Step[] = [];
     const learnable = op.plan.form === 'learnable';
     const tapsOffset = learnable ? this.offset(tapsName(this.config, l)) : 0;
     if (learnable) steps.push({ copy: [this.params, 4 * tapsOffset, taps!, 0, 4 * op.plan.tapCount] });
-    steps.push({ encode: (encoder) => op.encodeFilter(encoder, reverse, shape, input, output, taps) });
+    steps.push(...op.filterLaunches(reverse, shape, input, output, taps, summaries));
     if (reverse && learnable) {
-      steps.push({ encode: (encoder) => op.encodeTapGradient(encoder, shape, x!, input, taps!, dTaps!) });
+      steps.push(...op.tapGradientLaunches(shape, x!, input, taps!, dTaps!));
       steps.push(this.kernels.dispatch('pointwise', 'add_into', [op.plan.tapCount, f32Bits(1), tapsOffset, 0], [dTaps!, this.kernels.unused, this.grads], grid(op.plan.tapCount, 256)));
     }
     return steps;
@@ -307,7 +312,7 @@ export class WebGPUEngine implements TrainingEngine {
     this.write(plan.targets, 0, targets);
     const totals: Record<string, { ms: number; launches: number }> = {};
     for (const step of [...plan.forward, ...plan.backward]) {
-      const label = 'pipeline' in step ? step.pipeline.label : 'copy' in step ? 'copy' : 'clear' in step ? 'clear' : 'wavelet (or a split-K product)';
+      const label = 'pipeline' in step ? step.pipeline.label : 'copy' in step ? 'copy' : 'clear' in step ? 'clear' : 'encode';
       const start = performance.now();
       await this.run([step]);
       await this.device.queue.onSubmittedWorkDone();

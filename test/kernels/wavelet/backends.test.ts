@@ -38,6 +38,7 @@ const CASES: { batch: number; time: number; channels: number; options: Omit<Wave
   { batch: 5, time: 3, channels: 6, options: { maxWindow: 16 } },
   { batch: 1, time: 3, channels: 130, options: { maxWindow: 64 } },
   { batch: 5, time: 37, channels: 130, options: { maxWindow: 64, mapping: 'linear-size' } },
+  { batch: 11, time: 21, channels: 74, options: { maxWindow: 32 } }, // more batch rows than tap_gradient's 8 lanes
   { batch: 1, time: 100, channels: 768, options: { maxWindow: 512, half: 'lower' } },
   { batch: 1, time: 4096, channels: 6, options: { maxWindow: 4096 } },
   { batch: 2, time: 4096, channels: 130, options: { maxWindow: 64 } },

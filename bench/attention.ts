@@ -1,0 +1,91 @@
+// Benchmark of attention.wgsl alone: forward, and forward + backward, at the paper's shape
+// (batch 32, context 512, width 128, 8 heads: head size 16) and a wider one (head size 64), for
+// several tilings; the PyTorch anchor (bench/anchors/torch_attention.py) runs in the same command
+// on a GPU machine. Prints JSON.
+// usage: node --import tsx bench/attention.ts [--reps 20] [--out FILE]
+
+import { cpus } from 'node:os';
+import { createBuffer, createWebGPUBackend } from '../src/backends/webgpu.js';
+import { writeFileAtomic } from '../src/io/atomic.js';
+import { defaultAttentionTiling, type AttentionTiling } from '../src/kernels/gpt/attention.js';
+import { attentionBackward, attentionForward, GptKernels, record, type Step } from '../src/kernels/gpt/webgpu.js';
+import { SeededRandom } from '../src/model/random.js';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const reps = Number(option('--reps', '20'));
+
+const SHAPES = {
+  paper: { B: 32, T: 512, C: 128, NH: 8 },
+  wide: { B: 8, T: 1024, C: 384, NH: 6 },
+};
+const TILINGS: AttentionTiling[] = [
+  { queries: 32, split: 4, block: 32 },
+  { queries: 32, split: 4, block: 16 },
+  { queries: 64, split: 1, block: 16 },
+  { queries: 64, split: 2, block: 32 },
+  { queries: 64, split: 4, block: 32 },
+  { queries: 32, split: 8, block: 32 },
+  { queries: 16, split: 8, block: 32 },
+  { queries: 16, split: 16, block: 32 },
+];
+
+const gpu = await createWebGPUBackend();
+if (gpu.adapter.software && process.env.WAVELET_BENCH_SOFTWARE_GPU !== '1') {
+  console.log(JSON.stringify({ note: `skipped: ${gpu.adapter.description} is a software adapter (WAVELET_BENCH_SOFTWARE_GPU=1 runs it anyway)` }));
+  process.exit(0);
+}
+const device = gpu.device;
+const random = new SeededRandom(1);
+
+/** Median ms of one pass of `steps`, timed as `reps` submissions each waited on. */
+async function time(steps: Step[]): Promise<number> {
+  const run = async () => {
+    const encoder = device.createCommandEncoder();
+    record(encoder, steps);
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+  };
+  for (let i = 0; i < 3; i++) await run();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const start = performance.now();
+    await run();
+    times.push(performance.now() - start);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(reps / 2)];
+}
+
+const results: object[] = [];
+for (const [name, shape] of Object.entries(SHAPES)) {
+  const { B, T, C, NH } = shape;
+  const hs = C / NH;
+  const values = (n: number) => Float32Array.from({ length: n }, () => random.normal());
+  const buffers = { qkv: createBuffer(device, 4 * B * T * 3 * C, undefined, values(B * T * 3 * C)), y: createBuffer(device, 4 * B * T * C), lse: createBuffer(device, 4 * B * NH * T) };
+  const dy = createBuffer(device, 4 * B * T * C, undefined, values(B * T * C));
+  const dqkv = createBuffer(device, 4 * B * T * 3 * C);
+  const delta = createBuffer(device, 4 * B * NH * T);
+  const tilings = [defaultAttentionTiling(hs), ...TILINGS.filter((t) => JSON.stringify(t) !== JSON.stringify(defaultAttentionTiling(hs)))];
+  for (const tiling of tilings) {
+    let kernels: GptKernels;
+    try {
+      kernels = new GptKernels(device, hs, tiling);
+    } catch (error) {
+      results.push({ shape: name, tiling, skipped: (error as Error).message });
+      continue;
+    }
+    const forward = attentionForward(kernels, buffers, shape);
+    const backward = attentionBackward(kernels, buffers, dy, dqkv, delta, shape);
+    const forwardMs = await time([forward]);
+    const bothMs = await time([forward, ...backward]);
+    const entry = { shape: name, ...shape, head_size: hs, tiling, default: tiling === tilings[0], forward_ms: +forwardMs.toFixed(3), forward_backward_ms: +bothMs.toFixed(3) };
+    console.error(JSON.stringify(entry));
+    results.push(entry);
+  }
+  for (const buffer of [buffers.qkv, buffers.y, buffers.lse, dy, dqkv, delta]) buffer.destroy();
+}
+
+const report = { bench: 'attention', machine: { cpu: cpus()[0]?.model, cores: cpus().length, gpu: gpu.adapter }, reps, results };
+const out = option('--out', '');
+if (out) await writeFileAtomic(out, JSON.stringify(report, null, 2) + '\n');
+console.log(JSON.stringify(report, null, 2));
