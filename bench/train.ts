@@ -85,8 +85,7 @@ for (const form of forms) {
   });
   const engineStep = (engine: TrainingEngine) => async () => {
     const { tokens, targets } = batch();
-    await engine.forwardBackward(tokens, targets, B, T, 1);
-    await engine.update(1e-3);
+    await Promise.all([engine.forwardBackward(tokens, targets, B, T, 1), engine.update(1e-3)]); // as the trainer issues a step
   };
   const record = (impl: string, ms: number, extra: object = {}) => {
     results.push({ impl, wavelet: form, ms_per_step: +ms.toFixed(2), tokens_per_s: Math.round((B * T) / (ms / 1e3)), ...extra });
@@ -159,8 +158,7 @@ if (args.includes('--interleave') && forms.length > 1) {
     const T = engines[0].config.context;
     const step = async (engine: TrainingEngine) => {
       const tokens = Int32Array.from({ length: B * T }, () => random.below(engine.config.vocabSize));
-      await engine.forwardBackward(tokens, tokens, B, T, 1);
-      await engine.update(1e-3);
+      await Promise.all([engine.forwardBackward(tokens, tokens, B, T, 1), engine.update(1e-3)]);
     };
     const times: number[][] = forms.map(() => []);
     for (let round = -2; round < 30; round++) {

@@ -114,7 +114,8 @@ export async function ensureNavigatorGpu(): Promise<GPU> {
   }
   Object.assign(globalThis, webgpu.globals);
   // Dawn crashes if the GPU object is collected while a device lives: keep it for the process.
-  nodeGpu = webgpu.create([]);
+  // Exact timestamps for profiles: Dawn rounds them to ~0.1 ms unless told not to (a browser's guard, not needed here).
+  nodeGpu = webgpu.create(['disable-dawn-features=timestamp_quantization']);
   const holder = globalThis as { navigator?: { gpu?: GPU } };
   if (!holder.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu: nodeGpu }, configurable: true, writable: true });
   else if (!holder.navigator.gpu) Object.defineProperty(holder.navigator, 'gpu', { value: nodeGpu, configurable: true });

@@ -15,6 +15,11 @@ export interface OptimizerState {
   v: Float32Array;
 }
 
+/**
+ * A model's training and evaluation on one backend. Calls may be made without awaiting the one
+ * before (a step's micro-batches and its update, then one await): an engine does the work of
+ * each call in call order, so the GPU engine waits for the CPU once a step.
+ */
 export interface TrainingEngine {
   readonly backend: BackendName;
   readonly config: GPTConfig;

@@ -127,12 +127,14 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   for (let step = fromStep; step < settings.steps; step++) {
     const started = performance.now();
     const lr = learningRate(schedule, step, plateau);
-    let loss = 0;
+    // Every micro-batch and the update are issued before the first await (TrainingEngine's contract).
+    const losses: Promise<number>[] = [];
     for (let micro = 0; micro < settings.accumulate; micro++) {
       const { tokens, targets } = sampler.next();
-      loss += (await engine.forwardBackward(tokens, targets, settings.batch, T, 1 / settings.accumulate)) / settings.accumulate;
+      losses.push(engine.forwardBackward(tokens, targets, settings.batch, T, 1 / settings.accumulate));
     }
-    const gradNorm = await engine.update(lr);
+    const [gradNorm, ...microLosses] = await Promise.all([engine.update(lr), ...losses]);
+    const loss = microLosses.reduce((sum, value) => sum + value / settings.accumulate, 0);
     const seconds = (performance.now() - started) / 1e3;
     const entry: LogEntry = { step, loss, lr, gradNorm, tokensPerSecond: Math.round((settings.batch * settings.accumulate * T) / seconds) };
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {

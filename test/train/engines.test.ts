@@ -94,4 +94,23 @@ test('webgpu engine with split-K weight gradients (B * T = 1024) equals the js e
   await gpu.checkErrors();
 });
 
+test('calls issued without awaiting the one before give what awaited calls give (every engine)', async () => {
+  const config = CONFIGS[3][1]; // learnable: the most launches a step
+  const layout = parameterLayout(config);
+  const random = new SeededRandom(21);
+  const batches = Array.from({ length: 3 }, () => Int32Array.from({ length: 2 * 16 }, () => random.below(config.vocabSize)));
+  for (const [name, make] of Object.entries(ENGINES)) {
+    const options = () => ({ config, layout, parameters: initialParameters(config, layout, 9), adamw: DEFAULT_ADAMW });
+    const [awaited, issued] = [await make(options()), await make(options())];
+    if (!awaited || !issued) continue;
+    for (let step = 0; step < 2; step++) {
+      // two micro-batches of different targets, then the update; then an evaluation
+      const expected = [await awaited.forwardBackward(batches[0], batches[1], 2, 16, 0.5), await awaited.forwardBackward(batches[1], batches[2], 2, 16, 0.5), await awaited.update(1e-2), await awaited.evaluate(batches[2], batches[0], 2, 16)];
+      const found = await Promise.all([issued.forwardBackward(batches[0], batches[1], 2, 16, 0.5), issued.forwardBackward(batches[1], batches[2], 2, 16, 0.5), issued.update(1e-2), issued.evaluate(batches[2], batches[0], 2, 16)]);
+      assert.equal(found, expected, `${name} step ${step}: losses, gradient norm, evaluation`);
+    }
+    assert.equal(await issued.parameters(), await awaited.parameters(), `${name}: parameters`);
+  }
+});
+
 test.run();

@@ -22,8 +22,9 @@ struct Params {
 
 const TILE = 64u;
 const STEP = 16u;
-var<workgroup> tile_a: array<array<f32, 64>, 16>; // [k][m]
-var<workgroup> tile_b: array<array<f32, 64>, 16>; // [k][n]
+// [k][m / 4] and [k][n / 4]: an invocation's 4 rows (columns) are one vec4, read in one load
+var<workgroup> tile_a: array<array<vec4<f32>, 16>, 16>;
+var<workgroup> tile_b: array<array<vec4<f32>, 16>, 16>;
 
 @compute @workgroup_size(16, 16)
 fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
@@ -32,7 +33,7 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
   let lane = local.y * 16u + local.x; // 0..255
   let k_begin = group.z * p.k_chunk;
   let k_end = min(p.K, k_begin + p.k_chunk);
-  var acc: array<array<f32, 4>, 4>;
+  var acc: array<vec4<f32>, 4>; // rows local.y * 4 + i, columns local.x * 4 .. + 3
   for (var k0 = k_begin; k0 < k_end; k0 += STEP) {
     // 64 x 16 values of A and 16 x 64 of B: four each per invocation. Neighbouring invocations
     // take neighbouring addresses: along k where A's k-stride is 1, else along m (and so for B).
@@ -44,24 +45,18 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
       let mm = select(flat % TILE, flat / STEP, a_k_fastest);
       let m = row0 + mm;
       let k = k0 + kk;
-      tile_a[kk][mm] = select(0.0, a[p.a_offset + m * p.a_stride_m + k * p.a_stride_k], m < p.M && k < k_end);
+      tile_a[kk][mm / 4u][mm % 4u] = select(0.0, a[p.a_offset + m * p.a_stride_m + k * p.a_stride_k], m < p.M && k < k_end);
       let nn = select(flat / STEP, flat % TILE, b_n_fastest);
       let kb = select(flat % STEP, flat / TILE, b_n_fastest);
       let n = col0 + nn;
       let kb_global = k0 + kb;
-      tile_b[kb][nn] = select(0.0, b[p.b_offset + kb_global * p.b_stride_k + n * p.b_stride_n], n < p.N && kb_global < k_end);
+      tile_b[kb][nn / 4u][nn % 4u] = select(0.0, b[p.b_offset + kb_global * p.b_stride_k + n * p.b_stride_n], n < p.N && kb_global < k_end);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < STEP; kk++) {
-      var av: array<f32, 4>;
-      var bv: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        av[i] = tile_a[kk][local.y * 4u + i];
-        bv[i] = tile_b[kk][local.x * 4u + i];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i][j] += av[i] * bv[j]; }
-      }
+      let av = tile_a[kk][local.y];
+      let bv = tile_b[kk][local.x];
+      for (var i = 0u; i < 4u; i++) { acc[i] += av[i] * bv; }
     }
     workgroupBarrier();
   }

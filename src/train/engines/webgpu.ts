@@ -12,6 +12,7 @@ import { waveletGaps } from '../../model/config.js';
 import { tapsName, waveletPlanOf } from '../../model/parameters.js';
 import { decayMask } from '../optimizer.js';
 import type { AttentionTiling } from '../../kernels/gpt/attention.js';
+import { matmulLaunches, matmulScratchFloats, type MatmulProduct } from '../../kernels/gpt/matmul.js';
 import type { EngineOptions, OptimizerState, TrainingEngine } from '../engine.js';
 
 interface Plan {
@@ -105,25 +106,15 @@ export class WebGPUEngine implements TrainingEngine {
     const forward: PlanStep[] = [];
     const backward: PlanStep[] = [];
     const shape = { batch: B, time: T, channels: C };
-    // One product C (M x N) [+]= A . B [+ bias], strided views; split along K when C has too
-    // few tiles to fill the GPU (weight gradients: K is every position of the batch).
+    // One product C (M x N) [+]= A . B [+ bias] (kernels/gpt/matmul.ts). Split products share one
+    // scratch buffer, sized once every product is known: their launches are made then.
     let scratchFloats = 0;
-    const product = (m: { M: number; N: number; K: number; accumulate: boolean; a: [GPUBuffer, number, number, number]; b: [GPUBuffer, number, number, number]; bias: string | null; c: [GPUBuffer, number, number] }): PlanStep => {
-      const tiles = Math.ceil(m.M / 64) * Math.ceil(m.N / 64);
-      let splits = tiles < 132 && m.K >= 1024 ? Math.min(64, Math.ceil(m.K / 256), Math.ceil(264 / tiles)) : 1;
-      const kChunk = Math.ceil(m.K / splits / 16) * 16;
-      splits = Math.ceil(m.K / kChunk);
-      const uniforms = [m.M, m.N, m.K, m.accumulate ? 1 : 0, m.a[1], m.a[2], m.a[3], m.bias ? 1 : 0, m.b[1], m.b[2], m.b[3], m.bias ? this.offset(m.bias) : 0, m.c[1], m.c[2], kChunk, splits];
-      const biasBuffer = m.bias ? P : k.unused;
-      if (splits === 1) return k.dispatch('matmul', 'matmul', uniforms, [m.a[0], m.b[0], biasBuffer, m.c[0]], [Math.ceil(m.N / 64), Math.ceil(m.M / 64), 1]);
-      scratchFloats = Math.max(scratchFloats, splits * m.M * m.N);
-      // The scratch buffer is sized once every product is known: these launches are made then.
-      return {
-        later: () => [
-          k.dispatch('matmul', 'matmul', uniforms, [m.a[0], m.b[0], k.unused, scratch!], [Math.ceil(m.N / 64), Math.ceil(m.M / 64), splits]),
-          k.dispatch('matmul', 'reduce_splits', uniforms, [scratch!, k.unused, biasBuffer, m.c[0]], grid(m.M * m.N, 256)),
-        ],
-      };
+    const product = (m: Omit<MatmulProduct, 'bias'> & { bias: string | null }): PlanStep => {
+      const operands: MatmulProduct = { ...m, bias: m.bias ? [P, this.offset(m.bias)] : null };
+      const floats = matmulScratchFloats(operands);
+      if (floats === 0) return matmulLaunches(k, operands)[0];
+      scratchFloats = Math.max(scratchFloats, floats);
+      return { later: () => matmulLaunches(k, operands, scratch) };
     };
     let scratch: GPUBuffer | undefined;
     const linear = (out: GPUBuffer, inp: GPUBuffer, weight: string, bias: string | null, rows: number, inC: number, outC: number) =>
@@ -253,73 +244,120 @@ export class WebGPUEngine implements TrainingEngine {
     return steps;
   }
 
-  private async run(steps: Step[]): Promise<void> {
+  /**
+   * Records `steps` and a copy of `read` (a range of a buffer) into a staging buffer, and submits
+   * them, all before it returns: so calls made without awaiting the one before (a step's
+   * forward-backward and update, as the trainer makes them) run and read in call order, and the
+   * GPU waits for the CPU once a step, not once a call. The promise gives the copied floats.
+   */
+  private submit(steps: Step[], read?: { buffer: GPUBuffer; offset: number; floats: number }): Promise<Float32Array> {
     const encoder = this.device.createCommandEncoder();
     record(encoder, steps);
+    let staging: GPUBuffer | undefined;
+    if (read) {
+      staging = this.device.createBuffer({ size: 4 * read.floats, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      encoder.copyBufferToBuffer(read.buffer, 4 * read.offset, staging, 0, 4 * read.floats);
+    }
     this.device.queue.submit([encoder.finish()]);
+    if (!staging) return Promise.resolve(new Float32Array(0));
+    const mapped = staging;
+    return mapped.mapAsync(GPUMapMode.READ).then(() => {
+      const values = new Float32Array(mapped.getMappedRange().slice(0));
+      mapped.destroy();
+      return values;
+    });
   }
 
-  private async loss(): Promise<number> {
-    const N = this.plan!.B * this.plan!.T;
-    const [mean] = await readBuffer(this.device, this.plan!.losses, 4 * (N + 1)).then((all) => all.subarray(N));
-    return mean;
+  /** The mean loss the plan's cross-entropy wrote (after its per-position losses). */
+  private lossRead(plan: Plan) {
+    return { buffer: plan.losses, offset: plan.B * plan.T, floats: 1 };
   }
 
-  async forwardBackward(tokens: Int32Array, targets: Int32Array, B: number, T: number, scale: number): Promise<number> {
+  forwardBackward(tokens: Int32Array, targets: Int32Array, B: number, T: number, scale: number): Promise<number> {
     const plan = this.planFor(B, T);
     this.write(plan.tokens, 0, tokens);
     this.write(plan.targets, 0, targets);
     this.write(plan.crossEntropyBackward.uniforms, 8, Uint32Array.of(f32Bits(scale)));
-    await this.run([...plan.forward, ...plan.backward]);
-    return this.loss();
+    return this.submit([...plan.forward, ...plan.backward], this.lossRead(plan)).then(([loss]) => loss);
   }
 
-  async update(lr: number): Promise<number> {
+  update(lr: number): Promise<number> {
     const s = this.options.adamw;
     this.t++;
     const values = Float32Array.of(lr, s.beta1, s.beta2, s.epsilon, s.weightDecay, s.clipNorm, 1 - s.beta1 ** this.t, 1 - s.beta2 ** this.t);
     for (const d of this.optimizer) this.write(d.uniforms, 8, values);
-    await this.run(this.optimizer);
-    const [norm] = await readBuffer(this.device, this.normState, 4);
-    return norm;
+    return this.submit(this.optimizer, { buffer: this.normState, offset: 0, floats: 1 }).then(([norm]) => norm);
   }
 
-  async evaluate(tokens: Int32Array, targets: Int32Array, B: number, T: number): Promise<number> {
+  evaluate(tokens: Int32Array, targets: Int32Array, B: number, T: number): Promise<number> {
     const plan = this.planFor(B, T);
     this.write(plan.tokens, 0, tokens);
     this.write(plan.targets, 0, targets);
-    await this.run(plan.forward);
-    return this.loss();
+    return this.submit(plan.forward, this.lossRead(plan)).then(([loss]) => loss);
   }
 
-  async nextLogits(tokens: Int32Array): Promise<Float32Array> {
+  nextLogits(tokens: Int32Array): Promise<Float32Array> {
     const T = tokens.length;
     const plan = this.planFor(1, T);
     this.write(plan.tokens, 0, tokens);
     this.write(plan.targets, 0, new Int32Array(T));
-    await this.run(plan.forward);
     const V = this.config.vocabSize;
-    return (await readBuffer(this.device, plan.logits, 4 * T * V)).slice((T - 1) * V);
+    return this.submit(plan.forward, { buffer: plan.logits, offset: (T - 1) * V, floats: V });
   }
 
   /**
-   * Where a step's time goes: runs forward and backward once, each launch in a submission of its
-   * own, and sums the wall time by kernel (each includes one submission's latency).
+   * Where a step's time goes, by kernel (forward and backward, once). With the adapter's
+   * 'timestamp-query' feature: GPU time, each launch in a compute pass of its own with timestamps
+   * at its start and end (copies and clears are counted, not timed). Without it: wall time, each
+   * launch in a submission of its own (so each includes one submission's latency).
    */
   async profile(tokens: Int32Array, targets: Int32Array, B: number, T: number): Promise<Record<string, { ms: number; launches: number }>> {
     const plan = this.planFor(B, T);
     this.write(plan.tokens, 0, tokens);
     this.write(plan.targets, 0, targets);
+    const steps = [...plan.forward, ...plan.backward];
     const totals: Record<string, { ms: number; launches: number }> = {};
-    for (const step of [...plan.forward, ...plan.backward]) {
-      const label = 'pipeline' in step ? step.pipeline.label : 'copy' in step ? 'copy' : 'clear' in step ? 'clear' : 'encode';
-      const start = performance.now();
-      await this.run([step]);
-      await this.device.queue.onSubmittedWorkDone();
+    const add = (label: string, ms: number) => {
       const entry = (totals[label] ??= { ms: 0, launches: 0 });
-      entry.ms += performance.now() - start;
+      entry.ms += ms;
       entry.launches++;
+    };
+    const labelOf = (step: Step) => ('pipeline' in step ? step.pipeline.label : 'copy' in step ? 'copy' : 'clear' in step ? 'clear' : 'encode');
+    const launchCount = steps.filter((step) => 'pipeline' in step).length;
+    if (!this.device.features.has('timestamp-query') || 2 * launchCount > 4096 /* WebGPU's most queries in a set */) {
+      for (const step of steps) {
+        const start = performance.now();
+        await this.submit([step]);
+        await this.device.queue.onSubmittedWorkDone();
+        add(labelOf(step), performance.now() - start);
+      }
+      return totals;
     }
+    const launches = steps.filter((step): step is Dispatch => 'pipeline' in step);
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 * launches.length });
+    const resolved = createBuffer(this.device, 16 * launches.length, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC);
+    const encoder = this.device.createCommandEncoder();
+    let index = 0;
+    for (const step of steps) {
+      if (!('pipeline' in step)) {
+        record(encoder, [step]);
+        add(`${labelOf(step)} (untimed)`, 0);
+        continue;
+      }
+      const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 } });
+      pass.setPipeline(step.pipeline);
+      pass.setBindGroup(0, step.group);
+      pass.dispatchWorkgroups(...step.workgroups);
+      pass.end();
+      index++;
+    }
+    encoder.resolveQuerySet(querySet, 0, 2 * launches.length, resolved, 0);
+    this.device.queue.submit([encoder.finish()]);
+    const bytes = await readBuffer(this.device, resolved);
+    const ns = new BigUint64Array(bytes.buffer, bytes.byteOffset, 2 * launches.length);
+    launches.forEach((launch, i) => add(launch.pipeline.label, Number(ns[2 * i + 1] - ns[2 * i]) / 1e6));
+    querySet.destroy();
+    resolved.destroy();
     return totals;
   }
 
