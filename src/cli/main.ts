@@ -7,6 +7,7 @@ import { BackendUnavailableError, WaveletInputError } from '../errors.js';
 import { runDemo } from './demo.js';
 import { runInfo } from './info.js';
 import { runTrain, TRAIN_OPTIONS, TRAIN_USAGE } from './train.js';
+import { REPLICATE_OPTIONS, REPLICATE_USAGE, runData, runReplicate, runReplicateReport } from './replicate.js';
 import { TokenizerInputError } from '../errors.js';
 import { TrainingDivergedError } from '../train/trainer.js';
 
@@ -15,6 +16,7 @@ const USAGE = `usage: wavelet-gpt <command> [options]
 commands:
   info                     version, and the backends found on this machine with what each reports
 ${TRAIN_USAGE}
+${REPLICATE_USAGE}
   demo [--out DIR] [--chars N] [--levels L]
                            the causal Haar filter bank on the default text (Moby-Dick): timings on
                            each backend and an SVG of the multi-resolution picture
@@ -47,6 +49,14 @@ async function main(argv: string[]): Promise<void> {
       return runInfo(version());
     case 'train':
       return runTrain(parseOptions(rest, TRAIN_OPTIONS));
+    case 'replicate':
+      return runReplicate(parseOptions(rest, REPLICATE_OPTIONS));
+    case 'data':
+      return runData(rest[0], parseOptions(rest.slice(1), ['out', 'dataset-size']));
+    case 'replicate-report': {
+      const at = rest.indexOf('--out');
+      return runReplicateReport(at < 0 ? rest : rest.slice(0, at), at < 0 ? undefined : rest[at + 1]);
+    }
     case 'demo':
       return runDemo(parseOptions(rest, ['out', 'chars', 'levels']));
     case 'help':
@@ -55,7 +65,7 @@ async function main(argv: string[]): Promise<void> {
       console.log(USAGE);
       return;
     default:
-      throw new WaveletInputError(`unknown command '${command}': expected info, train, demo or help`);
+      throw new WaveletInputError(`unknown command '${command}': expected info, train, replicate, data, replicate-report, demo or help`);
   }
 }
 

@@ -5,6 +5,8 @@ import { sampleTokens } from '../infer/sample.js';
 import { SeededRandom } from '../model/random.js';
 import { ProgressBar } from '../report/progress.js';
 import { train, type TrainSettings } from '../train/trainer.js';
+import type { Corpus } from '../train/data.js';
+import { writeFileAtomic } from '../io/atomic.js';
 
 export const TRAIN_OPTIONS = [
   'data', 'tokenizer', 'preset', 'wavelet', 'context', 'layers', 'width', 'heads', 'feed-forward', 'head-dense', 'backend', 'steps', 'batch', 'accumulate', 'lr', 'min-lr',
@@ -21,15 +23,16 @@ export const TRAIN_USAGE = `  train [--data FILE] [--tokenizer char|byte] [--pre
                            DIR/checkpoint.safetensors, DIR/log.json, DIR/curves.svg; --resume continues a run
                            with its own settings (those given again override them)`;
 
-function number(options: Record<string, string>, name: string, fallback: number): number {
+export function number(options: Record<string, string>, name: string, fallback: number): number {
   if (options[name] === undefined) return fallback;
   const value = Number(options[name]);
   if (!Number.isFinite(value)) throw new WaveletInputError(`--${name}: expected a number, found '${options[name]}'`);
   return value;
 }
 
-export async function runTrain(options: Record<string, string>): Promise<void> {
-  const settings: TrainSettings = {
+/** TrainSettings from the command line's options, with the defaults of `wavelet-gpt train`. */
+export function trainSettings(options: Record<string, string>): TrainSettings {
+  return {
     data: options.data,
     tokenizer: (options.tokenizer ?? 'char') as TrainSettings['tokenizer'],
     preset: options.preset ?? 'tiny',
@@ -61,14 +64,18 @@ export async function runTrain(options: Record<string, string>): Promise<void> {
     seed: number(options, 'seed', 1),
     out: options.out ?? 'runs/train',
   };
+}
+
+export async function runTrain(options: Record<string, string>): Promise<void> {
+  const settings = trainSettings(options);
   let bar: ProgressBar | undefined;
-  let tokenizer: { decode(ids: number[]): string } | undefined;
+  let corpusInfo: Corpus | undefined;
   let engineRef: Parameters<typeof sampleTokens>[0] | undefined;
   const log = await train(
     settings,
     {
       start({ config, corpus, engine, decision, fromStep, parameters }) {
-        tokenizer = corpus.tokenizer;
+        corpusInfo = corpus;
         engineRef = engine;
         const structure = config.wavelet ? `WaveletGPT (${config.wavelet.form})` : 'GPT baseline';
         console.error(`${structure}: ${config.layers} layers x ${config.width}, ${config.heads} heads, context ${config.context}, vocabulary ${config.vocabSize}, ${parameters.toLocaleString('en')} parameters`);
@@ -101,9 +108,17 @@ export async function runTrain(options: Record<string, string>): Promise<void> {
   const out = options.resume ?? settings.out;
   console.error(`wrote ${out}/checkpoint.safetensors, ${out}/log.json, ${out}/curves.svg`);
   const count = number(options, 'sample', 200);
-  if (count > 0 && engineRef && tokenizer) {
+  if (count > 0 && engineRef && corpusInfo) {
     const prompt = [0];
     const tokens = await sampleTokens(engineRef, prompt, count, number(options, 'temperature', 0.8), new SeededRandom(log.settings.seed));
-    console.log(`--- sample (${count} tokens) ---\n${tokenizer.decode(tokens)}`);
+    const { tokenizer } = corpusInfo;
+    // Text prints; audio and MIDI samples are written as files.
+    if (tokenizer.kind === 'mulaw' || tokenizer.kind === 'midi') {
+      const file = `${out}/sample.${tokenizer.kind === 'mulaw' ? 'wav' : 'mid'}`;
+      writeFileAtomic(file, tokenizer.kind === 'mulaw' ? tokenizer.decodeWav(tokens) : tokenizer.decode(tokens));
+      console.log(`--- sample (${count} ${corpusInfo.symbol}s): ${file} ---`);
+    } else if (tokenizer.kind !== 'pixels') {
+      console.log(`--- sample (${count} tokens) ---\n${tokenizer.decode(tokens)}`);
+    }
   }
 }

@@ -13,6 +13,10 @@ export interface ChartOptions {
   yLabel: string;
   width?: number;
   height?: number;
+  /** Vertical dashed lines at x, labelled (e.g. where a curve reaches a level), in a series' colour. */
+  markers?: { x: number; label: string; series: number }[];
+  /** Horizontal dashed lines at y, labelled. */
+  levels?: { y: number; label: string }[];
 }
 
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
@@ -69,6 +73,17 @@ export function lineChartSvg(series: Series[], options: ChartOptions): string {
     parts.push(`<line x1="${width - margin.right + 12}" x2="${width - margin.right + 32}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`);
     parts.push(`<text x="${width - margin.right + 38}" y="${ly}">${escape(s.name)}</text>`);
   });
+  for (const { x, label, series: n } of options.markers ?? []) {
+    if (x < xMin || x > xMax) continue;
+    const color = PALETTE[n % PALETTE.length];
+    parts.push(`<line x1="${px(x)}" x2="${px(x)}" y1="${margin.top}" y2="${margin.top + plotH}" stroke="${color}" stroke-dasharray="4 3"/>`);
+    parts.push(`<text x="${px(x) + 3}" y="${margin.top + 12 + 14 * n}" fill="${color}">${escape(label)}</text>`);
+  }
+  for (const { y, label } of options.levels ?? []) {
+    if (y < yMin || y > yMax) continue;
+    parts.push(`<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${py(y)}" y2="${py(y)}" stroke="#555" stroke-dasharray="2 3"/>`);
+    parts.push(`<text x="${margin.left + plotW - 4}" y="${py(y) - 4}" text-anchor="end" fill="#555">${escape(label)}</text>`);
+  }
   parts.push('</svg>');
   return parts.join('\n');
 }

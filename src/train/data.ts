@@ -4,24 +4,27 @@
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { defaultCorpusPath } from '../data/corpus.js';
+import { isDatasetDir, loadDataset, splitTokens, VALIDATION_FRACTION } from '../data/datasets.js';
 import { WaveletInputError } from '../errors.js';
 import { SeededRandom } from '../model/random.js';
 import { ByteTokenizer } from '../tokenizers/bytes.js';
 import { CharacterTokenizer } from '../tokenizers/characters.js';
-import { tokenizerFromJSON } from '../tokenizers/index.js';
+import { tokenizerFromJSON, type AnyTokenizer } from '../tokenizers/index.js';
 
 export type TextTokenizerKind = 'char' | 'byte';
 export type TextTokenizer = CharacterTokenizer | ByteTokenizer;
 
 export interface Corpus {
   path: string;
-  tokenizer: TextTokenizer;
+  /** A text tokenizer, or any other for a prepared dataset (src/data/datasets.ts). */
+  tokenizer: AnyTokenizer;
+  /** What one token is: character, token, sample, event. */
+  symbol: string;
   train: Uint32Array;
   validation: Uint32Array;
 }
 
-/** The fraction of the text, from its end, held out for validation. */
-export const VALIDATION_FRACTION = 0.1;
+export { VALIDATION_FRACTION };
 
 export function readText(path: string | undefined): { path: string; text: string } {
   const file = path ?? defaultCorpusPath();
@@ -37,6 +40,11 @@ export function readText(path: string | undefined): { path: string; text: string
  * a character vocabulary is built from the whole text, with U+FFFD for characters it lacks.
  */
 export async function loadCorpus(path: string | undefined, kind: TextTokenizerKind, context: number, savedTokenizer?: unknown): Promise<Corpus> {
+  if (path && isDatasetDir(path)) {
+    // A prepared dataset (wavelet-gpt data): its own tokenizer and split.
+    const dataset = await loadDataset(path);
+    return checkLength({ path, tokenizer: dataset.tokenizer, symbol: dataset.symbol, train: dataset.train, validation: dataset.validation }, dataset.train.length + dataset.validation.length, context);
+  }
   const { path: file, text } = readText(path);
   let tokenizer: TextTokenizer;
   if (savedTokenizer) {
@@ -51,12 +59,14 @@ export async function loadCorpus(path: string | undefined, kind: TextTokenizerKi
     throw new WaveletInputError(`--tokenizer: expected char or byte, found '${kind}'`);
   }
   const tokens = tokenizer.encode(text);
-  const cut = Math.floor(tokens.length * (1 - VALIDATION_FRACTION));
-  const corpus = { path: file, tokenizer, train: tokens.subarray(0, cut), validation: tokens.subarray(cut) };
+  return checkLength({ path: file, tokenizer, symbol: kind === 'char' ? 'character' : 'byte', ...splitTokens(tokens) }, tokens.length, context);
+}
+
+function checkLength(corpus: Corpus, tokens: number, context: number): Corpus {
   const needed = context + 1;
   if (corpus.validation.length < needed) {
     throw new WaveletInputError(
-      `--data ${file}: ${tokens.length} tokens are too few for a context of ${context}: ` +
+      `--data ${corpus.path}: ${tokens} tokens are too few for a context of ${context}: ` +
         `its last ${Math.round(VALIDATION_FRACTION * 100)}% (validation) needs ${needed}, so the text needs about ${Math.ceil(needed / VALIDATION_FRACTION)} tokens; use a longer text or a smaller --context`,
     );
   }

@@ -1,0 +1,78 @@
+// The replication harness end to end on a small text: every variant starts from the same shared
+// weights; a harness stopped midway continues to the results an uninterrupted one gives; the
+// outputs (results.json, the table, the plot) are written.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkConfig } from '../../src/model/config.js';
+import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
+import { replicate, type ReplicateSettings } from '../../src/replicate/harness.js';
+import { loadCheckpoint } from '../../src/train/checkpoint.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'wavelet-gpt-replicate-'));
+const text = join(dir, 'text.txt');
+writeFileSync(text, 'the quick brown fox jumps over the lazy dog. '.repeat(60));
+
+const settings = (out: string, steps: number): ReplicateSettings => ({
+  dataset: text,
+  variants: ['none', 'haar', 'learnable'],
+  seeds: 2,
+  out,
+  training: {
+    tokenizer: 'char', preset: 'tiny', sizes: { context: 16, layers: 2, width: 8, heads: 2, feedForward: 8, headDense: 8 }, backend: 'js',
+    steps, batch: 2, accumulate: 1, lr: 3e-3, minLr: 1e-4, warmup: 0, schedule: 'cosine', evalEvery: 1, evalBatches: 1,
+  },
+});
+
+test('shared tensors start equal across variants: the wavelet forms add taps and draw no numbers', () => {
+  const base = { vocabSize: 11, context: 16, layers: 2, width: 8, heads: 2, feedForward: 8, headDense: 8 };
+  const baseline = checkConfig({ ...base, wavelet: null });
+  const learnable = checkConfig({ ...base, wavelet: { form: 'learnable' } });
+  const [a, b] = [parameterLayout(baseline), parameterLayout(learnable)];
+  const [pa, pb] = [initialParameters(baseline, a, 4), initialParameters(learnable, b, 4)];
+  for (const tensor of a.tensors) {
+    const other = b.byName.get(tensor.name)!;
+    assert.equal(pb.subarray(other.offset, other.offset + other.size), pa.subarray(tensor.offset, tensor.offset + tensor.size), tensor.name);
+  }
+});
+
+test('a replication stopped midway continues to what an uninterrupted one gives', async () => {
+  const whole = await replicate(settings(join(dir, 'whole'), 4));
+  const out = join(dir, 'stopped');
+  // Stop in the third run (learnable, seed 1) after its second step: its checkpoint holds step 1.
+  let stopped = false;
+  await replicate(settings(out, 4), {
+    step: ({ variant, entry }) => {
+      if (variant === 'learnable' && entry.step === 2) throw new Error('stopped');
+    },
+  }).catch((error: Error) => (stopped = error.message === 'stopped'));
+  assert.ok(stopped, 'the first call was stopped');
+  assert.is(loadCheckpoint(join(out, 'runs', 'learnable-seed1')).training.step, 2);
+  const started: string[] = [];
+  const resumed = await replicate(settings(out, 4), { runStart: ({ variant, seed, resumedFrom }) => started.push(`${variant}-${seed}@${resumedFrom}`) });
+  assert.equal(started, ['learnable-1@2', 'none-2@0', 'haar-2@0', 'learnable-2@0'], 'finished runs are read back, the stopped one resumes');
+  assert.equal(resumed.runs.map((r) => r.curve), whole.runs.map((r) => r.curve));
+  assert.equal(resumed.summaries.map((s) => s.finalLoss), whole.summaries.map((s) => s.finalLoss));
+  for (const file of ['results.json', 'results.md', 'curves.svg']) assert.ok(existsSync(join(out, file)), file);
+  const table = readFileSync(join(out, 'results.md'), 'utf8');
+  assert.match(table, /\| Modality \| Baseline \| Proposed \| Variant \| SPE \| Speedup \| Reached \| Relative time \|/);
+  assert.match(table, /Haar \(fixed\)/);
+  assert.match(readFileSync(join(out, 'curves.svg'), 'utf8'), /^<svg/);
+});
+
+test('bad settings: no baseline, an unknown variant, a dataset that is neither name nor file', async () => {
+  const out = join(dir, 'bad');
+  await rejects(() => replicate({ ...settings(out, 2), variants: ['haar'] }), /the baseline 'none' must be among them/);
+  await rejects(() => replicate({ ...settings(out, 2), variants: ['none', 'wavy' as 'haar'] }), /expected some of none, haar, learnable, ema, found 'wavy'/);
+  await rejects(() => replicate({ ...settings(out, 2), dataset: 'no-such-dataset' }), /neither a dataset \(text8-moby.*\) nor a file/);
+});
+
+async function rejects(work: () => Promise<unknown>, pattern: RegExp): Promise<void> {
+  const error = await work().then(() => undefined, (e: Error) => e);
+  assert.ok(error, `expected a rejection matching ${pattern}`);
+  assert.match(error!.message, pattern);
+}
+
+test.run();
