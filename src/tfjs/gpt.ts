@@ -64,5 +64,7 @@ export function tfjsGptLoss(config: GPTConfig, vars: TfjsParameters, tokens: Int
   let head = layernorm(x, p('lnf.w'), p('lnf.b'));
   if (D > 0) head = gelu(linear(head, p('dense.w'), p('dense.b')));
   const logProbs = tf.logSoftmax(linear(head, p('out.w')) as tf.Tensor2D);
-  return tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(targets, 'int32'), V), logProbs), -1))) as tf.Scalar;
+  // A target of -1 (ignored) has an all-zero one-hot row: it adds nothing; the mean is over the rest.
+  const counted = Math.max(1, targets.reduce((c, t) => c + (t >= 0 ? 1 : 0), 0));
+  return tf.div(tf.neg(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(targets, 'int32'), V), logProbs))), counted) as tf.Scalar;
 }

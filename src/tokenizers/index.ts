@@ -5,6 +5,7 @@ import { TokenizerInputError } from '../errors.js';
 import { BpeTokenizer } from './bpe.js';
 import { ByteTokenizer } from './bytes.js';
 import { CharacterTokenizer, type CharacterTokenizerJSON } from './characters.js';
+import { ListOpsTokenizer } from './listops.js';
 import { MidiTokenizer } from './midi.js';
 import { MuLawTokenizer } from './mulaw.js';
 import { PixelTokenizer, type PixelLayout } from './pixels.js';
@@ -16,9 +17,10 @@ export type TokenizerJSON =
   | { type: 'bpe'; ranks: 'gpt2' }
   | { type: 'mulaw'; sampleRate: number }
   | { type: 'midi' }
-  | { type: 'pixels'; layout: PixelLayout };
+  | { type: 'pixels'; layout: PixelLayout }
+  | { type: 'listops' };
 
-export type AnyTokenizer = CharacterTokenizer | ByteTokenizer | BpeTokenizer | MuLawTokenizer | MidiTokenizer | PixelTokenizer;
+export type AnyTokenizer = CharacterTokenizer | ByteTokenizer | BpeTokenizer | MuLawTokenizer | MidiTokenizer | PixelTokenizer | ListOpsTokenizer;
 
 /** GPT-2's BPE (r50k, 50,257 tokens). */
 export async function gpt2Tokenizer(): Promise<BpeTokenizer> {
@@ -41,12 +43,14 @@ export async function tokenizerFromJSON(json: unknown, what = 'tokenizer'): Prom
       return new MidiTokenizer();
     case 'pixels':
       return new PixelTokenizer((data as { layout: PixelLayout }).layout);
+    case 'listops':
+      return new ListOpsTokenizer();
     default:
-      throw new TokenizerInputError(`${what}: expected an object with type characters, bytes, bpe, mulaw, midi or pixels, found ${JSON.stringify(data)?.slice(0, 80)}`);
+      throw new TokenizerInputError(`${what}: expected an object with type characters, bytes, bpe, mulaw, midi, pixels or listops, found ${JSON.stringify(data)?.slice(0, 80)}`);
   }
 }
 
-export { BpeTokenizer, ByteTokenizer, CharacterTokenizer, MidiTokenizer, MuLawTokenizer, PixelTokenizer };
+export { BpeTokenizer, ByteTokenizer, CharacterTokenizer, ListOpsTokenizer, MidiTokenizer, MuLawTokenizer, PixelTokenizer };
 export { text8Tokenizer, normalizeText8, TEXT8_SYMBOLS, UNKNOWN_CHARACTER } from './characters.js';
 export { loadGpt2Ranks, ranksFromHuggingFace, ranksFromTiktoken, ranksFromPacked } from './ranks.js';
 export { readWav, writeWav, resample, mixToMono, type Audio } from '../audio/wav.js';

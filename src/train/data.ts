@@ -22,6 +22,8 @@ export interface Corpus {
   symbol: string;
   train: Uint32Array;
   validation: Uint32Array;
+  /** Classification (ListOps, MNIST): rows of this many inputs and a class; see src/data/datasets.ts. */
+  exampleLength?: number;
 }
 
 export { VALIDATION_FRACTION };
@@ -43,7 +45,10 @@ export async function loadCorpus(path: string | undefined, kind: TextTokenizerKi
   if (path && isDatasetDir(path)) {
     // A prepared dataset (wavelet-gpt data): its own tokenizer and split.
     const dataset = await loadDataset(path);
-    return checkLength({ path, tokenizer: dataset.tokenizer, symbol: dataset.symbol, train: dataset.train, validation: dataset.validation }, dataset.train.length + dataset.validation.length, context);
+    const corpus = { path, tokenizer: dataset.tokenizer, symbol: dataset.symbol, train: dataset.train, validation: dataset.validation, exampleLength: dataset.exampleLength };
+    if (dataset.exampleLength === undefined) return checkLength(corpus, dataset.train.length + dataset.validation.length, context);
+    if (corpus.validation.length === 0 || corpus.train.length === 0) throw new WaveletInputError(`--data ${path}: a classification dataset with no training or no validation examples`);
+    return corpus;
   }
   const { path: file, text } = readText(path);
   let tokenizer: TextTokenizer;
@@ -89,6 +94,38 @@ function crops(source: Uint32Array, starts: number[], T: number): Batch {
     }
   });
   return { tokens, targets };
+}
+
+/** Classification rows (exampleLength inputs, then the class): the class is the last position's target, the others ignored (-1). */
+function examples(source: Uint32Array, rows: number[], L: number): Batch {
+  const tokens = new Int32Array(rows.length * L);
+  const targets = new Int32Array(rows.length * L).fill(-1);
+  rows.forEach((row, b) => {
+    for (let t = 0; t < L; t++) tokens[b * L + t] = source[row * (L + 1) + t];
+    targets[b * L + L - 1] = source[row * (L + 1) + L];
+  });
+  return { tokens, targets };
+}
+
+/** The batches of a corpus: random crops of a sequence, or random examples of a classification dataset. */
+export function batchSampler(corpus: Corpus, B: number, T: number, random: SeededRandom): { next(): Batch; random: SeededRandom } {
+  if (corpus.exampleLength === undefined) return new BatchSampler(corpus.train, B, T, random);
+  const L = corpus.exampleLength;
+  const rows = corpus.train.length / (L + 1);
+  return { random, next: () => examples(corpus.train, Array.from({ length: B }, () => random.below(rows)), L) };
+}
+
+/** The held-out batches of a corpus: validationBatches for a sequence; for classification, examples spread evenly. */
+export function corpusValidationBatches(corpus: Corpus, B: number, T: number, count: number): Batch[] {
+  if (corpus.exampleLength === undefined) return validationBatches(corpus.validation, B, T, count);
+  const L = corpus.exampleLength;
+  const rows = corpus.validation.length / (L + 1);
+  const total = Math.min(rows, B * count);
+  const picked = Array.from({ length: total }, (_, i) => Math.floor((i * rows) / total));
+  const batches: Batch[] = [];
+  for (let k = 0; k + B <= total; k += B) batches.push(examples(corpus.validation, picked.slice(k, k + B), L));
+  if (batches.length === 0) throw new WaveletInputError(`${corpus.path}: ${rows} validation examples, fewer than one batch of ${B}; use a smaller --batch`);
+  return batches;
 }
 
 export class BatchSampler {

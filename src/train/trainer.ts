@@ -12,7 +12,7 @@ import { initialParameters, parameterLayout } from '../model/parameters.js';
 import { SeededRandom } from '../model/random.js';
 import { lineChartSvg } from '../report/svg.js';
 import { loadCheckpoint, saveCheckpoint, CHECKPOINT_FILE } from './checkpoint.js';
-import { BatchSampler, loadCorpus, validationBatches, type Corpus, type TextTokenizerKind } from './data.js';
+import { batchSampler, corpusValidationBatches, loadCorpus, type Corpus, type TextTokenizerKind } from './data.js';
 import type { TrainingEngine } from './engine.js';
 import { createEngine, dispatch, type Decision } from '../dispatch.js';
 import { DEFAULT_ADAMW } from './optimizer.js';
@@ -103,7 +103,12 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   const schedule = checkSchedule({ kind: settings.schedule, peak: settings.lr, floor: settings.minLr, warmupSteps: settings.warmup, totalSteps: settings.steps, patience: 3, factor: 3 } satisfies ScheduleSettings);
   const contextHint = resumed?.config.context ?? settings.sizes?.context ?? presetConfig(settings.preset, null).context;
   const corpus = await loadCorpus(settings.data, settings.tokenizer, contextHint, resumed?.tokenizer);
-  const config = resumed ? checkConfig(resumed.config) : configFor(settings, corpus.tokenizer.vocabSize);
+  if (corpus.exampleLength !== undefined && settings.sizes?.context !== undefined && settings.sizes.context !== corpus.exampleLength) {
+    throw new WaveletInputError(`--context ${settings.sizes.context}: ${corpus.path} is a classification dataset of ${corpus.exampleLength}-token examples; leave --context out (it is set to ${corpus.exampleLength})`);
+  }
+  // A classification dataset fixes the context: one example a sequence.
+  const sized = corpus.exampleLength === undefined ? settings : { ...settings, sizes: { ...settings.sizes, context: corpus.exampleLength } };
+  const config = resumed ? checkConfig(resumed.config) : configFor(sized, corpus.tokenizer.vocabSize);
   if (config.vocabSize !== corpus.tokenizer.vocabSize) throw new WaveletInputError(`checkpoint: its model has ${config.vocabSize} tokens, its tokenizer ${corpus.tokenizer.vocabSize}`);
   const layout = parameterLayout(config);
   const { engine, decision } = await chooseEngine(settings.backend, config, resumed?.parameters ?? initialParameters(config, layout, settings.seed), settings.batch);
@@ -112,8 +117,8 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   const out = settings.out;
   mkdirSync(out, { recursive: true });
   const T = config.context;
-  const sampler = new BatchSampler(corpus.train, settings.batch, T, new SeededRandom(resumed ? resumed.training.samplerState : settings.seed + 1));
-  const validation = validationBatches(corpus.validation, settings.batch, T, settings.evalBatches);
+  const sampler = batchSampler(corpus, settings.batch, T, new SeededRandom(resumed ? resumed.training.samplerState : settings.seed + 1));
+  const validation = corpusValidationBatches(corpus, settings.batch, T, settings.evalBatches);
   let plateau = (resumed?.training.plateau as PlateauState | undefined) ?? initialPlateau(schedule);
   const fromStep = resumed?.training.step ?? 0;
   const log: TrainLog = { config, settings, data: corpus.path, entries: [] };

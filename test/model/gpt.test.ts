@@ -26,7 +26,8 @@ for (const [name, config] of CONFIGS) {
     for (const t of layout.tensors) if (t.init === 'normal' || t.init === 'residual') slice(params, layout, t.name).forEach((_, i, v) => (v[i] = 0.3 * random.normal()));
     const [B, T] = [2, 9];
     const tokens = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
-    const targets = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
+    // the second sequence as classification: its targets ignored (-1) but the last
+    const targets = Int32Array.from({ length: B * T }, (_, i) => (i >= T && i < 2 * T - 1 ? -1 : random.below(config.vocabSize)));
 
     const state = gptForward(config, layout, params, tokens, targets, B, T);
     const grads = new Float32Array(layout.count);

@@ -192,7 +192,7 @@ export function residualForward(out: Float32Array, a: Float32Array, b: Float32Ar
 
 /**
  * Softmax cross-entropy, mean over the N = B * T positions. logits (N, V) -> probs (N, V);
- * returns the mean loss in nats.
+ * returns the mean loss in nats over the positions whose target is not IGNORED_TARGET.
  */
 export function crossEntropyForward(probs: Float32Array, logits: Float32Array, targets: Int32Array, N: number, V: number): number {
   let total = 0;
@@ -202,14 +202,26 @@ export function crossEntropyForward(probs: Float32Array, logits: Float32Array, t
     let sum = 0;
     for (let v = 0; v < V; v++) sum += Math.exp(logits[n * V + v] - max);
     for (let v = 0; v < V; v++) probs[n * V + v] = Math.exp(logits[n * V + v] - max) / sum;
-    total += -(logits[n * V + targets[n]] - max - Math.log(sum));
+    if (targets[n] !== IGNORED_TARGET) total += -(logits[n * V + targets[n]] - max - Math.log(sum));
   }
-  return total / N;
+  return total / countedTargets(targets, N);
 }
 
-/** dlogits = (probs - onehot(target)) / N. */
+/** A target that is not predicted (its position is left out of the loss): classification trains on the last position alone. */
+export const IGNORED_TARGET = -1;
+
+/** Positions whose target counts (at least 1): the loss is their mean. */
+export function countedTargets(targets: Int32Array, N: number): number {
+  let count = 0;
+  for (let n = 0; n < N; n++) if (targets[n] !== IGNORED_TARGET) count++;
+  return Math.max(1, count);
+}
+
+/** dlogits += (probs - onehot(target)) / counted, nothing at ignored positions. */
 export function crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, N: number, V: number): void {
+  const counted = countedTargets(targets, N);
   for (let n = 0; n < N; n++) {
-    for (let v = 0; v < V; v++) dlogits[n * V + v] += (probs[n * V + v] - (v === targets[n] ? 1 : 0)) / N;
+    if (targets[n] === IGNORED_TARGET) continue;
+    for (let v = 0; v < V; v++) dlogits[n * V + v] += (probs[n * V + v] - (v === targets[n] ? 1 : 0)) / counted;
   }
 }

@@ -101,7 +101,7 @@ export class WebGPUEngine implements TrainingEngine {
     };
     const P = this.params;
     const G = this.grads;
-    const tokens = buf(N), targets = buf(N), losses = buf(N + 1);
+    const tokens = buf(N), targets = buf(N), losses = buf(N + 2); // crossentropy.wgsl: per position, the mean, the count
     // Steps, some of them launches to be made once the plan's scratch is sized
     const forward: PlanStep[] = [];
     const backward: PlanStep[] = [];
