@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The CPU replications behind bench/REPLICATION.md (this 2-core machine, the tiny preset, wasm):
-# character-level text with 3 seeds and every variant, one seed for the other modalities. Each
+# character-level text with 3 seeds and every variant, one seed for the other modalities (LRA's
+# ListOps with short expressions; MNIST at 14 x 14). Each
 # command resumes where it stopped if killed. Then the report is regenerated from the results.
 # usage: bash bench/replicate.sh [OUT_ROOT]     (npm run build first)
 set -euo pipefail
@@ -11,7 +12,9 @@ $cli replicate --dataset text8-moby --seeds 3 --steps 3000 --eval-every 150 $com
 $cli replicate --dataset text8-sotu --seeds 1 --steps 3000 --eval-every 150 --variants none,haar,learnable $common --out "$root/text8-sotu"
 $cli replicate --dataset speech --seeds 1 --steps 3000 --eval-every 150 --variants none,haar $common --out "$root/speech"
 $cli replicate --dataset midi --seeds 1 --steps 3000 --eval-every 150 --variants none,haar $common --out "$root/midi"
+$cli replicate --dataset listops-short --seeds 1 --steps 3000 --eval-every 150 --variants none,haar $common --out "$root/listops-short"
+$cli replicate --dataset mnist --seeds 1 --steps 1500 --eval-every 100 --variants none,haar $common --out "$root/mnist"
 $cli replicate --dataset bpe-moby --seeds 1 --steps 300 --eval-every 30 --variants none,haar --preset tiny --backend wasm --batch 8 --eval-batches 2 --out "$root/bpe-moby"
 dirs=()
-for d in text8-moby text8-sotu speech midi bpe-moby; do [ -f "$root/$d/results.json" ] && dirs+=("$root/$d"); done
+for d in text8-moby text8-sotu speech midi listops-short mnist bpe-moby; do [ -f "$root/$d/results.json" ] && dirs+=("$root/$d"); done
 $cli replicate-report "${dirs[@]}" --out bench/REPLICATION.md

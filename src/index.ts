@@ -34,3 +34,7 @@ export { WasmEngine } from './train/engines/wasm.js';
 export { WebGPUEngine } from './train/engines/webgpu.js';
 export { DEFAULT_ADAMW, type AdamWSettings } from './train/optimizer.js';
 export { TokenizerInputError } from './errors.js';
+export { WaveletGPT, type GenerateOptions, type GeneratedToken } from './infer/model.js';
+export { CachedDecoder } from './infer/decoder.js';
+export { sampleToken, checkSampling, type SamplingOptions } from './infer/sampling.js';
+export { parseCheckpoint, type ModelCheckpoint } from './infer/checkpoint.js';

@@ -1,0 +1,41 @@
+// A checkpoint read from bytes, anywhere (browser, worker, Node): the model config, the tokenizer
+// and the weights. The training state it also holds (optimizer moments, step) is read by
+// train/checkpoint.ts, which finds the bytes on disk.
+
+import { WaveletInputError } from '../errors.js';
+import { checkConfig, type GPTConfig } from '../model/config.js';
+import { parameterLayout } from '../model/parameters.js';
+import { readSafetensors } from '../train/safetensors.js';
+
+export const CHECKPOINT_FORMAT = 'wavelet-gpt checkpoint 1';
+
+export interface ModelCheckpoint {
+  config: GPTConfig;
+  /** The tokenizer as saved (tokenizerFromJSON rebuilds it). */
+  tokenizer: unknown;
+  parameters: Float32Array;
+  /** The other tensors (adamw.m, adamw.v) and the metadata, for the trainer. */
+  tensors: Map<string, { data: Float32Array }>;
+  metadata: Record<string, string>;
+}
+
+/** Parses a checkpoint; `what` names it in errors (a path or URL). */
+export function parseCheckpoint(bytes: Uint8Array, what: string): ModelCheckpoint {
+  const { metadata, tensors } = readSafetensors(bytes, what);
+  if (metadata.format !== CHECKPOINT_FORMAT) throw new WaveletInputError(`${what}: not a wavelet-gpt checkpoint (format ${JSON.stringify(metadata.format)})`);
+  let config: GPTConfig, tokenizer: unknown;
+  try {
+    [config, tokenizer] = [JSON.parse(metadata.config), JSON.parse(metadata.tokenizer)];
+  } catch (error) {
+    throw new WaveletInputError(`${what}: its metadata is not valid JSON (${(error as Error).message})`);
+  }
+  config = checkConfig(config);
+  const layout = parameterLayout(config);
+  const parameters = new Float32Array(layout.count);
+  for (const t of layout.tensors) {
+    const stored = tensors.get(t.name);
+    if (!stored || stored.data.length !== t.size) throw new WaveletInputError(`${what}: tensor '${t.name}' is ${stored ? `of ${stored.data.length} values` : 'missing'}, the config needs ${t.size}`);
+    parameters.set(stored.data, t.offset);
+  }
+  return { config, tokenizer, parameters, tensors, metadata };
+}

@@ -1,0 +1,164 @@
+// A trained model for generation, loaded from a checkpoint's bytes, a URL or (in Node) a file:
+//   const model = await WaveletGPT.load('runs/main/checkpoint.safetensors');
+//   for await (const { text } of model.generate('Call me ', { maxTokens: 200 })) process.stdout.write(text);
+// Generation is cached (src/infer/decoder.ts). Past the context, the window slides: the decoder
+// starts again from the last half context of tokens.
+
+import { WaveletInputError } from '../errors.js';
+import type { GPTConfig } from '../model/config.js';
+import { parameterLayout } from '../model/parameters.js';
+import { SeededRandom } from '../model/random.js';
+import { tokenizerFromJSON } from '../tokenizers/index.js';
+import { parseCheckpoint } from './checkpoint.js';
+import { CachedDecoder } from './decoder.js';
+import { checkSampling, sampleToken, type SamplingOptions } from './sampling.js';
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to generate (each sequence). Default 200. */
+  maxTokens?: number;
+  /** Seed of the draws. Default 1. */
+  seed?: number;
+  /** Stop a sequence when its text ends with one of these (the stop text is not returned). */
+  stop?: string[];
+}
+
+/** A generated token and the text it adds (empty while a character is incomplete), of prompt `index`. */
+export interface GeneratedToken {
+  index: number;
+  token: number;
+  text: string;
+}
+
+/** The text tokenizers (characters, bytes, BPE): text in, text out. */
+interface TextTokenizer {
+  readonly kind: string;
+  readonly vocabSize: number;
+  encode(text: string): Uint32Array;
+  decode(ids: ArrayLike<number>): string;
+}
+
+export class WaveletGPT {
+  private constructor(readonly config: GPTConfig, readonly tokenizer: TextTokenizer, private readonly parameters: Float32Array) {}
+
+  /** From checkpoint bytes, a URL (fetched), or a file path (Node). */
+  static async load(source: Uint8Array | ArrayBuffer | URL | string): Promise<WaveletGPT> {
+    const [bytes, what] = await readSource(source);
+    const checkpoint = parseCheckpoint(bytes, what);
+    const tokenizer = await tokenizerFromJSON(checkpoint.tokenizer, `${what} tokenizer`);
+    if (tokenizer.kind === 'mulaw' || tokenizer.kind === 'midi' || tokenizer.kind === 'pixels' || tokenizer.kind === 'listops') {
+      throw new WaveletInputError(`${what}: a ${tokenizer.kind} model; WaveletGPT.generate writes text, use a CachedDecoder for token ids`);
+    }
+    return new WaveletGPT(checkpoint.config, tokenizer as unknown as TextTokenizer, checkpoint.parameters);
+  }
+
+  /** The prompt's tokens; a character the vocabulary lacks is an error naming it. */
+  encode(prompt: string): number[] {
+    if (typeof prompt !== 'string' || prompt.length === 0) throw new WaveletInputError('prompt: empty; give at least one character to continue from');
+    if (this.tokenizer.kind === 'characters') {
+      const symbols = new Set((this.tokenizer as unknown as { symbols: string[] }).symbols);
+      const normalized = (this.tokenizer as unknown as { normalization: string }).normalization;
+      if (normalized === 'none') {
+        const missing = [...new Set(Array.from(prompt))].filter((ch) => !symbols.has(ch));
+        if (missing.length) throw new WaveletInputError(`prompt: ${missing.map((ch) => JSON.stringify(ch)).join(', ')} not in the model's ${symbols.size}-character vocabulary`);
+      }
+    }
+    return Array.from(this.tokenizer.encode(prompt));
+  }
+
+  /** Streams the continuations of one or several prompts, token by token. */
+  async *generate(prompt: string | string[], options: GenerateOptions = {}): AsyncGenerator<GeneratedToken> {
+    const prompts = (Array.isArray(prompt) ? prompt : [prompt]).map((p) => this.encode(p));
+    const sampling = checkSampling(options);
+    const maxTokens = options.maxTokens ?? 200;
+    if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new WaveletInputError(`maxTokens: expected an integer >= 0, found ${maxTokens}`);
+    const stops = options.stop ?? [];
+    const random = new SeededRandom(options.seed ?? 1);
+    const B = prompts.length;
+    const decoder = new CachedDecoder(this.config, parameterLayout(this.config), this.parameters, B);
+    const T = this.config.context;
+    // All sequences advance together: sequence b reads its prompt, then what it generated.
+    const sequences = prompts.map((p) => p.slice());
+    const generated = prompts.map(() => [] as number[]);
+    const emitted = prompts.map(() => '');
+    const done = prompts.map(() => maxTokens === 0);
+    let fed = 0; // tokens of each sequence fed to the decoder
+    let logits: Float32Array = new Float32Array(0);
+    const feed = (at: number) => (logits = decoder.step(sequences.map((s) => s[Math.min(at, s.length - 1)])));
+    while (!done.every(Boolean)) {
+      if (decoder.position === T) {
+        // The window is full: start again from the last half context, positions from 0.
+        decoder.reset();
+        for (let k = fed - Math.floor(T / 2); k < fed; k++) feed(k);
+      }
+      feed(fed++);
+      for (let b = 0; b < B; b++) {
+        if (done[b] || fed < prompts[b].length) continue; // still reading its prompt
+        const V = this.config.vocabSize;
+        const token = sampleToken(logits.subarray(b * V, b * V + V), sequences[b], sampling, random);
+        sequences[b].push(token);
+        generated[b].push(token);
+        let text = this.tokenizer.decode(generated[b]);
+        const stop = stops.find((s) => s && text.endsWith(s));
+        if (stop) text = text.slice(0, -stop.length);
+        if (stop || generated[b].length >= maxTokens) done[b] = true;
+        // Hold back what may still turn out to be a stop sequence, or a character whose bytes are not all out yet.
+        const held = done[b] ? 0 : Math.max(heldBack(text, stops), text.endsWith('\ufffd') && this.tokenizer.kind !== 'characters' ? 1 : 0);
+        const stable = text.slice(0, text.length - held);
+        const delta = stable.slice(emitted[b].length);
+        emitted[b] = stable.length > emitted[b].length ? stable : emitted[b];
+        yield { index: b, token, text: delta };
+      }
+    }
+  }
+
+  /** The whole continuation of each prompt. */
+  async complete(prompt: string, options?: GenerateOptions): Promise<string>;
+  async complete(prompt: string[], options?: GenerateOptions): Promise<string[]>;
+  async complete(prompt: string | string[], options: GenerateOptions = {}): Promise<string | string[]> {
+    const texts = (Array.isArray(prompt) ? prompt : [prompt]).map(() => '');
+    for await (const { index, text } of this.generate(prompt, options)) texts[index] += text;
+    return Array.isArray(prompt) ? texts : texts[0];
+  }
+}
+
+/** The length of the longest end of `text` that begins a stop sequence. */
+function heldBack(text: string, stops: string[]): number {
+  let held = 0;
+  for (const stop of stops) {
+    for (let k = Math.min(stop.length - 1, text.length); k > held; k--) {
+      if (text.endsWith(stop.slice(0, k))) {
+        held = k;
+        break;
+      }
+    }
+  }
+  return held;
+}
+
+async function readSource(source: Uint8Array | ArrayBuffer | URL | string): Promise<[Uint8Array, string]> {
+  if (source instanceof Uint8Array) return [source, 'checkpoint bytes'];
+  if (source instanceof ArrayBuffer) return [new Uint8Array(source), 'checkpoint bytes'];
+  const text = String(source);
+  if (source instanceof URL || /^(https?|file|blob|data):/.test(text)) {
+    if (text.startsWith('file:') && typeof process !== 'undefined' && process.versions?.node) return readFile(new URL(text));
+    let response: Response;
+    try {
+      response = await fetch(text);
+    } catch (error) {
+      throw new WaveletInputError(`${text}: could not be fetched (${(error as Error).message})`);
+    }
+    if (!response.ok) throw new WaveletInputError(`${text}: HTTP ${response.status} ${response.statusText}`);
+    return [new Uint8Array(await response.arrayBuffer()), text];
+  }
+  return readFile(text);
+}
+
+async function readFile(path: string | URL): Promise<[Uint8Array, string]> {
+  const { readFile: read, stat } = await import('node:fs/promises');
+  const what = String(path);
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new WaveletInputError(`${what}: no such file`);
+  // A run's folder stands for its checkpoint.
+  if (info.isDirectory()) return readFile(`${what.replace(/\/$/, '')}/checkpoint.safetensors`);
+  return [new Uint8Array(await read(path)), what];
+}

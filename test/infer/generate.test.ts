@@ -1,0 +1,124 @@
+// Generation from a checkpoint: greedy decoding equals the argmax of full forward passes of the
+// reference GPT over the growing text; sampling matches its distribution; a batch equals its
+// prompts one by one; stop sequences, the sliding window, and bad input.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { WaveletGPT } from '../../src/infer/model.js';
+import { checkSampling, sampleToken } from '../../src/infer/sampling.js';
+import { checkConfig } from '../../src/model/config.js';
+import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
+import { SeededRandom } from '../../src/model/random.js';
+import { gptForward } from '../../src/model/ref/gpt.js';
+import { CharacterTokenizer } from '../../src/tokenizers/characters.js';
+import { saveCheckpoint } from '../../src/train/checkpoint.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'wavelet-gpt-generate-'));
+const tokenizer = await CharacterTokenizer.fromCorpus('abcdefgh .', 'error');
+const config = checkConfig({ vocabSize: tokenizer.vocabSize, context: 12, layers: 2, width: 8, heads: 2, feedForward: 16, headDense: 8, wavelet: { form: 'haar' } });
+const layout = parameterLayout(config);
+const params = initialParameters(config, layout, 2);
+const random = new SeededRandom(4);
+for (const t of layout.tensors) if (t.init === 'normal' || t.init === 'residual') slice(params, layout, t.name).forEach((_, i, v) => (v[i] = 0.5 * random.normal()));
+saveCheckpoint(dir, { config, tokenizer: tokenizer.toJSON(), parameters: params, optimizer: { t: 0, m: new Float32Array(layout.count), v: new Float32Array(layout.count) }, training: { step: 0, samplerState: 0, plateau: null, settings: {} } });
+const file = join(dir, 'checkpoint.safetensors');
+
+/** The most likely next token by a full forward pass over `ids` (the last `context` of them). */
+function greedyNext(ids: number[]): number {
+  const window = ids.slice(-config.context);
+  const T = window.length;
+  const { probs } = gptForward(config, layout, params, Int32Array.from(window), new Int32Array(T), 1, T);
+  const last = probs.subarray((T - 1) * config.vocabSize, T * config.vocabSize);
+  return last.indexOf(Math.max(...last));
+}
+
+test('greedy generation equals the argmax of full forward passes, token by token', async () => {
+  const model = await WaveletGPT.load(dir);
+  const prompt = 'abc ha';
+  const ids = Array.from(tokenizer.encode(prompt));
+  const expected: number[] = [];
+  for (let i = 0; i < 6; i++) expected.push(greedyNext([...ids, ...expected]));
+  const tokens: number[] = [];
+  for await (const { token } of model.generate(prompt, { temperature: 0, maxTokens: 6 })) tokens.push(token);
+  assert.equal(tokens, expected);
+  assert.is(await model.complete(prompt, { temperature: 0, maxTokens: 6 }), tokenizer.decode(expected));
+});
+
+test('loaded from a file, a file URL, bytes and over HTTP alike; a 404 and a cut file are clear errors', async () => {
+  const bytes = readFileSync(file);
+  const server = createServer((request, response) => {
+    if (request.url === '/model.safetensors') response.end(bytes);
+    else if (request.url === '/cut.safetensors') response.end(bytes.subarray(0, 100));
+    else response.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  try {
+    const options = { temperature: 0.9, maxTokens: 10, seed: 3 };
+    const texts = await Promise.all([file, pathToFileURL(file), new Uint8Array(bytes), `${base}/model.safetensors`].map(async (source) => (await WaveletGPT.load(source)).complete('ab', options)));
+    assert.is(new Set(texts).size, 1, texts.join(' | '));
+    await WaveletGPT.load(`${base}/missing.safetensors`).then(() => assert.unreachable('loaded a 404'), (e: Error) => assert.match(e.message, /missing\.safetensors: HTTP 404/));
+    await WaveletGPT.load(`${base}/cut.safetensors`).then(() => assert.unreachable('loaded a cut file'), (e: Error) => assert.match(e.message, /cut\.safetensors/));
+  } finally {
+    server.close();
+  }
+});
+
+test('a batch of prompts gives what each prompt gives alone (greedy); the same seed, the same text', async () => {
+  const model = await WaveletGPT.load(dir);
+  const prompts = ['a', 'hhh gab', 'cd'];
+  const alone = await Promise.all(prompts.map((p) => model.complete(p, { temperature: 0, maxTokens: 8 })));
+  assert.equal(await model.complete(prompts, { temperature: 0, maxTokens: 8 }), alone);
+  const options = { temperature: 1, topK: 5, topP: 0.9, repetitionPenalty: 1.3, seed: 9, maxTokens: 20 };
+  assert.is(await model.complete('ab', options), await model.complete('ab', options));
+});
+
+test('stop sequences end the text before them; past the context the window slides', async () => {
+  const model = await WaveletGPT.load(dir);
+  const full = await model.complete('abc', { temperature: 0, maxTokens: 10 });
+  const stop = full.slice(4, 6);
+  const stopped = await model.complete('abc', { temperature: 0, maxTokens: 10, stop: [stop] });
+  assert.is(stopped, full.slice(0, full.indexOf(stop)));
+  const long = await model.complete('abc', { temperature: 0, maxTokens: 40 });
+  assert.is(long.length, 40);
+  assert.is(long.slice(0, 9), full.slice(0, 9), 'the same until the context (12) is full');
+});
+
+test('bad input: an empty prompt, characters outside the vocabulary, bad options', async () => {
+  const model = await WaveletGPT.load(dir);
+  const first = async (prompt: string, options = {}) => {
+    for await (const token of model.generate(prompt, options)) return token;
+  };
+  await first('').then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /prompt: empty/));
+  await first('abz!').then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /"z", "!" not in the model's 10-character vocabulary/));
+  await first('ab', { topP: 0 }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /topP: expected a number in \(0, 1\]/));
+  await WaveletGPT.load(join(dir, 'nothing')).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /nothing: no such file/));
+  writeFileSync(join(dir, 'text.safetensors'), 'not a checkpoint at all');
+  await WaveletGPT.load(join(dir, 'text.safetensors')).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /text\.safetensors/));
+});
+
+test('sampleToken: its frequencies follow the tempered, truncated distribution', () => {
+  const logits = [2, 1, 0.5, 0, -1];
+  const draw = (options: object, n = 20000) => {
+    const counts = new Array(logits.length).fill(0);
+    const random = new SeededRandom(7);
+    const settings = checkSampling(options);
+    for (let i = 0; i < n; i++) counts[sampleToken(logits, [], settings, random)]++;
+    return counts.map((c) => c / n);
+  };
+  const expected = (weights: number[]) => weights.map((w) => w / weights.reduce((a, b) => a + b, 0));
+  const close = (found: number[], want: number[]) => found.forEach((f, i) => assert.ok(Math.abs(f - want[i]) < 0.015, `token ${i}: ${f} vs ${want[i]}`));
+  close(draw({ temperature: 0.5 }), expected(logits.map((l) => Math.exp(l / 0.5))));
+  close(draw({ temperature: 1, topK: 2 }), expected([Math.exp(2), Math.exp(1), 0, 0, 0]));
+  // top-p 0.8 of softmax(logits) = [.54 .20 .12 .07 .03]: the first three (cumulative .86)
+  close(draw({ temperature: 1, topP: 0.8 }), expected([Math.exp(2), Math.exp(1), Math.exp(0.5), 0, 0]));
+  assert.is(sampleToken(logits, [], checkSampling({ temperature: 0 }), new SeededRandom(1)), 0);
+  // a penalty of 4 on token 0 (logit 2 -> 0.5): token 1 is now the most likely
+  assert.is(sampleToken(logits, [0], checkSampling({ temperature: 0, repetitionPenalty: 4 }), new SeededRandom(1)), 1);
+});
+
+test.run();
