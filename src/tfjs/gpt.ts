@@ -42,7 +42,15 @@ function attention(qkv: tf.Tensor, B: number, T: number, C: number, NH: number):
 
 /** The mean cross-entropy of predicting targets (B, T) from tokens (B, T). */
 export function tfjsGptLoss(config: GPTConfig, vars: TfjsParameters, tokens: Int32Array, targets: Int32Array, B: number, T: number): tf.Scalar {
-  const { width: C, heads: NH, headDense: D, vocabSize: V } = config;
+  const logProbs = tf.logSoftmax(tfjsGptLogits(config, vars, tokens, B, T));
+  // A target of -1 (ignored) has an all-zero one-hot row: it adds nothing; the mean is over the rest.
+  const counted = Math.max(1, targets.reduce((c, t) => c + (t >= 0 ? 1 : 0), 0));
+  return tf.div(tf.neg(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(targets, 'int32'), config.vocabSize), logProbs))), counted) as tf.Scalar;
+}
+
+/** The logits (B * T, V) of the token after each position. */
+export function tfjsGptLogits(config: GPTConfig, vars: TfjsParameters, tokens: Int32Array, B: number, T: number): tf.Tensor2D {
+  const { width: C, heads: NH, headDense: D } = config;
   const p = (name: string) => vars.get(name)!;
   const N = B * T;
   const plan = waveletPlanOf(config);
@@ -63,8 +71,5 @@ export function tfjsGptLoss(config: GPTConfig, vars: TfjsParameters, tokens: Int
   }
   let head = layernorm(x, p('lnf.w'), p('lnf.b'));
   if (D > 0) head = gelu(linear(head, p('dense.w'), p('dense.b')));
-  const logProbs = tf.logSoftmax(linear(head, p('out.w')) as tf.Tensor2D);
-  // A target of -1 (ignored) has an all-zero one-hot row: it adds nothing; the mean is over the rest.
-  const counted = Math.max(1, targets.reduce((c, t) => c + (t >= 0 ? 1 : 0), 0));
-  return tf.div(tf.neg(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(targets, 'int32'), V), logProbs))), counted) as tf.Scalar;
+  return linear(head, p('out.w')) as tf.Tensor2D;
 }
