@@ -3,6 +3,6 @@
 export { planRuns, streamingFilter, packTaps, learnableFilter, learnableTapGradient } from './wavelet';
 export {
   encoderForward, encoderBackward, layernormForward, layernormBackward, matmulForward, matmulBackward,
-  attentionForward, attentionBackward, geluForward, geluBackward, residualForward, addScaled,
+  attentionForward, attentionBackward, decodeAttention, geluForward, geluBackward, residualForward, addScaled,
   crossEntropyForward, crossEntropyBackward, sumSquares, adamw,
 } from './model/layers';

@@ -204,6 +204,37 @@ export function attentionForward(out: usize, att: usize, qkv: usize, B: i32, T: 
   }
 }
 
+/**
+ * Attention of one new position t per sequence over the cached keys and values of positions
+ * 0..t (cached generation): qkv (B, 3C) the new position's, keys and values (B, T, C), out (B, C);
+ * scores: t + 1 floats of scratch.
+ */
+export function decodeAttention(out: usize, qkv: usize, keys: usize, values: usize, B: i32, T: i32, t: i32, C: i32, NH: i32, scores: usize): void {
+  const hs = C / NH;
+  const scale: f32 = 1 / Mathf.sqrt(<f32>hs);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < NH; h++) {
+      const q = qkv + (<usize>(b * 3 * C + h * hs) << 2);
+      let max: f32 = -Infinity;
+      for (let u = 0; u <= t; u++) {
+        const s = dot(q, keys + (<usize>((b * T + u) * C + h * hs) << 2), hs) * scale;
+        setF(scores, u, s);
+        max = Mathf.max(max, s);
+      }
+      let sum: f32 = 0;
+      for (let u = 0; u <= t; u++) {
+        const e = Mathf.exp(f(scores, u) - max);
+        setF(scores, u, e);
+        sum += e;
+      }
+      const inv: f32 = 1 / sum;
+      const o = out + (<usize>(b * C + h * hs) << 2);
+      memory.fill(o, 0, <usize>hs << 2);
+      for (let u = 0; u <= t; u++) axpy(o, f(scores, u) * inv, values + (<usize>((b * T + u) * C + h * hs) << 2), hs);
+    }
+  }
+}
+
 /** scratch: T floats. */
 export function attentionBackward(dqkv: usize, dout: usize, qkv: usize, att: usize, B: i32, T: i32, C: i32, NH: i32, scratch: usize): void {
   const hs = C / NH;

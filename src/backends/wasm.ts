@@ -23,6 +23,7 @@ export interface ModelWasmExports {
   matmulForward(out: number, inp: number, w: number, bias: number, N: number, C: number, OC: number): void;
   matmulBackward(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number): void;
   attentionForward(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number): void;
+  decodeAttention(out: number, qkv: number, keys: number, values: number, B: number, T: number, t: number, C: number, NH: number, scores: number): void;
   attentionBackward(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number): void;
   geluForward(out: number, inp: number, n: number): void;
   geluBackward(dinp: number, inp: number, dout: number, n: number): void;

@@ -4,17 +4,17 @@ import { WaveletInputError } from '../errors.js';
 import { WaveletGPT } from '../infer/model.js';
 import { number } from './train.js';
 
-export const GENERATE_OPTIONS = ['checkpoint', 'prompt', 'stream', 'max-tokens', 'temperature', 'top-k', 'top-p', 'repetition-penalty', 'seed', 'stop'];
+export const GENERATE_OPTIONS = ['checkpoint', 'backend', 'prompt', 'stream', 'max-tokens', 'temperature', 'top-k', 'top-p', 'repetition-penalty', 'seed', 'stop'];
 
 export const GENERATE_USAGE = `  generate --checkpoint DIR|FILE|URL --prompt TEXT [--max-tokens 200] [--temperature 0.8] [--top-k K]
-        [--top-p P] [--repetition-penalty R] [--seed S] [--stop TEXT] [--stream true]
+        [--top-p P] [--repetition-penalty R] [--seed S] [--stop TEXT] [--stream true] [--backend auto|wasm|js]
                            continues the prompt with a trained model (a KV cache and the wavelet
                            structure's running state: one token's work a token)`;
 
 export async function runGenerate(options: Record<string, string>): Promise<void> {
   if (!options.checkpoint) throw new WaveletInputError('generate: --checkpoint is required (a run folder, a .safetensors file or a URL)');
   if (options.prompt === undefined) throw new WaveletInputError('generate: --prompt is required');
-  const model = await WaveletGPT.load(options.checkpoint);
+  const model = await WaveletGPT.load(options.checkpoint, { backend: (options.backend ?? 'auto') as 'auto' });
   const settings = {
     maxTokens: number(options, 'max-tokens', 200),
     temperature: number(options, 'temperature', 0.8),
@@ -37,5 +37,5 @@ export async function runGenerate(options: Record<string, string>): Promise<void
   if (stream) process.stdout.write('\n');
   else console.log(options.prompt + text);
   const seconds = (performance.now() - started) / 1e3;
-  console.error(`${count} tokens in ${seconds.toFixed(2)} s (${(count / seconds).toFixed(0)} tokens/s)`);
+  console.error(`${model.backend} decoder: ${count} tokens in ${seconds.toFixed(2)} s (${(count / seconds).toFixed(0)} tokens/s)`);
 }

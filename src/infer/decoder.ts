@@ -14,7 +14,7 @@ import * as L from '../model/ref/layers.js';
 import type { WaveletPlan } from '../kernels/wavelet/plan.js';
 
 /** The state of the wavelet structure after one block, for B sequences. */
-class WaveletState {
+export class WaveletState {
   private readonly depth: number; // ring length: the longest window
   private readonly ring: Float64Array; // (B, depth, C)
   private readonly sums: Float64Array; // (B, C): Haar's running sum, EMA's running value

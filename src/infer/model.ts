@@ -10,7 +10,9 @@ import { parameterLayout } from '../model/parameters.js';
 import { SeededRandom } from '../model/random.js';
 import { tokenizerFromJSON } from '../tokenizers/index.js';
 import { parseCheckpoint } from './checkpoint.js';
+import { wasmSimdSupported, type WasmSource } from '../backends/wasm.js';
 import { CachedDecoder } from './decoder.js';
+import { WasmDecoder } from './wasm_decoder.js';
 import { checkSampling, sampleToken, type SamplingOptions } from './sampling.js';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -37,18 +39,40 @@ interface TextTokenizer {
   decode(ids: ArrayLike<number>): string;
 }
 
+export interface LoadOptions {
+  /** The decoder: 'wasm' (SIMD kernels), 'js' (plain TypeScript), or 'auto' (wasm where WebAssembly SIMD runs). */
+  backend?: 'auto' | 'wasm' | 'js';
+  /** Where build/wavelet.wasm is (bytes or URL) where there is no file system. */
+  wasm?: WasmSource;
+}
+
+/** What generation needs of a decoder (CachedDecoder, WasmDecoder). */
+interface Decoder {
+  position: number;
+  step(tokens: ArrayLike<number>): Float32Array;
+  reset(): void;
+}
+
 export class WaveletGPT {
-  private constructor(readonly config: GPTConfig, readonly tokenizer: TextTokenizer, private readonly parameters: Float32Array) {}
+  private constructor(readonly config: GPTConfig, readonly tokenizer: TextTokenizer, private readonly parameters: Float32Array, readonly backend: 'wasm' | 'js', private readonly wasm?: WasmSource) {}
 
   /** From checkpoint bytes, a URL (fetched), or a file path (Node). */
-  static async load(source: Uint8Array | ArrayBuffer | URL | string): Promise<WaveletGPT> {
+  static async load(source: Uint8Array | ArrayBuffer | URL | string, options: LoadOptions = {}): Promise<WaveletGPT> {
     const [bytes, what] = await readSource(source);
     const checkpoint = parseCheckpoint(bytes, what);
     const tokenizer = await tokenizerFromJSON(checkpoint.tokenizer, `${what} tokenizer`);
     if (tokenizer.kind === 'mulaw' || tokenizer.kind === 'midi' || tokenizer.kind === 'pixels' || tokenizer.kind === 'listops') {
       throw new WaveletInputError(`${what}: a ${tokenizer.kind} model; WaveletGPT.generate writes text, use a CachedDecoder for token ids`);
     }
-    return new WaveletGPT(checkpoint.config, tokenizer as unknown as TextTokenizer, checkpoint.parameters);
+    const requested = options.backend ?? 'auto';
+    if (!['auto', 'wasm', 'js'].includes(requested)) throw new WaveletInputError(`backend: expected auto, wasm or js, found '${requested}'`);
+    const backend = requested === 'auto' ? (wasmSimdSupported() ? 'wasm' : 'js') : requested;
+    return new WaveletGPT(checkpoint.config, tokenizer as unknown as TextTokenizer, checkpoint.parameters, backend, options.wasm);
+  }
+
+  private async decoder(batch: number): Promise<Decoder> {
+    const layout = parameterLayout(this.config);
+    return this.backend === 'wasm' ? WasmDecoder.create(this.config, layout, this.parameters, batch, this.wasm) : new CachedDecoder(this.config, layout, this.parameters, batch);
   }
 
   /** The prompt's tokens; a character the vocabulary lacks is an error naming it. */
@@ -74,7 +98,7 @@ export class WaveletGPT {
     const stops = options.stop ?? [];
     const random = new SeededRandom(options.seed ?? 1);
     const B = prompts.length;
-    const decoder = new CachedDecoder(this.config, parameterLayout(this.config), this.parameters, B);
+    const decoder = await this.decoder(B);
     const T = this.config.context;
     // All sequences advance together: sequence b reads its prompt, then what it generated.
     const sequences = prompts.map((p) => p.slice());

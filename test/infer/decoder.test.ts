@@ -1,10 +1,12 @@
 // Cached generation against full forward passes: the decoder's logits after each token equal the
 // reference GPT's over the whole prefix (every position, two sequences in a batch, every wavelet
-// form), and the wasm and WebGPU engines' next-token logits on the same prefixes.
+// form), and the wasm and WebGPU engines' next-token logits on the same prefixes; the wasm
+// decoder equals the TypeScript one at every position.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { CachedDecoder } from '../../src/infer/decoder.js';
+import { WasmDecoder } from '../../src/infer/wasm_decoder.js';
 import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
 import { gptForward } from '../../src/model/ref/gpt.js';
@@ -32,9 +34,11 @@ for (const [name, config] of TEST_CONFIGS) {
     const tokens = Int32Array.from({ length: B * T }, () => random.below(V));
     const full = gptForward(config, layout, params, tokens, new Int32Array(B * T), B, T);
     const decoder = new CachedDecoder(config, layout, params, B);
+    const wasmDecoder = await WasmDecoder.create(config, layout, params, B, readFileSync('build/wavelet.wasm'));
     const seen: Float32Array[] = [];
     for (let t = 0; t < T; t++) {
       const logits = decoder.step([tokens[t], tokens[T + t]]);
+      assertClose(wasmDecoder.step([tokens[t], tokens[T + t]]), logits, 1e-4, `${name}: wasm decoder, position ${t}`);
       for (let b = 0; b < B; b++) {
         assertClose(softmax(logits.subarray(b * V, b * V + V)), full.probs.subarray((b * T + t) * V, (b * T + t + 1) * V), 1e-5, `${name}: sequence ${b}, position ${t}`);
       }

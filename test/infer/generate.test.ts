@@ -36,16 +36,18 @@ function greedyNext(ids: number[]): number {
   return last.indexOf(Math.max(...last));
 }
 
-test('greedy generation equals the argmax of full forward passes, token by token', async () => {
-  const model = await WaveletGPT.load(dir);
+test('greedy generation equals the argmax of full forward passes, token by token (wasm and js decoders)', async () => {
   const prompt = 'abc ha';
   const ids = Array.from(tokenizer.encode(prompt));
   const expected: number[] = [];
   for (let i = 0; i < 6; i++) expected.push(greedyNext([...ids, ...expected]));
-  const tokens: number[] = [];
-  for await (const { token } of model.generate(prompt, { temperature: 0, maxTokens: 6 })) tokens.push(token);
-  assert.equal(tokens, expected);
-  assert.is(await model.complete(prompt, { temperature: 0, maxTokens: 6 }), tokenizer.decode(expected));
+  for (const backend of ['js', 'wasm'] as const) {
+    const model = await WaveletGPT.load(dir, { backend });
+    const tokens: number[] = [];
+    for await (const { token } of model.generate(prompt, { temperature: 0, maxTokens: 6 })) tokens.push(token);
+    assert.equal(tokens, expected, backend);
+    assert.is(await model.complete(prompt, { temperature: 0, maxTokens: 6 }), tokenizer.decode(expected), backend);
+  }
 });
 
 test('loaded from a file, a file URL, bytes and over HTTP alike; a 404 and a cut file are clear errors', async () => {
