@@ -42,10 +42,13 @@ export function wasmSimdSupported(): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
 }
 
-/** Where the compiled kernels are found: bytes, a URL, or (Node) the package's build/ folder. */
-export type WasmSource = BufferSource | URL | string | undefined;
+/**
+ * Where the compiled kernels are found: bytes, a compiled module (where a runtime forbids
+ * compiling bytes, as Cloudflare's workers do), a URL, or (Node) the package's build/ folder.
+ */
+export type WasmSource = BufferSource | WebAssembly.Module | URL | string | undefined;
 
-async function wasmBytes(source: WasmSource, file: string): Promise<BufferSource> {
+async function wasmBytes(source: WasmSource, file: string): Promise<BufferSource | WebAssembly.Module> {
   if (source && typeof source !== 'string' && !(source instanceof URL)) return source;
   const url = source ? new URL(String(source), import.meta.url) : new URL(`../../build/${file}`, import.meta.url);
   if (url.protocol === 'file:') {
@@ -125,13 +128,15 @@ export interface WasmBackend {
 /** Instantiates one of our modules (`file` in build/ unless `source` says otherwise). */
 export async function instantiateModule<T extends { memory: WebAssembly.Memory }>(file: string, source?: WasmSource): Promise<T> {
   if (!wasmSimdSupported()) throw new BackendUnavailableError('this WebAssembly engine has no SIMD (128-bit) support');
-  const { instance } = await WebAssembly.instantiate(await wasmBytes(source, file), {
+  const imports = {
     env: {
       abort(_message: number, _file: number, line: number, column: number) {
         throw new Error(`${file} aborted at ${line}:${column}`);
       },
     },
-  });
+  };
+  const code = await wasmBytes(source, file);
+  const instance = code instanceof WebAssembly.Module ? await WebAssembly.instantiate(code, imports) : (await WebAssembly.instantiate(code, imports)).instance;
   // Globals with computed initial values are set by the start function, exported (asconfig) so
   // that it runs here, after instantiation, rather than before the exports exist.
   (instance.exports as { _initialize?: () => void })._initialize?.();

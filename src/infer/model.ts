@@ -9,6 +9,7 @@ import type { GPTConfig } from '../model/config.js';
 import { parameterLayout } from '../model/parameters.js';
 import { SeededRandom } from '../model/random.js';
 import { tokenizerFromJSON } from '../tokenizers/index.js';
+import { tokenizerRuntime } from '../tokenizers/runtime.js';
 import { parseCheckpoint } from './checkpoint.js';
 import { wasmSimdSupported, type WasmSource } from '../backends/wasm.js';
 import { CachedDecoder } from './decoder.js';
@@ -42,8 +43,10 @@ interface TextTokenizer {
 export interface LoadOptions {
   /** The decoder: 'wasm' (SIMD kernels), 'js' (plain TypeScript), or 'auto' (wasm where WebAssembly SIMD runs). */
   backend?: 'auto' | 'wasm' | 'js';
-  /** Where build/wavelet.wasm is (bytes or URL) where there is no file system. */
+  /** Where build/wavelet.wasm is (bytes, a module or a URL) where there is no file system. */
   wasm?: WasmSource;
+  /** Likewise build/tokenizers.wasm (the tokenizers' kernels). */
+  tokenizersWasm?: WasmSource;
 }
 
 /** What generation needs of a decoder (CachedDecoder, WasmDecoder). */
@@ -60,6 +63,7 @@ export class WaveletGPT {
   static async load(source: Uint8Array | ArrayBuffer | URL | string, options: LoadOptions = {}): Promise<WaveletGPT> {
     const [bytes, what] = await readSource(source);
     const checkpoint = parseCheckpoint(bytes, what);
+    if (options.tokenizersWasm) await tokenizerRuntime(options.tokenizersWasm);
     const tokenizer = await tokenizerFromJSON(checkpoint.tokenizer, `${what} tokenizer`);
     if (tokenizer.kind === 'mulaw' || tokenizer.kind === 'midi' || tokenizer.kind === 'pixels' || tokenizer.kind === 'listops') {
       throw new WaveletInputError(`${what}: a ${tokenizer.kind} model; WaveletGPT.generate writes text, use a CachedDecoder for token ids`);

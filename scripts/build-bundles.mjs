@@ -1,0 +1,39 @@
+// Builds the portable inference bundles into dist/bundles/ with esbuild, the wasm inlined:
+//   node/wavelet-gpt.mjs (Node), browser/wavelet-gpt.mjs (browsers, Deno, Bun: ESM, no Node
+//   built-ins), worker/wavelet-gpt.mjs (workers: the browser build for a neutral platform).
+// GPT-2's BPE table (half a megabyte) is split into a chunk beside each, fetched only by a BPE
+// model. Prints the entry's size, raw and gzipped (also in dist/bundles/sizes.json).
+import { build } from 'esbuild';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+
+const targets = [
+  { name: 'node', platform: 'node' },
+  { name: 'browser', platform: 'browser' },
+  { name: 'worker', platform: 'neutral', mainFields: ['browser', 'module', 'main'], conditions: ['worker', 'browser'] },
+];
+mkdirSync('dist/bundles', { recursive: true });
+const sizes = {};
+for (const { name, ...options } of targets) {
+  const outdir = `dist/bundles/${name}`;
+  const outfile = `${outdir}/wavelet-gpt.mjs`;
+  await build({
+    entryPoints: { 'wavelet-gpt': 'bundles/inference.ts' },
+    bundle: true,
+    format: 'esm',
+    minify: true,
+    splitting: true,
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    loader: { '.wasm': 'binary' },
+    external: ['node:*'],
+    logLevel: 'warning',
+    target: 'es2022', // esbuild then decodes the inlined wasm itself (Node 20 has no Uint8Array.fromBase64)
+    ...options,
+  });
+  const bytes = readFileSync(outfile);
+  sizes[outfile] = { bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+}
+writeFileSync('dist/bundles/sizes.json', JSON.stringify(sizes, null, 2) + '\n');
+for (const [name, { bytes, gzip }] of Object.entries(sizes)) console.log(`${name}: ${(bytes / 1024).toFixed(0)} KiB, ${(gzip / 1024).toFixed(0)} KiB gzipped`);

@@ -1,0 +1,164 @@
+// The portable inference bundles (dist/bundles/, npm run build) run where users named, tested not
+// assumed: the Node bundle, Deno (npm `deno`) on the browser bundle, a worker in workerd (npm
+// `workerd`) answering HTTP on 127.0.0.1, and headless Chromium (Debian's `chromium`, driven by
+// playwright-core) opening examples/index.html. Each generates the same text for the same seed as
+// WaveletGPT in this process.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { WaveletGPT } from '../../src/infer/model.js';
+import { checkConfig } from '../../src/model/config.js';
+import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
+import { SeededRandom } from '../../src/model/random.js';
+import { CharacterTokenizer } from '../../src/tokenizers/characters.js';
+import { saveCheckpoint } from '../../src/train/checkpoint.js';
+
+const root = resolve('.');
+const dir = mkdtempSync(join(tmpdir(), 'wavelet-gpt-bundles-'));
+const tokenizer = await CharacterTokenizer.fromCorpus('Call me Ishmael. Some years ago', 'error');
+const config = checkConfig({ vocabSize: tokenizer.vocabSize, context: 24, layers: 2, width: 16, heads: 2, feedForward: 32, headDense: 16, wavelet: { form: 'haar' } });
+const layout = parameterLayout(config);
+const params = initialParameters(config, layout, 5);
+const random = new SeededRandom(6);
+for (const t of layout.tensors) if (t.init === 'normal' || t.init === 'residual') slice(params, layout, t.name).forEach((_, i, v) => (v[i] = 0.5 * random.normal()));
+saveCheckpoint(dir, { config, tokenizer: tokenizer.toJSON(), parameters: params, optimizer: { t: 0, m: new Float32Array(layout.count), v: new Float32Array(layout.count) }, training: { step: 0, samplerState: 0, plateau: null, settings: {} } });
+const checkpoint = join(dir, 'checkpoint.safetensors');
+const options = { maxTokens: 30, temperature: 0.9, seed: 7 };
+const prompt = 'Call me ';
+const expected = await (await WaveletGPT.load(checkpoint, { backend: 'wasm' })).complete(prompt, options);
+const bundle = (target: string) => join(root, 'dist', 'bundles', target, 'wavelet-gpt.mjs');
+
+test('the Node bundle generates what WaveletGPT does', async () => {
+  const { loadModel } = (await import(pathToFileURL(bundle('node')).href)) as { loadModel: typeof WaveletGPT.load };
+  const model = await loadModel(new Uint8Array(readFileSync(checkpoint)));
+  assert.is(model.backend, 'wasm');
+  assert.is(await model.complete(prompt, options), expected);
+});
+
+test('Deno runs the browser bundle and generates the same text', () => {
+  const deno = join(root, 'node_modules', '@deno', 'linux-x64-glibc', 'deno');
+  assert.ok(existsSync(deno), `${deno}: npm ci installs it (devDependency deno)`);
+  const script = join(dir, 'deno.mjs');
+  writeFileSync(script, [
+    `import { loadModel } from ${JSON.stringify(pathToFileURL(bundle('browser')).href)};`,
+    `const model = await loadModel(await Deno.readFile(${JSON.stringify(checkpoint)}));`,
+    `console.log(JSON.stringify({ backend: model.backend, text: await model.complete(${JSON.stringify(prompt)}, ${JSON.stringify(options)}) }));`,
+  ].join('\n'));
+  const out = execFileSync(deno, ['run', '--allow-read', '--no-prompt', script], { env: { ...process.env, DENO_DIR: join(dir, 'deno-cache'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }, encoding: 'utf8' });
+  assert.equal(JSON.parse(out), { backend: 'wasm', text: expected });
+});
+
+async function waitFor<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what}: not ready after ${seconds} s (${String(last)})`);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+test('a worker in workerd answers with generated text, says what is wrong with a bad request, and keeps serving', async () => {
+  const workerd = join(root, 'node_modules', '@cloudflare', 'workerd-linux-64', 'bin', 'workerd');
+  assert.ok(existsSync(workerd), `${workerd}: npm ci installs it (devDependency workerd)`);
+  const site = join(dir, 'worker');
+  cpSync(join(root, 'dist', 'bundles', 'worker'), site, { recursive: true });
+  copyFileSync(join(root, 'examples', 'worker', 'worker.mjs'), join(site, 'worker.mjs'));
+  copyFileSync(checkpoint, join(site, 'checkpoint.bin'));
+  for (const wasm of ['wavelet.wasm', 'tokenizers.wasm']) copyFileSync(join(root, 'build', wasm), join(site, wasm));
+  const chunks = readdirSync(join(site, 'chunks')).map((file) => `chunks/${file}`);
+  const port = await freePort();
+  const modules = [
+    `(name = "worker.mjs", esModule = embed "worker.mjs")`,
+    `(name = "wavelet-gpt.mjs", esModule = embed "wavelet-gpt.mjs")`,
+    ...chunks.map((c) => `(name = "${c}", esModule = embed "${c}")`),
+    `(name = "checkpoint.bin", data = embed "checkpoint.bin")`,
+    `(name = "wavelet.wasm", wasm = embed "wavelet.wasm")`,
+    `(name = "tokenizers.wasm", wasm = embed "tokenizers.wasm")`,
+  ];
+  writeFileSync(join(site, 'config.capnp'), [
+    'using Workerd = import "/workerd/workerd.capnp";',
+    `const config :Workerd.Config = (services = [(name = "main", worker = .worker)], sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")]);`,
+    `const worker :Workerd.Worker = (modules = [${modules.join(', ')}], compatibilityDate = "2024-09-01");`,
+  ].join('\n'));
+  const child: ChildProcess = spawn(workerd, ['serve', join(site, 'config.capnp')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout!.on('data', (d) => (log += d));
+  child.stderr!.on('data', (d) => (log += d));
+  try {
+    const url = `http://127.0.0.1:${port}/`;
+    const post = (body: string) => fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    await waitFor('workerd', 30, async () => ((await fetch(url)).status === 405 ? true : undefined)).catch((error: Error) => {
+      throw new Error(`${error.message}; workerd said: ${log}`);
+    });
+    const bad = await post('{"prompt": ');
+    assert.is(bad.status, 400);
+    assert.match(((await bad.json()) as { error: string }).error, /the request body is not JSON/);
+    const unknown = await post(JSON.stringify({ prompt: 'Call me Ω' }));
+    assert.is(unknown.status, 400);
+    assert.match(((await unknown.json()) as { error: string }).error, /"Ω" not in the model's/);
+    const good = await post(JSON.stringify({ prompt, ...options }));
+    assert.is(good.status, 200, log);
+    assert.equal(await good.json(), { text: expected, backend: 'wasm' });
+  } finally {
+    child.kill();
+  }
+});
+
+function staticServer(base: string): Promise<Server> {
+  const types: Record<string, string> = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm' };
+  const server = createServer((request, response) => {
+    const path = join(base, decodeURIComponent(new URL(request.url!, 'http://x').pathname));
+    if (!path.startsWith(base) || !existsSync(path) || !extname(path)) return response.writeHead(404).end();
+    response.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(readFileSync(path));
+  });
+  return new Promise((r) => server.listen(0, '127.0.0.1', () => r(server)));
+}
+
+test('headless Chromium opens examples/index.html, streams the text and shows the decoder it chose', async () => {
+  const chromium = '/usr/bin/chromium';
+  assert.ok(existsSync(chromium), `${chromium}: apt-get install -y chromium (scripts/setup.sh does)`);
+  copyFileSync(checkpoint, join(root, 'dist', 'bundles', 'test-checkpoint.safetensors'));
+  const server = await staticServer(root);
+  const { chromium: launcher } = await import('playwright-core');
+  const browser = await launcher.launch({ executablePath: chromium, args: ['--no-sandbox'] });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    const { port } = server.address() as { port: number };
+    const query = new URLSearchParams({ checkpoint: '/dist/bundles/test-checkpoint.safetensors', autorun: '1' });
+    await page.goto(`http://127.0.0.1:${port}/examples/index.html?${query}`);
+    await page.waitForSelector('#output[data-done="true"], #status[data-error="true"]', { timeout: 30000 });
+    assert.is(await page.getAttribute('#status', 'data-error'), null, await page.textContent('#status'));
+    assert.is(await page.getAttribute('#status', 'data-backend'), 'wasm');
+    assert.match((await page.textContent('#status'))!, /decoder: wasm \(WebAssembly SIMD runs here/);
+    // The page's defaults: 200 tokens at 0.8, seed 1, from "Call me ".
+    const ours = await (await WaveletGPT.load(checkpoint, { backend: 'wasm' })).complete('Call me ', { maxTokens: 200, temperature: 0.8, seed: 1 });
+    assert.is(await page.textContent('#output'), 'Call me ' + ours);
+    assert.equal(errors, []);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
+
+test.run();
