@@ -148,7 +148,7 @@ test('headless Chromium opens examples/index.html, streams the text and shows th
     const query = new URLSearchParams({ checkpoint: '/dist/bundles/test-checkpoint.safetensors', autorun: '1' });
     await page.goto(`http://127.0.0.1:${port}/examples/index.html?${query}`);
     await page.waitForSelector('#output[data-done="true"], #status[data-error="true"]', { timeout: 30000 });
-    assert.is(await page.getAttribute('#status', 'data-error'), null, await page.textContent('#status'));
+    assert.is(await page.getAttribute('#status', 'data-error'), null, (await page.textContent('#status')) ?? '');
     assert.is(await page.getAttribute('#status', 'data-backend'), 'wasm');
     assert.match((await page.textContent('#status'))!, /decoder: wasm \(WebAssembly SIMD runs here/);
     // The page's defaults: 200 tokens at 0.8, seed 1, from "Call me ".
