@@ -7,6 +7,7 @@ import { BackendUnavailableError, WaveletInputError } from '../errors.js';
 import { runDemo } from './demo.js';
 import { runInfo } from './info.js';
 import { runTrain, TRAIN_OPTIONS, TRAIN_USAGE } from './train.js';
+import { QUANTIZE_OPTIONS, QUANTIZE_USAGE, runQuantize } from './quantize.js';
 import { GENERATE_OPTIONS, GENERATE_USAGE, runGenerate } from './generate.js';
 import { REPLICATE_OPTIONS, REPLICATE_USAGE, runData, runReplicate, runReplicateReport } from './replicate.js';
 import { TokenizerInputError } from '../errors.js';
@@ -18,6 +19,7 @@ commands:
   info                     version, and the backends found on this machine with what each reports
 ${TRAIN_USAGE}
 ${GENERATE_USAGE}
+${QUANTIZE_USAGE}
 ${REPLICATE_USAGE}
   demo [--out DIR] [--chars N] [--levels L]
                            the causal Haar filter bank on the default text (Moby-Dick): timings on
@@ -53,6 +55,8 @@ async function main(argv: string[]): Promise<void> {
       return runTrain(parseOptions(rest, TRAIN_OPTIONS));
     case 'generate':
       return runGenerate(parseOptions(rest, GENERATE_OPTIONS));
+    case 'quantize':
+      return runQuantize(parseOptions(rest, QUANTIZE_OPTIONS));
     case 'replicate':
       return runReplicate(parseOptions(rest, REPLICATE_OPTIONS));
     case 'data':
@@ -69,7 +73,7 @@ async function main(argv: string[]): Promise<void> {
       console.log(USAGE);
       return;
     default:
-      throw new WaveletInputError(`unknown command '${command}': expected info, train, generate, replicate, data, replicate-report, demo or help`);
+      throw new WaveletInputError(`unknown command '${command}': expected info, train, generate, quantize, replicate, data, replicate-report, demo or help`);
   }
 }
 

@@ -5,7 +5,8 @@
 import { WaveletInputError } from '../errors.js';
 import { checkConfig, type GPTConfig } from '../model/config.js';
 import { parameterLayout } from '../model/parameters.js';
-import { readSafetensors } from '../train/safetensors.js';
+import { readSafetensors, type NamedTensor } from '../train/safetensors.js';
+import { dequantizeInt8, SCALES_SUFFIX } from './quantize.js';
 
 export const CHECKPOINT_FORMAT = 'wavelet-gpt checkpoint 1';
 
@@ -14,8 +15,10 @@ export interface ModelCheckpoint {
   /** The tokenizer as saved (tokenizerFromJSON rebuilds it). */
   tokenizer: unknown;
   parameters: Float32Array;
-  /** The other tensors (adamw.m, adamw.v) and the metadata, for the trainer. */
-  tensors: Map<string, { data: Float32Array }>;
+  /** Every stored tensor (adamw.m, adamw.v for the trainer) and the metadata. */
+  tensors: Map<string, NamedTensor>;
+  /** Whether the weights were stored as int8 (infer/quantize.ts). */
+  quantized: boolean;
   metadata: Record<string, string>;
 }
 
@@ -32,10 +35,18 @@ export function parseCheckpoint(bytes: Uint8Array, what: string): ModelCheckpoin
   config = checkConfig(config);
   const layout = parameterLayout(config);
   const parameters = new Float32Array(layout.count);
+  let quantized = false;
   for (const t of layout.tensors) {
     const stored = tensors.get(t.name);
     if (!stored || stored.data.length !== t.size) throw new WaveletInputError(`${what}: tensor '${t.name}' is ${stored ? `of ${stored.data.length} values` : 'missing'}, the config needs ${t.size}`);
-    parameters.set(stored.data, t.offset);
+    if (stored.data instanceof Int8Array) {
+      const scales = tensors.get(t.name + SCALES_SUFFIX)?.data;
+      if (!(scales instanceof Float32Array) || scales.length !== t.shape[0]) throw new WaveletInputError(`${what}: int8 tensor '${t.name}' needs '${t.name}${SCALES_SUFFIX}', ${t.shape[0]} float32 scales`);
+      parameters.set(dequantizeInt8(stored.data, scales, t.shape), t.offset);
+      quantized = true;
+    } else {
+      parameters.set(stored.data, t.offset);
+    }
   }
-  return { config, tokenizer, parameters, tensors, metadata };
+  return { config, tokenizer, parameters, tensors, metadata, quantized };
 }

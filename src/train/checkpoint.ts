@@ -55,6 +55,6 @@ export function loadCheckpoint(dir: string): Checkpoint {
   const count = parameters.length;
   const m = tensors.get('adamw.m')?.data;
   const v = tensors.get('adamw.v')?.data;
-  if (!m || !v || m.length !== count || v.length !== count) throw new WaveletInputError(`${path}: the optimizer state is missing or of the wrong size`);
+  if (!(m instanceof Float32Array) || !(v instanceof Float32Array) || m.length !== count || v.length !== count) throw new WaveletInputError(`${path}: the optimizer state is missing or of the wrong size (an inference-only checkpoint, int8, cannot be resumed)`);
   return { config, tokenizer, parameters, optimizer: { t: training.adamwT, m, v }, training };
 }

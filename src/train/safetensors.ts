@@ -1,20 +1,23 @@
 // The safetensors format: an 8-byte little-endian header length, a JSON header (each tensor's
 // dtype, shape and byte range; string metadata under "__metadata__"), then the raw data.
-// Only float32 tensors are written; reading checks every offset before trusting it.
+// Tensors are float32 (F32) or, in int8-quantized checkpoints, int8 (I8); reading checks every
+// offset before trusting it.
 
 import { WaveletInputError } from '../errors.js';
 
-export interface NamedTensor {
+export interface NamedTensor<Data extends Float32Array | Int8Array = Float32Array | Int8Array> {
   name: string;
   shape: number[];
-  data: Float32Array;
+  data: Data;
 }
+
+const DTYPES = { F32: Float32Array, I8: Int8Array } as const;
 
 export function writeSafetensors(tensors: NamedTensor[], metadata: Record<string, string>): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    header[t.name] = { dtype: t.data instanceof Int8Array ? 'I8' : 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }
   let json = JSON.stringify(header);
@@ -53,12 +56,13 @@ export function readSafetensors(bytes: Uint8Array, what = 'safetensors file'): S
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const { dtype, shape, data_offsets } = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
-    if (dtype !== 'F32') throw new WaveletInputError(`${what}: tensor '${name}' has dtype ${dtype}, expected F32`);
+    if (dtype !== 'F32' && dtype !== 'I8') throw new WaveletInputError(`${what}: tensor '${name}' has dtype ${dtype}, expected F32 or I8`);
+    const Array = DTYPES[dtype];
     const count = (shape ?? []).reduce((a, b) => a * b, 1);
     const [begin, end] = data_offsets ?? [NaN, NaN];
-    if (!(end - begin === 4 * count) || begin < 0) throw new WaveletInputError(`${what}: tensor '${name}' of shape [${shape}] does not fit its byte range [${begin}, ${end})`);
+    if (!(end - begin === Array.BYTES_PER_ELEMENT * count) || begin < 0) throw new WaveletInputError(`${what}: tensor '${name}' of shape [${shape}] does not fit its byte range [${begin}, ${end})`);
     if (dataStart + end > bytes.length) throw new WaveletInputError(`${what}: truncated: tensor '${name}' ends at byte ${dataStart + end}, the file has ${bytes.length}`);
-    const data = new Float32Array(count);
+    const data = new Array(count);
     new Uint8Array(data.buffer).set(bytes.subarray(dataStart + begin, dataStart + end));
     tensors.set(name, { name, shape: shape!, data });
   }
