@@ -63,6 +63,22 @@ export class WaveletState {
   }
 }
 
+/**
+ * x (B, C) = the token embeddings of `tokens` (one a sequence) plus position t's; checks that the
+ * context has room and the tokens are in the vocabulary.
+ */
+export function embedTokens(config: GPTConfig, tokens: ArrayLike<number>, t: number, wte: Float32Array, wpe: Float32Array, x: Float32Array): void {
+  const { width: C, vocabSize: V, context: T } = config;
+  const B = x.length / C;
+  if (tokens.length !== B) throw new Error(`decoder: ${tokens.length} tokens for a batch of ${B}`);
+  if (t >= T) throw new Error(`decoder: the context of ${T} tokens is full; reset and feed the last tokens again`);
+  for (let b = 0; b < B; b++) {
+    const token = tokens[b];
+    if (!Number.isInteger(token) || token < 0 || token >= V) throw new Error(`decoder: token ${token} outside the vocabulary of ${V}`);
+    for (let c = 0; c < C; c++) x[b * C + c] = wte[token * C + c] + wpe[t * C + c];
+  }
+}
+
 export class CachedDecoder {
   /** Tokens each sequence holds so far (all advance together). */
   position = 0;
@@ -89,17 +105,10 @@ export class CachedDecoder {
   step(tokens: ArrayLike<number>): Float32Array {
     const { width: C, heads: NH, feedForward: F, headDense: D, vocabSize: V, context: T } = this.config;
     const B = this.batch;
-    if (tokens.length !== B) throw new Error(`decoder: ${tokens.length} tokens for a batch of ${B}`);
     const t = this.position;
-    if (t >= T) throw new Error(`decoder: the context of ${T} tokens is full; reset and feed the last tokens again`);
     const p = this.p;
-    const wte = p('wte'), wpe = p('wpe');
     let x = new Float32Array(B * C);
-    for (let b = 0; b < B; b++) {
-      const token = tokens[b];
-      if (!Number.isInteger(token) || token < 0 || token >= V) throw new Error(`decoder: token ${token} outside the vocabulary of ${V}`);
-      for (let c = 0; c < C; c++) x[b * C + c] = wte[token * C + c] + wpe[t * C + c];
-    }
+    embedTokens(this.config, tokens, t, p('wte'), p('wpe'), x);
     const mean = new Float32Array(B), rstd = new Float32Array(B);
     const ln = new Float32Array(B * C), qkv = new Float32Array(B * 3 * C), att = new Float32Array(B * C), proj = new Float32Array(B * C);
     const fc = new Float32Array(B * F), fcGelu = new Float32Array(B * F);

@@ -6,7 +6,7 @@
 import { createWasmBackend, type WasmBackend, type WasmSource } from '../backends/wasm.js';
 import { waveletGaps, type GPTConfig } from '../model/config.js';
 import { tapsName, waveletPlanOf, type ParameterLayout } from '../model/parameters.js';
-import { WaveletState } from './decoder.js';
+import { embedTokens, WaveletState } from './decoder.js';
 
 export class WasmDecoder {
   position = 0;
@@ -54,18 +54,10 @@ export class WasmDecoder {
   step(tokens: ArrayLike<number>): Float32Array {
     const { width: C, heads: NH, feedForward: F, headDense: D, vocabSize: V, context: T } = this.config;
     const B = this.batch;
-    if (tokens.length !== B) throw new Error(`decoder: ${tokens.length} tokens for a batch of ${B}`);
     const t = this.position;
-    if (t >= T) throw new Error(`decoder: the context of ${T} tokens is full; reset and feed the last tokens again`);
     const { arena, kernels: k } = this.wasm;
     const b = this.buffers;
-    const x = arena.f32(b.x, B * C);
-    const wte = this.view('wte', V * C), wpe = this.view('wpe', T * C);
-    for (let s = 0; s < B; s++) {
-      const token = tokens[s];
-      if (!Number.isInteger(token) || token < 0 || token >= V) throw new Error(`decoder: token ${token} outside the vocabulary of ${V}`);
-      for (let c = 0; c < C; c++) x[s * C + c] = wte[token * C + c] + wpe[t * C + c];
-    }
+    embedTokens(this.config, tokens, t, this.view('wte', V * C), this.view('wpe', T * C), arena.f32(b.x, B * C));
     let input = b.x;
     for (let l = 0; l < this.config.layers; l++) {
       k.layernormForward(b.ln, b.mean, b.rstd, input, this.p(`h${l}.ln1.w`), this.p(`h${l}.ln1.b`), B, C);
