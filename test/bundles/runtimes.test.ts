@@ -1,5 +1,5 @@
 // The portable inference bundles (dist/bundles/, npm run build) run where users named, tested not
-// assumed: the Node bundle, Deno (npm `deno`) on the browser bundle, a worker in workerd (npm
+// assumed: the Node bundle, Deno (npm `deno`) and Bun on the browser bundle, a worker in workerd (npm
 // `workerd`) answering HTTP on 127.0.0.1, and headless Chromium (Debian's `chromium`, driven by
 // playwright-core) opening examples/index.html. Each generates the same text for the same seed as
 // WaveletGPT in this process.
@@ -50,6 +50,20 @@ test('Deno runs the browser bundle and generates the same text', () => {
     `console.log(JSON.stringify({ backend: model.backend, text: await model.complete(${JSON.stringify(prompt)}, ${JSON.stringify(options)}) }));`,
   ].join('\n'));
   const out = execFileSync(deno, ['run', '--allow-read', '--no-prompt', script], { env: { ...process.env, DENO_DIR: join(dir, 'deno-cache'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }, encoding: 'utf8' });
+  assert.equal(JSON.parse(out), { backend: 'wasm', text: expected });
+});
+
+test('Bun runs the browser bundle and generates the same text', () => {
+  // The platform package itself (an optional dependency): the 'bun' package needs its install script to find it.
+  const bun = join(root, 'node_modules', '@oven', 'bun-linux-x64', 'bin', 'bun');
+  assert.ok(existsSync(bun), `${bun}: npm ci installs it on x64 Linux (optional dependency @oven/bun-linux-x64)`);
+  const script = join(dir, 'bun.mjs');
+  writeFileSync(script, [
+    `import { loadModel } from ${JSON.stringify(pathToFileURL(bundle('browser')).href)};`,
+    `const model = await loadModel(new Uint8Array(await Bun.file(${JSON.stringify(checkpoint)}).arrayBuffer()));`,
+    `console.log(JSON.stringify({ backend: model.backend, text: await model.complete(${JSON.stringify(prompt)}, ${JSON.stringify(options)}) }));`,
+  ].join('\n'));
+  const out = execFileSync(bun, ['run', script], { env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8' });
   assert.equal(JSON.parse(out), { backend: 'wasm', text: expected });
 });
 
