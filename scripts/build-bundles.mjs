@@ -27,7 +27,7 @@ for (const { name, ...options } of targets) {
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
     loader: { '.wasm': 'binary' },
-    external: ['node:*'],
+    external: ['node:*', 'webgpu'], // Dawn for Node: found in node_modules when asked for; browsers have navigator.gpu
     logLevel: 'warning',
     target: 'es2022', // esbuild then decodes the inlined wasm itself (Node 20 has no Uint8Array.fromBase64)
     ...options,

@@ -7,7 +7,7 @@ import { number } from './train.js';
 export const GENERATE_OPTIONS = ['checkpoint', 'backend', 'prompt', 'stream', 'max-tokens', 'temperature', 'top-k', 'top-p', 'repetition-penalty', 'seed', 'stop'];
 
 export const GENERATE_USAGE = `  generate --checkpoint DIR|FILE|URL --prompt TEXT [--max-tokens 200] [--temperature 0.8] [--top-k K]
-        [--top-p P] [--repetition-penalty R] [--seed S] [--stop TEXT] [--stream true] [--backend auto|wasm|js]
+        [--top-p P] [--repetition-penalty R] [--seed S] [--stop TEXT] [--stream true] [--backend auto|wasm|webgpu|js]
                            continues the prompt with a trained model (a KV cache and the wavelet
                            structure's running state: one token's work a token)`;
 

@@ -47,12 +47,14 @@ export class WaveletState {
           continue;
         }
         const ring = (k: number) => (b * D + ((t - k) % D + D) % D) * C + c; // x[t - k]
-        this.ring[ring(0)] = value;
         if (form === 'haar') {
           // The mean of the last f inputs (fewer at the start, still over f, as the op defines).
+          // x[t - f] is read before x[t] is stored: with f = D they share a slot.
           this.sums[s] += value - (t >= f ? this.ring[ring(f)] : 0);
+          this.ring[ring(0)] = value;
           y[s] = this.sums[s] / f;
         } else {
+          this.ring[ring(0)] = value;
           let sum = 0;
           const h0 = tapOffsets[c];
           for (let k = 0; k < f && k <= t; k++) sum += this.taps![h0 + k] * this.ring[ring(k)];

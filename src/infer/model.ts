@@ -14,6 +14,8 @@ import { parseCheckpoint } from './checkpoint.js';
 import { wasmSimdSupported, type WasmSource } from '../backends/wasm.js';
 import { CachedDecoder } from './decoder.js';
 import { WasmDecoder } from './wasm_decoder.js';
+import { WebGPUDecoder } from './webgpu_decoder.js';
+import type { WebGPUBackend } from '../backends/webgpu.js';
 import { checkSampling, sampleToken, type SamplingOptions } from './sampling.js';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -41,23 +43,29 @@ interface TextTokenizer {
 }
 
 export interface LoadOptions {
-  /** The decoder: 'wasm' (SIMD kernels), 'js' (plain TypeScript), or 'auto' (wasm where WebAssembly SIMD runs). */
-  backend?: 'auto' | 'wasm' | 'js';
+  /**
+   * The decoder: 'wasm' (SIMD kernels), 'webgpu' (the GPU; a token is a submission and a
+   * read-back, so it pays where the model is large), 'js' (plain TypeScript), or 'auto' (wasm
+   * where WebAssembly SIMD runs, else js).
+   */
+  backend?: 'auto' | 'wasm' | 'webgpu' | 'js';
+  /** The WebGPU device to use (backend 'webgpu'); by default one is made. */
+  gpu?: WebGPUBackend;
   /** Where build/wavelet.wasm is (bytes, a module or a URL) where there is no file system. */
   wasm?: WasmSource;
   /** Likewise build/tokenizers.wasm (the tokenizers' kernels). */
   tokenizersWasm?: WasmSource;
 }
 
-/** What generation needs of a decoder (CachedDecoder, WasmDecoder). */
+/** What generation needs of a decoder (CachedDecoder, WasmDecoder, WebGPUDecoder). */
 interface Decoder {
   position: number;
-  step(tokens: ArrayLike<number>): Float32Array;
+  step(tokens: ArrayLike<number>): Float32Array | Promise<Float32Array>;
   reset(): void;
 }
 
 export class WaveletGPT {
-  private constructor(readonly config: GPTConfig, readonly tokenizer: TextTokenizer, private readonly parameters: Float32Array, readonly backend: 'wasm' | 'js', private readonly wasm?: WasmSource) {}
+  private constructor(readonly config: GPTConfig, readonly tokenizer: TextTokenizer, private readonly parameters: Float32Array, readonly backend: 'wasm' | 'webgpu' | 'js', private readonly options: LoadOptions) {}
 
   /** From checkpoint bytes, a URL (fetched), or a file path (Node). */
   static async load(source: Uint8Array | ArrayBuffer | URL | string, options: LoadOptions = {}): Promise<WaveletGPT> {
@@ -69,14 +77,15 @@ export class WaveletGPT {
       throw new WaveletInputError(`${what}: a ${tokenizer.kind} model; WaveletGPT.generate writes text, use a CachedDecoder for token ids`);
     }
     const requested = options.backend ?? 'auto';
-    if (!['auto', 'wasm', 'js'].includes(requested)) throw new WaveletInputError(`backend: expected auto, wasm or js, found '${requested}'`);
+    if (!['auto', 'wasm', 'webgpu', 'js'].includes(requested)) throw new WaveletInputError(`backend: expected auto, wasm, webgpu or js, found '${requested}'`);
     const backend = requested === 'auto' ? (wasmSimdSupported() ? 'wasm' : 'js') : requested;
-    return new WaveletGPT(checkpoint.config, tokenizer as unknown as TextTokenizer, checkpoint.parameters, backend, options.wasm);
+    return new WaveletGPT(checkpoint.config, tokenizer as unknown as TextTokenizer, checkpoint.parameters, backend, options);
   }
 
   private async decoder(batch: number): Promise<Decoder> {
     const layout = parameterLayout(this.config);
-    return this.backend === 'wasm' ? WasmDecoder.create(this.config, layout, this.parameters, batch, this.wasm) : new CachedDecoder(this.config, layout, this.parameters, batch);
+    if (this.backend === 'webgpu') return WebGPUDecoder.create(this.config, layout, this.parameters, batch, this.options.gpu);
+    return this.backend === 'wasm' ? WasmDecoder.create(this.config, layout, this.parameters, batch, this.options.wasm) : new CachedDecoder(this.config, layout, this.parameters, batch);
   }
 
   /** The prompt's tokens; a character the vocabulary lacks is an error naming it. */
@@ -111,14 +120,14 @@ export class WaveletGPT {
     const done = prompts.map(() => maxTokens === 0);
     let fed = 0; // tokens of each sequence fed to the decoder
     let logits: Float32Array = new Float32Array(0);
-    const feed = (at: number) => (logits = decoder.step(sequences.map((s) => s[Math.min(at, s.length - 1)])));
+    const feed = async (at: number) => (logits = await decoder.step(sequences.map((s) => s[Math.min(at, s.length - 1)])));
     while (!done.every(Boolean)) {
       if (decoder.position === T) {
         // The window is full: start again from the last half context, positions from 0.
         decoder.reset();
-        for (let k = fed - Math.floor(T / 2); k < fed; k++) feed(k);
+        for (let k = fed - Math.floor(T / 2); k < fed; k++) await feed(k);
       }
-      feed(fed++);
+      await feed(fed++);
       for (let b = 0; b < B; b++) {
         if (done[b] || fed < prompts[b].length) continue; // still reading its prompt
         const V = this.config.vocabSize;

@@ -147,28 +147,32 @@ function staticServer(base: string): Promise<Server> {
   return new Promise((r) => server.listen(0, '127.0.0.1', () => r(server)));
 }
 
-test('headless Chromium opens examples/index.html, streams the text and shows the decoder it chose', async () => {
+test('headless Chromium opens examples/index.html, streams the text and shows the decoder: wasm, and WebGPU (SwiftShader here)', async () => {
   const chromium = '/usr/bin/chromium';
   assert.ok(existsSync(chromium), `${chromium}: apt-get install -y chromium (scripts/setup.sh does)`);
   copyFileSync(checkpoint, join(root, 'dist', 'bundles', 'test-checkpoint.safetensors'));
   const server = await staticServer(root);
   const { chromium: launcher } = await import('playwright-core');
-  const browser = await launcher.launch({ executablePath: chromium, args: ['--no-sandbox'] });
+  const browser = await launcher.launch({ executablePath: chromium, args: ['--no-sandbox', '--enable-unsafe-webgpu'] });
   try {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    const { port } = server.address() as { port: number };
-    const query = new URLSearchParams({ checkpoint: '/dist/bundles/test-checkpoint.safetensors', autorun: '1' });
-    await page.goto(`http://127.0.0.1:${port}/examples/index.html?${query}`);
-    await page.waitForSelector('#output[data-done="true"], #status[data-error="true"]', { timeout: 30000 });
-    assert.is(await page.getAttribute('#status', 'data-error'), null, (await page.textContent('#status')) ?? '');
-    assert.is(await page.getAttribute('#status', 'data-backend'), 'wasm');
-    assert.match((await page.textContent('#status'))!, /decoder: wasm \(WebAssembly SIMD runs here/);
     // The page's defaults: 200 tokens at 0.8, seed 1, from "Call me ".
     const ours = await (await WaveletGPT.load(checkpoint, { backend: 'wasm' })).complete('Call me ', { maxTokens: 200, temperature: 0.8, seed: 1 });
-    assert.is(await page.textContent('#output'), 'Call me ' + ours);
-    assert.equal(errors, []);
+    for (const backend of ['auto', 'webgpu']) {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      const { port } = server.address() as { port: number };
+      const query = new URLSearchParams({ checkpoint: '/dist/bundles/test-checkpoint.safetensors', autorun: '1', backend });
+      await page.goto(`http://127.0.0.1:${port}/examples/index.html?${query}`);
+      await page.waitForSelector('#output[data-done="true"], #status[data-error="true"]', { timeout: 60000 });
+      assert.is(await page.getAttribute('#status', 'data-error'), null, (await page.textContent('#status')) ?? '');
+      const status = (await page.textContent('#status'))!;
+      if (backend === 'auto') assert.match(status, /decoder: wasm \(WebAssembly SIMD runs here/);
+      else assert.match(status, /decoder: webgpu \(asked for in the address/);
+      assert.is(await page.textContent('#output'), 'Call me ' + ours, `${backend}: the same text as Node`);
+      assert.equal(errors, []);
+      await page.close();
+    }
   } finally {
     await browser.close();
     server.close();

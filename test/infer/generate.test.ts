@@ -16,6 +16,7 @@ import { SeededRandom } from '../../src/model/random.js';
 import { gptForward } from '../../src/model/ref/gpt.js';
 import { CharacterTokenizer } from '../../src/tokenizers/characters.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
+import { webgpuBackend } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wavelet-gpt-generate-'));
 const tokenizer = await CharacterTokenizer.fromCorpus('abcdefgh .', 'error');
@@ -36,13 +37,14 @@ function greedyNext(ids: number[]): number {
   return last.indexOf(Math.max(...last));
 }
 
-test('greedy generation equals the argmax of full forward passes, token by token (wasm and js decoders)', async () => {
+test('greedy generation equals the argmax of full forward passes, token by token (js, wasm and webgpu decoders)', async () => {
   const prompt = 'abc ha';
   const ids = Array.from(tokenizer.encode(prompt));
   const expected: number[] = [];
   for (let i = 0; i < 6; i++) expected.push(greedyNext([...ids, ...expected]));
-  for (const backend of ['js', 'wasm'] as const) {
-    const model = await WaveletGPT.load(dir, { backend });
+  const gpu = await webgpuBackend();
+  for (const backend of ['js', 'wasm', ...(gpu ? (['webgpu'] as const) : [])] as const) {
+    const model = await WaveletGPT.load(dir, { backend, gpu });
     const tokens: number[] = [];
     for await (const { token } of model.generate(prompt, { temperature: 0, maxTokens: 6 })) tokens.push(token);
     assert.equal(tokens, expected, backend);

@@ -4,7 +4,7 @@
 
 import { createBuffer } from '../../backends/webgpu.js';
 import { attentionShader, defaultAttentionTiling, type AttentionTiling } from './attention.js';
-import { adamwWgsl, attentionWgsl, crossentropyWgsl, encoderWgsl, layernormWgsl, matmulWgsl, pointwiseWgsl } from '../../generated/wgsl.js';
+import { adamwWgsl, attentionWgsl, crossentropyWgsl, decodeWgsl, encoderWgsl, layernormWgsl, matmulWgsl, pointwiseWgsl } from '../../generated/wgsl.js';
 
 type Binding = 'uniform' | 'storage' | 'read-only-storage';
 const R: Binding = 'read-only-storage';
@@ -18,6 +18,7 @@ const SHADERS = {
   crossentropy: { code: crossentropyWgsl, bindings: ['uniform', R, R, W, W], entries: ['forward', 'mean', 'backward'] },
   encoder: { code: encoderWgsl, bindings: ['uniform', R, R, W, R, W], entries: ['forward', 'backward_tokens', 'backward_positions'] },
   adamw: { code: adamwWgsl, bindings: ['uniform', W, W, W, W, R, W], entries: ['norm_partials', 'norm_total', 'update'] },
+  decode: { code: decodeWgsl, bindings: ['uniform', R, R, R, W, W, W, R], entries: ['embed', 'store_kv', 'attend', 'wavelet_step'] },
 } satisfies Record<string, { code: string; bindings: Binding[]; entries: string[] }>;
 
 export type ShaderName = keyof typeof SHADERS;
