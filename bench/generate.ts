@@ -1,7 +1,8 @@
 // Benchmark of generation: tokens per second of the cached decoder (KV cache and the wavelet
 // structure's running state) at batch 1 and 8, beside the same model in TensorFlow.js on its wasm
 // backend recomputing the whole prefix for each token (as a tfjs user generates), in one run; and
-// the time from a cold process start to the first token of the Node bundle. Prints JSON.
+// the time from a cold process start to the first token of the Node bundle; on a GPU machine the
+// WebGPU decoder too, beside bench/anchors/torch_generate.py in the same command. Prints JSON.
 // usage: node --import tsx bench/generate.ts [--tokens 64] [--prompt 64] [--presets paper-text8,wide] [--out FILE]
 
 import { execFileSync } from 'node:child_process';
@@ -9,6 +10,8 @@ import { cpus, totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { CachedDecoder } from '../src/infer/decoder.js';
 import { WasmDecoder } from '../src/infer/wasm_decoder.js';
+import { WebGPUDecoder } from '../src/infer/webgpu_decoder.js';
+import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { checkConfig, presetConfig, type GPTConfig } from '../src/model/config.js';
 import { initialParameters, parameterLayout } from '../src/model/parameters.js';
@@ -27,10 +30,19 @@ const CONFIGS: Record<string, GPTConfig> = {
   wide: checkConfig({ vocabSize: 256, context: 512, layers: 6, width: 384, heads: 6, feedForward: 1536, headDense: 0, wavelet: { form: 'haar' } }),
 };
 const names = option('--presets', 'paper-text8,wide').split(',');
+const withTfjs = option('--tfjs', 'true') !== 'false'; // --tfjs false: skip the slow baseline (GPU machine runs)
 const random = new SeededRandom(3);
 
 await registerWaveletOp(readFileSync('build/wavelet.wasm'));
-await useTfjsBackend('wasm');
+// The WebGPU decoder where a hardware adapter is (a software one says nothing about speed).
+let gpu: WebGPUBackend | undefined;
+try {
+  gpu = await createWebGPUBackend();
+  if (gpu.adapter.software && process.env.WAVELET_BENCH_SOFTWARE_GPU !== '1') gpu = undefined;
+} catch {
+  gpu = undefined;
+}
+if (withTfjs) await useTfjsBackend('wasm');
 
 const results: object[] = [];
 for (const name of names) {
@@ -41,22 +53,23 @@ for (const name of names) {
   for (const B of [1, 8]) {
     const prompt = Array.from({ length: B }, () => Array.from({ length: promptLength }, () => random.below(config.vocabSize)));
     // ours: the prompt read token by token, then `tokens` more (greedy, to time the model alone)
-    const rate = async (decoder: { step(tokens: number[]): Float32Array }) => {
-      for (let t = 0; t < promptLength; t++) decoder.step(prompt.map((p) => p[t]));
+    const rate = async (decoder: { step(tokens: number[]): Float32Array | Promise<Float32Array> }) => {
+      for (let t = 0; t < promptLength; t++) await decoder.step(prompt.map((p) => p[t]));
       const started = performance.now();
       let next = prompt.map((p) => p[promptLength - 1]);
       for (let n = 0; n < tokens; n++) {
-        const logits = decoder.step(next);
+        const logits = await decoder.step(next);
         next = next.map((_, b) => argmax(logits.subarray(b * config.vocabSize, (b + 1) * config.vocabSize)));
       }
       return (B * tokens) / ((performance.now() - started) / 1e3);
     };
     const ours = await rate(await WasmDecoder.create(config, layout, params, B, readFileSync('build/wavelet.wasm')));
     const oursJs = await rate(new CachedDecoder(config, layout, params, B));
+    const oursGpu = gpu ? await rate(await WebGPUDecoder.create(config, layout, params, B, gpu)) : undefined;
     // tfjs-wasm: the whole prefix again for every token (fewer tokens: it is slow)
     const vars = tfjsParameters(layout, params, `${name}-${B}/`);
     const sequences = prompt.map((p) => p.slice());
-    const tfTokens = Math.max(2, Math.round(tokens / 8));
+    const tfTokens = withTfjs ? Math.max(2, Math.round(tokens / 8)) : 0;
     const tfStarted = performance.now();
     for (let n = 0; n < tfTokens; n++) {
       const T = sequences[0].length;
@@ -65,9 +78,9 @@ for (const name of names) {
       logits.dispose();
       sequences.forEach((s, b) => s.push(argmax(values.subarray(((b + 1) * T - 1) * config.vocabSize, (b + 1) * T * config.vocabSize))));
     }
-    const theirs = (B * tfTokens) / ((performance.now() - tfStarted) / 1e3);
+    const theirs = withTfjs ? (B * tfTokens) / ((performance.now() - tfStarted) / 1e3) : NaN;
     tf.dispose([...vars.values()]);
-    const entry = { preset: name, layers: config.layers, width: config.width, batch: B, prompt: promptLength, wasm_tokens_per_s: +ours.toFixed(1), js_tokens_per_s: +oursJs.toFixed(1), tfjs_wasm_tokens_per_s: +theirs.toFixed(2), ratio: +(ours / theirs).toFixed(1) };
+    const entry = { preset: name, layers: config.layers, width: config.width, batch: B, prompt: promptLength, wasm_tokens_per_s: +ours.toFixed(1), js_tokens_per_s: +oursJs.toFixed(1), ...(oursGpu && { webgpu_tokens_per_s: +oursGpu.toFixed(1) }), tfjs_wasm_tokens_per_s: +theirs.toFixed(2), ratio: +(ours / theirs).toFixed(1) };
     console.error(JSON.stringify(entry));
     results.push(entry);
   }
@@ -95,7 +108,7 @@ for await (const token of model.generate('Call me ', { maxTokens: 1 })) process.
   coldStart = { skipped: (error as Error).message.slice(0, 200) };
 }
 
-const report = { bench: 'generate', date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length, memory_gib: +(totalmem() / 2 ** 30).toFixed(1), node: process.versions.node }, tokens, results, cold_start: coldStart, note: 'wasm: WasmDecoder (SIMD kernels, KV cache); js: CachedDecoder (TypeScript); ratio: wasm vs tfjs-backend-wasm recomputing the whole prefix each token, all single-threaded' };
+const report = { bench: 'generate', date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length, memory_gib: +(totalmem() / 2 ** 30).toFixed(1), node: process.versions.node, gpu: gpu?.adapter }, tokens, results, cold_start: coldStart, note: 'wasm: WasmDecoder (SIMD kernels, KV cache); js: CachedDecoder (TypeScript); ratio: wasm vs tfjs-backend-wasm recomputing the whole prefix each token, all single-threaded' };
 const out = option('--out', '');
 if (out) writeFileAtomic(out, JSON.stringify(report, null, 2));
 console.log(JSON.stringify(report, null, 2));

@@ -4,7 +4,7 @@
 // one read-back of the logits. Same interface and results as CachedDecoder.
 
 import { createBuffer, createWebGPUBackend, readBuffer, type WebGPUBackend } from '../backends/webgpu.js';
-import { matmulLaunches } from '../kernels/gpt/matmul.js';
+import { matmulLaunches, matmulScratchFloats, type MatmulProduct } from '../kernels/gpt/matmul.js';
 import { f32Bits, GptKernels, grid, record, type Dispatch, type Step } from '../kernels/gpt/webgpu.js';
 import { waveletGaps, type GPTConfig } from '../model/config.js';
 import { tapsName, waveletPlanOf, type ParameterLayout } from '../model/parameters.js';
@@ -41,8 +41,12 @@ export class WebGPUDecoder {
 
     const decode = (entry: string, uniforms: number[], buffers: GPUBuffer[], workgroups: [number, number, number]): Dispatch => k.dispatch('decode', entry, uniforms, [P, this.stepBuffer, ...buffers], workgroups);
     const rows: [number, number, number] = grid(B * C, 64);
-    const linear = (out: GPUBuffer, inp: GPUBuffer, weight: string, bias: string | null, inC: number, outC: number) =>
-      matmulLaunches(k, { M: B, N: outC, K: inC, accumulate: false, a: [inp, 0, inC, 1], b: [P, offset(weight), 1, inC], bias: bias ? [P, offset(bias)] : null, c: [out, 0, outC] });
+    // A product over a long K (the dense head's 2048) is split along K: one scratch buffer serves all.
+    const product = (out: GPUBuffer, inp: GPUBuffer, weight: string, bias: string | null, inC: number, outC: number): MatmulProduct =>
+      ({ M: B, N: outC, K: inC, accumulate: false, a: [inp, 0, inC, 1], b: [P, offset(weight), 1, inC], bias: bias ? [P, offset(bias)] : null, c: [out, 0, outC] });
+    const shapes: [number, number][] = [[C, 3 * C], [C, C], [C, F], [F, C], [C, D], [D > 0 ? D : C, V]];
+    const scratch = buf(Math.max(...shapes.map(([K, N]) => matmulScratchFloats({ M: B, N, K } as MatmulProduct))));
+    const linear = (out: GPUBuffer, inp: GPUBuffer, weight: string, bias: string | null, inC: number, outC: number) => matmulLaunches(k, product(out, inp, weight, bias, inC, outC), scratch);
     const layernorm = (out: GPUBuffer, inp: GPUBuffer, name: string) =>
       k.dispatch('layernorm', 'forward', [B, C, offset(`${name}.w`), offset(`${name}.b`)], [inp, P, out, stats, k.unused, k.unusedWritable], [B, 1, 1]);
     const pointwise = (entry: string, n: number, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer) => k.dispatch('pointwise', entry, [n, f32Bits(1), 0, 0], [a, b, out], grid(n, 256));

@@ -25,8 +25,9 @@ const softmax = (logits: Float32Array) => {
   return e.map((v) => v / sum);
 };
 
-// The test configs, and one whose context outruns its longest window (the wavelet state's ring wraps).
-const CONFIGS: [string, GPTConfig][] = [...TEST_CONFIGS, ['haar, context past the longest window', checkConfig({ ...TEST_BASE, context: 40, wavelet: { form: 'haar', maxWindow: 16 } })], ['learnable, context past the longest window', checkConfig({ ...TEST_BASE, context: 40, wavelet: { form: 'learnable', maxWindow: 8 } })]];
+// The test configs, two whose context outruns the longest window (the wavelet state's ring wraps),
+// and one with a long dense head (the WebGPU decoder splits that product along K).
+const CONFIGS: [string, GPTConfig][] = [...TEST_CONFIGS, ['haar, context past the longest window', checkConfig({ ...TEST_BASE, context: 40, wavelet: { form: 'haar', maxWindow: 16 } })], ['learnable, context past the longest window', checkConfig({ ...TEST_BASE, context: 40, wavelet: { form: 'learnable', maxWindow: 8 } })], ['ema, a dense head of 1100 (products split along K)', checkConfig({ ...TEST_BASE, headDense: 1100, wavelet: { form: 'ema' } })]];
 
 for (const [name, config] of CONFIGS) {
   test(`cached decoder equals full forward passes at every position (${name})`, async () => {
