@@ -12,9 +12,12 @@ $cli replicate --dataset text8-moby --seeds 3 --steps 3000 --eval-every 150 $com
 $cli replicate --dataset text8-sotu --seeds 1 --steps 3000 --eval-every 150 --variants none,haar,learnable $common --out "$root/text8-sotu"
 $cli replicate --dataset speech --seeds 1 --steps 3000 --eval-every 150 --variants none,haar $common --out "$root/speech"
 $cli replicate --dataset midi --seeds 1 --steps 3000 --eval-every 150 --variants none,haar $common --out "$root/midi"
-$cli replicate --dataset listops-short --seeds 1 --steps 3000 --eval-every 150 --variants none,haar $common --out "$root/listops-short"
-$cli replicate --dataset mnist --seeds 1 --steps 1500 --eval-every 100 --variants none,haar $common --out "$root/mnist"
+# classification: one class an example, so 32 evaluation batches (512 examples) for a steady measure
+$cli replicate --dataset listops-short --seeds 1 --steps 3000 --eval-every 150 --eval-batches 32 --variants none,haar $common --out "$root/listops-short"
+$cli replicate --dataset mnist --seeds 1 --steps 1500 --eval-every 100 --eval-batches 32 --variants none,haar $common --out "$root/mnist"
 $cli replicate --dataset bpe-moby --seeds 1 --steps 300 --eval-every 30 --variants none,haar --preset tiny --backend wasm --batch 8 --eval-batches 2 --out "$root/bpe-moby"
 dirs=()
 for d in text8-moby text8-sotu speech midi listops-short mnist bpe-moby; do [ -f "$root/$d/results.json" ] && dirs+=("$root/$d"); done
+# the H100 runs (paper-text8 preset, 1 seed), kept in the repo: see bench/replication/README.md
+dirs+=(bench/replication/gpu-text8-sotu bench/replication/gpu-text8-moby)
 $cli replicate-report "${dirs[@]}" --out bench/REPLICATION.md
