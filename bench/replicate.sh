@@ -19,5 +19,5 @@ $cli replicate --dataset bpe-moby --seeds 1 --steps 300 --eval-every 30 --varian
 dirs=()
 for d in text8-moby text8-sotu speech midi listops-short mnist bpe-moby; do [ -f "$root/$d/results.json" ] && dirs+=("$root/$d"); done
 # the H100 runs (paper-text8 preset, 1 seed), kept in the repo: see bench/replication/README.md
-dirs+=(bench/replication/gpu-text8-sotu bench/replication/gpu-text8-moby)
+dirs+=(bench/replication/gpu-text8-sotu bench/replication/gpu-text8-sotu-seed2 bench/replication/gpu-text8-moby)
 $cli replicate-report "${dirs[@]}" --out bench/REPLICATION.md

@@ -24,6 +24,8 @@ export interface ReplicateSettings {
   datasetSize?: number;
   variants: Variant[];
   seeds: number;
+  /** The first seed (the seeds are firstSeed .. firstSeed + seeds - 1); 1 unless given. */
+  firstSeed?: number;
   training: Omit<TrainSettings, 'data' | 'wavelet' | 'seed' | 'out'>;
   out: string;
 }
@@ -55,6 +57,7 @@ function checkReplicateSettings(s: ReplicateSettings): void {
   for (const v of s.variants) if (!VARIANTS.includes(v)) throw new WaveletInputError(`--variants: expected some of ${VARIANTS.join(', ')}, found '${v}'`);
   if (new Set(s.variants).size !== s.variants.length) throw new WaveletInputError(`--variants: '${s.variants.join(',')}' names a variant twice`);
   if (!Number.isInteger(s.seeds) || s.seeds < 1) throw new WaveletInputError(`--seeds: expected a positive integer, found ${s.seeds}`);
+  if (s.firstSeed !== undefined && !Number.isInteger(s.firstSeed)) throw new WaveletInputError(`--first-seed: expected an integer, found ${s.firstSeed}`);
 }
 
 /** The run's log if it finished all `steps`, else undefined. */
@@ -90,7 +93,7 @@ export async function replicate(settings: ReplicateSettings, events: ReplicateEv
   } else if (!existsSync(settings.dataset)) {
     throw new WaveletInputError(`--dataset ${settings.dataset}: neither a dataset (${Object.keys(DATASETS).join(', ')}) nor a file`);
   }
-  const seeds = Array.from({ length: settings.seeds }, (_, i) => i + 1);
+  const seeds = Array.from({ length: settings.seeds }, (_, i) => i + (settings.firstSeed ?? 1));
   const runs: RunResult[] = [];
   let config: TrainLog['config'] | undefined;
   let index = 0;

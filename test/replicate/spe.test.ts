@@ -2,6 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { meanAndSpread, samePerformanceStep, summarize, type RunResult } from '../../src/replicate/spe.js';
+import { mergeReplications } from '../../src/cli/replicate.js';
+import type { ReplicationResults } from '../../src/replicate/harness.js';
 
 // L(s) = 1 + 4 / s at steps 100, 200, ..., 1000: baseline final 1.004. A variant whose curve is the
 // baseline's compressed in steps by a factor r reaches it at step 1000 r (to the evaluation grid).
@@ -40,6 +42,18 @@ test('meanAndSpread: sample standard deviation', () => {
   assert.equal(meanAndSpread([2, 4, 4, 4, 5, 5, 7, 9]), { mean: 5, spread: Math.sqrt(32 / 7) });
   assert.equal(meanAndSpread([3]), { mean: 3, spread: 0 });
   assert.is(meanAndSpread([]), null);
+});
+
+test('replications of other seeds pool into one comparison; a seed given twice is an error', () => {
+  const base = { dataset: 'd', symbol: 'character', source: 's', preset: 'tiny', config: {} as ReplicationResults['config'], steps: 1000, batch: 2, evalEvery: 100, backend: 'js', baseline: 'none' as const, date: '' };
+  const first: ReplicationResults = { ...base, seeds: [1], runs: [run('none', 1, 1), run('haar', 1, 2)], summaries: [] };
+  const second: ReplicationResults = { ...base, seeds: [2], runs: [run('none', 2, 1), run('haar', 2, 4)], summaries: [] };
+  const other: ReplicationResults = { ...base, dataset: 'e', seeds: [1], runs: [run('none', 1, 1)], summaries: [] };
+  const merged = mergeReplications([first, other, second]);
+  assert.is(merged.length, 2);
+  assert.equal(merged[0].seeds, [1, 2]);
+  assert.equal(merged[0].summaries, summarize([...first.runs, ...second.runs], 'none', 1000));
+  assert.throws(() => mergeReplications([first, first]), /seed 1 of d appears in two of the folders given/);
 });
 
 test.run();
