@@ -38,3 +38,6 @@ export { WaveletGPT, type GenerateOptions, type GeneratedToken } from './infer/m
 export { CachedDecoder } from './infer/decoder.js';
 export { sampleToken, checkSampling, type SamplingOptions } from './infer/sampling.js';
 export { parseCheckpoint, type ModelCheckpoint } from './infer/checkpoint.js';
+export { WasmDecoder } from './infer/wasm_decoder.js';
+export { WebGPUDecoder } from './infer/webgpu_decoder.js';
+export { quantizeInt8, dequantizeInt8 } from './infer/quantize.js';
