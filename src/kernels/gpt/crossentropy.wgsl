@@ -13,20 +13,7 @@ struct Params { N: u32, V: u32, scale: f32, _pad: u32 }
 
 const IGNORED = 0xffffffffu;
 
-const THREADS = 64u;
-var<workgroup> partial: array<f32, 64>;
-
-fn reduce(lane: u32, value: f32, take_max: bool) -> f32 {
-  partial[lane] = value;
-  workgroupBarrier();
-  for (var width = THREADS / 2u; width > 0u; width /= 2u) {
-    if (lane < width) { partial[lane] = select(partial[lane] + partial[lane + width], max(partial[lane], partial[lane + width]), take_max); }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
-}
+//! include "include/reduce64.wgsl.inc"
 
 @compute @workgroup_size(64)
 fn forward(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {

@@ -44,20 +44,7 @@ fn store_kv(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroup
   cache[p.B * p.T * p.C + at] = src[b * 3u * p.C + 2u * p.C + c];
 }
 
-const THREADS = 64u;
-var<workgroup> partial: array<f32, 64>;
-
-fn reduce(lane: u32, value: f32, take_max: bool) -> f32 {
-  partial[lane] = value;
-  workgroupBarrier();
-  for (var width = THREADS / 2u; width > 0u; width /= 2u) {
-    if (lane < width) { partial[lane] = select(partial[lane] + partial[lane + width], max(partial[lane], partial[lane + width]), take_max); }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
-}
+//! include "include/reduce64.wgsl.inc"
 
 // One workgroup a (sequence, head): the scores of the new query against positions 0..t, their
 // softmax, and the weighted sum of the values (a thread a channel of the head).
