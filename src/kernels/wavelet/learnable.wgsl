@@ -19,8 +19,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> output: array<f32>; // y / dx (filter), dtaps (tap_gradient)
 @group(0) @binding(4) var<storage, read> windows: array<u32>;
 @group(0) @binding(5) var<storage, read> tap_offsets: array<u32>;
-@group(0) @binding(6) var<storage, read> tap_channels: array<u32>; // the channel each tap belongs to
-@group(0) @binding(7) var<storage, read> taps: array<f32>;
+@group(0) @binding(6) var<storage, read> taps: array<f32>;
 
 fn at(b: u32, i: u32, c: u32) -> u32 {
   let t = select(i, params.time - 1u - i, params.reverse == 1u);

@@ -53,7 +53,6 @@ export class WebGPUWaveletOp {
   private readonly windows: GPUBuffer;
   private readonly alphas: GPUBuffer;
   private readonly tapOffsets: GPUBuffer;
-  private readonly tapChannels: GPUBuffer;
   private readonly uniforms = new Map<string, GPUBuffer>();
   private summaries: GPUBuffer | undefined;
   private readonly placeholder: GPUBuffer;
@@ -63,7 +62,7 @@ export class WebGPUWaveletOp {
   constructor(readonly device: GPUDevice, readonly plan: WaveletPlan, private readonly options: { chunk?: number } = {}) {
     const learnable = plan.form === 'learnable';
     this.bindLayout = learnable
-      ? layout(device, ['uniform', READ_ONLY, READ_ONLY, STORAGE, READ_ONLY, READ_ONLY, READ_ONLY, READ_ONLY])
+      ? layout(device, ['uniform', READ_ONLY, READ_ONLY, STORAGE, READ_ONLY, READ_ONLY, READ_ONLY])
       : layout(device, ['uniform', READ_ONLY, STORAGE, READ_ONLY, READ_ONLY, STORAGE]);
     const module = device.createShaderModule({ code: learnable ? learnableWgsl : streamingWgsl });
     const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.bindLayout] });
@@ -73,9 +72,6 @@ export class WebGPUWaveletOp {
     this.windows = createBuffer(device, 4 * plan.channels, undefined, Uint32Array.from(plan.windows));
     this.alphas = createBuffer(device, 4 * plan.channels, undefined, plan.alphas);
     this.tapOffsets = createBuffer(device, 4 * (plan.channels + 1), undefined, Uint32Array.from(plan.tapOffsets));
-    const tapChannels = new Uint32Array(plan.tapCount);
-    for (let c = 0; c < plan.channels; c++) tapChannels.fill(c, plan.tapOffsets[c], plan.tapOffsets[c + 1]);
-    this.tapChannels = createBuffer(device, 4 * plan.tapCount, undefined, tapChannels);
     this.placeholder = createBuffer(device, 4);
     this.maxWindow = plan.windows.reduce((a, b) => Math.max(a, b), 0);
     if (this.maxWindow > 65535) throw new Error(`wavelet op on WebGPU: window ${this.maxWindow}; at most 65535 (one workgroup row a lag)`);
@@ -135,7 +131,7 @@ export class WebGPUWaveletOp {
     if (this.plan.tapCount === 0) return [];
     const { batch, time, channels } = shape;
     const uniforms = this.uniform([batch, time, channels, this.plan.tapCount, 0, 0, 0, 0]);
-    const group = this.bind([uniforms, x, dy, dTaps, this.windows, this.tapOffsets, this.tapChannels, taps]);
+    const group = this.bind([uniforms, x, dy, dTaps, this.windows, this.tapOffsets, taps]);
     // learnable.wgsl's tap_gradient: a workgroup for each block of 32 channels and each lag
     return [{ pipeline: this.pipelines.tap_gradient, group, workgroups: [Math.ceil(channels / 32), this.maxWindow, 1], uniforms }];
   }
@@ -151,7 +147,7 @@ export class WebGPUWaveletOp {
     const columns = Math.ceil(channels / WORKGROUP);
     if (this.plan.form === 'learnable') {
       const uniforms = this.uniform([batch, time, channels, this.plan.tapCount, +reverse, 0, 0, 0]);
-      const group = this.bind([uniforms, input, this.placeholder, output, this.windows, this.tapOffsets, this.tapChannels, taps!]);
+      const group = this.bind([uniforms, input, this.placeholder, output, this.windows, this.tapOffsets, taps!]);
       return [{ pipeline: this.pipelines.convolve, group, workgroups: [columns, time, batch], uniforms }];
     }
     const chunk = this.chunkFor(shape);
@@ -207,7 +203,7 @@ export class WebGPUWaveletOp {
   }
 
   destroy(): void {
-    for (const buffer of [this.windows, this.alphas, this.tapOffsets, this.tapChannels, this.placeholder, ...this.uniforms.values()]) buffer.destroy();
+    for (const buffer of [this.windows, this.alphas, this.tapOffsets, this.placeholder, ...this.uniforms.values()]) buffer.destroy();
     this.summaries?.destroy();
   }
 }
