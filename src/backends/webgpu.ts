@@ -45,15 +45,27 @@ export function createBuffer(device: GPUDevice, bytes: number, usage = DEFAULT_U
 
 /** Copies `bytes` of a buffer back to the CPU as float32 (waits for the queue). */
 export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, bytes = buffer.size): Promise<Float32Array> {
-  const staging = device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   const encoder = device.createCommandEncoder();
-  encoder.copyBufferToBuffer(buffer, 0, staging, 0, staging.size);
+  const read = recordReadBack(device, encoder, buffer, 0, bytes);
   device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const out = new Float32Array(staging.getMappedRange().slice(0, bytes));
-  staging.unmap();
-  staging.destroy();
-  return out;
+  return read();
+}
+
+/**
+ * Records into `encoder` a copy of `bytes` of `buffer` from `byteOffset` into a staging buffer:
+ * it is read in the order of the encoder's other work. Once the encoder is submitted, the
+ * returned function maps the copy and gives it as float32 (and frees the staging buffer).
+ */
+export function recordReadBack(device: GPUDevice, encoder: GPUCommandEncoder, buffer: GPUBuffer, byteOffset: number, bytes: number): () => Promise<Float32Array> {
+  const staging = device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  encoder.copyBufferToBuffer(buffer, byteOffset, staging, 0, staging.size);
+  return async () => {
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = new Float32Array(staging.getMappedRange().slice(0, bytes));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  };
 }
 
 /** Runs `work` inside validation and out-of-memory error scopes, and throws what they caught. */

@@ -5,7 +5,7 @@
 // parameters. Nothing is read back but the loss, and the gradient norm when asked.
 // The sequence mirrors src/model/ref/gpt.ts, which the tests hold it to.
 
-import { createBuffer, createWebGPUBackend, readBuffer, workgroupGrid, type WebGPUBackend } from '../../backends/webgpu.js';
+import { createBuffer, createWebGPUBackend, readBuffer, recordReadBack, workgroupGrid, type WebGPUBackend } from '../../backends/webgpu.js';
 import { attentionBackward, attentionForward, f32Bits, GptKernels, grid, record, type Dispatch, type Step } from '../../kernels/gpt/webgpu.js';
 import { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
 import { waveletGaps } from '../../model/config.js';
@@ -129,7 +129,6 @@ export class WebGPUEngine implements TrainingEngine {
     };
     const ones = buf(N);
     this.write(ones, 0, new Float32Array(N).fill(1));
-    this.planBuffers.push(ones);
     const pointwise = (entry: string, n: number, x: GPUBuffer, y: GPUBuffer, out: GPUBuffer, alpha = 1, offset = 0) =>
       k.dispatch('pointwise', entry, [n, f32Bits(alpha), offset, 0], [x, y, out], grid(n, 256));
     const layernorm = (out: GPUBuffer, stats: GPUBuffer, inp: GPUBuffer, name: string) =>
@@ -253,19 +252,9 @@ export class WebGPUEngine implements TrainingEngine {
   private submit(steps: Step[], read?: { buffer: GPUBuffer; offset: number; floats: number }): Promise<Float32Array> {
     const encoder = this.device.createCommandEncoder();
     record(encoder, steps);
-    let staging: GPUBuffer | undefined;
-    if (read) {
-      staging = this.device.createBuffer({ size: 4 * read.floats, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      encoder.copyBufferToBuffer(read.buffer, 4 * read.offset, staging, 0, 4 * read.floats);
-    }
+    const readBack = read && recordReadBack(this.device, encoder, read.buffer, 4 * read.offset, 4 * read.floats);
     this.device.queue.submit([encoder.finish()]);
-    if (!staging) return Promise.resolve(new Float32Array(0));
-    const mapped = staging;
-    return mapped.mapAsync(GPUMapMode.READ).then(() => {
-      const values = new Float32Array(mapped.getMappedRange().slice(0));
-      mapped.destroy();
-      return values;
-    });
+    return readBack ? readBack() : Promise.resolve(new Float32Array(0));
   }
 
   /** The mean loss the plan's cross-entropy wrote (after its per-position losses). */
