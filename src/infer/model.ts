@@ -8,7 +8,7 @@ import { WaveletInputError } from '../errors.js';
 import type { GPTConfig } from '../model/config.js';
 import { parameterLayout } from '../model/parameters.js';
 import { SeededRandom } from '../model/random.js';
-import { tokenizerFromJSON } from '../tokenizers/index.js';
+import { CharacterTokenizer, tokenizerFromJSON } from '../tokenizers/index.js';
 import { tokenizerRuntime } from '../tokenizers/runtime.js';
 import { parseCheckpoint } from './checkpoint.js';
 import { wasmSimdSupported, type WasmSource } from '../backends/wasm.js';
@@ -82,19 +82,32 @@ export class WaveletGPT {
     return new WaveletGPT(checkpoint.config, tokenizer as unknown as TextTokenizer, checkpoint.parameters, backend, options);
   }
 
-  private async decoder(batch: number): Promise<Decoder> {
+  /** Decoders not in use, by batch size: made once (pipelines, wasm instances, weights copied in) and reused. */
+  private readonly idle = new Map<number, Decoder[]>();
+
+  /** A decoder for `batch` sequences, at position 0: an idle one, or a new one. */
+  private async acquire(batch: number): Promise<Decoder> {
+    const idle = this.idle.get(batch)?.pop();
+    if (idle) {
+      idle.reset();
+      return idle;
+    }
     const layout = parameterLayout(this.config);
     if (this.backend === 'webgpu') return WebGPUDecoder.create(this.config, layout, this.parameters, batch, this.options.gpu);
     return this.backend === 'wasm' ? WasmDecoder.create(this.config, layout, this.parameters, batch, this.options.wasm) : new CachedDecoder(this.config, layout, this.parameters, batch);
   }
 
+  private release(batch: number, decoder: Decoder): void {
+    if (!this.idle.has(batch)) this.idle.set(batch, []);
+    this.idle.get(batch)!.push(decoder);
+  }
+
   /** The prompt's tokens; a character the vocabulary lacks is an error naming it. */
   encode(prompt: string): number[] {
     if (typeof prompt !== 'string' || prompt.length === 0) throw new WaveletInputError('prompt: empty; give at least one character to continue from');
-    if (this.tokenizer.kind === 'characters') {
-      const symbols = new Set((this.tokenizer as unknown as { symbols: string[] }).symbols);
-      const normalized = (this.tokenizer as unknown as { normalization: string }).normalization;
-      if (normalized === 'none') {
+    if (this.tokenizer instanceof CharacterTokenizer) {
+      const symbols = new Set(this.tokenizer.symbols);
+      if (this.tokenizer.normalization === 'none') {
         const missing = [...new Set(Array.from(prompt))].filter((ch) => !symbols.has(ch));
         if (missing.length) throw new WaveletInputError(`prompt: ${missing.map((ch) => JSON.stringify(ch)).join(', ')} not in the model's ${symbols.size}-character vocabulary`);
       }
@@ -108,10 +121,18 @@ export class WaveletGPT {
     const sampling = checkSampling(options);
     const maxTokens = options.maxTokens ?? 200;
     if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new WaveletInputError(`maxTokens: expected an integer >= 0, found ${maxTokens}`);
+    const decoder = await this.acquire(prompts.length);
+    try {
+      yield* this.run(decoder, prompts, options, sampling, maxTokens);
+    } finally {
+      this.release(prompts.length, decoder);
+    }
+  }
+
+  private async *run(decoder: Decoder, prompts: number[][], options: GenerateOptions, sampling: ReturnType<typeof checkSampling>, maxTokens: number): AsyncGenerator<GeneratedToken> {
     const stops = options.stop ?? [];
     const random = new SeededRandom(options.seed ?? 1);
     const B = prompts.length;
-    const decoder = await this.decoder(B);
     const T = this.config.context;
     // All sequences advance together: sequence b reads its prompt, then what it generated.
     const sequences = prompts.map((p) => p.slice());
