@@ -4,19 +4,10 @@ the upper half of the channels, windows 2^level up to the context), fp32, eager,
 at a time as a PyTorch user writes it. Prints one JSON line per (preset, batch)."""
 import json, math, time
 import torch, torch.nn as nn, torch.nn.functional as F
+from torch_wavelet import windows  # wavelet-gpt's linear-level mapping, as the wavelet anchor has it
 
 PRESETS = {'paper-text8': dict(L=10, E=128, FF=512, NH=8, T=512, V=27, HD=2048), 'wide': dict(L=6, E=384, FF=1536, NH=6, T=512, V=256, HD=0)}
 torch.backends.cuda.matmul.allow_tf32 = False
-
-
-def windows(E, max_window):
-    # wavelet-gpt's linear-level mapping: the upper half, window 2^level, level rising with the channel
-    half = E // 2
-    levels = int(math.floor(math.log2(max_window)))
-    w = torch.zeros(E, dtype=torch.long)
-    for j in range(half):
-        w[half + j] = 2 ** (1 + (j * levels) // half)
-    return w
 
 
 class Model(nn.Module):

@@ -40,15 +40,16 @@ def timed(fn, reps):
     return (time.perf_counter() - start) / reps * 1e3
 
 
-for name, (B, T, E) in SHAPES.items():
-    x = torch.randn(B, T, E, device='cuda')
-    w = windows(E, T).cuda()
-    n = B * T * E
-    copy_ms = timed(lambda: x.clone(), 50)
-    haar_ms = timed(lambda: haar(x, w), 20)
-    compiled = torch.compile(haar)
-    compiled_ms = timed(lambda: compiled(x, w), 20)
-    print(json.dumps({'impl': 'torch', 'shape': name, 'batch': B, 'time': T, 'channels': E, 'copy_ms': round(copy_ms, 4),
-                      'copy_gb_per_s': round(8 * n / copy_ms / 1e6, 1), 'haar_forward_ms': round(haar_ms, 4),
-                      'haar_forward_compiled_ms': round(compiled_ms, 4), 'haar_gb_per_s': round(8 * n / haar_ms / 1e6, 1),
-                      'device': torch.cuda.get_device_name()}))
+if __name__ == '__main__':  # torch_generate.py imports windows() from here
+    for name, (B, T, E) in SHAPES.items():
+        x = torch.randn(B, T, E, device='cuda')
+        w = windows(E, T).cuda()
+        n = B * T * E
+        copy_ms = timed(lambda: x.clone(), 50)
+        haar_ms = timed(lambda: haar(x, w), 20)
+        compiled = torch.compile(haar)
+        compiled_ms = timed(lambda: compiled(x, w), 20)
+        print(json.dumps({'impl': 'torch', 'shape': name, 'batch': B, 'time': T, 'channels': E, 'copy_ms': round(copy_ms, 4),
+                          'copy_gb_per_s': round(8 * n / copy_ms / 1e6, 1), 'haar_forward_ms': round(haar_ms, 4),
+                          'haar_forward_compiled_ms': round(compiled_ms, 4), 'haar_gb_per_s': round(8 * n / haar_ms / 1e6, 1),
+                          'device': torch.cuda.get_device_name()}))
