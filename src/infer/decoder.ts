@@ -81,6 +81,13 @@ export function embedTokens(config: GPTConfig, tokens: ArrayLike<number>, t: num
   }
 }
 
+/** The wavelet state after each block but the last, for B sequences; `tensor` gives a parameter by name (the learnable taps). */
+export function waveletStates(config: GPTConfig, batch: number, tensor: (name: string) => Float32Array): WaveletState[] {
+  const plan = waveletPlanOf(config);
+  if (!plan) return [];
+  return Array.from({ length: waveletGaps(config) }, (_, l) => new WaveletState(plan, plan.form === 'learnable' ? tensor(tapsName(config, l)) : undefined, batch));
+}
+
 export class CachedDecoder {
   /** Tokens each sequence holds so far (all advance together). */
   position = 0;
@@ -94,8 +101,7 @@ export class CachedDecoder {
     this.p = (name) => slice(params, layout, name);
     this.keys = Array.from({ length: layers }, () => new Float32Array(batch * T * C));
     this.values = Array.from({ length: layers }, () => new Float32Array(batch * T * C));
-    const plan = waveletPlanOf(config);
-    this.wavelets = plan ? Array.from({ length: waveletGaps(config) }, (_, l) => new WaveletState(plan, plan.form === 'learnable' ? this.p(tapsName(config, l)) : undefined, batch)) : [];
+    this.wavelets = waveletStates(config, batch, this.p);
   }
 
   reset(): void {

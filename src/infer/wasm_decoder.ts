@@ -4,9 +4,9 @@
 // decoder.ts, on views of that memory (O(C) a token). Same interface and results as CachedDecoder.
 
 import { createWasmBackend, type WasmBackend, type WasmSource } from '../backends/wasm.js';
-import { waveletGaps, type GPTConfig } from '../model/config.js';
-import { tapsName, waveletPlanOf, type ParameterLayout } from '../model/parameters.js';
-import { embedTokens, WaveletState } from './decoder.js';
+import type { GPTConfig } from '../model/config.js';
+import { slice, type ParameterLayout } from '../model/parameters.js';
+import { embedTokens, waveletStates, type WaveletState } from './decoder.js';
 
 export class WasmDecoder {
   position = 0;
@@ -29,9 +29,8 @@ export class WasmDecoder {
       x: f(B * C), ln: f(B * C), mean: f(B), rstd: f(B), qkv: f(B * 3 * C), att: f(B * C), proj: f(B * C), res2: f(B * C), res3: f(B * C),
       fc: f(B * F), fcGelu: f(B * F), dense: f(B * D), denseGelu: f(B * D), logits: f(B * V), scores: f(T),
     };
-    const plan = waveletPlanOf(config);
-    // The learnable taps are read from a copy: views of wasm memory are taken again each step.
-    this.wavelets = plan ? Array.from({ length: waveletGaps(config) }, (_, l) => new WaveletState(plan, plan.form === 'learnable' ? this.view(tapsName(config, l), plan.tapCount).slice() : undefined, B)) : [];
+    // The learnable taps from a copy of the weights given: views of wasm memory are taken again each step.
+    this.wavelets = waveletStates(config, B, (name) => slice(params, layout, name).slice());
   }
 
   static async create(config: GPTConfig, layout: ParameterLayout, params: Float32Array, batch = 1, source?: WasmSource): Promise<WasmDecoder> {

@@ -7,6 +7,7 @@ import { defaultCorpusPath } from '../data/corpus.js';
 import { isDatasetDir, loadDataset, splitTokens, VALIDATION_FRACTION } from '../data/datasets.js';
 import { WaveletInputError } from '../errors.js';
 import { SeededRandom } from '../model/random.js';
+import { IGNORED_TARGET } from '../model/ref/layers.js';
 import { ByteTokenizer } from '../tokenizers/bytes.js';
 import { CharacterTokenizer } from '../tokenizers/characters.js';
 import { tokenizerFromJSON, type AnyTokenizer } from '../tokenizers/index.js';
@@ -99,7 +100,7 @@ function crops(source: Uint32Array, starts: number[], T: number): Batch {
 /** Classification rows (exampleLength inputs, then the class): the class is the last position's target, the others ignored (-1). */
 function examples(source: Uint32Array, rows: number[], L: number): Batch {
   const tokens = new Int32Array(rows.length * L);
-  const targets = new Int32Array(rows.length * L).fill(-1);
+  const targets = new Int32Array(rows.length * L).fill(IGNORED_TARGET);
   rows.forEach((row, b) => {
     for (let t = 0; t < L; t++) tokens[b * L + t] = source[row * (L + 1) + t];
     targets[b * L + L - 1] = source[row * (L + 1) + L];
