@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { WaveletInputError } from '../errors.js';
-import { roundTripInt8, quantizeInt8 } from '../infer/quantize.js';
+import { dequantizeTensors, quantizeInt8 } from '../infer/quantize.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { parameterLayout } from '../model/parameters.js';
 import { CHECKPOINT_FORMAT } from '../infer/checkpoint.js';
@@ -40,7 +40,7 @@ export async function runQuantize(options: Record<string, string>): Promise<void
     for (const b of batches) sum += await engine.evaluate(b.tokens, b.targets, b.tokens.length / config.context, config.context);
     return sum / batches.length / Math.LN2;
   };
-  const [full, int8] = [await loss(parameters), await loss(roundTripInt8(config, layout, parameters))];
+  const [full, int8] = [await loss(parameters), await loss(dequantizeTensors(layout, tensors))];
   const sizes = [statSync(join(options.checkpoint, CHECKPOINT_FILE)).size, statSync(options.out).size];
   console.log(JSON.stringify({
     checkpoint: options.checkpoint,

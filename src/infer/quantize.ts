@@ -3,7 +3,6 @@
 // Vectors (biases, LayerNorm, the learnable taps) stay float32. A checkpoint of int8 weights is
 // about a quarter of the float32 one; its weights are dequantized when loaded.
 
-import type { GPTConfig } from '../model/config.js';
 import type { ParameterLayout } from '../model/parameters.js';
 import type { NamedTensor } from '../train/safetensors.js';
 
@@ -41,14 +40,18 @@ export function dequantizeInt8(q: Int8Array, scales: Float32Array, shape: number
   return out;
 }
 
-/** The weights as an int8 checkpoint would give them back: the error quantization makes. */
-export function roundTripInt8(config: GPTConfig, layout: ParameterLayout, params: Float32Array): Float32Array {
-  void config;
-  const out = new Float32Array(params.length);
-  const tensors = new Map(quantizeInt8(layout, params).map((t) => [t.name, t]));
+/** The float32 weights that tensors from quantizeInt8 stand for. */
+export function dequantizeTensors(layout: ParameterLayout, quantized: NamedTensor[]): Float32Array {
+  const out = new Float32Array(layout.count);
+  const tensors = new Map(quantized.map((t) => [t.name, t]));
   for (const t of layout.tensors) {
     const stored = tensors.get(t.name)!;
     out.set(stored.data instanceof Int8Array ? dequantizeInt8(stored.data, tensors.get(t.name + SCALES_SUFFIX)!.data as Float32Array, t.shape) : stored.data, t.offset);
   }
   return out;
+}
+
+/** The weights as an int8 checkpoint would give them back: the error quantization makes. */
+export function roundTripInt8(layout: ParameterLayout, params: Float32Array): Float32Array {
+  return dequantizeTensors(layout, quantizeInt8(layout, params));
 }
