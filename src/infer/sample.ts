@@ -1,22 +1,19 @@
-// Plain sampling from a training engine: temperature, the window sliding once the text is longer
-// than the context. (Cached generation, top-k/top-p and the rest arrive with the inference work.)
+// Sampling from a training engine, for the sample `wavelet-gpt train` prints at the end: each
+// token from a full forward pass over the window (the window sliding once the text is longer
+// than the context), chosen by sampling.ts at the given temperature. Generation from a
+// checkpoint is cached instead: src/infer/model.ts.
 
 import type { TrainingEngine } from '../train/engine.js';
 import type { SeededRandom } from '../model/random.js';
+import { checkSampling, sampleToken } from './sampling.js';
 
 export async function sampleTokens(engine: TrainingEngine, prompt: ArrayLike<number>, count: number, temperature: number, random: SeededRandom): Promise<number[]> {
   const tokens = Array.from(prompt);
   const context = engine.config.context;
+  const settings = checkSampling({ temperature });
   for (let n = 0; n < count; n++) {
     const window = Int32Array.from(tokens.slice(-context));
-    const logits = await engine.nextLogits(window);
-    let max = -Infinity;
-    for (const l of logits) max = Math.max(max, l);
-    const weights = Array.from(logits, (l) => Math.exp((l - max) / Math.max(temperature, 1e-6)));
-    let r = random.next() * weights.reduce((a, b) => a + b, 0);
-    let choice = 0;
-    while (choice < weights.length - 1 && (r -= weights[choice]) > 0) choice++;
-    tokens.push(choice);
+    tokens.push(sampleToken(await engine.nextLogits(window), [], settings, random));
   }
   return tokens.slice(prompt.length);
 }
