@@ -7,12 +7,23 @@ import { readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, type WasmBackend } from '../src/backends/wasm.js';
 import { SeededRandom } from '../src/model/random.js';
+import { slice, type ParameterLayout } from '../src/model/parameters.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu.js';
 
 /** Uniform numbers in [0, 1) from the project's seeded generator (mulberry32). */
 export function seededRandom(seed: number): () => number {
   const random = new SeededRandom(seed);
   return () => random.next();
+}
+
+/**
+ * Redraws the model's random tensors (init 'normal' or 'residual') as scale * N(0, 1) from
+ * `random`, in layout order: wider than GPT-2's 0.02, so that every path carries gradient and
+ * logits differ well above rounding. Returns `params`.
+ */
+export function redrawWeights(params: Float32Array, layout: ParameterLayout, random: SeededRandom, scale: number): Float32Array {
+  for (const t of layout.tensors) if (t.init === 'normal' || t.init === 'residual') slice(params, layout, t.name).forEach((_, i, v) => (v[i] = scale * random.normal()));
+  return params;
 }
 
 /** n values uniform in [offset - scale, offset + scale). */

@@ -4,6 +4,7 @@
 // playwright-core) opening examples/index.html. Each generates the same text for the same seed as
 // WaveletGPT in this process.
 import { test } from 'uvu';
+import { redrawWeights } from '../helpers.js';
 import * as assert from 'uvu/assert';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { WaveletGPT } from '../../src/infer/model.js';
 import { checkConfig } from '../../src/model/config.js';
-import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
+import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
 import { CharacterTokenizer } from '../../src/tokenizers/characters.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
@@ -25,7 +26,7 @@ const config = checkConfig({ vocabSize: tokenizer.vocabSize, context: 24, layers
 const layout = parameterLayout(config);
 const params = initialParameters(config, layout, 5);
 const random = new SeededRandom(6);
-for (const t of layout.tensors) if (t.init === 'normal' || t.init === 'residual') slice(params, layout, t.name).forEach((_, i, v) => (v[i] = 0.5 * random.normal()));
+redrawWeights(params, layout, random, 0.5);
 saveCheckpoint(dir, { config, tokenizer: tokenizer.toJSON(), parameters: params, optimizer: { t: 0, m: new Float32Array(layout.count), v: new Float32Array(layout.count) }, training: { step: 0, samplerState: 0, plateau: null, settings: {} } });
 const checkpoint = join(dir, 'checkpoint.safetensors');
 const options = { maxTokens: 30, temperature: 0.9, seed: 7 };

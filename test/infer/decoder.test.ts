@@ -14,7 +14,7 @@ import { gptForward } from '../../src/model/ref/gpt.js';
 import { WasmEngine } from '../../src/train/engines/wasm.js';
 import { WebGPUEngine } from '../../src/train/engines/webgpu.js';
 import { DEFAULT_ADAMW } from '../../src/train/optimizer.js';
-import { assertClose, webgpuBackend } from '../helpers.js';
+import { assertClose, redrawWeights, webgpuBackend } from '../helpers.js';
 import { TEST_BASE, TEST_CONFIGS } from '../model/configs.js';
 import { checkConfig, type GPTConfig } from '../../src/model/config.js';
 
@@ -34,7 +34,7 @@ for (const [name, config] of CONFIGS) {
     const layout = parameterLayout(config);
     const params = initialParameters(config, layout, 11);
     const random = new SeededRandom(3);
-    for (const t of layout.tensors) if (t.init === 'normal' || t.init === 'residual') slice(params, layout, t.name).forEach((_, i, v) => (v[i] = 0.3 * random.normal()));
+    redrawWeights(params, layout, random, 0.3);
     if (config.wavelet?.form === 'learnable') for (const t of layout.tensors) if (t.name.includes('taps')) slice(params, layout, t.name).forEach((_, i, v) => (v[i] = random.normal()));
     const [B, T, V] = [2, config.context, config.vocabSize];
     const tokens = Int32Array.from({ length: B * T }, () => random.below(V));

@@ -11,12 +11,12 @@ import { pathToFileURL } from 'node:url';
 import { WaveletGPT } from '../../src/infer/model.js';
 import { checkSampling, sampleToken } from '../../src/infer/sampling.js';
 import { checkConfig } from '../../src/model/config.js';
-import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
+import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
 import { gptForward } from '../../src/model/ref/gpt.js';
 import { CharacterTokenizer } from '../../src/tokenizers/characters.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
-import { webgpuBackend } from '../helpers.js';
+import { redrawWeights, webgpuBackend } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wavelet-gpt-generate-'));
 const tokenizer = await CharacterTokenizer.fromCorpus('abcdefgh .', 'error');
@@ -24,7 +24,7 @@ const config = checkConfig({ vocabSize: tokenizer.vocabSize, context: 12, layers
 const layout = parameterLayout(config);
 const params = initialParameters(config, layout, 2);
 const random = new SeededRandom(4);
-for (const t of layout.tensors) if (t.init === 'normal' || t.init === 'residual') slice(params, layout, t.name).forEach((_, i, v) => (v[i] = 0.5 * random.normal()));
+redrawWeights(params, layout, random, 0.5);
 saveCheckpoint(dir, { config, tokenizer: tokenizer.toJSON(), parameters: params, optimizer: { t: 0, m: new Float32Array(layout.count), v: new Float32Array(layout.count) }, training: { step: 0, samplerState: 0, plateau: null, settings: {} } });
 const file = join(dir, 'checkpoint.safetensors');
 

@@ -15,13 +15,14 @@ import { SeededRandom } from '../../src/model/random.js';
 import { CharacterTokenizer } from '../../src/tokenizers/characters.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { writeSafetensors } from '../../src/train/safetensors.js';
+import { redrawWeights } from '../helpers.js';
 
 const tokenizer = await CharacterTokenizer.fromCorpus('abcdefgh .', 'error');
 const config = checkConfig({ vocabSize: tokenizer.vocabSize, context: 12, layers: 2, width: 8, heads: 2, feedForward: 16, headDense: 8, wavelet: { form: 'learnable' } });
 const layout = parameterLayout(config);
 const params = initialParameters(config, layout, 3);
 const random = new SeededRandom(8);
-for (const t of layout.tensors) if (t.init === 'normal' || t.init === 'residual') slice(params, layout, t.name).forEach((_, i, v) => (v[i] = random.normal()));
+redrawWeights(params, layout, random, 1);
 
 test('every weight within half a step of its row scale; vectors exact', () => {
   const back = roundTripInt8(layout, params);

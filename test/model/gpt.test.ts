@@ -10,7 +10,7 @@ import { gptBackward, gptForward } from '../../src/model/ref/gpt.js';
 import { useTfjsBackend } from '../../src/tfjs/backends.js';
 import { tfjsGptLoss, tfjsParameters } from '../../src/tfjs/gpt.js';
 import { registerWaveletOp } from '../../src/tfjs/wavelet_op.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, redrawWeights } from '../helpers.js';
 import { TEST_BASE as base, TEST_CONFIGS } from './configs.js';
 
 const CONFIGS = TEST_CONFIGS;
@@ -23,7 +23,7 @@ for (const [name, config] of CONFIGS) {
     const params = initialParameters(config, layout, 42);
     // Larger than GPT-2's 0.02 so that every path carries gradient well above rounding.
     const random = new SeededRandom(7);
-    for (const t of layout.tensors) if (t.init === 'normal' || t.init === 'residual') slice(params, layout, t.name).forEach((_, i, v) => (v[i] = 0.3 * random.normal()));
+    redrawWeights(params, layout, random, 0.3);
     const [B, T] = [2, 9];
     const tokens = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
     // the second sequence as classification: its targets ignored (-1) but the last

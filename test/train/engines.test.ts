@@ -5,14 +5,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { checkConfig } from '../../src/model/config.js';
-import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
+import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
 import { JsEngine } from '../../src/train/engines/js.js';
 import { WasmEngine } from '../../src/train/engines/wasm.js';
 import { WebGPUEngine } from '../../src/train/engines/webgpu.js';
 import type { TrainingEngine } from '../../src/train/engine.js';
 import { DEFAULT_ADAMW } from '../../src/train/optimizer.js';
-import { assertClose, webgpuBackend } from '../helpers.js';
+import { assertClose, redrawWeights, webgpuBackend } from '../helpers.js';
 import { TEST_CONFIGS } from '../model/configs.js';
 
 const CONFIGS = TEST_CONFIGS;
@@ -31,7 +31,7 @@ for (const [engineName, makeEngine] of Object.entries(ENGINES)) for (const [name
     const layout = parameterLayout(config);
     const params = initialParameters(config, layout, 3);
     const random = new SeededRandom(5);
-    for (const t of layout.tensors) if (t.init === 'normal' || t.init === 'residual') slice(params, layout, t.name).forEach((_, i, v) => (v[i] = 0.3 * random.normal()));
+    redrawWeights(params, layout, random, 0.3);
     const options = { config, layout, parameters: params, adamw: DEFAULT_ADAMW };
     const js = new JsEngine(options);
     const engine = await makeEngine(options);
