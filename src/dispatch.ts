@@ -6,13 +6,13 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { wasmSimdSupported } from './backends/wasm.js';
-import { createWebGPUBackend, type WebGPUBackend } from './backends/webgpu.js';
+import { wasmSimdSupported } from './runtime/wasm.js';
+import { createWebGPUBackend, type WebGPUBackend } from './runtime/webgpu.js';
 import { writeFileAtomic } from './io/atomic.js';
 import type { GPTConfig } from './model/config.js';
 import { parameterLayout } from './model/parameters.js';
 import { SeededRandom } from './model/random.js';
-import type { BackendName, EngineOptions, TrainingEngine } from './train/engine.js';
+import type { BackendName, EngineOptions, TrainingEngine } from './backends/model.js';
 import { JsEngine } from './train/engines/js.js';
 import { WasmEngine } from './train/engines/wasm.js';
 import { WebGPUEngine } from './train/engines/webgpu.js';

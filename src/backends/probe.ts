@@ -1,8 +1,8 @@
 // What this machine offers: each backend, whether it runs here, and what it reports. Used by
 // `wavelet-gpt info` now and by the dispatcher, which times the ones that run.
 
-import { createWasmBackend, wasmSimdSupported } from './wasm.js';
-import { createWebGPUBackend, type AdapterReport } from './webgpu.js';
+import { createWasmBackend, wasmSimdSupported } from '../runtime/wasm.js';
+import { createWebGPUBackend, type AdapterReport } from '../runtime/webgpu.js';
 
 export interface BackendProbe {
   name: 'webgpu' | 'wasm' | 'js';

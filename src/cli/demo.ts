@@ -5,8 +5,8 @@
 
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createWasmBackend } from '../backends/wasm.js';
-import { createWebGPUBackend } from '../backends/webgpu.js';
+import { createWasmBackend } from '../runtime/wasm.js';
+import { createWebGPUBackend } from '../runtime/webgpu.js';
 import { defaultCorpusPath, defaultCorpusText } from '../data/corpus.js';
 import { WaveletInputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';

@@ -4,7 +4,7 @@ import { probeBackends } from '../backends/probe.js';
 import { dispatch, engineOptions } from '../dispatch.js';
 import { presetConfig } from '../model/config.js';
 import { initialParameters, parameterLayout } from '../model/parameters.js';
-import { DEFAULT_ADAMW } from '../train/optimizer.js';
+import { DEFAULT_ADAMW } from '../kernels/adamw/ref.js';
 
 export async function runInfo(version: string): Promise<void> {
   console.log(`wavelet-gpt ${version} (Node ${process.versions.node}, ${process.platform}-${process.arch})`);

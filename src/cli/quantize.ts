@@ -5,15 +5,15 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { WaveletInputError } from '../errors.js';
-import { dequantizeTensors, quantizeInt8 } from '../infer/quantize.js';
+import { dequantizeTensors, quantizeInt8 } from '../io/int8.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { parameterLayout } from '../model/parameters.js';
-import { CHECKPOINT_FORMAT } from '../infer/checkpoint.js';
+import { CHECKPOINT_FORMAT } from '../io/checkpoint.js';
 import { CHECKPOINT_FILE, loadCheckpoint } from '../train/checkpoint.js';
 import { corpusValidationBatches, loadCorpus, type TextTokenizerKind } from '../train/data.js';
 import { WasmEngine } from '../train/engines/wasm.js';
-import { DEFAULT_ADAMW } from '../train/optimizer.js';
-import { writeSafetensors } from '../train/safetensors.js';
+import { DEFAULT_ADAMW } from '../kernels/adamw/ref.js';
+import { writeSafetensors } from '../io/safetensors.js';
 import { number } from './train.js';
 
 export const QUANTIZE_OPTIONS = ['checkpoint', 'out', 'eval-batches', 'batch'];

@@ -1,7 +1,7 @@
 // `wavelet-gpt train`: trains, shows progress, evaluates, checkpoints, and prints a sample.
 
 import { WaveletInputError } from '../errors.js';
-import { sampleTokens } from '../infer/sample.js';
+import { sampleTokens } from '../infer/window_sample.js';
 import { SeededRandom } from '../model/random.js';
 import { ProgressBar } from '../report/progress.js';
 import { train, type TrainSettings } from '../train/trainer.js';

@@ -10,12 +10,12 @@ import { parameterLayout } from '../model/parameters.js';
 import { SeededRandom } from '../model/random.js';
 import { CharacterTokenizer, tokenizerFromJSON } from '../tokenizers/index.js';
 import { tokenizerRuntime } from '../tokenizers/runtime.js';
-import { parseCheckpoint } from './checkpoint.js';
-import { wasmSimdSupported, type WasmSource } from '../backends/wasm.js';
-import { CachedDecoder } from './decoder.js';
+import { parseCheckpoint } from '../io/checkpoint.js';
+import { wasmSimdSupported, type WasmSource } from '../runtime/wasm.js';
+import { CachedDecoder } from '../kernels/wavelet/state.js';
 import { WasmDecoder } from './wasm_decoder.js';
 import { WebGPUDecoder } from './webgpu_decoder.js';
-import type { WebGPUBackend } from '../backends/webgpu.js';
+import type { WebGPUBackend } from '../runtime/webgpu.js';
 import { checkSampling, sampleToken, type SamplingOptions } from './sampling.js';
 
 export interface GenerateOptions extends SamplingOptions {

@@ -3,10 +3,10 @@
 // matmuls and its attention decodeAttention over the cache. The wavelet state is the one of
 // decoder.ts, on views of that memory (O(C) a token). Same interface and results as CachedDecoder.
 
-import { createWasmBackend, type WasmBackend, type WasmSource } from '../backends/wasm.js';
+import { createWasmBackend, type WasmBackend, type WasmSource } from '../runtime/wasm.js';
 import type { GPTConfig } from '../model/config.js';
 import { slice, type ParameterLayout } from '../model/parameters.js';
-import { embedTokens, waveletStates, type WaveletState } from './decoder.js';
+import { embedTokens, waveletStates, type WaveletState } from '../kernels/wavelet/state.js';
 
 export class WasmDecoder {
   position = 0;

@@ -3,7 +3,7 @@
 // on B rows) and decode.wgsl (embedding, the cache, attention over it, the wavelet state), and
 // one read-back of the logits. Same interface and results as CachedDecoder.
 
-import { createBuffer, createWebGPUBackend, readBuffer, type WebGPUBackend } from '../backends/webgpu.js';
+import { createBuffer, createWebGPUBackend, readBuffer, type WebGPUBackend } from '../runtime/webgpu.js';
 import { matmulLaunches, matmulScratchFloats, type MatmulProduct } from '../kernels/gpt/matmul.js';
 import { f32Bits, GptKernels, grid, record, type Dispatch, type Step } from '../kernels/gpt/webgpu.js';
 import { waveletGaps, type GPTConfig } from '../model/config.js';

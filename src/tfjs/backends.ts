@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // The gradients of the core ops: tfjs-core ships them only as extensionless ESM that Node cannot
 // load; the union package's Node bundle registers them (it shares our tfjs-core instance).
 import '@tensorflow/tfjs';
-import { ensureNavigatorGpu } from '../backends/webgpu.js';
+import { ensureNavigatorGpu } from '../runtime/webgpu.js';
 import { BackendUnavailableError } from '../errors.js';
 
 export type TfjsBackendName = 'cpu' | 'wasm' | 'webgpu';

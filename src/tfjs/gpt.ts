@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { waveletGaps, type GPTConfig } from '../model/config.js';
 import { slice, tapsName, waveletPlanOf, type ParameterLayout } from '../model/parameters.js';
-import { LAYERNORM_EPSILON } from '../model/ref/layers.js';
+import { LAYERNORM_EPSILON } from '../kernels/gpt/ref.js';
 import { waveletFilter } from './wavelet_op.js';
 
 export type TfjsParameters = Map<string, tf.Variable>;

@@ -7,7 +7,7 @@
 // As in the engine, dL/dx is the same kernel run backwards in time (attr `reverse`).
 
 import * as tf from '@tensorflow/tfjs-core';
-import { createWasmBackend, type WasmBackend, type WasmSource } from '../backends/wasm.js';
+import { createWasmBackend, type WasmBackend, type WasmSource } from '../runtime/wasm.js';
 import { WaveletInputError } from '../errors.js';
 import { planFromWindows, type WaveletForm, type WaveletPlan } from '../kernels/wavelet/plan.js';
 import { WasmWaveletOp } from '../kernels/wavelet/wasm.js';

@@ -2,7 +2,7 @@
 // (assembly/tokenizers/bpe.ts): pre-tokenisation and merges run over UTF-8 bytes written straight
 // into wasm memory. This face handles the special tokens, the rank tables and streaming decode.
 
-import type { WasmArena, WasmSource } from '../backends/wasm.js';
+import type { WasmArena, WasmSource } from '../runtime/wasm.js';
 import { TokenizerInputError } from '../errors.js';
 import { tokenizerRuntime, type TokenizerKernels } from './runtime.js';
 

@@ -2,7 +2,7 @@
 // arena holds each tokenizer's tables for good and each call's buffers until the call returns
 // (calls are synchronous, so their marks and releases nest).
 
-import { instantiateModule, WasmArena, type WasmSource } from '../backends/wasm.js';
+import { instantiateModule, WasmArena, type WasmSource } from '../runtime/wasm.js';
 
 export interface TokenizerKernels {
   memory: WebAssembly.Memory;

@@ -8,9 +8,9 @@ import { WaveletInputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { GPTConfig } from '../model/config.js';
 import { parameterLayout, slice } from '../model/parameters.js';
-import type { OptimizerState } from './engine.js';
-import { writeSafetensors, type NamedTensor } from './safetensors.js';
-import { CHECKPOINT_FORMAT, parseCheckpoint } from '../infer/checkpoint.js';
+import type { OptimizerState } from '../backends/model.js';
+import { writeSafetensors, type NamedTensor } from '../io/safetensors.js';
+import { CHECKPOINT_FORMAT, parseCheckpoint } from '../io/checkpoint.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 

@@ -7,7 +7,7 @@ import { defaultCorpusPath } from '../data/corpus.js';
 import { isDatasetDir, loadDataset, splitTokens, VALIDATION_FRACTION } from '../data/datasets.js';
 import { WaveletInputError } from '../errors.js';
 import { SeededRandom } from '../model/random.js';
-import { IGNORED_TARGET } from '../model/ref/layers.js';
+import { IGNORED_TARGET } from '../kernels/gpt/ref.js';
 import { ByteTokenizer } from '../tokenizers/bytes.js';
 import { CharacterTokenizer } from '../tokenizers/characters.js';
 import { tokenizerFromJSON, type AnyTokenizer } from '../tokenizers/index.js';

@@ -13,9 +13,9 @@ import { SeededRandom } from '../model/random.js';
 import { lineChartSvg } from '../report/svg.js';
 import { loadCheckpoint, saveCheckpoint, CHECKPOINT_FILE } from './checkpoint.js';
 import { batchSampler, corpusValidationBatches, loadCorpus, type Corpus, type TextTokenizerKind } from './data.js';
-import type { TrainingEngine } from './engine.js';
+import type { TrainingEngine } from '../backends/model.js';
 import { createEngine, dispatch, type Decision } from '../dispatch.js';
-import { DEFAULT_ADAMW } from './optimizer.js';
+import { DEFAULT_ADAMW } from '../kernels/adamw/ref.js';
 import { checkSchedule, initialPlateau, learningRate, plateauAfterEvaluation, type PlateauState, type ScheduleKind, type ScheduleSettings } from './schedule.js';
 
 export interface TrainSettings {

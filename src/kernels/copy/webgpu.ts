@@ -1,7 +1,7 @@
 // Records a float copy with copy.wgsl (vec4 loads and stores): the bandwidth anchor for the
 // WGSL kernels. Lengths must be multiples of 4 floats.
 
-import { workgroupGrid } from '../../backends/webgpu.js';
+import { workgroupGrid } from '../../runtime/webgpu.js';
 import { copyWgsl } from '../../generated/wgsl.js';
 
 const WORKGROUP = 256;

@@ -2,7 +2,7 @@
 // adamw) as pipelines, and `Dispatch`: one kernel launch with its uniforms and bind group made
 // once, so that a training step is replayed by recording a list of them into one encoder.
 
-import { createBuffer } from '../../backends/webgpu.js';
+import { createBuffer } from '../../runtime/webgpu.js';
 import { attentionShader, defaultAttentionTiling, type AttentionTiling } from './attention.js';
 import { adamwWgsl, attentionWgsl, crossentropyWgsl, decodeWgsl, encoderWgsl, layernormWgsl, matmulWgsl, pointwiseWgsl } from '../../generated/wgsl.js';
 
@@ -31,7 +31,7 @@ export interface Dispatch {
   uniforms: GPUBuffer;
 }
 
-export { workgroupGrid as grid } from '../../backends/webgpu.js';
+export { workgroupGrid as grid } from '../../runtime/webgpu.js';
 
 export class GptKernels {
   private readonly layouts = new Map<ShaderName, GPUBindGroupLayout>();

@@ -3,7 +3,7 @@
 // and backward then run on buffers that already live there (byte offsets), copying nothing.
 // forward/backward with typed arrays are the copying convenience for tests and tfjs.
 
-import type { WasmBackend } from '../../backends/wasm.js';
+import type { WasmBackend } from '../../runtime/wasm.js';
 import { checkActivation, type ActivationShape, type WaveletPlan } from './plan.js';
 import type { WaveletGradients } from './ref.js';
 

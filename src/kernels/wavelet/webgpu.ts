@@ -3,7 +3,7 @@
 // once; encodeForward/encodeBackward record into a caller's command encoder, so a training step
 // stays one submission. forward/backward with typed arrays are the copying convenience.
 
-import { createBuffer, readBuffer, withErrorScopes, workgroupGrid } from '../../backends/webgpu.js';
+import { createBuffer, readBuffer, withErrorScopes, workgroupGrid } from '../../runtime/webgpu.js';
 import { learnableWgsl, streamingWgsl } from '../../generated/wgsl.js';
 import { checkActivation, type ActivationShape, type WaveletPlan } from './plan.js';
 import type { WaveletGradients } from './ref.js';

@@ -5,7 +5,7 @@
 import { waveletGaps, type GPTConfig } from '../config.js';
 import { slice, tapsName, waveletPlanOf, type ParameterLayout } from '../parameters.js';
 import { waveletBackwardRef, waveletForwardRef } from '../../kernels/wavelet/ref.js';
-import * as L from './layers.js';
+import * as L from '../../kernels/gpt/ref.js';
 
 interface BlockActivations {
   input: Float32Array; // (B, T, C) the residual stream entering the block

@@ -2,8 +2,8 @@
 // and slow; the fallback where neither WebGPU nor wasm SIMD is available, and the oracle.
 
 import { gptBackward, gptForward } from '../../model/ref/gpt.js';
-import { adamwStep, decayMask } from '../optimizer.js';
-import type { EngineOptions, OptimizerState, TrainingEngine } from '../engine.js';
+import { adamwStep, decayMask } from '../../kernels/adamw/ref.js';
+import type { EngineOptions, OptimizerState, TrainingEngine } from '../../backends/model.js';
 
 export class JsEngine implements TrainingEngine {
   readonly backend = 'js';

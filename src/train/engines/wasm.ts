@@ -3,12 +3,12 @@
 // changes), and every layer is an AssemblyScript kernel (assembly/model/layers.ts, the wavelet
 // filter bank beside it). The step mirrors src/model/ref/gpt.ts, which the tests hold it to.
 
-import { createWasmBackend, type WasmBackend, type WasmSource } from '../../backends/wasm.js';
+import { createWasmBackend, type WasmBackend, type WasmSource } from '../../runtime/wasm.js';
 import { WasmWaveletOp } from '../../kernels/wavelet/wasm.js';
 import { waveletGaps } from '../../model/config.js';
 import { tapsName, waveletPlanOf } from '../../model/parameters.js';
-import { decayMask } from '../optimizer.js';
-import type { EngineOptions, OptimizerState, TrainingEngine } from '../engine.js';
+import { decayMask } from '../../kernels/adamw/ref.js';
+import type { EngineOptions, OptimizerState, TrainingEngine } from '../../backends/model.js';
 
 interface Block {
   input: number; ln1: number; ln1Mean: number; ln1Rstd: number; qkv: number; att: number; attOut: number;

@@ -5,15 +5,15 @@
 // parameters. Nothing is read back but the loss, and the gradient norm when asked.
 // The sequence mirrors src/model/ref/gpt.ts, which the tests hold it to.
 
-import { createBuffer, createWebGPUBackend, readBuffer, recordReadBack, workgroupGrid, type WebGPUBackend } from '../../backends/webgpu.js';
+import { createBuffer, createWebGPUBackend, readBuffer, recordReadBack, workgroupGrid, type WebGPUBackend } from '../../runtime/webgpu.js';
 import { attentionBackward, attentionForward, f32Bits, GptKernels, grid, record, type Dispatch, type Step } from '../../kernels/gpt/webgpu.js';
 import { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
 import { waveletGaps } from '../../model/config.js';
 import { tapsName, waveletPlanOf } from '../../model/parameters.js';
-import { decayMask } from '../optimizer.js';
+import { decayMask } from '../../kernels/adamw/ref.js';
 import type { AttentionTiling } from '../../kernels/gpt/attention.js';
 import { matmulLaunches, matmulScratchFloats, type MatmulProduct } from '../../kernels/gpt/matmul.js';
-import type { EngineOptions, OptimizerState, TrainingEngine } from '../engine.js';
+import type { EngineOptions, OptimizerState, TrainingEngine } from '../../backends/model.js';
 
 interface Plan {
   B: number;

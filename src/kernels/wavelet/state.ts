@@ -8,10 +8,10 @@
 // Built from the reference layers (plain TypeScript): the oracle for the faster decoders, and the
 // decoder where no other is available.
 
-import { waveletGaps, type GPTConfig } from '../model/config.js';
-import { slice, tapsName, waveletPlanOf, type ParameterLayout } from '../model/parameters.js';
-import * as L from '../model/ref/layers.js';
-import type { WaveletPlan } from '../kernels/wavelet/plan.js';
+import { waveletGaps, type GPTConfig } from '../../model/config.js';
+import { slice, tapsName, waveletPlanOf, type ParameterLayout } from '../../model/parameters.js';
+import * as L from '../gpt/ref.js';
+import type { WaveletPlan } from './plan.js';
 
 /** The state of the wavelet structure after one block, for B sequences. */
 export class WaveletState {

@@ -5,8 +5,8 @@
 import { WaveletInputError } from '../errors.js';
 import { checkConfig, type GPTConfig } from '../model/config.js';
 import { parameterLayout } from '../model/parameters.js';
-import { readSafetensors, type NamedTensor } from '../train/safetensors.js';
-import { dequantizeInt8, SCALES_SUFFIX } from './quantize.js';
+import { readSafetensors, type NamedTensor } from './safetensors.js';
+import { dequantizeInt8, SCALES_SUFFIX } from './int8.js';
 
 export const CHECKPOINT_FORMAT = 'wavelet-gpt checkpoint 1';
 

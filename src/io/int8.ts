@@ -4,7 +4,7 @@
 // about a quarter of the float32 one; its weights are dequantized when loaded.
 
 import type { ParameterLayout } from '../model/parameters.js';
-import type { NamedTensor } from '../train/safetensors.js';
+import type { NamedTensor } from './safetensors.js';
 
 export const SCALES_SUFFIX = '.scales';
 

@@ -1,7 +1,7 @@
 // AdamW (decoupled weight decay, as PyTorch's) with clipping by the global gradient norm, over
 // parameter-shaped buffers. The reference update: the engines' fused kernels are checked against it.
 
-import type { ParameterLayout } from '../model/parameters.js';
+import type { ParameterLayout } from '../../model/parameters.js';
 
 export interface AdamWSettings {
   beta1: number;

@@ -4,7 +4,7 @@
 
 import type { GPTConfig } from '../model/config.js';
 import type { ParameterLayout } from '../model/parameters.js';
-import type { AdamWSettings } from './optimizer.js';
+import type { AdamWSettings } from '../kernels/adamw/ref.js';
 
 export type BackendName = 'js' | 'wasm' | 'webgpu';
 

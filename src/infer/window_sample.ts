@@ -3,7 +3,7 @@
 // than the context), chosen by sampling.ts at the given temperature. Generation from a
 // checkpoint is cached instead: src/infer/model.ts.
 
-import type { TrainingEngine } from '../train/engine.js';
+import type { TrainingEngine } from '../backends/model.js';
 import type { SeededRandom } from '../model/random.js';
 import { checkSampling, sampleToken } from './sampling.js';
 
