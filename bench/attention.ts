@@ -5,7 +5,7 @@
 // usage: node --import tsx bench/attention.ts [--reps 20] [--out FILE]
 
 import { cpus } from 'node:os';
-import { createBuffer, createWebGPUBackend } from '../src/backends/webgpu.js';
+import { createBuffer, createWebGPUBackend } from '../src/runtime/webgpu.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { defaultAttentionTiling, type AttentionTiling } from '../src/kernels/gpt/attention.js';
 import { attentionBackward, attentionForward, GptKernels, record, type Step } from '../src/kernels/gpt/webgpu.js';

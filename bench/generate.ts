@@ -8,10 +8,10 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { CachedDecoder } from '../src/infer/decoder.js';
+import { CachedDecoder } from '../src/kernels/wavelet/state.js';
 import { WasmDecoder } from '../src/infer/wasm_decoder.js';
 import { WebGPUDecoder } from '../src/infer/webgpu_decoder.js';
-import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu.js';
+import { createWebGPUBackend, type WebGPUBackend } from '../src/runtime/webgpu.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { checkConfig, presetConfig, type GPTConfig } from '../src/model/config.js';
 import { initialParameters, parameterLayout } from '../src/model/parameters.js';

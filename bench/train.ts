@@ -11,7 +11,7 @@
 import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu.js';
+import { createWebGPUBackend, type WebGPUBackend } from '../src/runtime/webgpu.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { presetConfig, type WaveletStructure } from '../src/model/config.js';
 import { initialParameters, parameterLayout } from '../src/model/parameters.js';
@@ -19,11 +19,11 @@ import { SeededRandom } from '../src/model/random.js';
 import { useTfjsBackend } from '../src/tfjs/backends.js';
 import { tfjsGptLoss, tfjsParameters } from '../src/tfjs/gpt.js';
 import { registerWaveletOp } from '../src/tfjs/wavelet_op.js';
-import type { TrainingEngine } from '../src/train/engine.js';
+import type { TrainingEngine } from '../src/backends/model.js';
 import { JsEngine } from '../src/train/engines/js.js';
 import { WasmEngine } from '../src/train/engines/wasm.js';
 import { WebGPUEngine } from '../src/train/engines/webgpu.js';
-import { DEFAULT_ADAMW } from '../src/train/optimizer.js';
+import { DEFAULT_ADAMW } from '../src/kernels/adamw/ref.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);

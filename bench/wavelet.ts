@@ -11,8 +11,8 @@
 
 import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { createWasmBackend } from '../src/backends/wasm.js';
-import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu.js';
+import { createWasmBackend } from '../src/runtime/wasm.js';
+import { createWebGPUBackend, type WebGPUBackend } from '../src/runtime/webgpu.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { WebGPUCopy } from '../src/kernels/copy/webgpu.js';
 import { haarInitialTaps, planWavelet, type WaveletForm } from '../src/kernels/wavelet/plan.js';

@@ -13,4 +13,4 @@ export function loadModel(source: Uint8Array | ArrayBuffer | URL | string, optio
 
 export { WaveletGPT, type LoadOptions };
 export type { GenerateOptions, GeneratedToken } from '../src/infer/model.js';
-export { wasmSimdSupported } from '../src/backends/wasm.js';
+export { wasmSimdSupported } from '../src/runtime/wasm.js';

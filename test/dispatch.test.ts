@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { dispatch, dispatchCachePath, engineOptions } from '../src/dispatch.js';
 import { checkConfig } from '../src/model/config.js';
 import { initialParameters, parameterLayout } from '../src/model/parameters.js';
-import { DEFAULT_ADAMW } from '../src/train/optimizer.js';
+import { DEFAULT_ADAMW } from '../src/kernels/adamw/ref.js';
 
 test('picks the fastest measured backend, explains, caches, and returns the initial parameters', async () => {
   process.env.XDG_CACHE_HOME = mkdtempSync(join(tmpdir(), 'wavelet-gpt-cache-'));

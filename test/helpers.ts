@@ -5,10 +5,10 @@
 
 import { readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
-import { createWasmBackend, type WasmBackend } from '../src/backends/wasm.js';
+import { createWasmBackend, type WasmBackend } from '../src/runtime/wasm.js';
 import { SeededRandom } from '../src/model/random.js';
 import { slice, type ParameterLayout } from '../src/model/parameters.js';
-import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu.js';
+import { createWebGPUBackend, type WebGPUBackend } from '../src/runtime/webgpu.js';
 
 /** Uniform numbers in [0, 1) from the project's seeded generator (mulberry32). */
 export function seededRandom(seed: number): () => number {

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { CachedDecoder } from '../../src/infer/decoder.js';
+import { CachedDecoder } from '../../src/kernels/wavelet/state.js';
 import { WasmDecoder } from '../../src/infer/wasm_decoder.js';
 import { WebGPUDecoder } from '../../src/infer/webgpu_decoder.js';
 import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
@@ -13,7 +13,7 @@ import { SeededRandom } from '../../src/model/random.js';
 import { gptForward } from '../../src/model/ref/gpt.js';
 import { WasmEngine } from '../../src/train/engines/wasm.js';
 import { WebGPUEngine } from '../../src/train/engines/webgpu.js';
-import { DEFAULT_ADAMW } from '../../src/train/optimizer.js';
+import { DEFAULT_ADAMW } from '../../src/kernels/adamw/ref.js';
 import { assertClose, redrawWeights, webgpuBackend } from '../helpers.js';
 import { TEST_BASE, TEST_CONFIGS } from '../model/configs.js';
 import { checkConfig, type GPTConfig } from '../../src/model/config.js';

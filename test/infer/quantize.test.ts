@@ -6,15 +6,15 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHECKPOINT_FORMAT, parseCheckpoint } from '../../src/infer/checkpoint.js';
+import { CHECKPOINT_FORMAT, parseCheckpoint } from '../../src/io/checkpoint.js';
 import { WaveletGPT } from '../../src/infer/model.js';
-import { quantizeInt8, roundTripInt8 } from '../../src/infer/quantize.js';
+import { quantizeInt8, roundTripInt8 } from '../../src/io/int8.js';
 import { checkConfig, presetConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
 import { CharacterTokenizer } from '../../src/tokenizers/characters.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
-import { writeSafetensors } from '../../src/train/safetensors.js';
+import { writeSafetensors } from '../../src/io/safetensors.js';
 import { redrawWeights } from '../helpers.js';
 
 const tokenizer = await CharacterTokenizer.fromCorpus('abcdefgh .', 'error');

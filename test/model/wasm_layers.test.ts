@@ -1,8 +1,8 @@
 // Every AssemblyScript layer against its reference (src/model/ref/layers.ts), forward and
 // backward, on odd shapes: channels not a multiple of 4, one row, one head, T = 1.
 import { test } from 'uvu';
-import * as L from '../../src/model/ref/layers.js';
-import type { WasmBackend } from '../../src/backends/wasm.js';
+import * as L from '../../src/kernels/gpt/ref.js';
+import type { WasmBackend } from '../../src/runtime/wasm.js';
 import { assertClose, randomArray, seededRandom, wasmBackend } from '../helpers.js';
 
 /** Copies the arrays into wasm memory, runs `call` with their offsets, copies them all back. */

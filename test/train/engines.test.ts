@@ -10,8 +10,8 @@ import { SeededRandom } from '../../src/model/random.js';
 import { JsEngine } from '../../src/train/engines/js.js';
 import { WasmEngine } from '../../src/train/engines/wasm.js';
 import { WebGPUEngine } from '../../src/train/engines/webgpu.js';
-import type { TrainingEngine } from '../../src/train/engine.js';
-import { DEFAULT_ADAMW } from '../../src/train/optimizer.js';
+import type { TrainingEngine } from '../../src/backends/model.js';
+import { DEFAULT_ADAMW } from '../../src/kernels/adamw/ref.js';
 import { assertClose, redrawWeights, webgpuBackend } from '../helpers.js';
 import { TEST_CONFIGS } from '../model/configs.js';
 

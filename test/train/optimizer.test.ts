@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { useTfjsBackend } from '../../src/tfjs/backends.js';
-import { adamwStep, globalNorm } from '../../src/train/optimizer.js';
+import { adamwStep, globalNorm } from '../../src/kernels/adamw/ref.js';
 import { initialPlateau, learningRate, plateauAfterEvaluation, type ScheduleSettings } from '../../src/train/schedule.js';
 import { assertClose, randomArray, seededRandom } from '../helpers.js';
 

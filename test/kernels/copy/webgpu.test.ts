@@ -1,7 +1,7 @@
 // The bandwidth anchor must copy, or the ratios against it mean nothing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { withErrorScopes } from '../../../src/backends/webgpu.js';
+import { withErrorScopes } from '../../../src/runtime/webgpu.js';
 import { WebGPUCopy } from '../../../src/kernels/copy/webgpu.js';
 import { randomArray, seededRandom, webgpuBackend } from '../../helpers.js';
 

@@ -3,10 +3,10 @@
 // context shorter than one staged block and one spanning several, batch 1) and on several
 // tilings, which must not change the result.
 import { test } from 'uvu';
-import { createBuffer, readBuffer } from '../../../src/backends/webgpu.js';
+import { createBuffer, readBuffer } from '../../../src/runtime/webgpu.js';
 import { defaultAttentionTiling, type AttentionTiling } from '../../../src/kernels/gpt/attention.js';
 import { attentionBackward, attentionForward, GptKernels, record } from '../../../src/kernels/gpt/webgpu.js';
-import { attentionBackward as referenceBackward, attentionForward as referenceForward } from '../../../src/model/ref/layers.js';
+import { attentionBackward as referenceBackward, attentionForward as referenceForward } from '../../../src/kernels/gpt/ref.js';
 import { assertClose, randomArray, seededRandom, webgpuBackend } from '../../helpers.js';
 
 interface Case {

@@ -3,7 +3,7 @@
 // 16-step of K, and products split along K.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createBuffer, readBuffer } from '../../../src/backends/webgpu.js';
+import { createBuffer, readBuffer } from '../../../src/runtime/webgpu.js';
 import { matmulLaunches, matmulScratchFloats, matmulSplits, type MatmulProduct } from '../../../src/kernels/gpt/matmul.js';
 import { GptKernels, record } from '../../../src/kernels/gpt/webgpu.js';
 import { assertClose, randomArray, seededRandom, webgpuBackend } from '../../helpers.js';
