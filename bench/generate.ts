@@ -8,9 +8,10 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { CachedDecoder } from '../src/kernels/wavelet/state.js';
-import { WasmDecoder } from '../src/infer/wasm_decoder.js';
-import { WebGPUDecoder } from '../src/infer/webgpu_decoder.js';
+import { JsModel } from '../src/backends/js/model.js';
+import { WasmModel } from '../src/backends/wasm/model.js';
+import { WebGPUModel } from '../src/backends/webgpu/model.js';
+import type { BackendModel } from '../src/backends/model.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/runtime/webgpu.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { checkConfig, presetConfig, type GPTConfig } from '../src/model/config.js';
@@ -53,7 +54,8 @@ for (const name of names) {
   for (const B of [1, 8]) {
     const prompt = Array.from({ length: B }, () => Array.from({ length: promptLength }, () => random.below(config.vocabSize)));
     // ours: the prompt read token by token, then `tokens` more (greedy, to time the model alone)
-    const rate = async (decoder: { step(tokens: number[]): Float32Array | Promise<Float32Array> }) => {
+    const rate = async (model: BackendModel) => {
+      const decoder = await model.decoder(B);
       for (let t = 0; t < promptLength; t++) await decoder.step(prompt.map((p) => p[t]));
       const started = performance.now();
       let next = prompt.map((p) => p[promptLength - 1]);
@@ -61,11 +63,14 @@ for (const name of names) {
         const logits = await decoder.step(next);
         next = next.map((_, b) => argmax(logits.subarray(b * config.vocabSize, (b + 1) * config.vocabSize)));
       }
-      return (B * tokens) / ((performance.now() - started) / 1e3);
+      const rate = (B * tokens) / ((performance.now() - started) / 1e3);
+      model.dispose();
+      return rate;
     };
-    const ours = await rate(await WasmDecoder.create(config, layout, params, B, readFileSync('build/wavelet.wasm')));
-    const oursJs = await rate(new CachedDecoder(config, layout, params, B));
-    const oursGpu = gpu ? await rate(await WebGPUDecoder.create(config, layout, params, B, gpu)) : undefined;
+    const options = { config, layout, parameters: params };
+    const ours = await rate(await WasmModel.create(options, readFileSync('build/wavelet.wasm')));
+    const oursJs = await rate(new JsModel(options));
+    const oursGpu = gpu ? await rate(await WebGPUModel.create(options, gpu)) : undefined;
     // tfjs-wasm: the whole prefix again for every token (fewer tokens: it is slow)
     const vars = tfjsParameters(layout, params, `${name}-${B}/`);
     const sequences = prompt.map((p) => p.slice());
@@ -108,7 +113,7 @@ for await (const token of model.generate('Call me ', { maxTokens: 1 })) process.
   coldStart = { skipped: (error as Error).message.slice(0, 200) };
 }
 
-const report = { bench: 'generate', date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length, memory_gib: +(totalmem() / 2 ** 30).toFixed(1), node: process.versions.node, gpu: gpu?.adapter }, tokens, results, cold_start: coldStart, note: 'wasm: WasmDecoder (SIMD kernels, KV cache); js: CachedDecoder (TypeScript); ratio: wasm vs tfjs-backend-wasm recomputing the whole prefix each token, all single-threaded' };
+const report = { bench: 'generate', date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length, memory_gib: +(totalmem() / 2 ** 30).toFixed(1), node: process.versions.node, gpu: gpu?.adapter }, tokens, results, cold_start: coldStart, note: 'wasm: the wasm backend\'s decoder (SIMD kernels, KV cache); js: the js backend\'s (TypeScript); ratio: wasm vs tfjs-backend-wasm recomputing the whole prefix each token, all single-threaded' };
 const out = option('--out', '');
 if (out) writeFileAtomic(out, JSON.stringify(report, null, 2));
 console.log(JSON.stringify(report, null, 2));

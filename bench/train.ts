@@ -19,10 +19,10 @@ import { SeededRandom } from '../src/model/random.js';
 import { useTfjsBackend } from '../src/tfjs/backends.js';
 import { tfjsGptLoss, tfjsParameters } from '../src/tfjs/gpt.js';
 import { registerWaveletOp } from '../src/tfjs/wavelet_op.js';
-import type { TrainingEngine } from '../src/backends/model.js';
-import { JsEngine } from '../src/train/engines/js.js';
-import { WasmEngine } from '../src/train/engines/wasm.js';
-import { WebGPUEngine } from '../src/train/engines/webgpu.js';
+import type { BackendModel } from '../src/backends/model.js';
+import { JsModel } from '../src/backends/js/model.js';
+import { WasmModel } from '../src/backends/wasm/model.js';
+import { WebGPUModel } from '../src/backends/webgpu/model.js';
 import { DEFAULT_ADAMW } from '../src/kernels/adamw/ref.js';
 
 const args = process.argv.slice(2);
@@ -83,7 +83,7 @@ for (const form of forms) {
     tokens: Int32Array.from({ length: B * T }, () => random.below(config.vocabSize)),
     targets: Int32Array.from({ length: B * T }, () => random.below(config.vocabSize)),
   });
-  const engineStep = (engine: TrainingEngine) => async () => {
+  const engineStep = (engine: BackendModel) => async () => {
     const { tokens, targets } = batch();
     await Promise.all([engine.forwardBackward(tokens, targets, B, T, 1), engine.update(1e-3)]); // as the trainer issues a step
   };
@@ -94,13 +94,13 @@ for (const form of forms) {
   for (const backend of backends) {
     if (backend === 'wasm' || backend === 'js' || backend === 'webgpu') {
       const engine =
-        backend === 'wasm' ? await WasmEngine.create(options, readFileSync('build/wavelet.wasm')) : backend === 'js' ? new JsEngine(options) : await WebGPUEngine.create(options, gpu);
+        backend === 'wasm' ? await WasmModel.create(options, readFileSync('build/wavelet.wasm')) : backend === 'js' ? new JsModel(options) : await WebGPUModel.create(options, gpu);
       const ms = await timeSteps(backend === 'js' ? 3 : 10, engineStep(engine));
       let memory: object = {};
       if (memorySteps > 0 && backend !== 'js' && form === forms[0]) {
-        const before = backend === 'wasm' ? { wasm_bytes: (engine as WasmEngine).memoryBytes() } : gpuMemory!();
+        const before = backend === 'wasm' ? { wasm_bytes: (engine as WasmModel).memoryBytes() } : gpuMemory!();
         for (let i = 0; i < memorySteps; i++) await engineStep(engine)();
-        const after = backend === 'wasm' ? { wasm_bytes: (engine as WasmEngine).memoryBytes() } : gpuMemory!();
+        const after = backend === 'wasm' ? { wasm_bytes: (engine as WasmModel).memoryBytes() } : gpuMemory!();
         memory = { memory_after_warmup: before, memory_after_more_steps: after, more_steps: memorySteps };
       }
       let split: object = {};
@@ -112,7 +112,7 @@ for (const form of forms) {
         });
         const updateMs = await timeSteps(5, () => engine.update(0));
         split = { forward_ms: +forwardMs.toFixed(2), update_ms: +updateMs.toFixed(2) };
-        if (args.includes('--profile') && engine instanceof WebGPUEngine) {
+        if (args.includes('--profile') && engine instanceof WebGPUModel) {
           const { tokens, targets } = batch();
           const profile = Object.entries(await engine.profile(tokens, targets, B, T)).sort((a, b) => b[1].ms - a[1].ms);
           split = { ...split, profile: Object.fromEntries(profile.map(([k, v]) => [k, { ms: +v.ms.toFixed(2), launches: v.launches }])) };
@@ -148,15 +148,15 @@ for (const form of forms) {
 const interleaved: Record<string, object> = {};
 if (args.includes('--interleave') && forms.length > 1) {
   for (const backend of backends.filter((b) => b === 'wasm' || b === 'webgpu')) {
-    const engines: TrainingEngine[] = [];
+    const engines: BackendModel[] = [];
     for (const form of forms) {
       const config = presetConfig(preset, form === 'none' ? null : { form: form as WaveletStructure['form'] });
       const layout = parameterLayout(config);
       const options = { config, layout, parameters: initialParameters(config, layout, 1), adamw: DEFAULT_ADAMW };
-      engines.push(backend === 'wasm' ? await WasmEngine.create(options, readFileSync('build/wavelet.wasm')) : await WebGPUEngine.create(options, gpu));
+      engines.push(backend === 'wasm' ? await WasmModel.create(options, readFileSync('build/wavelet.wasm')) : await WebGPUModel.create(options, gpu));
     }
     const T = engines[0].config.context;
-    const step = async (engine: TrainingEngine) => {
+    const step = async (engine: BackendModel) => {
       const tokens = Int32Array.from({ length: B * T }, () => random.below(engine.config.vocabSize));
       await Promise.all([engine.forwardBackward(tokens, tokens, B, T, 1), engine.update(1e-3)]);
     };

@@ -1,6 +1,6 @@
 // wavelet-gpt: wavelet-structured language models on WebGPU and WebAssembly SIMD.
 // The public surface: the causal multi-scale filter bank on three backends, the model, the
-// training engines. Everything here runs in browsers and workers too. Node-only parts (the
+// backends' models (training and generation). Everything here runs in browsers and workers too. Node-only parts (the
 // training loop, checkpoints on disk, the dispatcher's cache): 'wavelet-gpt/node'. Tokenizers:
 // 'wavelet-gpt/tokenizers'; the tfjs op and model: 'wavelet-gpt/tfjs'.
 
@@ -28,16 +28,16 @@ export { createWebGPUBackend, ensureNavigatorGpu, createBuffer, readBuffer, with
 export { probeBackends, type BackendProbe } from './backends/probe.js';
 export { PRESETS, presetConfig, checkConfig, type GPTConfig, type WaveletStructure, type PresetName } from './model/config.js';
 export { parameterLayout, initialParameters, type ParameterLayout } from './model/parameters.js';
-export { type TrainingEngine, type BackendName, type EngineOptions } from './backends/model.js';
-export { JsEngine } from './train/engines/js.js';
-export { WasmEngine } from './train/engines/wasm.js';
-export { WebGPUEngine } from './train/engines/webgpu.js';
+export { BACKEND_NAMES, type BackendName, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from './backends/model.js';
+export { createModel, chooseBackend, type BackendChoice, type ChoiceCache, type Timing, type Workload } from './backends/registry.js';
+export { JsModel } from './backends/js/model.js';
+export { WasmModel } from './backends/wasm/model.js';
+export { WebGPUModel } from './backends/webgpu/model.js';
+export { gptNetwork } from './model/gpt.js';
+export { type Network, type Layer } from './model/network.js';
 export { DEFAULT_ADAMW, type AdamWSettings } from './kernels/adamw/ref.js';
 export { TokenizerInputError } from './errors.js';
 export { WaveletGPT, type GenerateOptions, type GeneratedToken } from './infer/model.js';
-export { CachedDecoder } from './kernels/wavelet/state.js';
 export { sampleToken, checkSampling, type SamplingOptions } from './infer/sampling.js';
 export { parseCheckpoint, type ModelCheckpoint } from './io/checkpoint.js';
-export { WasmDecoder } from './infer/wasm_decoder.js';
-export { WebGPUDecoder } from './infer/webgpu_decoder.js';
 export { quantizeInt8, dequantizeInt8 } from './io/int8.js';

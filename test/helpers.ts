@@ -9,6 +9,9 @@ import { createWasmBackend, type WasmBackend } from '../src/runtime/wasm.js';
 import { SeededRandom } from '../src/model/random.js';
 import { slice, type ParameterLayout } from '../src/model/parameters.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/runtime/webgpu.js';
+import type { BackendModel, ModelOptions } from '../src/backends/model.js';
+import { WasmModel } from '../src/backends/wasm/model.js';
+import { WebGPUModel } from '../src/backends/webgpu/model.js';
 
 /** Uniform numbers in [0, 1) from the project's seeded generator (mulberry32). */
 export function seededRandom(seed: number): () => number {
@@ -64,4 +67,10 @@ let webgpu: Promise<WebGPUBackend | undefined> | undefined;
 /** The WebGPU backend, or undefined when WAVELET_GPT_SKIP_WEBGPU=1; any other failure throws. */
 export function webgpuBackend(): Promise<WebGPUBackend | undefined> {
   return (webgpu ??= process.env.WAVELET_GPT_SKIP_WEBGPU === '1' ? Promise.resolve(undefined) : createWebGPUBackend());
+}
+
+/** The models of the fast backends for `options` (wasm; webgpu unless skipped), on the shared devices. */
+export async function fastModels(options: ModelOptions): Promise<BackendModel[]> {
+  const gpu = await webgpuBackend();
+  return [await WasmModel.create(options, readFileSync('build/wavelet.wasm')), ...(gpu ? [await WebGPUModel.create(options, gpu)] : [])];
 }

@@ -1,12 +1,15 @@
-// What the trainer needs of a backend: forward and backward on a micro-batch with gradients
-// accumulated, one optimizer update, evaluation, next-token logits, and its state in and out
-// for checkpoints. Each backend (js, wasm, webgpu) implements it over its own buffers.
+// What every backend's model object offers. One object a model and backend owns the kernels
+// (compiled pipelines, the wasm instance), the parameters and their offsets; training (forward,
+// backward, update) and generation (decoders with their caches) are two modes of it, so the
+// weights live once and nothing is compiled twice. dispose() frees what it holds.
 
 import type { GPTConfig } from '../model/config.js';
 import type { ParameterLayout } from '../model/parameters.js';
 import type { AdamWSettings } from '../kernels/adamw/ref.js';
 
-export type BackendName = 'js' | 'wasm' | 'webgpu';
+/** The backends, fastest first where each runs: the one place their names are written. */
+export const BACKEND_NAMES = ['webgpu', 'wasm', 'js'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface OptimizerState {
   /** Updates taken so far (AdamW's t). */
@@ -15,12 +18,36 @@ export interface OptimizerState {
   v: Float32Array;
 }
 
+export interface ModelOptions {
+  config: GPTConfig;
+  layout: ParameterLayout;
+  parameters: Float32Array;
+  /** AdamW's settings; without them the model is for generation only (no gradients or moments allocated). */
+  adamw?: AdamWSettings;
+}
+
 /**
- * A model's training and evaluation on one backend. Calls may be made without awaiting the one
- * before (a step's micro-batches and its update, then one await): an engine does the work of
- * each call in call order, so the GPU engine waits for the CPU once a step.
+ * Generation with state kept between tokens: each layer's keys and values (a KV cache) and the
+ * wavelet structure's ring of recent inputs, so a token costs O(context) attention and O(1)
+ * wavelet work. B sequences advance together.
  */
-export interface TrainingEngine {
+export interface Decoder {
+  readonly batch: number;
+  /** Tokens each sequence holds so far. */
+  readonly position: number;
+  /** Feeds one token to each sequence; the logits (B, V) of the token after it. */
+  step(tokens: ArrayLike<number>): Promise<Float32Array>;
+  /** Back to position 0 (the cache's contents are ignored from then on). */
+  reset(): void;
+  dispose(): void;
+}
+
+/**
+ * A model on one backend. Training calls may be made without awaiting the one before (a step's
+ * micro-batches and its update, then one await): a backend does the work of each call in call
+ * order, so the GPU waits for the CPU once a step.
+ */
+export interface BackendModel {
   readonly backend: BackendName;
   readonly config: GPTConfig;
   readonly layout: ParameterLayout;
@@ -30,16 +57,30 @@ export interface TrainingEngine {
   update(lr: number): Promise<number>;
   /** The mean loss, no gradient. */
   evaluate(tokens: Int32Array, targets: Int32Array, B: number, T: number): Promise<number>;
-  /** Logits (V) of the token after the sequence. */
+  /** Logits (V) of the token after the sequence, from a full forward pass. */
   nextLogits(tokens: Int32Array): Promise<Float32Array>;
   parameters(): Promise<Float32Array>;
+  /** The gradients accumulated since the last update (laid out as the parameters). */
+  gradients(): Promise<Float32Array>;
   optimizerState(): Promise<OptimizerState>;
-  load(parameters: Float32Array, optimizer: OptimizerState): Promise<void>;
+  load(parameters: Float32Array, optimizer?: OptimizerState): Promise<void>;
+  /** A decoder for `batch` sequences on this model's weights and kernels, at position 0. */
+  decoder(batch: number): Promise<Decoder>;
+  /** Frees buffers, pipelines and memory; the model (and its decoders) cannot be used after. */
+  dispose(): void;
 }
 
-export interface EngineOptions {
-  config: GPTConfig;
-  layout: ParameterLayout;
-  parameters: Float32Array;
-  adamw: AdamWSettings;
+/** A training call on a model made for generation only. */
+export function trainingUnavailable(backend: BackendName): Error {
+  return new Error(`${backend} model: made for generation (no optimizer settings); create it with 'adamw' to train`);
+}
+
+/** The checks every decoder makes before a step; `what` names it in errors. */
+export function checkDecoderStep(config: GPTConfig, batch: number, position: number, tokens: ArrayLike<number>): void {
+  if (tokens.length !== batch) throw new Error(`decoder: ${tokens.length} tokens for a batch of ${batch}`);
+  if (position >= config.context) throw new Error(`decoder: the context of ${config.context} tokens is full; reset and feed the last tokens again`);
+  for (let b = 0; b < batch; b++) {
+    const token = tokens[b];
+    if (!Number.isInteger(token) || token < 0 || token >= config.vocabSize) throw new Error(`decoder: token ${token} outside the vocabulary of ${config.vocabSize}`);
+  }
 }

@@ -2,6 +2,7 @@
 
 import { WaveletInputError } from '../errors.js';
 import { WaveletGPT } from '../infer/model.js';
+import { fileChoiceCache } from '../io/choice_cache.js';
 import { number } from './train.js';
 
 export const GENERATE_OPTIONS = ['checkpoint', 'backend', 'prompt', 'stream', 'max-tokens', 'temperature', 'top-k', 'top-p', 'repetition-penalty', 'seed', 'stop'];
@@ -14,7 +15,8 @@ export const GENERATE_USAGE = `  generate --checkpoint DIR|FILE|URL --prompt TEX
 export async function runGenerate(options: Record<string, string>): Promise<void> {
   if (!options.checkpoint) throw new WaveletInputError('generate: --checkpoint is required (a run folder, a .safetensors file or a URL)');
   if (options.prompt === undefined) throw new WaveletInputError('generate: --prompt is required');
-  const model = await WaveletGPT.load(options.checkpoint, { backend: (options.backend ?? 'auto') as 'auto' });
+  const model = await WaveletGPT.load(options.checkpoint, { backend: (options.backend ?? 'auto') as 'auto', choiceCache: fileChoiceCache() });
+  if (model.choice) console.error(`backend: ${model.choice.reason}${model.choice.cached ? ' (measured before, cached)' : ''}`);
   const settings = {
     maxTokens: number(options, 'max-tokens', 200),
     temperature: number(options, 'temperature', 0.8),
@@ -38,4 +40,5 @@ export async function runGenerate(options: Record<string, string>): Promise<void
   else console.log(options.prompt + text);
   const seconds = (performance.now() - started) / 1e3;
   console.error(`${model.backend} decoder: ${count} tokens in ${seconds.toFixed(2)} s (${(count / seconds).toFixed(0)} tokens/s)`);
+  model.dispose();
 }

@@ -1,7 +1,8 @@
 // `wavelet-gpt info`: what this machine offers.
 
 import { probeBackends } from '../backends/probe.js';
-import { dispatch, engineOptions } from '../dispatch.js';
+import { chooseBackend } from '../backends/registry.js';
+import { fileChoiceCache } from '../io/choice_cache.js';
 import { presetConfig } from '../model/config.js';
 import { initialParameters, parameterLayout } from '../model/parameters.js';
 import { DEFAULT_ADAMW } from '../kernels/adamw/ref.js';
@@ -19,6 +20,11 @@ export async function runInfo(version: string): Promise<void> {
   }
   // What `train --backend auto` would pick for the default model, and why.
   const config = presetConfig('tiny', { form: 'haar' }, { vocabSize: 84 });
-  const { decision } = await dispatch(engineOptions(config, initialParameters(config, parameterLayout(config), 1), DEFAULT_ADAMW), 8);
-  console.log(`training dispatch (tiny preset, batch 8): ${decision.reason}${decision.cached ? ' (cached)' : ''}`);
+  const layout = parameterLayout(config);
+  const options = { config, layout, parameters: initialParameters(config, layout, 1), adamw: DEFAULT_ADAMW };
+  for (const work of [{ mode: 'train', batch: 8 }, { mode: 'generate', batch: 1 }] as const) {
+    const { model, choice } = await chooseBackend(options, work, { cache: fileChoiceCache() });
+    model.dispose();
+    console.log(`${work.mode === 'train' ? 'training' : 'generation'} (tiny preset, batch ${work.batch}): ${choice.reason}${choice.cached ? ' (cached)' : ''}`);
+  }
 }

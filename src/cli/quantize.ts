@@ -11,8 +11,7 @@ import { parameterLayout } from '../model/parameters.js';
 import { CHECKPOINT_FORMAT } from '../io/checkpoint.js';
 import { CHECKPOINT_FILE, loadCheckpoint } from '../train/checkpoint.js';
 import { corpusValidationBatches, loadCorpus, type TextTokenizerKind } from '../train/data.js';
-import { WasmEngine } from '../train/engines/wasm.js';
-import { DEFAULT_ADAMW } from '../kernels/adamw/ref.js';
+import { WasmModel } from '../backends/wasm/model.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { number } from './train.js';
 
@@ -35,10 +34,14 @@ export async function runQuantize(options: Record<string, string>): Promise<void
   const corpus = await loadCorpus(settings.data, settings.tokenizer ?? 'char', config.context, source.tokenizer);
   const batches = corpusValidationBatches(corpus, number(options, 'batch', 8), config.context, number(options, 'eval-batches', 8));
   const loss = async (weights: Float32Array) => {
-    const engine = await WasmEngine.create({ config, layout, parameters: weights, adamw: DEFAULT_ADAMW });
-    let sum = 0;
-    for (const b of batches) sum += await engine.evaluate(b.tokens, b.targets, b.tokens.length / config.context, config.context);
-    return sum / batches.length / Math.LN2;
+    const model = await WasmModel.create({ config, layout, parameters: weights });
+    try {
+      let sum = 0;
+      for (const b of batches) sum += await model.evaluate(b.tokens, b.targets, b.tokens.length / config.context, config.context);
+      return sum / batches.length / Math.LN2;
+    } finally {
+      model.dispose();
+    }
   };
   const [full, int8] = [await loss(parameters), await loss(dequantizeTensors(layout, tensors))];
   const sizes = [statSync(join(options.checkpoint, CHECKPOINT_FILE)).size, statSync(options.out).size];

@@ -1,7 +1,8 @@
 // `wavelet-gpt train`: trains, shows progress, evaluates, checkpoints, and prints a sample.
 
 import { WaveletInputError } from '../errors.js';
-import { sampleTokens } from '../infer/window_sample.js';
+import { continueTokens } from '../infer/continue.js';
+import { checkSampling } from '../infer/sampling.js';
 import { SeededRandom } from '../model/random.js';
 import { ProgressBar } from '../report/progress.js';
 import { train, type TrainSettings } from '../train/trainer.js';
@@ -70,17 +71,18 @@ export async function runTrain(options: Record<string, string>): Promise<void> {
   const settings = trainSettings(options);
   let bar: ProgressBar | undefined;
   let corpusInfo: Corpus | undefined;
-  let engineRef: Parameters<typeof sampleTokens>[0] | undefined;
+  let sample: number[] = [];
+  const count = number(options, 'sample', 200);
+  const temperature = number(options, 'temperature', 0.8);
   const log = await train(
     settings,
     {
-      start({ config, corpus, engine, decision, fromStep, parameters }) {
+      start({ config, corpus, model, choice, fromStep, parameters }) {
         corpusInfo = corpus;
-        engineRef = engine;
         const structure = config.wavelet ? `WaveletGPT (${config.wavelet.form})` : 'GPT baseline';
         console.error(`${structure}: ${config.layers} layers x ${config.width}, ${config.heads} heads, context ${config.context}, vocabulary ${config.vocabSize}, ${parameters.toLocaleString('en')} parameters`);
         console.error(`data: ${corpus.path} (${corpus.train.length.toLocaleString('en')} training, ${corpus.validation.length.toLocaleString('en')} validation tokens)`);
-        console.error(`backend: ${decision ? `${decision.reason}${decision.cached ? ' (measured before, cached)' : ''}` : `${engine.backend} (--backend)`}`);
+        console.error(`backend: ${choice ? `${choice.reason}${choice.cached ? ' (measured before, cached)' : ''}` : `${model.backend} (--backend)`}`);
         if (fromStep > 0) console.error(`resuming at step ${fromStep}`);
         bar = new ProgressBar(settings.steps, fromStep);
       },
@@ -91,6 +93,16 @@ export async function runTrain(options: Record<string, string>): Promise<void> {
       evaluation(entry) {
         const v = entry.validationLoss!;
         bar!.note(`step ${entry.step + 1}: validation ${v.toFixed(4)} nats, ${(v / Math.LN2).toFixed(4)} bits per token (train ${entry.loss.toFixed(4)})`);
+      },
+      async finish(model, log) {
+        if (count <= 0) return;
+        // The sample goes through the model's decoder, as `wavelet-gpt generate` does.
+        const decoder = await model.decoder(1);
+        try {
+          sample = await continueTokens(decoder, model.config.context, [0], count, checkSampling({ temperature }), new SeededRandom(log.settings.seed));
+        } finally {
+          decoder.dispose();
+        }
       },
     },
     options.resume === undefined
@@ -107,10 +119,8 @@ export async function runTrain(options: Record<string, string>): Promise<void> {
   bar?.done();
   const out = options.resume ?? settings.out;
   console.error(`wrote ${out}/checkpoint.safetensors, ${out}/log.json, ${out}/curves.svg`);
-  const count = number(options, 'sample', 200);
-  if (count > 0 && engineRef && corpusInfo) {
-    const prompt = [0];
-    const tokens = await sampleTokens(engineRef, prompt, count, number(options, 'temperature', 0.8), new SeededRandom(log.settings.seed));
+  if (count > 0 && corpusInfo) {
+    const tokens = sample;
     const { tokenizer } = corpusInfo;
     // Text prints; audio and MIDI samples are written as files.
     if (tokenizer.kind === 'mulaw' || tokenizer.kind === 'midi') {

@@ -1,7 +1,7 @@
 // A trained model for generation, loaded from a checkpoint's bytes, a URL or (in Node) a file:
 //   const model = await WaveletGPT.load('runs/main/checkpoint.safetensors');
 //   for await (const { text } of model.generate('Call me ', { maxTokens: 200 })) process.stdout.write(text);
-// Generation is cached (src/infer/decoder.ts). Past the context, the window slides: the decoder
+// Generation is cached (a backend model's decoder). Past the context, the window slides: the decoder
 // starts again from the last half context of tokens.
 
 import { WaveletInputError } from '../errors.js';
@@ -11,11 +11,10 @@ import { SeededRandom } from '../model/random.js';
 import { CharacterTokenizer, tokenizerFromJSON } from '../tokenizers/index.js';
 import { tokenizerRuntime } from '../tokenizers/runtime.js';
 import { parseCheckpoint } from '../io/checkpoint.js';
-import { wasmSimdSupported, type WasmSource } from '../runtime/wasm.js';
-import { CachedDecoder } from '../kernels/wavelet/state.js';
-import { WasmDecoder } from './wasm_decoder.js';
-import { WebGPUDecoder } from './webgpu_decoder.js';
+import type { WasmSource } from '../runtime/wasm.js';
 import type { WebGPUBackend } from '../runtime/webgpu.js';
+import type { BackendModel, BackendName, Decoder } from '../backends/model.js';
+import { checkBackendName, chooseBackend, createModel, type BackendChoice, type ChoiceCache } from '../backends/registry.js';
 import { checkSampling, sampleToken, type SamplingOptions } from './sampling.js';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -44,28 +43,32 @@ interface TextTokenizer {
 
 export interface LoadOptions {
   /**
-   * The decoder: 'wasm' (SIMD kernels), 'webgpu' (the GPU; a token is a submission and a
-   * read-back, so it pays where the model is large), 'js' (plain TypeScript), or 'auto' (wasm
-   * where WebAssembly SIMD runs, else js).
+   * The backend: 'webgpu' (the GPU), 'wasm' (SIMD kernels), 'js' (plain TypeScript), or 'auto'
+   * (default): each that runs here is timed decoding tokens of this model, and the fastest kept
+   * (`choice` says why).
    */
-  backend?: 'auto' | 'wasm' | 'webgpu' | 'js';
-  /** The WebGPU device to use (backend 'webgpu'); by default one is made. */
+  backend?: 'auto' | BackendName;
+  /** The WebGPU device to use; by default one is made (and destroyed with the model). */
   gpu?: WebGPUBackend;
   /** Where build/wavelet.wasm is (bytes, a module or a URL) where there is no file system. */
   wasm?: WasmSource;
   /** Likewise build/tokenizers.wasm (the tokenizers' kernels). */
   tokenizersWasm?: WasmSource;
-}
-
-/** What generation needs of a decoder (CachedDecoder, WasmDecoder, WebGPUDecoder). */
-interface Decoder {
-  position: number;
-  step(tokens: ArrayLike<number>): Float32Array | Promise<Float32Array>;
-  reset(): void;
+  /** Backend 'auto': about how long to time each backend (ms, default 300), and a store of earlier choices. */
+  chooseBudgetMs?: number;
+  choiceCache?: ChoiceCache;
 }
 
 export class WaveletGPT {
-  private constructor(readonly config: GPTConfig, readonly tokenizer: TextTokenizer, private readonly parameters: Float32Array, readonly backend: 'wasm' | 'webgpu' | 'js', private readonly options: LoadOptions) {}
+  /** Decoders not in use, by batch size: made once (caches allocated) and reused. */
+  private readonly idle = new Map<number, Decoder[]>();
+
+  private constructor(readonly config: GPTConfig, readonly tokenizer: TextTokenizer, private readonly model: BackendModel, readonly choice: BackendChoice | undefined) {}
+
+  /** The backend generating: webgpu, wasm or js. */
+  get backend(): BackendName {
+    return this.model.backend;
+  }
 
   /** From checkpoint bytes, a URL (fetched), or a file path (Node). */
   static async load(source: Uint8Array | ArrayBuffer | URL | string, options: LoadOptions = {}): Promise<WaveletGPT> {
@@ -74,16 +77,17 @@ export class WaveletGPT {
     if (options.tokenizersWasm) await tokenizerRuntime(options.tokenizersWasm);
     const tokenizer = await tokenizerFromJSON(checkpoint.tokenizer, `${what} tokenizer`);
     if (tokenizer.kind === 'mulaw' || tokenizer.kind === 'midi' || tokenizer.kind === 'pixels' || tokenizer.kind === 'listops') {
-      throw new WaveletInputError(`${what}: a ${tokenizer.kind} model; WaveletGPT.generate writes text, use a CachedDecoder for token ids`);
+      throw new WaveletInputError(`${what}: a ${tokenizer.kind} model; WaveletGPT.generate writes text, use a backend model's decoder for token ids`);
     }
-    const requested = options.backend ?? 'auto';
-    if (!['auto', 'wasm', 'webgpu', 'js'].includes(requested)) throw new WaveletInputError(`backend: expected auto, wasm, webgpu or js, found '${requested}'`);
-    const backend = requested === 'auto' ? (wasmSimdSupported() ? 'wasm' : 'js') : requested;
-    return new WaveletGPT(checkpoint.config, tokenizer as unknown as TextTokenizer, checkpoint.parameters, backend, options);
+    const requested = checkBackendName(options.backend ?? 'auto', 'backend');
+    const modelOptions = { config: checkpoint.config, layout: parameterLayout(checkpoint.config), parameters: checkpoint.parameters };
+    const devices = { gpu: options.gpu, wasm: options.wasm };
+    const { model, choice } =
+      requested === 'auto'
+        ? await chooseBackend(modelOptions, { mode: 'generate', batch: 1 }, { ...devices, budgetMs: options.chooseBudgetMs ?? 300, cache: options.choiceCache })
+        : { model: await createModel(requested, modelOptions, devices), choice: undefined };
+    return new WaveletGPT(checkpoint.config, tokenizer as unknown as TextTokenizer, model, choice);
   }
-
-  /** Decoders not in use, by batch size: made once (pipelines, wasm instances, weights copied in) and reused. */
-  private readonly idle = new Map<number, Decoder[]>();
 
   /** A decoder for `batch` sequences, at position 0: an idle one, or a new one. */
   private async acquire(batch: number): Promise<Decoder> {
@@ -92,14 +96,18 @@ export class WaveletGPT {
       idle.reset();
       return idle;
     }
-    const layout = parameterLayout(this.config);
-    if (this.backend === 'webgpu') return WebGPUDecoder.create(this.config, layout, this.parameters, batch, this.options.gpu);
-    return this.backend === 'wasm' ? WasmDecoder.create(this.config, layout, this.parameters, batch, this.options.wasm) : new CachedDecoder(this.config, layout, this.parameters, batch);
+    return this.model.decoder(batch);
   }
 
   private release(batch: number, decoder: Decoder): void {
     if (!this.idle.has(batch)) this.idle.set(batch, []);
     this.idle.get(batch)!.push(decoder);
+  }
+
+  /** Frees the model's buffers and memory (GPU buffers, the wasm instance); generate() cannot be called after. */
+  dispose(): void {
+    this.idle.clear();
+    this.model.dispose();
   }
 
   /** The prompt's tokens; a character the vocabulary lacks is an error naming it. */

@@ -64,17 +64,34 @@ async function wasmBytes(source: WasmSource, file: string): Promise<BufferSource
   return response.arrayBuffer();
 }
 
-/** A bump allocator over the module's memory. Views must be re-taken after any allocation. */
+/**
+ * An allocator over the module's memory: blocks are taken from the top (a bump) or from blocks
+ * given back with free(); mark() and release() give back everything taken after a mark at once.
+ * Views must be re-taken after any allocation (the memory may have grown). Offsets are plain
+ * numbers: wasm32 memory reaches 4 GiB, past int32 arithmetic.
+ */
 export class WasmArena {
   private top: number;
+  private readonly live = new Map<number, number>(); // offset -> bytes of each block handed out
+  private readonly freed: { at: number; bytes: number }[] = []; // sorted by offset, merged
   constructor(readonly kernels: { memory: WebAssembly.Memory }) {
     this.top = kernels.memory.buffer.byteLength; // the module's own static data lies below
   }
 
   /** Reserves `bytes` (16-byte aligned) and returns its byte offset. */
   alloc(bytes: number): number {
-    const at = (this.top + 15) & ~15;
-    const end = at + bytes;
+    const size = Math.ceil(Math.max(bytes, 1) / 16) * 16;
+    const fit = this.freed.findIndex((block) => block.bytes >= size);
+    if (fit >= 0) {
+      const block = this.freed[fit];
+      const at = block.at;
+      if (block.bytes > size) Object.assign(block, { at: at + size, bytes: block.bytes - size });
+      else this.freed.splice(fit, 1);
+      this.live.set(at, size);
+      return at;
+    }
+    const at = Math.ceil(this.top / 16) * 16;
+    const end = at + size;
     const memory = this.kernels.memory;
     if (end > memory.buffer.byteLength) {
       const pages = Math.ceil((end - memory.buffer.byteLength) / 65536);
@@ -85,7 +102,32 @@ export class WasmArena {
       }
     }
     this.top = end;
+    this.live.set(at, size);
     return at;
+  }
+
+  /** Gives back a block from alloc() or put(). */
+  free(ptr: number): void {
+    const bytes = this.live.get(ptr);
+    if (bytes === undefined) throw new Error(`wasm arena: ${ptr} is not a block in use`);
+    this.live.delete(ptr);
+    let i = this.freed.findIndex((block) => block.at > ptr);
+    if (i < 0) i = this.freed.length;
+    this.freed.splice(i, 0, { at: ptr, bytes });
+    // merge with the neighbours, then hand the last block back to the top
+    const next = this.freed[i + 1];
+    if (next && ptr + bytes === next.at) this.freed.splice(i + 1, 1), (this.freed[i].bytes += next.bytes);
+    const previous = this.freed[i - 1];
+    if (previous && previous.at + previous.bytes === ptr) previous.bytes += this.freed.splice(i, 1)[0].bytes;
+    const last = this.freed[this.freed.length - 1];
+    if (last && last.at + last.bytes === this.top) this.top = this.freed.pop()!.at;
+  }
+
+  /** Bytes in blocks handed out and not given back. */
+  bytesInUse(): number {
+    let sum = 0;
+    for (const bytes of this.live.values()) sum += bytes;
+    return sum;
   }
 
   /** Current top, to give back everything allocated after it with release(). */
@@ -93,6 +135,8 @@ export class WasmArena {
     return this.top;
   }
   release(mark: number): void {
+    for (const at of [...this.live.keys()]) if (at >= mark) this.live.delete(at);
+    while (this.freed.length && this.freed[this.freed.length - 1].at >= mark) this.freed.pop();
     this.top = mark;
   }
 

@@ -1,9 +1,10 @@
-// The same GPT in TensorFlow.js: built from the same parameter buffer, differentiated by tfjs's
-// autodiff. It checks the gradients of our engines (tests) and is the speed baseline to beat.
+// The same GPT in TensorFlow.js: the same network description and parameter buffer, differentiated
+// by tfjs's autodiff. It checks the gradients of our engines (tests) and is the speed baseline to beat.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { waveletGaps, type GPTConfig } from '../model/config.js';
-import { slice, tapsName, waveletPlanOf, type ParameterLayout } from '../model/parameters.js';
+import type { GPTConfig } from '../model/config.js';
+import { gptNetwork } from '../model/gpt.js';
+import { slice, waveletPlanOf, type ParameterLayout } from '../model/parameters.js';
 import { LAYERNORM_EPSILON } from '../kernels/gpt/ref.js';
 import { waveletFilter } from './wavelet_op.js';
 
@@ -48,28 +49,46 @@ export function tfjsGptLoss(config: GPTConfig, vars: TfjsParameters, tokens: Int
   return tf.div(tf.neg(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(targets, 'int32'), config.vocabSize), logProbs))), counted) as tf.Scalar;
 }
 
-/** The logits (B * T, V) of the token after each position. */
+/** The logits (B * T, V) of the token after each position: the network description (model/gpt.ts) run layer by layer. */
 export function tfjsGptLogits(config: GPTConfig, vars: TfjsParameters, tokens: Int32Array, B: number, T: number): tf.Tensor2D {
-  const { width: C, heads: NH, headDense: D } = config;
+  const { width: C } = config;
   const p = (name: string) => vars.get(name)!;
   const N = B * T;
   const plan = waveletPlanOf(config);
-  const positions = tf.slice(p('wpe'), [0, 0], [T, C]);
-  // The embedding as one-hot @ wte rather than a gather: gather's gradient needs
-  // UnsortedSegmentSum, which tfjs-backend-wasm does not have.
-  const oneHot = tf.oneHot(tf.tensor1d(tokens, 'int32'), config.vocabSize).toFloat() as tf.Tensor2D;
-  let x = tf.reshape(tf.add(tf.reshape(tf.matMul(oneHot, p('wte') as tf.Tensor2D), [B, T, C]), positions), [N, C]);
-  for (let l = 0; l < config.layers; l++) {
-    const qkv = linear(layernorm(x, p(`h${l}.ln1.w`), p(`h${l}.ln1.b`)), p(`h${l}.qkv.w`));
-    x = tf.add(x, linear(attention(qkv, B, T, C, NH), p(`h${l}.proj.w`)));
-    const hidden = gelu(linear(layernorm(x, p(`h${l}.ln2.w`), p(`h${l}.ln2.b`)), p(`h${l}.fc.w`), p(`h${l}.fc.b`)));
-    x = tf.add(x, linear(hidden, p(`h${l}.fcproj.w`), p(`h${l}.fcproj.b`)));
-    if (plan && l < waveletGaps(config)) {
-      const taps = plan.form === 'learnable' ? p(tapsName(config, l)) : undefined;
-      x = tf.reshape(waveletFilter(tf.reshape(x, [B, T, C]), plan, taps), [N, C]);
+  const network = gptNetwork(config);
+  const values = new Map<string, tf.Tensor>(); // activations, (N, width)
+  const at = (name: string) => values.get(name)!;
+  for (const layer of network.layers) {
+    let y: tf.Tensor;
+    switch (layer.kind) {
+      case 'embedding': {
+        const positions = tf.slice(p(layer.positions), [0, 0], [T, C]);
+        // The embedding as one-hot @ wte rather than a gather: gather's gradient needs
+        // UnsortedSegmentSum, which tfjs-backend-wasm does not have.
+        const oneHot = tf.oneHot(tf.tensor1d(tokens, 'int32'), config.vocabSize).toFloat() as tf.Tensor2D;
+        y = tf.reshape(tf.add(tf.reshape(tf.matMul(oneHot, p(layer.tokens) as tf.Tensor2D), [B, T, C]), positions), [N, C]);
+        break;
+      }
+      case 'layernorm':
+        y = layernorm(at(layer.in), p(layer.weight), p(layer.bias));
+        break;
+      case 'linear':
+        y = linear(at(layer.in), p(layer.weight), layer.bias ? p(layer.bias) : undefined);
+        break;
+      case 'attention':
+        y = attention(at(layer.in), B, T, C, layer.heads);
+        break;
+      case 'gelu':
+        y = gelu(at(layer.in));
+        break;
+      case 'residual':
+        y = tf.add(at(layer.stream), at(layer.branch));
+        break;
+      case 'wavelet':
+        y = tf.reshape(waveletFilter(tf.reshape(at(layer.in), [B, T, C]) as tf.Tensor3D, plan!, layer.taps ? p(layer.taps) : undefined), [N, C]);
+        break;
     }
+    values.set(layer.out, y);
   }
-  let head = layernorm(x, p('lnf.w'), p('lnf.b'));
-  if (D > 0) head = gelu(linear(head, p('dense.w'), p('dense.b')));
-  return linear(head, p('out.w')) as tf.Tensor2D;
+  return at(network.logits) as tf.Tensor2D;
 }

@@ -1,4 +1,4 @@
-// The training loop: batches from the corpus, forward and backward on the engine (with gradient
+// The training loop: batches from the corpus, forward and backward on a backend's model (with gradient
 // accumulation), the learning-rate schedule, AdamW, evaluation on fixed held-out crops, and at
 // each evaluation a log, a plot and a checkpoint, all written atomically. A run resumes exactly
 // from its checkpoint; a loss that turns NaN or infinite stops the run before anything is saved.
@@ -13,8 +13,9 @@ import { SeededRandom } from '../model/random.js';
 import { lineChartSvg } from '../report/svg.js';
 import { loadCheckpoint, saveCheckpoint, CHECKPOINT_FILE } from './checkpoint.js';
 import { batchSampler, corpusValidationBatches, loadCorpus, type Corpus, type TextTokenizerKind } from './data.js';
-import type { TrainingEngine } from '../backends/model.js';
-import { createEngine, dispatch, type Decision } from '../dispatch.js';
+import type { BackendModel, BackendName } from '../backends/model.js';
+import { checkBackendName, chooseBackend, createModel, type BackendChoice } from '../backends/registry.js';
+import { fileChoiceCache } from '../io/choice_cache.js';
 import { DEFAULT_ADAMW } from '../kernels/adamw/ref.js';
 import { checkSchedule, initialPlateau, learningRate, plateauAfterEvaluation, type PlateauState, type ScheduleKind, type ScheduleSettings } from './schedule.js';
 
@@ -25,7 +26,7 @@ export interface TrainSettings {
   wavelet: 'haar' | 'learnable' | 'ema' | 'none';
   /** Free sizes: fields of the preset replaced (context, layers, width, heads, feedForward, headDense). */
   sizes?: Partial<Pick<GPTConfig, 'context' | 'layers' | 'width' | 'heads' | 'feedForward' | 'headDense'>>;
-  backend: 'auto' | 'js' | 'wasm' | 'webgpu';
+  backend: 'auto' | BackendName;
   steps: number;
   batch: number;
   accumulate: number;
@@ -61,17 +62,19 @@ export class TrainingDivergedError extends Error {
 }
 
 export interface TrainEvents {
-  start?(info: { config: GPTConfig; corpus: Corpus; engine: TrainingEngine; decision?: Decision; fromStep: number; parameters: number }): void;
+  start?(info: { config: GPTConfig; corpus: Corpus; model: BackendModel; choice?: BackendChoice; fromStep: number; parameters: number }): void;
   step?(entry: LogEntry, totalSteps: number): void;
   evaluation?(entry: LogEntry): void;
+  /** After the last step, with the trained model (disposed when this returns). */
+  finish?(model: BackendModel, log: TrainLog): Promise<void> | void;
 }
 
-/** The engine for --backend; auto asks the dispatcher, which times each backend here. */
-async function chooseEngine(backend: TrainSettings['backend'], config: GPTConfig, parameters: Float32Array, batch: number): Promise<{ engine: TrainingEngine; decision?: Decision }> {
+/** The model for --backend; auto asks the chooser, which times each backend here. */
+async function chooseModel(backend: TrainSettings['backend'], config: GPTConfig, parameters: Float32Array, batch: number): Promise<{ model: BackendModel; choice?: BackendChoice }> {
   const options = { config, layout: parameterLayout(config), parameters, adamw: DEFAULT_ADAMW };
-  if (backend === 'auto') return dispatch(options, batch);
-  if (backend !== 'webgpu' && backend !== 'wasm' && backend !== 'js') throw new WaveletInputError(`--backend: expected auto, webgpu, wasm or js, found '${backend}'`);
-  return { engine: await createEngine(backend, options) };
+  const name = checkBackendName(backend, '--backend');
+  if (name === 'auto') return chooseBackend(options, { mode: 'train', batch }, { cache: fileChoiceCache() });
+  return { model: await createModel(name, options) };
 }
 
 function configFor(settings: TrainSettings, vocabSize: number): GPTConfig {
@@ -111,8 +114,8 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   const config = resumed ? checkConfig(resumed.config) : configFor(sized, corpus.tokenizer.vocabSize);
   if (config.vocabSize !== corpus.tokenizer.vocabSize) throw new WaveletInputError(`checkpoint: its model has ${config.vocabSize} tokens, its tokenizer ${corpus.tokenizer.vocabSize}`);
   const layout = parameterLayout(config);
-  const { engine, decision } = await chooseEngine(settings.backend, config, resumed?.parameters ?? initialParameters(config, layout, settings.seed), settings.batch);
-  if (resumed) await engine.load(resumed.parameters, resumed.optimizer);
+  const { model, choice } = await chooseModel(settings.backend, config, resumed?.parameters ?? initialParameters(config, layout, settings.seed), settings.batch);
+  if (resumed) await model.load(resumed.parameters, resumed.optimizer);
 
   const out = settings.out;
   mkdirSync(out, { recursive: true });
@@ -127,50 +130,59 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
     // Steps after the checkpoint are run again: drop what the interrupted run logged of them.
     log.entries = (JSON.parse(readFileSync(logPath, 'utf8')) as TrainLog).entries.filter((e) => e.step < fromStep);
   }
-  events.start?.({ config, corpus, engine, decision, fromStep, parameters: layout.count });
-
-  for (let step = fromStep; step < settings.steps; step++) {
-    const started = performance.now();
-    const lr = learningRate(schedule, step, plateau);
-    // Every micro-batch and the update are issued before the first await (TrainingEngine's contract).
-    const losses: Promise<number>[] = [];
-    for (let micro = 0; micro < settings.accumulate; micro++) {
-      const { tokens, targets } = sampler.next();
-      losses.push(engine.forwardBackward(tokens, targets, settings.batch, T, 1 / settings.accumulate));
-    }
-    const [gradNorm, ...microLosses] = await Promise.all([engine.update(lr), ...losses]);
-    const loss = microLosses.reduce((sum, value) => sum + value / settings.accumulate, 0);
-    const seconds = (performance.now() - started) / 1e3;
-    const entry: LogEntry = { step, loss, lr, gradNorm, tokensPerSecond: Math.round((settings.batch * settings.accumulate * T) / seconds) };
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-      const saved = existsSync(join(out, CHECKPOINT_FILE)) ? `the last checkpoint in ${out} is intact; resume from it with a lower --lr (now ${settings.lr})` : `no checkpoint was written yet; start again with a lower --lr (now ${settings.lr})`;
-      throw new TrainingDivergedError(`step ${step}: the loss is ${loss} and the gradient norm ${gradNorm}: training diverged; ${saved}`);
-    }
-    const evaluate = (step + 1) % settings.evalEvery === 0 || step + 1 === settings.steps;
-    if (evaluate) {
-      let sum = 0;
-      for (const batch of validation) sum += await engine.evaluate(batch.tokens, batch.targets, settings.batch, T);
-      entry.validationLoss = sum / validation.length;
-      if (schedule.kind === 'plateau') plateau = plateauAfterEvaluation(schedule, plateau, entry.validationLoss);
-    }
-    log.entries.push(entry);
-    events.step?.(entry, settings.steps);
-    if (evaluate) {
-      // The log first: killed between the two writes, the log runs ahead of the checkpoint, and a
-      // resumed run drops the entries after the checkpoint's step (never the other way round).
-      writeFileAtomic(logPath, JSON.stringify(log, null, 1));
-      writeFileAtomic(join(out, 'curves.svg'), curvesSvg(log));
-      saveCheckpoint(out, {
-        config,
-        tokenizer: corpus.tokenizer.toJSON(),
-        parameters: await engine.parameters(),
-        optimizer: await engine.optimizerState(),
-        training: { step: step + 1, samplerState: sampler.random.state, plateau, settings },
-      });
-      events.evaluation?.(entry);
-    }
+  try {
+    await trainSteps();
+    await events.finish?.(model, log);
+  } finally {
+    model.dispose();
   }
   return log;
+
+  async function trainSteps(): Promise<void> {
+    events.start?.({ config, corpus, model, choice, fromStep, parameters: layout.count });
+
+    for (let step = fromStep; step < settings.steps; step++) {
+      const started = performance.now();
+      const lr = learningRate(schedule, step, plateau);
+      // Every micro-batch and the update are issued before the first await (BackendModel's contract).
+      const losses: Promise<number>[] = [];
+      for (let micro = 0; micro < settings.accumulate; micro++) {
+        const { tokens, targets } = sampler.next();
+        losses.push(model.forwardBackward(tokens, targets, settings.batch, T, 1 / settings.accumulate));
+      }
+      const [gradNorm, ...microLosses] = await Promise.all([model.update(lr), ...losses]);
+      const loss = microLosses.reduce((sum: number, value: number) => sum + value / settings.accumulate, 0);
+      const seconds = (performance.now() - started) / 1e3;
+      const entry: LogEntry = { step, loss, lr, gradNorm, tokensPerSecond: Math.round((settings.batch * settings.accumulate * T) / seconds) };
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+        const saved = existsSync(join(out, CHECKPOINT_FILE)) ? `the last checkpoint in ${out} is intact; resume from it with a lower --lr (now ${settings.lr})` : `no checkpoint was written yet; start again with a lower --lr (now ${settings.lr})`;
+        throw new TrainingDivergedError(`step ${step}: the loss is ${loss} and the gradient norm ${gradNorm}: training diverged; ${saved}`);
+      }
+      const evaluate = (step + 1) % settings.evalEvery === 0 || step + 1 === settings.steps;
+      if (evaluate) {
+        let sum = 0;
+        for (const batch of validation) sum += await model.evaluate(batch.tokens, batch.targets, settings.batch, T);
+        entry.validationLoss = sum / validation.length;
+        if (schedule.kind === 'plateau') plateau = plateauAfterEvaluation(schedule, plateau, entry.validationLoss);
+      }
+      log.entries.push(entry);
+      events.step?.(entry, settings.steps);
+      if (evaluate) {
+        // The log first: killed between the two writes, the log runs ahead of the checkpoint, and a
+        // resumed run drops the entries after the checkpoint's step (never the other way round).
+        writeFileAtomic(logPath, JSON.stringify(log, null, 1));
+        writeFileAtomic(join(out, 'curves.svg'), curvesSvg(log));
+        saveCheckpoint(out, {
+          config,
+          tokenizer: corpus.tokenizer.toJSON(),
+          parameters: await model.parameters(),
+          optimizer: await model.optimizerState(),
+          training: { step: step + 1, samplerState: sampler.random.state, plateau, settings },
+        });
+        events.evaluation?.(entry);
+      }
+    }
+  }
 }
 
 /** Training loss (a running mean, to see through batch noise) and validation loss, in bits per token. */

@@ -1,5 +1,5 @@
 // Generation from a checkpoint: greedy decoding equals the argmax of full forward passes of the
-// reference GPT over the growing text; sampling matches its distribution; a batch equals its
+// js backend over the growing text; sampling matches its distribution; a batch equals its
 // prompts one by one; stop sequences, the sliding window, and bad input.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,7 +13,7 @@ import { checkSampling, sampleToken } from '../../src/infer/sampling.js';
 import { checkConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
-import { gptForward } from '../../src/model/ref/gpt.js';
+import { JsModel } from '../../src/backends/js/model.js';
 import { CharacterTokenizer } from '../../src/tokenizers/characters.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
 import { redrawWeights, webgpuBackend } from '../helpers.js';
@@ -28,12 +28,10 @@ redrawWeights(params, layout, random, 0.5);
 saveCheckpoint(dir, { config, tokenizer: tokenizer.toJSON(), parameters: params, optimizer: { t: 0, m: new Float32Array(layout.count), v: new Float32Array(layout.count) }, training: { step: 0, samplerState: 0, plateau: null, settings: {} } });
 const file = join(dir, 'checkpoint.safetensors');
 
-/** The most likely next token by a full forward pass over `ids` (the last `context` of them). */
-function greedyNext(ids: number[]): number {
-  const window = ids.slice(-config.context);
-  const T = window.length;
-  const { probs } = gptForward(config, layout, params, Int32Array.from(window), new Int32Array(T), 1, T);
-  const last = probs.subarray((T - 1) * config.vocabSize, T * config.vocabSize);
+/** The most likely next token by a full forward pass of the js backend over `ids` (the last `context` of them). */
+const reference = new JsModel({ config, layout, parameters: params });
+async function greedyNext(ids: number[]): Promise<number> {
+  const last = await reference.nextLogits(Int32Array.from(ids.slice(-config.context)));
   return last.indexOf(Math.max(...last));
 }
 
@@ -41,7 +39,7 @@ test('greedy generation equals the argmax of full forward passes, token by token
   const prompt = 'abc ha';
   const ids = Array.from(tokenizer.encode(prompt));
   const expected: number[] = [];
-  for (let i = 0; i < 6; i++) expected.push(greedyNext([...ids, ...expected]));
+  for (let i = 0; i < 6; i++) expected.push(await greedyNext([...ids, ...expected]));
   const gpu = await webgpuBackend();
   for (const backend of ['js', 'wasm', ...(gpu ? (['webgpu'] as const) : [])] as const) {
     const model = await WaveletGPT.load(dir, { backend, gpu });

@@ -1,4 +1,5 @@
-// The reference GPT against TensorFlow.js autodiff of the same model from the same parameters:
+// The js backend (reference kernels, hand-written backward passes) running the GPT's network
+// description, against TensorFlow.js autodiff of the same description from the same parameters:
 // the loss and every parameter's gradient, for the baseline and each wavelet form.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -6,7 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkConfig, presetConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
-import { gptBackward, gptForward } from '../../src/model/ref/gpt.js';
+import { JsModel } from '../../src/backends/js/model.js';
+import { DEFAULT_ADAMW } from '../../src/kernels/adamw/ref.js';
 import { useTfjsBackend } from '../../src/tfjs/backends.js';
 import { tfjsGptLoss, tfjsParameters } from '../../src/tfjs/gpt.js';
 import { registerWaveletOp } from '../../src/tfjs/wavelet_op.js';
@@ -16,7 +18,7 @@ import { TEST_BASE as base, TEST_CONFIGS } from './configs.js';
 const CONFIGS = TEST_CONFIGS;
 
 for (const [name, config] of CONFIGS) {
-  test(`reference GPT (${name}): loss and every parameter gradient equal tfjs autodiff`, async () => {
+  test(`js backend GPT (${name}): loss and every parameter gradient equal tfjs autodiff`, async () => {
     await registerWaveletOp();
     await useTfjsBackend('cpu');
     const layout = parameterLayout(config);
@@ -29,13 +31,13 @@ for (const [name, config] of CONFIGS) {
     // the second sequence as classification: its targets ignored (-1) but the last
     const targets = Int32Array.from({ length: B * T }, (_, i) => (i >= T && i < 2 * T - 1 ? -1 : random.below(config.vocabSize)));
 
-    const state = gptForward(config, layout, params, tokens, targets, B, T);
-    const grads = new Float32Array(layout.count);
-    gptBackward(config, layout, params, state, grads);
+    const model = new JsModel({ config, layout, parameters: params, adamw: DEFAULT_ADAMW });
+    const loss = await model.forwardBackward(tokens, targets, B, T, 1);
+    const grads = await model.gradients();
 
     const vars = tfjsParameters(layout, params, `${name}/`);
     const { value, grads: expected } = tf.variableGrads(() => tfjsGptLoss(config, vars, tokens, targets, B, T));
-    assertClose([state.loss], [(await value.data())[0]], 1e-5, `${name} loss`);
+    assertClose([loss], [(await value.data())[0]], 1e-5, `${name} loss`);
     for (const t of layout.tensors) {
       const tfGrad = expected[`${name}/${t.name}`];
       assert.ok(tfGrad, `tfjs has a gradient for ${t.name}`);

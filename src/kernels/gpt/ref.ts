@@ -225,3 +225,36 @@ export function crossEntropyBackward(dlogits: Float32Array, probs: Float32Array,
     for (let v = 0; v < V; v++) dlogits[n * V + v] += (probs[n * V + v] - (v === targets[n] ? 1 : 0)) / counted;
   }
 }
+
+/**
+ * One position of causal attention for B sequences at position t: the new keys and values of
+ * qkv (B, 3C) are stored in the caches (B, T, C) at t, then each query attends over 0..t.
+ * out (B, C). The reference of the decoders' attention.
+ */
+export function decodeAttention(out: Float32Array, qkv: Float32Array, keys: Float32Array, values: Float32Array, B: number, T: number, t: number, C: number, NH: number): void {
+  const hs = C / NH;
+  const scale = 1 / Math.sqrt(hs);
+  const scores = new Float64Array(t + 1);
+  for (let b = 0; b < B; b++) {
+    keys.set(qkv.subarray(b * 3 * C + C, b * 3 * C + 2 * C), (b * T + t) * C);
+    values.set(qkv.subarray(b * 3 * C + 2 * C, b * 3 * C + 3 * C), (b * T + t) * C);
+    for (let h = 0; h < NH; h++) {
+      const q = b * 3 * C + h * hs;
+      let max = -Infinity;
+      for (let u = 0; u <= t; u++) {
+        const k = (b * T + u) * C + h * hs;
+        let dot = 0;
+        for (let i = 0; i < hs; i++) dot += qkv[q + i] * keys[k + i];
+        scores[u] = dot * scale;
+        if (scores[u] > max) max = scores[u];
+      }
+      let sum = 0;
+      for (let u = 0; u <= t; u++) sum += scores[u] = Math.exp(scores[u] - max);
+      for (let i = 0; i < hs; i++) {
+        let acc = 0;
+        for (let u = 0; u <= t; u++) acc += scores[u] * values[(b * T + u) * C + h * hs + i];
+        out[b * C + h * hs + i] = acc / sum;
+      }
+    }
+  }
+}

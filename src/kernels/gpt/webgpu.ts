@@ -39,6 +39,8 @@ export class GptKernels {
   /** A 4-byte buffer for bindings a kernel's entry point does not use. */
   readonly unused: GPUBuffer;
   readonly unusedWritable: GPUBuffer;
+  /** The uniform buffers of launches made and not yet released. */
+  private readonly launchUniforms = new Set<GPUBuffer>();
 
   /** How attention.wgsl is tiled for this model: its workgroups own `attention.queries` rows each. */
   readonly attention: AttentionTiling;
@@ -69,11 +71,25 @@ export class GptKernels {
   dispatch(shader: ShaderName, entry: string, uniforms: number[], buffers: GPUBuffer[], workgroups: [number, number, number]): Dispatch {
     const padded = [...uniforms, ...new Array((4 - (uniforms.length % 4)) % 4).fill(0)];
     const uniformBuffer = createBuffer(this.device, 4 * padded.length, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, Uint32Array.from(padded));
+    this.launchUniforms.add(uniformBuffer);
     const group = this.device.createBindGroup({
       layout: this.layouts.get(shader)!,
       entries: [uniformBuffer, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
     return { pipeline: this.pipelines.get(`${shader}.${entry}`)!, group, workgroups, uniforms: uniformBuffer };
+  }
+
+  /** Frees the uniform buffers of launches this made (others' steps are left alone). */
+  release(steps: Step[]): void {
+    for (const step of steps) {
+      if ('uniforms' in step && this.launchUniforms.delete(step.uniforms)) step.uniforms.destroy();
+    }
+  }
+
+  /** Frees every buffer this holds; launches made from it cannot run after. */
+  destroy(): void {
+    for (const buffer of [this.unused, this.unusedWritable, ...this.launchUniforms]) buffer.destroy();
+    this.launchUniforms.clear();
   }
 }
 

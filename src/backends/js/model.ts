@@ -1,0 +1,182 @@
+// The plain TypeScript backend: the network run on the reference kernels. Correct everywhere and
+// slow; the fallback where neither WebGPU nor wasm SIMD runs, and the oracle of the others.
+
+import { adamwStep, decayMask } from '../../kernels/adamw/ref.js';
+import * as L from '../../kernels/gpt/ref.js';
+import { gptNetwork } from '../../model/gpt.js';
+import { slice, waveletPlanOf } from '../../model/parameters.js';
+import type { Network } from '../../model/network.js';
+import { buildProgram, type Program } from '../program.js';
+import { checkDecoderStep, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
+import { jsLayer, type JsLayerContext, type JsOperation } from './layers.js';
+
+interface TrainingProgram {
+  B: number;
+  T: number;
+  tokens: Int32Array;
+  targets: Int32Array;
+  probs: Float32Array;
+  dlogits: Float32Array;
+  program: Program<Float32Array, JsOperation>;
+}
+
+const run = (operations: JsOperation[]) => {
+  for (const operation of operations) operation();
+};
+
+export class JsModel implements BackendModel {
+  readonly backend = 'js';
+  readonly config;
+  readonly layout;
+  private readonly network: Network;
+  private readonly params: Float32Array;
+  private readonly training: { grads: Float32Array; m: Float32Array; v: Float32Array; mask: Uint8Array; t: number } | undefined;
+  private current: TrainingProgram | undefined;
+
+  constructor(private readonly options: ModelOptions) {
+    this.config = options.config;
+    this.layout = options.layout;
+    this.network = gptNetwork(this.config);
+    this.params = options.parameters.slice();
+    const n = this.layout.count;
+    this.training = options.adamw ? { grads: new Float32Array(n), m: new Float32Array(n), v: new Float32Array(n), mask: decayMask(this.layout), t: 0 } : undefined;
+  }
+
+  private context(B: number, T: number, tokens: Int32Array, generation?: JsLayerContext['generation']): JsLayerContext {
+    const grads = this.training?.grads;
+    return {
+      config: this.config,
+      plan: waveletPlanOf(this.config),
+      parameter: (name) => slice(this.params, this.layout, name),
+      gradient: (name) => {
+        if (!grads) throw trainingUnavailable('js');
+        return slice(grads, this.layout, name);
+      },
+      B, T, tokens, generation,
+    };
+  }
+
+  private programFor(B: number, T: number): TrainingProgram {
+    if (this.current?.B === B && this.current.T === T) return this.current;
+    if (T > this.config.context) throw new Error(`sequence length ${T} exceeds the context ${this.config.context}`);
+    const N = B * T;
+    const tokens = new Int32Array(N);
+    const probs = new Float32Array(N * this.config.vocabSize);
+    const dlogits = new Float32Array(N * this.config.vocabSize);
+    const ctx = this.context(B, T, tokens);
+    const program = buildProgram(this.network, this.training ? 'train' : 'generate', N, {
+      allocate: (floats) => new Float32Array(floats),
+      clear: (buffer) => () => buffer.fill(0),
+      layer: (io) => jsLayer(io, ctx),
+      logitsGradient: dlogits,
+    });
+    this.current = { B, T, tokens, targets: new Int32Array(N), probs, dlogits, program };
+    return this.current;
+  }
+
+  private forward(tokens: Int32Array, targets: Int32Array, B: number, T: number): TrainingProgram {
+    const p = this.programFor(B, T);
+    p.tokens.set(tokens);
+    p.targets.set(targets);
+    run(p.program.forward);
+    return p;
+  }
+
+  private loss(p: TrainingProgram): number {
+    return L.crossEntropyForward(p.probs, p.program.activation(this.network.logits), p.targets, p.B * p.T, this.config.vocabSize);
+  }
+
+  async forwardBackward(tokens: Int32Array, targets: Int32Array, B: number, T: number, scale: number): Promise<number> {
+    if (!this.training) throw trainingUnavailable('js');
+    const p = this.forward(tokens, targets, B, T);
+    const loss = this.loss(p);
+    const N = B * T, V = this.config.vocabSize;
+    const { dlogits } = p;
+    dlogits.fill(0);
+    L.crossEntropyBackward(dlogits, p.probs, p.targets, N, V);
+    for (let i = 0; i < dlogits.length; i++) dlogits[i] *= scale; // every gradient below is linear in dlogits
+    run(p.program.backward);
+    return loss;
+  }
+
+  async update(lr: number): Promise<number> {
+    const s = this.training;
+    if (!s) throw trainingUnavailable('js');
+    s.t++;
+    const norm = adamwStep(this.params, s.grads, s.m, s.v, s.mask, s.t, lr, this.options.adamw!);
+    s.grads.fill(0);
+    return norm;
+  }
+
+  async evaluate(tokens: Int32Array, targets: Int32Array, B: number, T: number): Promise<number> {
+    return this.loss(this.forward(tokens, targets, B, T));
+  }
+
+  async nextLogits(tokens: Int32Array): Promise<Float32Array> {
+    const T = tokens.length;
+    const V = this.config.vocabSize;
+    const p = this.forward(tokens, new Int32Array(T), 1, T);
+    return p.program.activation(this.network.logits).slice((T - 1) * V, T * V);
+  }
+
+  async parameters(): Promise<Float32Array> {
+    return this.params.slice();
+  }
+
+  async gradients(): Promise<Float32Array> {
+    if (!this.training) throw trainingUnavailable('js');
+    return this.training.grads.slice();
+  }
+
+  async optimizerState(): Promise<OptimizerState> {
+    const s = this.training;
+    if (!s) throw trainingUnavailable('js');
+    return { t: s.t, m: s.m.slice(), v: s.v.slice() };
+  }
+
+  async load(parameters: Float32Array, optimizer?: OptimizerState): Promise<void> {
+    this.params.set(parameters);
+    const s = this.training;
+    if (!s) return;
+    s.grads.fill(0);
+    s.m.set(optimizer?.m ?? new Float32Array(s.m.length));
+    s.v.set(optimizer?.v ?? new Float32Array(s.v.length));
+    s.t = optimizer?.t ?? 0;
+  }
+
+  async decoder(batch: number): Promise<Decoder> {
+    const tokens = new Int32Array(batch);
+    const resets: (() => void)[] = [];
+    const state = { position: 0 };
+    const ctx = this.context(batch, 1, tokens, { position: () => state.position, onReset: (clear) => resets.push(clear) });
+    const program = buildProgram(this.network, 'generate', batch, {
+      allocate: (floats) => new Float32Array(floats),
+      clear: (buffer) => () => buffer.fill(0),
+      layer: (io) => jsLayer(io, ctx),
+    });
+    const logits = program.activation(this.network.logits);
+    const config = this.config;
+    return {
+      batch,
+      get position() {
+        return state.position;
+      },
+      async step(next) {
+        checkDecoderStep(config, batch, state.position, next);
+        tokens.set(Array.from(next));
+        run(program.forward);
+        state.position++;
+        return logits.slice();
+      },
+      reset() {
+        state.position = 0;
+        for (const clear of resets) clear();
+      },
+      dispose() {},
+    };
+  }
+
+  dispose(): void {
+    this.current = undefined;
+  }
+}

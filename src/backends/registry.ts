@@ -1,0 +1,187 @@
+// The backends in one place: which run here, how to make each one's model, and which is fastest
+// for a model on this device. The choice times the work itself (training steps, or decoded
+// tokens) on each backend that runs, for about a budget of time, keeps the fastest, frees the
+// others, and says why in words. Where a cache is given (the Node entry gives one on disk) a
+// choice made before for the same device, model and work is reused.
+
+import { wasmSimdSupported, type WasmSource } from '../runtime/wasm.js';
+import { createWebGPUBackend, type WebGPUBackend } from '../runtime/webgpu.js';
+import { BackendUnavailableError, WaveletInputError } from '../errors.js';
+import { SeededRandom } from '../model/random.js';
+import { BACKEND_NAMES, type BackendModel, type BackendName, type ModelOptions } from './model.js';
+import { JsModel } from './js/model.js';
+import { WasmModel } from './wasm/model.js';
+import { WebGPUModel } from './webgpu/model.js';
+
+/** Where the devices come from: a WebGPU device to use, the wasm kernels where there is no file system. */
+export interface BackendDevices {
+  gpu?: WebGPUBackend;
+  wasm?: WasmSource;
+}
+
+/** `backend` as a backend's name, or an error naming `what` (a flag, an option). */
+export function checkBackendName(backend: string, what: string, allowAuto = true): BackendName | 'auto' {
+  const names: string[] = allowAuto ? ['auto', ...BACKEND_NAMES] : [...BACKEND_NAMES];
+  if (!names.includes(backend)) throw new WaveletInputError(`${what}: expected ${names.join(', ')}, found '${backend}'`);
+  return backend as BackendName | 'auto';
+}
+
+/** The model of one backend. A WebGPU device made here is destroyed with the model; one given is not. */
+export async function createModel(backend: BackendName, options: ModelOptions, devices: BackendDevices = {}): Promise<BackendModel> {
+  if (backend === 'webgpu') return WebGPUModel.create(options, devices.gpu);
+  if (backend === 'wasm') return WasmModel.create(options, devices.wasm);
+  return new JsModel(options);
+}
+
+/** What is timed: training steps at a batch size, or decoded tokens for a batch of sequences. */
+export interface Workload {
+  mode: 'train' | 'generate';
+  batch: number;
+}
+
+export interface Timing {
+  backend: BackendName;
+  /** Median milliseconds a training step or a decoded token, or null when it could not run here. */
+  ms: number | null;
+  note: string;
+}
+
+export interface BackendChoice {
+  backend: BackendName;
+  reason: string;
+  timings: Timing[];
+  cached: boolean;
+}
+
+/** A store of choices by key (device, model, workload). */
+export interface ChoiceCache {
+  get(key: string): Omit<BackendChoice, 'cached'> | undefined;
+  set(key: string, choice: Omit<BackendChoice, 'cached'>): void;
+}
+
+export interface ChooseSettings extends BackendDevices {
+  /** About how long to time each backend. Default 1000 ms. */
+  budgetMs?: number;
+  cache?: ChoiceCache;
+}
+
+function cores(): number {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  return nav?.hardwareConcurrency ?? 1;
+}
+
+/** Runs `unit` until `budgetMs` is spent (one warm-up, then at least two); the median milliseconds. */
+async function timeUnits(unit: () => Promise<unknown>, budgetMs: number): Promise<number> {
+  const once = async () => {
+    const started = performance.now();
+    await unit();
+    return performance.now() - started;
+  };
+  const first = await once();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < 2 || (performance.now() - start < budgetMs && times.length < 20)) {
+    times.push(await once());
+    if (first > budgetMs) break; // one slow unit says enough
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+}
+
+async function timeWorkload(model: BackendModel, work: Workload, budgetMs: number): Promise<number> {
+  const { context: T, vocabSize: V } = model.config;
+  const random = new SeededRandom(1);
+  const tokens = (count: number) => Int32Array.from({ length: count }, () => random.below(V));
+  if (work.mode === 'train') {
+    return timeUnits(() => {
+      const batch = tokens(work.batch * T);
+      return Promise.all([model.forwardBackward(batch, batch, work.batch, T, 1), model.update(0)]);
+    }, budgetMs);
+  }
+  const decoder = await model.decoder(work.batch);
+  try {
+    // Tokens at a position halfway into the context, where attention's cost is typical.
+    for (let t = 0; t < Math.floor(T / 2); t++) await decoder.step(tokens(work.batch));
+    return await timeUnits(async () => {
+      if (decoder.position >= T) decoder.reset();
+      await decoder.step(tokens(work.batch));
+    }, budgetMs);
+  } finally {
+    decoder.dispose();
+  }
+}
+
+/**
+ * The fastest backend here for the model and workload, and its model (holding
+ * `options.parameters` and, for training, a fresh optimizer). The others made are disposed.
+ */
+export async function chooseBackend(options: ModelOptions, work: Workload, settings: ChooseSettings = {}): Promise<{ model: BackendModel; choice: BackendChoice }> {
+  const budgetMs = settings.budgetMs ?? 1000;
+  let gpu = settings.gpu;
+  let gpuNote = '';
+  if (!gpu) {
+    try {
+      gpu = await createWebGPUBackend();
+    } catch (error) {
+      gpuNote = (error as Error).message.split('\n')[0];
+    }
+  }
+  const ownsGpu = gpu !== undefined && gpu !== settings.gpu;
+  if (gpu) gpuNote = `${gpu.adapter.description || gpu.adapter.device}${gpu.adapter.software ? ' (software)' : ''}`;
+  const make = async (backend: BackendName) => {
+    // A device made here goes with the model that wins; the model must not destroy it while timing.
+    const model = await createModel(backend, options, { gpu, wasm: settings.wasm });
+    return model;
+  };
+  const unit = work.mode === 'train' ? `a step of this model at batch ${work.batch}` : `a token of this model at batch ${work.batch}`;
+  const key = JSON.stringify({ gpu: gpu ? gpuNote : null, wasm: wasmSimdSupported(), cores: cores(), config: options.config, work });
+  const known = settings.cache?.get(key);
+  if (known && (known.backend !== 'webgpu' || gpu)) {
+    if (known.backend !== 'webgpu' && ownsGpu) gpu!.destroy();
+    const model = await make(known.backend);
+    return { model: ownsGpu && known.backend === 'webgpu' ? adoptDevice(model, gpu!) : model, choice: { ...known, cached: true } };
+  }
+
+  const timings: Timing[] = [];
+  const models = new Map<BackendName, BackendModel>();
+  for (const backend of BACKEND_NAMES) {
+    if (backend === 'webgpu' && !gpu) {
+      timings.push({ backend, ms: null, note: gpuNote });
+      continue;
+    }
+    if (backend === 'wasm' && !wasmSimdSupported()) {
+      timings.push({ backend, ms: null, note: 'no WebAssembly SIMD' });
+      continue;
+    }
+    try {
+      const model = await make(backend);
+      models.set(backend, model);
+      const ms = await timeWorkload(model, work, budgetMs);
+      timings.push({ backend, ms: +ms.toFixed(3), note: backend === 'webgpu' ? gpuNote : backend === 'wasm' ? 'WebAssembly SIMD, one thread' : 'plain TypeScript' });
+    } catch (error) {
+      timings.push({ backend, ms: null, note: `failed: ${(error as Error).message.split('\n')[0]}` });
+    }
+  }
+  const ran = timings.filter((t) => t.ms !== null).sort((a, b) => a.ms! - b.ms!);
+  if (!ran.length) throw new BackendUnavailableError(`no backend ran this model: ${timings.map((t) => `${t.backend}: ${t.note}`).join('; ')}`);
+  const best = ran[0];
+  const others = ran.slice(1).map((t) => `${t.backend} ${(t.ms! / best.ms!).toFixed(1)}x slower`);
+  const absent = timings.filter((t) => t.ms === null).map((t) => `${t.backend} not available (${t.note})`);
+  const reason = `${best.backend}: ${best.ms} ms ${unit}${others.length ? `; ${others.join(', ')}` : ''}${absent.length ? `; ${absent.join('; ')}` : ''}`;
+  const choice = { backend: best.backend, reason, timings };
+  settings.cache?.set(key, choice);
+  for (const [backend, model] of models) if (backend !== best.backend) model.dispose();
+  let model = models.get(best.backend)!;
+  if (ownsGpu) model = best.backend === 'webgpu' ? adoptDevice(model, gpu!) : (gpu!.destroy(), model);
+  if (work.mode === 'train') await model.load(options.parameters); // the timing steps moved it
+  return { model, choice: { ...choice, cached: false } };
+}
+
+/** The model, destroying `gpu` when it is disposed (a device the chooser made for it). */
+function adoptDevice(model: BackendModel, gpu: WebGPUBackend): BackendModel {
+  const dispose = model.dispose.bind(model);
+  model.dispose = () => {
+    dispose();
+    gpu.destroy();
+  };
+  return model;
+}

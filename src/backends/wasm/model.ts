@@ -1,0 +1,261 @@
+// The WebAssembly SIMD backend: the parameters, gradients, AdamW moments, activations and every
+// decoder's caches live in one module's memory (one instance a model), and every layer is an
+// AssemblyScript kernel (backends/wasm/layers.ts). Activations are allocated once for a batch
+// shape and again only when it changes.
+
+import { createWasmBackend, type WasmBackend, type WasmSource } from '../../runtime/wasm.js';
+import { WasmWaveletOp } from '../../kernels/wavelet/wasm.js';
+import { decayMask } from '../../kernels/adamw/ref.js';
+import { gptNetwork } from '../../model/gpt.js';
+import { waveletPlanOf } from '../../model/parameters.js';
+import type { Network } from '../../model/network.js';
+import { buildProgram, type Program } from '../program.js';
+import { checkDecoderStep, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
+import { wasmLayer, type WasmLayerContext, type WasmOperation } from './layers.js';
+
+interface TrainingProgram {
+  B: number;
+  T: number;
+  tokens: number;
+  targets: number;
+  probs: number;
+  dlogits: number;
+  program: Program<number, WasmOperation>;
+  /** Every block of memory it holds. */
+  blocks: number[];
+}
+
+const run = (operations: WasmOperation[]) => {
+  for (const operation of operations) operation();
+};
+
+export class WasmModel implements BackendModel {
+  readonly backend = 'wasm';
+  readonly config;
+  readonly layout;
+  private wasm: WasmBackend | undefined;
+  private readonly network: Network;
+  private readonly params: number;
+  private readonly offsets: Map<string, number>;
+  private readonly training: { grads: number; m: number; v: number; mask: number; t: number } | undefined;
+  private readonly wavelet: WasmWaveletOp | undefined;
+  private current: TrainingProgram | undefined;
+  private readonly decoders = new Set<Decoder>();
+
+  private constructor(wasm: WasmBackend, private readonly options: ModelOptions) {
+    this.wasm = wasm;
+    this.config = options.config;
+    this.layout = options.layout;
+    this.network = gptNetwork(this.config);
+    const { arena } = wasm;
+    const n = this.layout.count;
+    this.params = arena.put(options.parameters);
+    this.offsets = new Map(this.layout.tensors.map((t) => [t.name, this.params + 4 * t.offset]));
+    if (options.adamw) {
+      const [grads, m, v] = [arena.alloc(4 * n), arena.alloc(4 * n), arena.alloc(4 * n)];
+      for (const ptr of [grads, m, v]) arena.f32(ptr, n).fill(0);
+      this.training = { grads, m, v, mask: arena.put(decayMask(this.layout)), t: 0 };
+    }
+    const plan = waveletPlanOf(this.config);
+    this.wavelet = plan ? new WasmWaveletOp(wasm, plan) : undefined;
+  }
+
+  static async create(options: ModelOptions, source?: WasmSource): Promise<WasmModel> {
+    return new WasmModel(await createWasmBackend(source), options);
+  }
+
+  private get module(): WasmBackend {
+    if (!this.wasm) throw new Error('wasm model: disposed');
+    return this.wasm;
+  }
+
+  private context(B: number, T: number, tokens: number, blocks: number[], generation?: WasmLayerContext['generation']): WasmLayerContext {
+    const wasm = this.module;
+    return {
+      wasm,
+      config: this.config,
+      wavelet: this.wavelet,
+      parameter: (name) => this.offsets.get(name)!,
+      gradient: (name) => {
+        if (!this.training) throw trainingUnavailable('wasm');
+        return this.offsets.get(name)! - this.params + this.training.grads;
+      },
+      alloc: (bytes) => {
+        const ptr = wasm.arena.alloc(bytes);
+        blocks.push(ptr);
+        return ptr;
+      },
+      B, T, tokens, generation,
+    };
+  }
+
+  private programFor(B: number, T: number): TrainingProgram {
+    if (this.current?.B === B && this.current.T === T) return this.current;
+    if (T > this.config.context) throw new Error(`sequence length ${T} exceeds the context ${this.config.context}`);
+    this.releaseProgram();
+    const { arena } = this.module;
+    const N = B * T;
+    const V = this.config.vocabSize;
+    const blocks: number[] = [];
+    const alloc = (bytes: number) => {
+      const ptr = arena.alloc(bytes);
+      blocks.push(ptr);
+      return ptr;
+    };
+    const [tokens, targets, probs, dlogits] = [alloc(4 * N), alloc(4 * N), alloc(4 * N * V), alloc(4 * N * V)];
+    const ctx = this.context(B, T, tokens, blocks);
+    const program = buildProgram(this.network, this.training ? 'train' : 'generate', N, {
+      allocate: (floats) => alloc(4 * floats),
+      clear: (ptr, floats) => () => this.module.arena.f32(ptr, floats).fill(0),
+      layer: (io) => wasmLayer(io, ctx),
+      logitsGradient: dlogits,
+    });
+    this.current = { B, T, tokens, targets, probs, dlogits, program, blocks };
+    return this.current;
+  }
+
+  private releaseProgram(): void {
+    if (!this.current || !this.wasm) return;
+    for (const ptr of this.current.blocks) this.wasm.arena.free(ptr);
+    this.current = undefined;
+  }
+
+  private forward(tokens: Int32Array, targets: Int32Array, B: number, T: number): TrainingProgram {
+    const p = this.programFor(B, T);
+    const { arena } = this.module;
+    arena.i32(p.tokens, B * T).set(tokens);
+    arena.i32(p.targets, B * T).set(targets);
+    run(p.program.forward);
+    return p;
+  }
+
+  private loss(p: TrainingProgram): number {
+    return this.module.kernels.crossEntropyForward(p.probs, p.program.activation(this.network.logits), p.targets, p.B * p.T, this.config.vocabSize);
+  }
+
+  async forwardBackward(tokens: Int32Array, targets: Int32Array, B: number, T: number, scale: number): Promise<number> {
+    if (!this.training) throw trainingUnavailable('wasm');
+    const p = this.forward(tokens, targets, B, T);
+    const loss = this.loss(p);
+    const { kernels: k, arena } = this.module;
+    const NV = B * T * this.config.vocabSize;
+    arena.f32(p.dlogits, NV).fill(0);
+    k.crossEntropyBackward(p.dlogits, p.probs, p.targets, B * T, this.config.vocabSize);
+    k.addScaled(p.dlogits, p.dlogits, scale - 1, NV); // every gradient below is linear in dlogits
+    run(p.program.backward);
+    return loss;
+  }
+
+  async update(lr: number): Promise<number> {
+    const s = this.training;
+    if (!s) throw trainingUnavailable('wasm');
+    const { kernels: k, arena } = this.module;
+    const a = this.options.adamw!;
+    const n = this.layout.count;
+    const norm = Math.sqrt(k.sumSquares(s.grads, n));
+    const scale = a.clipNorm > 0 && norm > a.clipNorm ? a.clipNorm / norm : 1;
+    s.t++;
+    k.adamw(this.params, s.grads, s.m, s.v, s.mask, n, lr, a.beta1, a.beta2, a.epsilon, a.weightDecay, 1 - a.beta1 ** s.t, 1 - a.beta2 ** s.t, scale);
+    arena.f32(s.grads, n).fill(0);
+    return norm;
+  }
+
+  async evaluate(tokens: Int32Array, targets: Int32Array, B: number, T: number): Promise<number> {
+    return this.loss(this.forward(tokens, targets, B, T));
+  }
+
+  async nextLogits(tokens: Int32Array): Promise<Float32Array> {
+    const T = tokens.length;
+    const V = this.config.vocabSize;
+    const p = this.forward(tokens, new Int32Array(T), 1, T);
+    return this.module.arena.f32(p.program.activation(this.network.logits) + 4 * (T - 1) * V, V).slice();
+  }
+
+  /** The size of the module's memory, which only grows: a benchmark checks that steps do not grow it. */
+  memoryBytes(): number {
+    return this.module.kernels.memory.buffer.byteLength;
+  }
+
+  async parameters(): Promise<Float32Array> {
+    return this.module.arena.f32(this.params, this.layout.count).slice();
+  }
+
+  async gradients(): Promise<Float32Array> {
+    if (!this.training) throw trainingUnavailable('wasm');
+    return this.module.arena.f32(this.training.grads, this.layout.count).slice();
+  }
+
+  async optimizerState(): Promise<OptimizerState> {
+    const s = this.training;
+    if (!s) throw trainingUnavailable('wasm');
+    const n = this.layout.count;
+    const { arena } = this.module;
+    return { t: s.t, m: arena.f32(s.m, n).slice(), v: arena.f32(s.v, n).slice() };
+  }
+
+  async load(parameters: Float32Array, optimizer?: OptimizerState): Promise<void> {
+    const n = this.layout.count;
+    const { arena } = this.module;
+    arena.f32(this.params, n).set(parameters);
+    const s = this.training;
+    if (!s) return;
+    arena.f32(s.grads, n).fill(0);
+    arena.f32(s.m, n).set(optimizer?.m ?? new Float32Array(n));
+    arena.f32(s.v, n).set(optimizer?.v ?? new Float32Array(n));
+    s.t = optimizer?.t ?? 0;
+  }
+
+  async decoder(batch: number): Promise<Decoder> {
+    const { arena } = this.module;
+    const blocks: number[] = [];
+    const alloc = (bytes: number) => {
+      const ptr = arena.alloc(bytes);
+      blocks.push(ptr);
+      return ptr;
+    };
+    const tokens = alloc(4 * batch);
+    const resets: (() => void)[] = [];
+    const state = { position: 0 };
+    const ctx = this.context(batch, 1, tokens, blocks, { position: () => state.position, onReset: (clear) => resets.push(clear) });
+    const program = buildProgram(this.network, 'generate', batch, {
+      allocate: (floats) => alloc(4 * floats),
+      clear: () => () => undefined,
+      layer: (io) => wasmLayer(io, ctx),
+    });
+    const logits = program.activation(this.network.logits);
+    const V = this.config.vocabSize;
+    const config = this.config;
+    const decoders = this.decoders;
+    const model = this;
+    const decoder: Decoder = {
+      batch,
+      get position() {
+        return state.position;
+      },
+      async step(next) {
+        checkDecoderStep(config, batch, state.position, next);
+        const { arena: memory } = model.module;
+        memory.i32(tokens, batch).set(Array.from(next));
+        run(program.forward);
+        state.position++;
+        return memory.f32(logits, batch * V).slice();
+      },
+      reset() {
+        state.position = 0;
+        for (const clear of resets) clear();
+      },
+      dispose() {
+        if (!decoders.delete(decoder) || !model.wasm) return;
+        for (const ptr of blocks) model.wasm.arena.free(ptr);
+      },
+    };
+    decoders.add(decoder);
+    return decoder;
+  }
+
+  dispose(): void {
+    for (const decoder of [...this.decoders]) decoder.dispose();
+    this.releaseProgram();
+    this.wasm = undefined; // the instance and its memory go with the last reference
+  }
+}

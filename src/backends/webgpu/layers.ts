@@ -1,0 +1,151 @@
+// Each layer kind on WebGPU: launches of the WGSL kernels (kernels/gpt/*.wgsl, the wavelet op's
+// shaders), bind groups made once, recorded into one command encoder a step. Forward and
+// backward for training; in generation the stateful layers take decode.wgsl's step (embedding at
+// the position, the KV cache and attention over it, the wavelet op's running state) and the
+// others their forward launches on B rows.
+
+import { matmulLaunches, type MatmulProduct } from '../../kernels/gpt/matmul.js';
+import { attentionBackward, attentionForward, f32Bits, grid, type GptKernels, type Step } from '../../kernels/gpt/webgpu.js';
+import type { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
+import { workgroupGrid } from '../../runtime/webgpu.js';
+import type { GPTConfig } from '../../model/config.js';
+import type { Layer } from '../../model/network.js';
+import type { LayerBuffers, LayerOperations } from '../program.js';
+
+const WAVELET_FORMS = { haar: 0, learnable: 1, ema: 2 } as const;
+
+export interface WebGPULayerContext {
+  kernels: GptKernels;
+  config: GPTConfig;
+  wavelet: WebGPUWaveletOp | undefined;
+  /** The parameters and their gradients (training), one buffer each; offsets in floats. */
+  params: GPUBuffer;
+  grads: GPUBuffer | undefined;
+  offset(name: string): number;
+  /** A buffer of `floats`, freed with the program. */
+  buffer(floats: number): GPUBuffer;
+  B: number;
+  T: number;
+  /** Training: the tokens (B, T); generation: [t, token_0 .. token_{B-1}] (decode.wgsl's `step`). */
+  tokens: GPUBuffer;
+  /** Shared by the program's layers: split products' partial sums, attention's delta, the wavelet op's summaries and taps. */
+  scratch: { matmul: GPUBuffer; attentionDelta: GPUBuffer; waveletSummaries: GPUBuffer; taps: GPUBuffer; tapGradient: GPUBuffer; ones: GPUBuffer };
+  generation?: { plan: GPUBuffer; spare: GPUBuffer[]; onReset(state: GPUBuffer): void };
+}
+
+/** The products of a linear layer (kernels/gpt/matmul.ts), for sizing the scratch of split ones. */
+export function linearProducts(layer: Layer & { kind: 'linear' }, rows: number, training: boolean): Pick<MatmulProduct, 'M' | 'N' | 'K'>[] {
+  const { inFeatures: K, outFeatures: M } = layer;
+  const forward = [{ M: rows, N: M, K }];
+  if (!training) return forward;
+  return [...forward, { M: rows, N: K, K: M }, { M, N: K, K: rows }, ...(layer.bias ? [{ M: 1, N: M, K: rows }] : [])];
+}
+
+export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext): LayerOperations<Step> {
+  const { layer, inputs: [x, x2], output: y, outputWidth, inputGradients: [dx], outputGradient: dy } = io;
+  const { kernels: k, config, B, T, generation, params: P, scratch } = ctx;
+  const N = B * T;
+  const C = config.width;
+  const NH = config.heads;
+  const G = () => ctx.grads!;
+  const o = ctx.offset;
+  // A decode.wgsl launch: the parameters and the step buffer first.
+  const decode = (entry: string, uniforms: number[], buffers: GPUBuffer[], workgroups: [number, number, number]) =>
+    k.dispatch('decode', entry, uniforms, [P, ctx.tokens, ...buffers, generation!.plan], workgroups);
+  const decodeBase = [B, config.context, C, NH];
+  const rows = grid(B * C, 64);
+  const pointwise = (entry: string, n: number, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer) => k.dispatch('pointwise', entry, [n, f32Bits(1), 0, 0], [a, b, out], grid(n, 256));
+  switch (layer.kind) {
+    case 'embedding': {
+      if (generation) {
+        const [spare1, spare2] = generation.spare;
+        return { forward: [decode('embed', [...decodeBase, o(layer.tokens), o(layer.positions), 0, 0], [k.unused, y, spare1, spare2], rows)] };
+      }
+      const uniforms = [B, T, C, config.vocabSize, o(layer.tokens), o(layer.positions), 0, 0];
+      const [positionRows, positionPages] = workgroupGrid(N, 1); // encoder.wgsl: bt = id.y + id.z * 65535
+      return {
+        forward: [k.dispatch('encoder', 'forward', uniforms, [ctx.tokens, P, y, k.unused, k.unusedWritable], [Math.ceil(C / 64), positionRows, positionPages])],
+        backward: () => [
+          k.dispatch('encoder', 'backward_tokens', uniforms, [ctx.tokens, P, k.unusedWritable, dy!, G()], [Math.ceil(C / 64), config.vocabSize, 1]),
+          k.dispatch('encoder', 'backward_positions', uniforms, [ctx.tokens, P, k.unusedWritable, dy!, G()], [Math.ceil(C / 64), T, 1]),
+        ],
+      };
+    }
+    case 'layernorm': {
+      const stats = ctx.buffer(2 * N);
+      const uniforms = [N, outputWidth, o(layer.weight), o(layer.bias)];
+      return {
+        forward: [k.dispatch('layernorm', 'forward', uniforms, [x, P, y, stats, k.unused, k.unusedWritable], [N, 1, 1])],
+        backward: () => [
+          k.dispatch('layernorm', 'backward_input', uniforms, [x, P, dx, stats, dy!, k.unusedWritable], [N, 1, 1]),
+          k.dispatch('layernorm', 'backward_params', uniforms, [x, P, k.unusedWritable, stats, dy!, G()], [outputWidth, 1, 1]),
+        ],
+      };
+    }
+    case 'linear': {
+      const { inFeatures: inC, outFeatures: outC, weight, bias } = layer;
+      const product = (m: MatmulProduct) => matmulLaunches(k, m, scratch.matmul);
+      const forward = product({ M: N, N: outC, K: inC, accumulate: false, a: [x, 0, inC, 1], b: [P, o(weight), 1, inC], bias: bias ? [P, o(bias)] : null, c: [y, 0, outC] });
+      if (generation) return { forward };
+      // dx (rows, inC) += dy (rows, outC) . W (outC, inC); dW += dy^T . x; dbias += ones . dy
+      return {
+        forward,
+        backward: () => [
+          ...product({ M: N, N: inC, K: outC, accumulate: true, a: [dy!, 0, outC, 1], b: [P, o(weight), inC, 1], bias: null, c: [dx, 0, inC] }),
+          ...product({ M: outC, N: inC, K: N, accumulate: true, a: [dy!, 0, 1, outC], b: [x, 0, inC, 1], bias: null, c: [G(), o(weight), inC] }),
+          ...(bias ? product({ M: 1, N: outC, K: N, accumulate: true, a: [scratch.ones, 0, 0, 1], b: [dy!, 0, outC, 1], bias: null, c: [G(), o(bias), outC] }) : []),
+        ],
+      };
+    }
+    case 'attention': {
+      if (generation) {
+        const cache = ctx.buffer(2 * B * config.context * C);
+        const scores = ctx.buffer(B * NH * config.context);
+        const [spare1, spare2] = generation.spare;
+        return {
+          forward: [
+            decode('store_kv', [...decodeBase, 0, 0, 0, 0], [x, spare1, cache, spare2], rows),
+            decode('attend', [...decodeBase, 0, 0, 0, 0], [x, y, cache, scores], [NH, B, 1]),
+          ],
+        };
+      }
+      const buffers = { qkv: x, y, lse: ctx.buffer(B * NH * T) };
+      const shape = { B, T, C, NH: layer.heads };
+      return {
+        forward: [attentionForward(k, buffers, shape)],
+        backward: () => attentionBackward(k, buffers, dy!, dx, scratch.attentionDelta, shape),
+      };
+    }
+    case 'gelu': {
+      const n = N * outputWidth;
+      return { forward: [pointwise('gelu', n, x, k.unused, y)], backward: () => [pointwise('gelu_backward', n, x, dy!, dx)] };
+    }
+    case 'residual':
+      return { forward: [pointwise('add', N * outputWidth, x, x2, y)] };
+    case 'wavelet': {
+      const op = ctx.wavelet!;
+      const tapsOffset = layer.taps ? o(layer.taps) : 0;
+      if (generation) {
+        const depth = Math.max(1, ...op.plan.windows);
+        const state = ctx.buffer(B * depth * C + B * C);
+        generation.onReset(state);
+        return { forward: [decode('wavelet_step', [...decodeBase, tapsOffset, 0, depth, WAVELET_FORMS[op.plan.form]], [x, y, generation.spare[2], state], rows)] };
+      }
+      const shape = { batch: B, time: T, channels: C };
+      const tapCount = op.plan.tapCount;
+      // The filter reads its taps from a buffer of their own (the op's bindings), copied from the parameters.
+      const taps: Step[] = layer.taps ? [{ copy: [P, 4 * tapsOffset, scratch.taps, 0, 4 * tapCount] }] : [];
+      const tapsBuffer = layer.taps ? scratch.taps : undefined;
+      return {
+        forward: [...taps, ...op.filterLaunches(false, shape, x, y, tapsBuffer, scratch.waveletSummaries)],
+        backward: () => [
+          ...taps,
+          ...op.filterLaunches(true, shape, dy!, dx, tapsBuffer, scratch.waveletSummaries),
+          ...(layer.taps
+            ? [...op.tapGradientLaunches(shape, x, dy!, scratch.taps, scratch.tapGradient), k.dispatch('pointwise', 'add_into', [tapCount, f32Bits(1), tapsOffset, 0], [scratch.tapGradient, k.unused, G()], grid(tapCount, 256))]
+            : []),
+        ],
+      };
+    }
+  }
+}

@@ -1,0 +1,386 @@
+// The WebGPU backend: parameters, gradients and AdamW moments in one buffer each; activations in
+// buffers of their own (a launch may not write a buffer it also reads), laid out by
+// model/buffers.ts for a batch shape, once. A training step is the program's launches recorded
+// into one command encoder: forward, cross-entropy, backward; the optimizer is three more
+// launches over all parameters. Nothing is read back but the loss, and the gradient norm when
+// asked. Decoders share the model's pipelines and parameter buffer: a token is one submission
+// and one read-back of the logits.
+
+import { createBuffer, createWebGPUBackend, readBuffer, recordReadBack, type WebGPUBackend } from '../../runtime/webgpu.js';
+import { f32Bits, GptKernels, grid, record, type Dispatch, type Step } from '../../kernels/gpt/webgpu.js';
+import { matmulScratchFloats, type MatmulProduct } from '../../kernels/gpt/matmul.js';
+import type { AttentionTiling } from '../../kernels/gpt/attention.js';
+import { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
+import { decayMask } from '../../kernels/adamw/ref.js';
+import { gptNetwork } from '../../model/gpt.js';
+import { waveletPlanOf } from '../../model/parameters.js';
+import type { Network } from '../../model/network.js';
+import { buildProgram } from '../program.js';
+import { checkDecoderStep, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
+import { linearProducts, webgpuLayer, type WebGPULayerContext } from './layers.js';
+
+interface TrainingProgram {
+  B: number;
+  T: number;
+  tokens: GPUBuffer;
+  targets: GPUBuffer;
+  losses: GPUBuffer;
+  logits: GPUBuffer;
+  forward: Step[];
+  backward: Step[];
+  crossEntropyBackward: Dispatch;
+  owned: Owned;
+}
+
+/** The buffers and launches a program made, to free together. */
+class Owned {
+  readonly buffers: GPUBuffer[] = [];
+  readonly steps: Step[][] = [];
+  constructor(private readonly kernels: GptKernels) {}
+  destroy(): void {
+    for (const buffer of this.buffers) buffer.destroy();
+    for (const steps of this.steps) this.kernels.release(steps);
+    this.buffers.length = 0;
+    this.steps.length = 0;
+  }
+}
+
+export class WebGPUModel implements BackendModel {
+  readonly backend = 'webgpu';
+  readonly config;
+  readonly layout;
+  private readonly device: GPUDevice;
+  private readonly network: Network;
+  private readonly kernels: GptKernels;
+  private readonly params: GPUBuffer;
+  private readonly training: { grads: GPUBuffer; m: GPUBuffer; v: GPUBuffer; mask: GPUBuffer; normState: GPUBuffer; optimizer: Dispatch[]; t: number } | undefined;
+  private readonly wavelet: WebGPUWaveletOp | undefined;
+  private current: TrainingProgram | undefined;
+  private readonly decoders = new Set<Decoder>();
+  private disposed = false;
+
+  private constructor(readonly gpu: WebGPUBackend, private readonly options: ModelOptions, private readonly ownsDevice: boolean, attentionTiling?: AttentionTiling) {
+    this.config = options.config;
+    this.layout = options.layout;
+    this.device = gpu.device;
+    this.network = gptNetwork(this.config);
+    this.kernels = new GptKernels(this.device, this.config.width / this.config.heads, attentionTiling);
+    const n = this.layout.count;
+    this.params = createBuffer(this.device, 4 * n, undefined, options.parameters);
+    if (options.adamw) {
+      const [grads, m, v] = [createBuffer(this.device, 4 * n), createBuffer(this.device, 4 * n), createBuffer(this.device, 4 * n)];
+      const mask = createBuffer(this.device, 4 * n, undefined, Uint32Array.from(decayMask(this.layout)));
+      const [partials, pages] = grid(n, 256);
+      const partialCount = partials * pages;
+      const normState = createBuffer(this.device, 4 * (1 + partialCount));
+      const buffers = [this.params, grads, m, v, mask, normState];
+      const uniforms = [n, partialCount, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+      const optimizer = [
+        this.kernels.dispatch('adamw', 'norm_partials', uniforms, buffers, grid(n, 256)),
+        this.kernels.dispatch('adamw', 'norm_total', uniforms, buffers, [1, 1, 1]),
+        this.kernels.dispatch('adamw', 'update', uniforms, buffers, grid(n, 256)),
+      ];
+      this.training = { grads, m, v, mask, normState, optimizer, t: 0 };
+    }
+    const plan = waveletPlanOf(this.config);
+    this.wavelet = plan ? new WebGPUWaveletOp(this.device, plan) : undefined;
+  }
+
+  /**
+   * gpu: the device to use (one is made, and destroyed with the model, when not given).
+   * attentionTiling: how attention.wgsl divides its work; the default suits most head sizes (bench/attention.ts).
+   */
+  static async create(options: ModelOptions, gpu?: WebGPUBackend, attentionTiling?: AttentionTiling): Promise<WebGPUModel> {
+    return new WebGPUModel(gpu ?? (await createWebGPUBackend()), options, !gpu, attentionTiling);
+  }
+
+  private write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
+    this.device.queue.writeBuffer(buffer, offset, data as ArrayBufferView<ArrayBuffer>);
+  }
+
+  private offset = (name: string): number => this.layout.byName.get(name)!.offset;
+
+  /** The layer context and shared scratch of a program on `rows` positions (B, T). */
+  private context(owned: Owned, B: number, T: number, tokens: GPUBuffer, generation?: WebGPULayerContext['generation']): WebGPULayerContext {
+    const buffer = (floats: number) => {
+      const made = createBuffer(this.device, 4 * Math.max(1, floats));
+      owned.buffers.push(made);
+      return made;
+    };
+    const N = B * T;
+    const training = !generation && Boolean(this.training);
+    const products = this.network.layers.flatMap((layer) => (layer.kind === 'linear' ? linearProducts(layer, N, training) : []));
+    const shape = { batch: B, time: T, channels: this.config.width };
+    const tapCount = this.wavelet?.plan.tapCount ?? 0;
+    const ones = buffer(training ? N : 1);
+    if (training) this.write(ones, 0, new Float32Array(N).fill(1));
+    return {
+      kernels: this.kernels,
+      config: this.config,
+      wavelet: this.wavelet,
+      params: this.params,
+      grads: this.training?.grads,
+      offset: this.offset,
+      buffer,
+      B, T, tokens,
+      scratch: {
+        matmul: buffer(Math.max(0, ...products.map((p) => matmulScratchFloats(p as MatmulProduct)))),
+        attentionDelta: buffer(training ? B * this.config.heads * T : 1),
+        waveletSummaries: buffer(this.wavelet && !generation ? this.wavelet.summaryFloats(shape) : 1),
+        taps: buffer(tapCount),
+        tapGradient: buffer(training ? tapCount : 1),
+        ones,
+      },
+      generation,
+    };
+  }
+
+  /** Builds every launch of a step for batch shape (B, T): buffers and bind groups, once. */
+  private programFor(B: number, T: number): TrainingProgram {
+    if (this.current?.B === B && this.current.T === T) return this.current;
+    if (this.disposed) throw new Error('webgpu model: disposed');
+    const N = B * T;
+    if (N > 65535) throw new Error(`webgpu model: B * T = ${N} positions; at most 65535 for now`);
+    if (T > this.config.context) throw new Error(`sequence length ${T} exceeds the context ${this.config.context}`);
+    this.current?.owned.destroy();
+    const owned = new Owned(this.kernels);
+    const V = this.config.vocabSize;
+    const buffer = (floats: number) => {
+      const made = createBuffer(this.device, 4 * Math.max(1, floats));
+      owned.buffers.push(made);
+      return made;
+    };
+    const tokens = buffer(N), targets = buffer(N), losses = buffer(N + 2); // crossentropy.wgsl: per position, the mean, the count
+    const probs = buffer(N * V); // the cross-entropy's backward turns it into dlogits in place
+    const ctx = this.context(owned, B, T, tokens);
+    const program = buildProgram(this.network, this.training ? 'train' : 'generate', N, {
+      allocate: buffer,
+      clear: (target) => ({ clear: target }),
+      layer: (io) => webgpuLayer(io, ctx),
+      logitsGradient: probs,
+    });
+    const logits = program.activation(this.network.logits);
+    const k = this.kernels;
+    const ceUniforms = [N, V, f32Bits(1), 0];
+    const crossEntropyBackward = k.dispatch('crossentropy', 'backward', ceUniforms, [logits, targets, probs, losses], grid(N * V, 256));
+    const forward: Step[] = [
+      ...program.forward,
+      k.dispatch('crossentropy', 'forward', ceUniforms, [logits, targets, probs, losses], grid(N, 1)),
+      k.dispatch('crossentropy', 'mean', ceUniforms, [logits, targets, probs, losses], [1, 1, 1]),
+    ];
+    const backward: Step[] = [crossEntropyBackward, ...program.backward];
+    owned.steps.push(forward, backward);
+    this.current = { B, T, tokens, targets, losses, logits, forward, backward, crossEntropyBackward, owned };
+    return this.current;
+  }
+
+  /**
+   * Records `steps` and a copy of `read` (a range of a buffer) into a staging buffer, and submits
+   * them, all before it returns: so calls made without awaiting the one before (a step's
+   * forward-backward and update, as the trainer makes them) run and read in call order, and the
+   * GPU waits for the CPU once a step, not once a call. The promise gives the copied floats.
+   */
+  private submit(steps: Step[], read?: { buffer: GPUBuffer; offset: number; floats: number }): Promise<Float32Array> {
+    const encoder = this.device.createCommandEncoder();
+    record(encoder, steps);
+    const readBack = read && recordReadBack(this.device, encoder, read.buffer, 4 * read.offset, 4 * read.floats);
+    this.device.queue.submit([encoder.finish()]);
+    return readBack ? readBack() : Promise.resolve(new Float32Array(0));
+  }
+
+  /** The mean loss the program's cross-entropy wrote (after its per-position losses). */
+  private lossRead(p: TrainingProgram) {
+    return { buffer: p.losses, offset: p.B * p.T, floats: 1 };
+  }
+
+  private prepare(tokens: Int32Array, targets: Int32Array, B: number, T: number): TrainingProgram {
+    const p = this.programFor(B, T);
+    this.write(p.tokens, 0, tokens);
+    this.write(p.targets, 0, targets);
+    return p;
+  }
+
+  forwardBackward(tokens: Int32Array, targets: Int32Array, B: number, T: number, scale: number): Promise<number> {
+    if (!this.training) return Promise.reject(trainingUnavailable('webgpu'));
+    const p = this.prepare(tokens, targets, B, T);
+    this.write(p.crossEntropyBackward.uniforms, 8, Uint32Array.of(f32Bits(scale)));
+    return this.submit([...p.forward, ...p.backward], this.lossRead(p)).then(([loss]) => loss);
+  }
+
+  update(lr: number): Promise<number> {
+    const s = this.training;
+    if (!s) return Promise.reject(trainingUnavailable('webgpu'));
+    const a = this.options.adamw!;
+    s.t++;
+    const values = Float32Array.of(lr, a.beta1, a.beta2, a.epsilon, a.weightDecay, a.clipNorm, 1 - a.beta1 ** s.t, 1 - a.beta2 ** s.t);
+    for (const d of s.optimizer) this.write(d.uniforms, 8, values);
+    return this.submit(s.optimizer, { buffer: s.normState, offset: 0, floats: 1 }).then(([norm]) => norm);
+  }
+
+  evaluate(tokens: Int32Array, targets: Int32Array, B: number, T: number): Promise<number> {
+    const p = this.prepare(tokens, targets, B, T);
+    return this.submit(p.forward, this.lossRead(p)).then(([loss]) => loss);
+  }
+
+  nextLogits(tokens: Int32Array): Promise<Float32Array> {
+    const T = tokens.length;
+    const p = this.prepare(tokens, new Int32Array(T), 1, T);
+    const V = this.config.vocabSize;
+    return this.submit(p.forward, { buffer: p.logits, offset: (T - 1) * V, floats: V });
+  }
+
+  /**
+   * Where a step's time goes, by kernel (forward and backward, once). With the adapter's
+   * 'timestamp-query' feature: GPU time, each launch in a compute pass of its own with timestamps
+   * at its start and end (copies and clears are counted, not timed). Without it: wall time, each
+   * launch in a submission of its own (so each includes one submission's latency).
+   */
+  async profile(tokens: Int32Array, targets: Int32Array, B: number, T: number): Promise<Record<string, { ms: number; launches: number }>> {
+    const p = this.prepare(tokens, targets, B, T);
+    const steps = [...p.forward, ...(this.training ? p.backward : [])];
+    const totals: Record<string, { ms: number; launches: number }> = {};
+    const add = (label: string, ms: number) => {
+      const entry = (totals[label] ??= { ms: 0, launches: 0 });
+      entry.ms += ms;
+      entry.launches++;
+    };
+    const labelOf = (step: Step) => ('pipeline' in step ? step.pipeline.label : 'copy' in step ? 'copy' : 'clear' in step ? 'clear' : 'encode');
+    const launches = steps.filter((step): step is Dispatch => 'pipeline' in step);
+    if (!this.device.features.has('timestamp-query') || 2 * launches.length > 4096 /* WebGPU's most queries in a set */) {
+      for (const step of steps) {
+        const start = performance.now();
+        await this.submit([step]);
+        await this.device.queue.onSubmittedWorkDone();
+        add(labelOf(step), performance.now() - start);
+      }
+      return totals;
+    }
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 * launches.length });
+    const resolved = createBuffer(this.device, 16 * launches.length, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC);
+    const encoder = this.device.createCommandEncoder();
+    let index = 0;
+    for (const step of steps) {
+      if (!('pipeline' in step)) {
+        record(encoder, [step]);
+        add(`${labelOf(step)} (untimed)`, 0);
+        continue;
+      }
+      const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 } });
+      pass.setPipeline(step.pipeline);
+      pass.setBindGroup(0, step.group);
+      pass.dispatchWorkgroups(...step.workgroups);
+      pass.end();
+      index++;
+    }
+    encoder.resolveQuerySet(querySet, 0, 2 * launches.length, resolved, 0);
+    this.device.queue.submit([encoder.finish()]);
+    const bytes = await readBuffer(this.device, resolved);
+    const ns = new BigUint64Array(bytes.buffer, bytes.byteOffset, 2 * launches.length);
+    launches.forEach((launch, i) => add(launch.pipeline.label, Number(ns[2 * i + 1] - ns[2 * i]) / 1e6));
+    querySet.destroy();
+    resolved.destroy();
+    return totals;
+  }
+
+  async parameters(): Promise<Float32Array> {
+    return readBuffer(this.device, this.params, 4 * this.layout.count);
+  }
+
+  async gradients(): Promise<Float32Array> {
+    if (!this.training) throw trainingUnavailable('webgpu');
+    return readBuffer(this.device, this.training.grads, 4 * this.layout.count);
+  }
+
+  async optimizerState(): Promise<OptimizerState> {
+    const s = this.training;
+    if (!s) throw trainingUnavailable('webgpu');
+    const n = 4 * this.layout.count;
+    return { t: s.t, m: await readBuffer(this.device, s.m, n), v: await readBuffer(this.device, s.v, n) };
+  }
+
+  async load(parameters: Float32Array, optimizer?: OptimizerState): Promise<void> {
+    this.write(this.params, 0, parameters);
+    const s = this.training;
+    if (!s) return;
+    const zeros = new Float32Array(this.layout.count);
+    this.write(s.m, 0, optimizer?.m ?? zeros);
+    this.write(s.v, 0, optimizer?.v ?? zeros);
+    this.write(s.grads, 0, zeros);
+    s.t = optimizer?.t ?? 0;
+  }
+
+  async decoder(batch: number): Promise<Decoder> {
+    if (this.disposed) throw new Error('webgpu model: disposed');
+    const { config, device } = this;
+    const owned = new Owned(this.kernels);
+    const buffer = (floats: number) => {
+      const made = createBuffer(device, 4 * Math.max(1, floats));
+      owned.buffers.push(made);
+      return made;
+    };
+    const stepBuffer = buffer(1 + batch); // [t, tokens]
+    const plan = this.wavelet?.plan;
+    const C = config.width;
+    const planTable = plan
+      ? createBuffer(device, 4 * 3 * C, undefined, Uint32Array.from([...plan.windows, ...Array.from(plan.tapOffsets.subarray(0, C)), ...new Uint32Array(plan.alphas.buffer, plan.alphas.byteOffset, C)]))
+      : createBuffer(device, 4);
+    owned.buffers.push(planTable);
+    const states: GPUBuffer[] = [];
+    // Bindings a launch does not use: writable ones may not alias within a launch, so one each.
+    const spare = [buffer(1), buffer(1), buffer(1)];
+    const ctx = this.context(owned, batch, 1, stepBuffer, { plan: planTable, spare, onReset: (state) => states.push(state) });
+    const program = buildProgram(this.network, 'generate', batch, {
+      allocate: buffer,
+      clear: (target) => ({ clear: target }),
+      layer: (io) => webgpuLayer(io, ctx),
+    });
+    owned.steps.push(program.forward);
+    const logits = program.activation(this.network.logits);
+    const V = config.vocabSize;
+    let position = 0;
+    const decoders = this.decoders;
+    const decoder: Decoder = {
+      batch,
+      get position() {
+        return position;
+      },
+      async step(tokens) {
+        checkDecoderStep(config, batch, position, tokens);
+        device.queue.writeBuffer(stepBuffer, 0, Uint32Array.from([position, ...Array.from(tokens)]));
+        const encoder = device.createCommandEncoder();
+        record(encoder, program.forward);
+        const read = recordReadBack(device, encoder, logits, 0, 4 * batch * V);
+        device.queue.submit([encoder.finish()]);
+        position++;
+        return read();
+      },
+      reset() {
+        position = 0;
+        const encoder = device.createCommandEncoder();
+        for (const state of states) encoder.clearBuffer(state);
+        device.queue.submit([encoder.finish()]);
+      },
+      dispose() {
+        if (decoders.delete(decoder)) owned.destroy();
+      },
+    };
+    decoders.add(decoder);
+    return decoder;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const decoder of [...this.decoders]) decoder.dispose();
+    this.current?.owned.destroy();
+    this.current = undefined;
+    this.params.destroy();
+    const s = this.training;
+    if (s) {
+      for (const buffer of [s.grads, s.m, s.v, s.mask, s.normState]) buffer.destroy();
+    }
+    this.wavelet?.destroy();
+    this.kernels.destroy();
+    if (this.ownsDevice) this.gpu.destroy();
+  }
+}
