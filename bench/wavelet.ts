@@ -15,7 +15,7 @@ import { createWasmBackend } from '../src/runtime/wasm.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/runtime/webgpu.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { WebGPUCopy } from '../src/kernels/copy/webgpu.js';
-import { haarInitialTaps, planWavelet, type WaveletForm } from '../src/kernels/wavelet/plan.js';
+import { haarInitialTaps, planWavelet, type WaveletForm } from '../src/model/wavelet_plan.js';
 import { waveletForwardRef } from '../src/kernels/wavelet/ref.js';
 import { WasmWaveletOp } from '../src/kernels/wavelet/wasm.js';
 import { WebGPUWaveletOp } from '../src/kernels/wavelet/webgpu.js';

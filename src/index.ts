@@ -18,7 +18,7 @@ export {
   type WaveletOptions,
   type WaveletPlan,
   type ActivationShape,
-} from './kernels/wavelet/plan.js';
+} from './model/wavelet_plan.js';
 export { waveletForwardRef, waveletBackwardRef, type WaveletGradients } from './kernels/wavelet/ref.js';
 export { WasmWaveletOp } from './kernels/wavelet/wasm.js';
 export { WebGPUWaveletOp, streamingChunk } from './kernels/wavelet/webgpu.js';

@@ -22,7 +22,7 @@ export interface BackendDevices {
 /** `backend` as a backend's name, or an error naming `what` (a flag, an option). */
 export function checkBackendName(backend: string, what: string, allowAuto = true): BackendName | 'auto' {
   const names: string[] = allowAuto ? ['auto', ...BACKEND_NAMES] : [...BACKEND_NAMES];
-  if (!names.includes(backend)) throw new WaveletInputError(`${what}: expected ${names.join(', ')}, found '${backend}'`);
+  if (!names.includes(backend)) throw new WaveletInputError(`${what}: expected ${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}, found '${backend}'`);
   return backend as BackendName | 'auto';
 }
 

@@ -2,7 +2,7 @@
 // config written out. The wavelet structure (or none, the baseline) is part of the config.
 
 import { WaveletInputError } from '../errors.js';
-import type { FilteredHalf, KernelSharing, WaveletForm, WindowMapping } from '../kernels/wavelet/plan.js';
+import type { FilteredHalf, KernelSharing, WaveletForm, WindowMapping } from './wavelet_plan.js';
 
 export interface WaveletStructure {
   form: WaveletForm;

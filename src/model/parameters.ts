@@ -2,7 +2,7 @@
 // shapes and offsets, so that gradients and optimizer state use the same layout, a checkpoint is
 // one buffer, and a GPU holds them in one allocation. Linear weights are (out, in), as PyTorch.
 
-import { haarInitialTaps, planWavelet, type WaveletPlan } from '../kernels/wavelet/plan.js';
+import { haarInitialTaps, planWavelet, type WaveletPlan } from './wavelet_plan.js';
 import { waveletGaps, type GPTConfig } from './config.js';
 import { SeededRandom } from './random.js';
 

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createWasmBackend, type WasmBackend, type WasmSource } from '../runtime/wasm.js';
 import { WaveletInputError } from '../errors.js';
-import { planFromWindows, type WaveletForm, type WaveletPlan } from '../kernels/wavelet/plan.js';
+import { planFromWindows, type WaveletForm, type WaveletPlan } from '../model/wavelet_plan.js';
 import { WasmWaveletOp } from '../kernels/wavelet/wasm.js';
 import { WebGPUWaveletOp } from '../kernels/wavelet/webgpu.js';
 

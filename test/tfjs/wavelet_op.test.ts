@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
-import { planWavelet, haarInitialTaps, type WaveletForm } from '../../src/kernels/wavelet/plan.js';
+import { planWavelet, haarInitialTaps, type WaveletForm } from '../../src/model/wavelet_plan.js';
 import { waveletBackwardRef, waveletForwardRef } from '../../src/kernels/wavelet/ref.js';
 import { useTfjsBackend, type TfjsBackendName } from '../../src/tfjs/backends.js';
 import { registerWaveletOp, waveletFilter } from '../../src/tfjs/wavelet_op.js';

@@ -6,7 +6,7 @@
 import * as L from '../../kernels/gpt/ref.js';
 import { WaveletState } from '../../kernels/wavelet/state.js';
 import { waveletBackwardRef, waveletForwardRef } from '../../kernels/wavelet/ref.js';
-import type { WaveletPlan } from '../../kernels/wavelet/plan.js';
+import type { WaveletPlan } from '../../model/wavelet_plan.js';
 import type { GPTConfig } from '../../model/config.js';
 import type { LayerBuffers, LayerOperations } from '../program.js';
 

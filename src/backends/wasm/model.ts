@@ -38,7 +38,7 @@ export class WasmModel implements BackendModel {
   private readonly params: number;
   private readonly offsets: Map<string, number>;
   private readonly training: { grads: number; m: number; v: number; mask: number; t: number } | undefined;
-  private readonly wavelet: WasmWaveletOp | undefined;
+  private wavelet: WasmWaveletOp | undefined;
   private current: TrainingProgram | undefined;
   private readonly decoders = new Set<Decoder>();
 
@@ -256,6 +256,7 @@ export class WasmModel implements BackendModel {
   dispose(): void {
     for (const decoder of [...this.decoders]) decoder.dispose();
     this.releaseProgram();
+    this.wavelet = undefined;
     this.wasm = undefined; // the instance and its memory go with the last reference
   }
 }

@@ -4,7 +4,7 @@
 // consecutive levels. WaveletGPT's filtered channels each see one of these levels.
 
 import { WaveletInputError } from '../../errors.js';
-import { planFromWindows, type ActivationShape, type WaveletPlan } from './plan.js';
+import { planFromWindows, type ActivationShape, type WaveletPlan } from '../../model/wavelet_plan.js';
 import { waveletForwardRef } from './ref.js';
 
 /** Any forward implementation of the op (ref, wasm) for the filter bank to run on. */

@@ -4,7 +4,7 @@
 // its adjoint recurrence). The finite-difference tests hold this file to the mathematics.
 // Layout everywhere: x[(b * T + t) * E + c], channel fastest.
 
-import { checkActivation, type ActivationShape, type WaveletPlan } from './plan.js';
+import { checkActivation, type ActivationShape, type WaveletPlan } from '../../model/wavelet_plan.js';
 
 export interface WaveletGradients {
   /** dL/dx, same layout as x. */

@@ -4,7 +4,7 @@
 // product with its taps (O(f)), EMA keeps its one running value (O(1)). B sequences, each its own
 // row. Running values in float64, as the op's other kernels.
 
-import type { WaveletPlan } from './plan.js';
+import type { WaveletPlan } from '../../model/wavelet_plan.js';
 
 /** The state of one wavelet op, for B sequences. */
 export class WaveletState {

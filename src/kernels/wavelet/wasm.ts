@@ -4,7 +4,7 @@
 // forward/backward with typed arrays are the copying convenience for tests and tfjs.
 
 import type { WasmBackend } from '../../runtime/wasm.js';
-import { checkActivation, type ActivationShape, type WaveletPlan } from './plan.js';
+import { checkActivation, type ActivationShape, type WaveletPlan } from '../../model/wavelet_plan.js';
 import type { WaveletGradients } from './ref.js';
 
 const PLAN_STRUCT_BYTES = 24; // assembly/wavelet.ts `Plan`: six 4-byte fields

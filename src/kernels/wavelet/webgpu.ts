@@ -5,7 +5,7 @@
 
 import { createBuffer, readBuffer, withErrorScopes, workgroupGrid } from '../../runtime/webgpu.js';
 import { learnableWgsl, streamingWgsl } from '../../generated/wgsl.js';
-import { checkActivation, type ActivationShape, type WaveletPlan } from './plan.js';
+import { checkActivation, type ActivationShape, type WaveletPlan } from '../../model/wavelet_plan.js';
 import type { WaveletGradients } from './ref.js';
 
 /**

@@ -3,7 +3,7 @@
 // T shorter than the windows, T = 4096; B = 1 and 5; all three forms; both mappings and halves.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { planWavelet, type WaveletForm, type WaveletOptions, type WaveletPlan, type ActivationShape } from '../../../src/kernels/wavelet/plan.js';
+import { planWavelet, type WaveletForm, type WaveletOptions, type WaveletPlan, type ActivationShape } from '../../../src/model/wavelet_plan.js';
 import { waveletBackwardRef, waveletForwardRef, type WaveletGradients } from '../../../src/kernels/wavelet/ref.js';
 import { WasmWaveletOp } from '../../../src/kernels/wavelet/wasm.js';
 import { WebGPUWaveletOp } from '../../../src/kernels/wavelet/webgpu.js';

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WaveletInputError } from '../../../src/errors.js';
-import { checkActivation, haarInitialTaps, planFromWindows, planWavelet } from '../../../src/kernels/wavelet/plan.js';
+import { checkActivation, haarInitialTaps, planFromWindows, planWavelet } from '../../../src/model/wavelet_plan.js';
 
 test('linear-level: the upper half is filtered, windows are powers of two from 2 up to the context', () => {
   const plan = planWavelet(128, { form: 'haar', maxWindow: 512 });

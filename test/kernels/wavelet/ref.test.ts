@@ -3,7 +3,7 @@
 // signals, and causality.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { haarInitialTaps, planWavelet, type WaveletForm } from '../../../src/kernels/wavelet/plan.js';
+import { haarInitialTaps, planWavelet, type WaveletForm } from '../../../src/model/wavelet_plan.js';
 import { waveletBackwardRef, waveletForwardRef } from '../../../src/kernels/wavelet/ref.js';
 import { assertClose, randomArray, seededRandom } from '../../helpers.js';
 

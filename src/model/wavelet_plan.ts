@@ -3,7 +3,7 @@
 // taps live, and each EMA channel's rate. Backends read only this plan, so a new mapping or a
 // different choice of half changes no kernel.
 
-import { WaveletInputError } from '../../errors.js';
+import { WaveletInputError } from '../errors.js';
 
 /** The three ways the paper filters a channel over time. */
 export type WaveletForm = 'haar' | 'learnable' | 'ema';
