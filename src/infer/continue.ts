@@ -1,7 +1,7 @@
 // Token ids continued by a decoder, one sequence: the sample `wavelet-gpt train` prints, and any
 // caller with ids rather than text (audio, MIDI). Past the context the window slides by one token:
-// the decoder starts again on the last context - 1 tokens, so each token sees exactly the context
-// before it, as a full forward pass over the window would.
+// the decoder starts again on the context - 1 tokens before the new one, so each token sees exactly
+// the `context` tokens up to it, as a full forward pass over the window would.
 
 import type { Decoder } from '../backends/model.js';
 import type { SeededRandom } from '../model/random.js';
@@ -17,7 +17,7 @@ export async function continueTokens(decoder: Decoder, context: number, prompt: 
     tokens.push(next);
     if (decoder.position === context) {
       decoder.reset();
-      for (const token of tokens.slice(-(context - 1), -1)) await decoder.step([token]);
+      for (const token of tokens.slice(-context, -1)) await decoder.step([token]);
     }
     if (n + 1 < count) logits = await decoder.step([next]);
   }

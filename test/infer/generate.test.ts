@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { WaveletGPT } from '../../src/infer/model.js';
 import { checkSampling, sampleToken } from '../../src/infer/sampling.js';
+import { continueTokens } from '../../src/infer/continue.js';
 import { checkConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
@@ -121,6 +122,13 @@ test('sampleToken: its frequencies follow the tempered, truncated distribution',
   assert.is(sampleToken(logits, [], checkSampling({ temperature: 0 }), new SeededRandom(1)), 0);
   // a penalty of 4 on token 0 (logit 2 -> 0.5): token 1 is now the most likely
   assert.is(sampleToken(logits, [0], checkSampling({ temperature: 0, repetitionPenalty: 4 }), new SeededRandom(1)), 1);
+});
+
+test('continueTokens (train\'s closing sample) slides by one token past the context: each token the argmax of a full pass over the last context tokens', async () => {
+  const expected: number[] = [];
+  for (let i = 0; i < 2 * config.context; i++) expected.push(await greedyNext([1, ...expected]));
+  const decoder = await reference.decoder(1);
+  assert.equal(await continueTokens(decoder, config.context, [1], 2 * config.context, checkSampling({ temperature: 0 }), new SeededRandom(1)), expected);
 });
 
 test.run();
