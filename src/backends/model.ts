@@ -75,8 +75,38 @@ export function trainingUnavailable(backend: BackendName): Error {
   return new Error(`${backend} model: made for generation (no optimizer settings); create it with 'adamw' to train`);
 }
 
-/** The checks every decoder makes before a step; `what` names it in errors. */
-export function checkDecoderStep(config: GPTConfig, batch: number, position: number, tokens: ArrayLike<number>): void {
+/** What a backend gives to make a decoder: its step at a position, and its state's clearing and freeing. */
+export interface DecoderParts {
+  /** Runs one position for the B tokens (checked); gives (or promises) the logits (B, V). */
+  run(tokens: ArrayLike<number>, position: number): Float32Array | Promise<Float32Array>;
+  /** Clears the state kept between positions. */
+  reset(): void;
+  dispose(): void;
+}
+
+/** A decoder over a backend's parts: the position, the checks, reset and dispose, for every backend alike. */
+export function makeDecoder(config: GPTConfig, batch: number, parts: DecoderParts): Decoder {
+  let position = 0;
+  return {
+    batch,
+    get position() {
+      return position;
+    },
+    async step(tokens) {
+      checkDecoderStep(config, batch, position, tokens);
+      const logits = parts.run(tokens, position);
+      position++; // before the logits arrive: a step issued without awaiting the last runs at the next position
+      return logits;
+    },
+    reset() {
+      position = 0;
+      parts.reset();
+    },
+    dispose: () => parts.dispose(),
+  };
+}
+
+function checkDecoderStep(config: GPTConfig, batch: number, position: number, tokens: ArrayLike<number>): void {
   if (tokens.length !== batch) throw new Error(`decoder: ${tokens.length} tokens for a batch of ${batch}`);
   if (position >= config.context) throw new Error(`decoder: the context of ${config.context} tokens is full; reset and feed the last tokens again`);
   for (let b = 0; b < batch; b++) {

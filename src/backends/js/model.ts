@@ -7,7 +7,7 @@ import { gptNetwork } from '../../model/gpt.js';
 import { slice, waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram, type Program } from '../program.js';
-import { checkDecoderStep, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
+import { makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
 import { jsLayer, type JsLayerContext, type JsOperation } from './layers.js';
 
 interface TrainingProgram {
@@ -147,33 +147,23 @@ export class JsModel implements BackendModel {
   async decoder(batch: number): Promise<Decoder> {
     const tokens = new Int32Array(batch);
     const resets: (() => void)[] = [];
-    const state = { position: 0 };
-    const ctx = this.context(batch, 1, tokens, { position: () => state.position, onReset: (clear) => resets.push(clear) });
+    const ctx = this.context(batch, 1, tokens, { position: () => decoder.position, onReset: (clear) => resets.push(clear) });
     const program = buildProgram(this.network, 'generate', batch, {
       allocate: (floats) => new Float32Array(floats),
       clear: (buffer) => () => buffer.fill(0),
       layer: (io) => jsLayer(io, ctx),
     });
     const logits = program.activation(this.network.logits);
-    const config = this.config;
-    return {
-      batch,
-      get position() {
-        return state.position;
-      },
-      async step(next) {
-        checkDecoderStep(config, batch, state.position, next);
+    const decoder = makeDecoder(this.config, batch, {
+      run(next) {
         tokens.set(Array.from(next));
         run(program.forward);
-        state.position++;
         return logits.slice();
       },
-      reset() {
-        state.position = 0;
-        for (const clear of resets) clear();
-      },
+      reset: () => resets.forEach((clear) => clear()),
       dispose() {},
-    };
+    });
+    return decoder;
   }
 
   dispose(): void {

@@ -10,7 +10,7 @@ import { gptNetwork } from '../../model/gpt.js';
 import { waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram, type Program } from '../program.js';
-import { checkDecoderStep, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
+import { makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
 import { wasmLayer, type WasmLayerContext, type WasmOperation } from './layers.js';
 
 interface TrainingProgram {
@@ -69,10 +69,9 @@ export class WasmModel implements BackendModel {
     return this.wasm;
   }
 
-  private context(B: number, T: number, tokens: number, blocks: number[], generation?: WasmLayerContext['generation']): WasmLayerContext {
-    const wasm = this.module;
+  private context(B: number, T: number, tokens: number, alloc: (bytes: number) => number, generation?: WasmLayerContext['generation']): WasmLayerContext {
     return {
-      wasm,
+      wasm: this.module,
       config: this.config,
       wavelet: this.wavelet,
       parameter: (name) => this.offsets.get(name)!,
@@ -80,11 +79,7 @@ export class WasmModel implements BackendModel {
         if (!this.training) throw trainingUnavailable('wasm');
         return this.offsets.get(name)! - this.params + this.training.grads;
       },
-      alloc: (bytes) => {
-        const ptr = wasm.arena.alloc(bytes);
-        blocks.push(ptr);
-        return ptr;
-      },
+      alloc,
       B, T, tokens, generation,
     };
   }
@@ -97,13 +92,9 @@ export class WasmModel implements BackendModel {
     const N = B * T;
     const V = this.config.vocabSize;
     const blocks: number[] = [];
-    const alloc = (bytes: number) => {
-      const ptr = arena.alloc(bytes);
-      blocks.push(ptr);
-      return ptr;
-    };
+    const alloc = this.allocator(blocks);
     const [tokens, targets, probs, dlogits] = [alloc(4 * N), alloc(4 * N), alloc(4 * N * V), alloc(4 * N * V)];
-    const ctx = this.context(B, T, tokens, blocks);
+    const ctx = this.context(B, T, tokens, alloc);
     const program = buildProgram(this.network, this.training ? 'train' : 'generate', N, {
       allocate: (floats) => alloc(4 * floats),
       clear: (ptr, floats) => () => this.module.arena.f32(ptr, floats).fill(0),
@@ -206,17 +197,11 @@ export class WasmModel implements BackendModel {
   }
 
   async decoder(batch: number): Promise<Decoder> {
-    const { arena } = this.module;
     const blocks: number[] = [];
-    const alloc = (bytes: number) => {
-      const ptr = arena.alloc(bytes);
-      blocks.push(ptr);
-      return ptr;
-    };
+    const alloc = this.allocator(blocks);
     const tokens = alloc(4 * batch);
     const resets: (() => void)[] = [];
-    const state = { position: 0 };
-    const ctx = this.context(batch, 1, tokens, blocks, { position: () => state.position, onReset: (clear) => resets.push(clear) });
+    const ctx = this.context(batch, 1, tokens, alloc, { position: () => decoder.position, onReset: (clear) => resets.push(clear) });
     const program = buildProgram(this.network, 'generate', batch, {
       allocate: (floats) => alloc(4 * floats),
       clear: () => () => undefined,
@@ -224,33 +209,30 @@ export class WasmModel implements BackendModel {
     });
     const logits = program.activation(this.network.logits);
     const V = this.config.vocabSize;
-    const config = this.config;
-    const decoders = this.decoders;
-    const model = this;
-    const decoder: Decoder = {
-      batch,
-      get position() {
-        return state.position;
-      },
-      async step(next) {
-        checkDecoderStep(config, batch, state.position, next);
-        const { arena: memory } = model.module;
-        memory.i32(tokens, batch).set(Array.from(next));
+    const decoder = makeDecoder(this.config, batch, {
+      run: (next) => {
+        const { arena } = this.module;
+        arena.i32(tokens, batch).set(Array.from(next));
         run(program.forward);
-        state.position++;
-        return memory.f32(logits, batch * V).slice();
+        return arena.f32(logits, batch * V).slice();
       },
-      reset() {
-        state.position = 0;
-        for (const clear of resets) clear();
+      reset: () => resets.forEach((clear) => clear()),
+      dispose: () => {
+        if (!this.decoders.delete(decoder) || !this.wasm) return;
+        for (const ptr of blocks) this.wasm.arena.free(ptr);
       },
-      dispose() {
-        if (!decoders.delete(decoder) || !model.wasm) return;
-        for (const ptr of blocks) model.wasm.arena.free(ptr);
-      },
-    };
-    decoders.add(decoder);
+    });
+    this.decoders.add(decoder);
     return decoder;
+  }
+
+  /** Allocation from the module's arena, each block recorded in `blocks` to be freed together. */
+  private allocator(blocks: number[]): (bytes: number) => number {
+    return (bytes) => {
+      const ptr = this.module.arena.alloc(bytes);
+      blocks.push(ptr);
+      return ptr;
+    };
   }
 
   dispose(): void {

@@ -16,7 +16,7 @@ import { gptNetwork } from '../../model/gpt.js';
 import { waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram } from '../program.js';
-import { checkDecoderStep, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
+import { makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
 import { linearProducts, webgpuLayer, type WebGPULayerContext } from './layers.js';
 
 interface TrainingProgram {
@@ -37,6 +37,12 @@ class Owned {
   readonly buffers: GPUBuffer[] = [];
   readonly steps: Step[][] = [];
   constructor(private readonly kernels: GptKernels) {}
+  /** A storage buffer of `floats` (at least one), optionally filled from `data`, freed with the rest. */
+  buffer = (floats: number, data?: ArrayBufferView): GPUBuffer => {
+    const made = createBuffer(this.kernels.device, 4 * Math.max(1, floats), undefined, data);
+    this.buffers.push(made);
+    return made;
+  };
   destroy(): void {
     for (const buffer of this.buffers) buffer.destroy();
     for (const steps of this.steps) this.kernels.release(steps);
@@ -102,11 +108,7 @@ export class WebGPUModel implements BackendModel {
 
   /** The layer context and shared scratch of a program on `rows` positions (B, T). */
   private context(owned: Owned, B: number, T: number, tokens: GPUBuffer, generation?: WebGPULayerContext['generation']): WebGPULayerContext {
-    const buffer = (floats: number) => {
-      const made = createBuffer(this.device, 4 * Math.max(1, floats));
-      owned.buffers.push(made);
-      return made;
-    };
+    const { buffer } = owned;
     const N = B * T;
     const training = !generation && Boolean(this.training);
     const products = this.network.layers.flatMap((layer) => (layer.kind === 'linear' ? linearProducts(layer, N, training) : []));
@@ -144,12 +146,8 @@ export class WebGPUModel implements BackendModel {
     if (T > this.config.context) throw new Error(`sequence length ${T} exceeds the context ${this.config.context}`);
     this.current?.owned.destroy();
     const owned = new Owned(this.kernels);
+    const { buffer } = owned;
     const V = this.config.vocabSize;
-    const buffer = (floats: number) => {
-      const made = createBuffer(this.device, 4 * Math.max(1, floats));
-      owned.buffers.push(made);
-      return made;
-    };
     const tokens = buffer(N), targets = buffer(N), losses = buffer(N + 2); // crossentropy.wgsl: per position, the mean, the count
     const probs = buffer(N * V); // the cross-entropy's backward turns it into dlogits in place
     const ctx = this.context(owned, B, T, tokens);
@@ -313,18 +311,13 @@ export class WebGPUModel implements BackendModel {
     if (this.disposed) throw new Error('webgpu model: disposed');
     const { config, device } = this;
     const owned = new Owned(this.kernels);
-    const buffer = (floats: number) => {
-      const made = createBuffer(device, 4 * Math.max(1, floats));
-      owned.buffers.push(made);
-      return made;
-    };
+    const { buffer } = owned;
     const stepBuffer = buffer(1 + batch); // [t, tokens]
     const plan = this.wavelet?.plan;
     const C = config.width;
     const planTable = plan
-      ? createBuffer(device, 4 * 3 * C, undefined, Uint32Array.from([...plan.windows, ...Array.from(plan.tapOffsets.subarray(0, C)), ...new Uint32Array(plan.alphas.buffer, plan.alphas.byteOffset, C)]))
-      : createBuffer(device, 4);
-    owned.buffers.push(planTable);
+      ? buffer(3 * C, Uint32Array.from([...plan.windows, ...Array.from(plan.tapOffsets.subarray(0, C)), ...new Uint32Array(plan.alphas.buffer, plan.alphas.byteOffset, C)]))
+      : buffer(1);
     const states: GPUBuffer[] = [];
     // Bindings a launch does not use: writable ones may not alias within a launch, so one each.
     const spare = [buffer(1), buffer(1), buffer(1)];
@@ -337,34 +330,25 @@ export class WebGPUModel implements BackendModel {
     owned.steps.push(program.forward);
     const logits = program.activation(this.network.logits);
     const V = config.vocabSize;
-    let position = 0;
-    const decoders = this.decoders;
-    const decoder: Decoder = {
-      batch,
-      get position() {
-        return position;
-      },
-      async step(tokens) {
-        checkDecoderStep(config, batch, position, tokens);
+    const decoder = makeDecoder(config, batch, {
+      run(tokens, position) {
         device.queue.writeBuffer(stepBuffer, 0, Uint32Array.from([position, ...Array.from(tokens)]));
         const encoder = device.createCommandEncoder();
         record(encoder, program.forward);
         const read = recordReadBack(device, encoder, logits, 0, 4 * batch * V);
         device.queue.submit([encoder.finish()]);
-        position++;
         return read();
       },
       reset() {
-        position = 0;
         const encoder = device.createCommandEncoder();
         for (const state of states) encoder.clearBuffer(state);
         device.queue.submit([encoder.finish()]);
       },
-      dispose() {
-        if (decoders.delete(decoder)) owned.destroy();
+      dispose: () => {
+        if (this.decoders.delete(decoder)) owned.destroy();
       },
-    };
-    decoders.add(decoder);
+    });
+    this.decoders.add(decoder);
     return decoder;
   }
 
