@@ -127,11 +127,8 @@ export async function chooseBackend(options: ModelOptions, work: Workload, setti
   }
   const ownsGpu = gpu !== undefined && gpu !== settings.gpu;
   if (gpu) gpuNote = `${gpu.adapter.description || gpu.adapter.device}${gpu.adapter.software ? ' (software)' : ''}`;
-  const make = async (backend: BackendName) => {
-    // A device made here goes with the model that wins; the model must not destroy it while timing.
-    const model = await createModel(backend, options, { gpu, wasm: settings.wasm });
-    return model;
-  };
+  // A device made here is given to the model that wins (adoptDevice); the others must not destroy it.
+  const make = (backend: BackendName) => createModel(backend, options, { gpu, wasm: settings.wasm });
   const unit = work.mode === 'train' ? `a step of this model at batch ${work.batch}` : `a token of this model at batch ${work.batch}`;
   const key = JSON.stringify({ gpu: gpu ? gpuNote : null, wasm: wasmSimdSupported(), cores: cores(), config: options.config, work });
   const known = settings.cache?.get(key);

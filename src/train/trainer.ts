@@ -131,14 +131,6 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
     log.entries = (JSON.parse(readFileSync(logPath, 'utf8')) as TrainLog).entries.filter((e) => e.step < fromStep);
   }
   try {
-    await trainSteps();
-    await events.finish?.(model, log);
-  } finally {
-    model.dispose();
-  }
-  return log;
-
-  async function trainSteps(): Promise<void> {
     events.start?.({ config, corpus, model, choice, fromStep, parameters: layout.count });
 
     for (let step = fromStep; step < settings.steps; step++) {
@@ -182,7 +174,11 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
         events.evaluation?.(entry);
       }
     }
+    await events.finish?.(model, log);
+  } finally {
+    model.dispose();
   }
+  return log;
 }
 
 /** Training loss (a running mean, to see through batch noise) and validation loss, in bits per token. */
