@@ -18,7 +18,7 @@ import { checkConfig, presetConfig, type GPTConfig } from '../src/model/config.j
 import { initialParameters, parameterLayout } from '../src/model/parameters.js';
 import { SeededRandom } from '../src/model/random.js';
 import { useTfjsBackend } from '../src/tfjs/backends.js';
-import { tfjsGptLogits, tfjsParameters } from '../src/tfjs/gpt.js';
+import { tfjsLogits, tfjsParameters } from '../src/tfjs/network.js';
 import { registerWaveletOp } from '../src/tfjs/wavelet_op.js';
 import { readFileSync } from 'node:fs';
 
@@ -78,7 +78,7 @@ for (const name of names) {
     const tfStarted = performance.now();
     for (let n = 0; n < tfTokens; n++) {
       const T = sequences[0].length;
-      const logits = tf.tidy(() => tfjsGptLogits(config, vars, Int32Array.from(sequences.flat()), B, T));
+      const logits = tf.tidy(() => tfjsLogits(config, vars, Int32Array.from(sequences.flat()), B, T));
       const values = await logits.data();
       logits.dispose();
       sequences.forEach((s, b) => s.push(argmax(values.subarray(((b + 1) * T - 1) * config.vocabSize, (b + 1) * T * config.vocabSize))));

@@ -17,7 +17,7 @@ import { presetConfig, type WaveletStructure } from '../src/model/config.js';
 import { initialParameters, parameterLayout } from '../src/model/parameters.js';
 import { SeededRandom } from '../src/model/random.js';
 import { useTfjsBackend } from '../src/tfjs/backends.js';
-import { tfjsGptLoss, tfjsParameters } from '../src/tfjs/gpt.js';
+import { tfjsLoss, tfjsParameters } from '../src/tfjs/network.js';
 import { registerWaveletOp } from '../src/tfjs/wavelet_op.js';
 import type { BackendModel } from '../src/backends/model.js';
 import { JsModel } from '../src/backends/js/model.js';
@@ -128,7 +128,7 @@ for (const form of forms) {
       const ms = await timeSteps(5, async () => {
         const { tokens, targets } = batch();
         const loss = tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(() => tfjsGptLoss(config, vars, tokens, targets, B, T));
+          const { value, grads } = tf.variableGrads(() => tfjsLoss(config, vars, tokens, targets, B, T));
           adam.applyGradients(grads as unknown as Parameters<typeof adam.applyGradients>[0]);
           return value;
         });

@@ -3,7 +3,8 @@
 // backward, update) and generation (decoders with their caches) are two modes of it, so the
 // weights live once and nothing is compiled twice. dispose() frees what it holds.
 
-import type { GPTConfig } from '../model/config.js';
+import { isWaveletLM, type GPTConfig, type ModelConfig } from '../model/config.js';
+import { BackendUnavailableError } from '../errors.js';
 import type { ParameterLayout } from '../model/parameters.js';
 import type { AdamWSettings } from '../kernels/adamw/ref.js';
 
@@ -19,7 +20,7 @@ export interface OptimizerState {
 }
 
 export interface ModelOptions {
-  config: GPTConfig;
+  config: ModelConfig;
   layout: ParameterLayout;
   parameters: Float32Array;
   /** AdamW's settings; without them the model is for generation only (no gradients or moments allocated). */
@@ -49,7 +50,7 @@ export interface Decoder {
  */
 export interface BackendModel {
   readonly backend: BackendName;
-  readonly config: GPTConfig;
+  readonly config: ModelConfig;
   readonly layout: ParameterLayout;
   /** Forward and backward on tokens (B, T) predicting targets (B, T); adds scale * gradient; returns the mean loss. */
   forwardBackward(tokens: Int32Array, targets: Int32Array, B: number, T: number, scale: number): Promise<number>;
@@ -70,6 +71,15 @@ export interface BackendModel {
   dispose(): void;
 }
 
+/**
+ * The config of a backend whose kernels cover the GPT only. WaveletLM's own layers (lifting,
+ * Hadamard, gated mixing, running mean) have kernels on the js backend so far.
+ */
+export function gptOnly(config: ModelConfig, backend: BackendName): GPTConfig {
+  if (isWaveletLM(config)) throw new BackendUnavailableError(`${backend}: WaveletLM's layers have no ${backend} kernels yet; it runs on the js backend (--backend js)`);
+  return config;
+}
+
 /** A training call on a model made for generation only. */
 export function trainingUnavailable(backend: BackendName): Error {
   return new Error(`${backend} model: made for generation (no optimizer settings); create it with 'adamw' to train`);
@@ -85,7 +95,7 @@ export interface DecoderParts {
 }
 
 /** A decoder over a backend's parts: the position, the checks, reset and dispose, for every backend alike. */
-export function makeDecoder(config: GPTConfig, batch: number, parts: DecoderParts): Decoder {
+export function makeDecoder(config: ModelConfig, batch: number, parts: DecoderParts): Decoder {
   let position = 0;
   return {
     batch,
@@ -106,7 +116,7 @@ export function makeDecoder(config: GPTConfig, batch: number, parts: DecoderPart
   };
 }
 
-function checkDecoderStep(config: GPTConfig, batch: number, position: number, tokens: ArrayLike<number>): void {
+function checkDecoderStep(config: ModelConfig, batch: number, position: number, tokens: ArrayLike<number>): void {
   if (tokens.length !== batch) throw new Error(`decoder: ${tokens.length} tokens for a batch of ${batch}`);
   if (position >= config.context) throw new Error(`decoder: the context of ${config.context} tokens is full; reset and feed the last tokens again`);
   for (let b = 0; b < batch; b++) {

@@ -161,7 +161,8 @@ export async function chooseBackend(options: ModelOptions, work: Workload, setti
       const ms = await timeWorkload(model, work, budgetMs);
       timings.push({ backend, ms: +ms.toFixed(3), note: backend === 'webgpu' ? gpuNote : backend === 'wasm' ? 'WebAssembly SIMD, one thread' : 'plain TypeScript' });
     } catch (error) {
-      timings.push({ backend, ms: null, note: `failed (${(error as Error).message.split('\n')[0]})` });
+      const message = (error as Error).message.split('\n')[0];
+      timings.push({ backend, ms: null, note: error instanceof BackendUnavailableError ? `not available (${message})` : `failed (${message})` });
     }
   }
   const ran = timings.filter((t) => t.ms !== null).sort((a, b) => a.ms! - b.ms!);

@@ -14,6 +14,7 @@ import { haarFilterBank, haarLevelPlan, type ForwardFn } from '../kernels/wavele
 import { WasmWaveletOp } from '../kernels/wavelet/wasm.js';
 import { WebGPUWaveletOp } from '../kernels/wavelet/webgpu.js';
 import { lineChartSvg } from '../report/svg.js';
+import type { Options } from './options.js';
 
 const SIGNALS: [string, (ch: string) => boolean][] = [
   ['letters', (ch) => /\p{L}/u.test(ch)],
@@ -21,17 +22,16 @@ const SIGNALS: [string, (ch: string) => boolean][] = [
   ['sentence ends', (ch) => /[.!?]/.test(ch)],
 ];
 
-function positiveInteger(options: Record<string, string>, name: string, fallback: number, max: number): number {
-  if (options[name] === undefined) return fallback;
-  const value = Number(options[name]);
-  if (!Number.isInteger(value) || value < 1 || value > max) throw new WaveletInputError(`--${name}: expected an integer in 1..${max}, found '${options[name]}'`);
+function inRange(options: Options, name: string, max: number): number {
+  const value = options.number(name);
+  if (value < 1 || value > max) throw new WaveletInputError(`--${name}: expected an integer in 1..${max}, found ${value}`);
   return value;
 }
 
-export async function runDemo(options: Record<string, string>): Promise<void> {
-  const chars = positiveInteger(options, 'chars', 8192, 1_000_000);
-  const levels = positiveInteger(options, 'levels', 10, 20);
-  const out = resolve(options.out ?? 'runs/demo');
+export async function runDemo(options: Options): Promise<void> {
+  const chars = inRange(options, 'chars', 1_000_000);
+  const levels = inRange(options, 'levels', 20);
+  const out = resolve(options.string('out')!);
   const text = [...defaultCorpusText()].slice(0, chars);
   console.log(`text: first ${text.length} characters of ${defaultCorpusPath()}`);
   const signal = new Float32Array(text.length * SIGNALS.length);

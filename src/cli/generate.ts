@@ -3,41 +3,58 @@
 import { WaveletInputError } from '../errors.js';
 import { WaveletGPT } from '../infer/model.js';
 import { fileChoiceCache } from '../io/choice_cache.js';
-import { number } from './train.js';
+import { BACKEND_NAMES } from '../backends/model.js';
+import { flagsUsage, type Flag, type Options } from './options.js';
 
-export const GENERATE_OPTIONS = ['checkpoint', 'backend', 'prompt', 'stream', 'max-tokens', 'temperature', 'top-k', 'top-p', 'repetition-penalty', 'seed', 'stop'];
+export const GENERATE_FLAGS: readonly Flag[] = [
+  { name: 'checkpoint', value: 'DIR|FILE|URL', help: 'required: a run folder, a .safetensors file or a URL' },
+  { name: 'prompt', value: 'TEXT', help: 'required: the text to continue' },
+  { name: 'max-tokens', value: 'N', type: 'integer', default: 200, help: 'tokens to generate' },
+  { name: 'temperature', value: 'T', type: 'number', default: 0.8, help: '0 picks the most likely token' },
+  { name: 'top-k', value: 'K', type: 'integer', default: 0, help: 'sample among the K most likely, 0 for all' },
+  { name: 'top-p', value: 'P', type: 'number', default: 1, help: 'sample within this probability mass' },
+  { name: 'repetition-penalty', value: 'R', type: 'number', default: 1, help: "divides the logits of tokens already seen" },
+  { name: 'seed', value: 'S', type: 'integer', default: 1, help: "the sampler's seed" },
+  { name: 'stop', value: 'TEXT', help: 'stop when the text appears' },
+  { name: 'stream', value: 'true|false', choices: ['true', 'false'], default: 'false', help: 'print tokens as they come' },
+  { name: 'backend', value: 'auto|webgpu|wasm|js', choices: ['auto', ...BACKEND_NAMES], default: 'auto', help: 'auto times each backend here and keeps the fastest' },
+];
 
-export const GENERATE_USAGE = `  generate --checkpoint DIR|FILE|URL --prompt TEXT [--max-tokens 200] [--temperature 0.8] [--top-k K]
-        [--top-p P] [--repetition-penalty R] [--seed S] [--stop TEXT] [--stream true] [--backend auto|wasm|webgpu|js]
-                           continues the prompt with a trained model (a KV cache and the wavelet
-                           structure's running state: one token's work a token)`;
+export const GENERATE_USAGE = flagsUsage(
+  'generate --checkpoint DIR|FILE|URL --prompt TEXT [options]',
+  "continues the prompt with a trained model (cached state: a GPT's KV cache and wavelet rings,\nWaveletLM's lifting rings and running means)",
+  GENERATE_FLAGS,
+);
 
-export async function runGenerate(options: Record<string, string>): Promise<void> {
-  if (!options.checkpoint) throw new WaveletInputError('generate: --checkpoint is required (a run folder, a .safetensors file or a URL)');
-  if (options.prompt === undefined) throw new WaveletInputError('generate: --prompt is required');
-  const model = await WaveletGPT.load(options.checkpoint, { backend: (options.backend ?? 'auto') as 'auto', choiceCache: fileChoiceCache() });
+export async function runGenerate(options: Options): Promise<void> {
+  const checkpoint = options.string('checkpoint');
+  const prompt = options.string('prompt');
+  if (!checkpoint) throw new WaveletInputError('generate: --checkpoint is required (a run folder, a .safetensors file or a URL)');
+  if (prompt === undefined) throw new WaveletInputError('generate: --prompt is required');
+  const model = await WaveletGPT.load(checkpoint, { backend: options.string('backend') as 'auto', choiceCache: fileChoiceCache() });
   if (model.choice) console.error(`backend: ${model.choice.reason}${model.choice.cached ? ' (measured before, cached)' : ''}`);
+  const stop = options.string('stop');
   const settings = {
-    maxTokens: number(options, 'max-tokens', 200),
-    temperature: number(options, 'temperature', 0.8),
-    topK: number(options, 'top-k', 0),
-    topP: number(options, 'top-p', 1),
-    repetitionPenalty: number(options, 'repetition-penalty', 1),
-    seed: number(options, 'seed', 1),
-    stop: options.stop === undefined ? [] : [options.stop],
+    maxTokens: options.number('max-tokens'),
+    temperature: options.number('temperature'),
+    topK: options.number('top-k'),
+    topP: options.number('top-p'),
+    repetitionPenalty: options.number('repetition-penalty'),
+    seed: options.number('seed'),
+    stop: stop === undefined ? [] : [stop],
   };
-  const stream = options.stream !== undefined && options.stream !== 'false';
+  const stream = options.string('stream') === 'true';
   const started = performance.now();
   let count = 0;
   let text = '';
-  if (stream) process.stdout.write(options.prompt);
-  for await (const token of model.generate(options.prompt, settings)) {
+  if (stream) process.stdout.write(prompt);
+  for await (const token of model.generate(prompt, settings)) {
     count++;
     if (stream) process.stdout.write(token.text);
     else text += token.text;
   }
   if (stream) process.stdout.write('\n');
-  else console.log(options.prompt + text);
+  else console.log(prompt + text);
   const seconds = (performance.now() - started) / 1e3;
   console.error(`${model.backend} decoder: ${count} tokens in ${seconds.toFixed(2)} s (${(count / seconds).toFixed(0)} tokens/s)`);
   model.dispose();

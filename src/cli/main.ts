@@ -6,10 +6,11 @@ import { readFileSync } from 'node:fs';
 import { BackendUnavailableError, WaveletInputError } from '../errors.js';
 import { runDemo } from './demo.js';
 import { runInfo } from './info.js';
-import { runTrain, TRAIN_OPTIONS, TRAIN_USAGE } from './train.js';
-import { QUANTIZE_OPTIONS, QUANTIZE_USAGE, runQuantize } from './quantize.js';
-import { GENERATE_OPTIONS, GENERATE_USAGE, runGenerate } from './generate.js';
-import { REPLICATE_OPTIONS, REPLICATE_USAGE, runData, runReplicate, runReplicateReport } from './replicate.js';
+import { runTrain, TRAIN_FLAGS, TRAIN_USAGE } from './train.js';
+import { QUANTIZE_FLAGS, QUANTIZE_USAGE, runQuantize } from './quantize.js';
+import { GENERATE_FLAGS, GENERATE_USAGE, runGenerate } from './generate.js';
+import { DATA_FLAGS, REPLICATE_FLAGS, REPLICATE_USAGE, runData, runReplicate, runReplicateReport } from './replicate.js';
+import { parseFlags, type Flag, type Options } from './options.js';
 import { TokenizerInputError } from '../errors.js';
 import { TrainingDivergedError } from '../train/trainer.js';
 
@@ -22,58 +23,57 @@ ${GENERATE_USAGE}
 ${QUANTIZE_USAGE}
 ${REPLICATE_USAGE}
   demo [--out DIR] [--chars N] [--levels L]
-                           the causal Haar filter bank on the default text (Moby-Dick): timings on
-                           each backend and an SVG of the multi-resolution picture
-  help                     this text`;
+        the causal Haar filter bank on the default text (Moby-Dick): timings on each backend and an
+        SVG of the multi-resolution picture
+  help [COMMAND]           this text, or one command's (also COMMAND --help); --version the version`;
+
+const DEMO_FLAGS: readonly Flag[] = [
+  { name: 'out', value: 'DIR', default: 'runs/demo', help: 'where the SVG goes' },
+  { name: 'chars', value: 'N', type: 'integer', default: 8192, help: 'characters of the text' },
+  { name: 'levels', value: 'L', type: 'integer', default: 10, help: 'levels of the filter bank' },
+];
+
+/** Each command's flags and usage: parsing, per-command help and the list below read this. */
+const COMMANDS: Record<string, { flags: readonly Flag[]; usage: string; run(options: Options, positional: string[]): Promise<void> | void }> = {
+  train: { flags: TRAIN_FLAGS, usage: TRAIN_USAGE, run: (o) => runTrain(o) },
+  generate: { flags: GENERATE_FLAGS, usage: GENERATE_USAGE, run: (o) => runGenerate(o) },
+  quantize: { flags: QUANTIZE_FLAGS, usage: QUANTIZE_USAGE, run: (o) => runQuantize(o) },
+  replicate: { flags: REPLICATE_FLAGS, usage: REPLICATE_USAGE, run: (o) => runReplicate(o) },
+  data: { flags: DATA_FLAGS, usage: '  data NAME --out DIR [--dataset-size N]', run: (o, [name]) => runData(name, o) },
+  demo: { flags: DEMO_FLAGS, usage: USAGE.slice(USAGE.indexOf('  demo')), run: (o) => runDemo(o) },
+};
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-/** Parses --name value pairs; every name must be one of `allowed`. */
-export function parseOptions(args: string[], allowed: string[]): Record<string, string> {
-  const options: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const name = arg.replace(/^--/, '');
-    if (!arg.startsWith('--') || !allowed.includes(name)) {
-      throw new WaveletInputError(`unknown option '${arg}': expected one of ${allowed.map((a) => `--${a}`).join(', ')}`);
-    }
-    if (i + 1 >= args.length) throw new WaveletInputError(`option '${arg}' needs a value`);
-    options[name] = args[++i];
-  }
-  return options;
-}
-
 async function main(argv: string[]): Promise<void> {
   const [command = 'help', ...rest] = argv;
+  const known = COMMANDS[command];
+  if (known) {
+    if (rest.includes('--help') || rest.includes('-h')) return void console.log(`usage: wavelet-gpt\n${known.usage}`);
+    const positional = command === 'data' ? rest.slice(0, 1) : [];
+    return known.run(parseFlags(command, rest.slice(positional.length), known.flags), positional);
+  }
   switch (command) {
     case 'info':
       return runInfo(version());
-    case 'train':
-      return runTrain(parseOptions(rest, TRAIN_OPTIONS));
-    case 'generate':
-      return runGenerate(parseOptions(rest, GENERATE_OPTIONS));
-    case 'quantize':
-      return runQuantize(parseOptions(rest, QUANTIZE_OPTIONS));
-    case 'replicate':
-      return runReplicate(parseOptions(rest, REPLICATE_OPTIONS));
-    case 'data':
-      return runData(rest[0], parseOptions(rest.slice(1), ['out', 'dataset-size']));
     case 'replicate-report': {
       const at = rest.indexOf('--out');
       return runReplicateReport(at < 0 ? rest : rest.slice(0, at), at < 0 ? undefined : rest[at + 1]);
     }
-    case 'demo':
-      return runDemo(parseOptions(rest, ['out', 'chars', 'levels']));
+    case '--version':
+    case '-v':
+      console.log(version());
+      return;
     case 'help':
     case '--help':
     case '-h':
-      console.log(USAGE);
+      console.log(rest[0] && COMMANDS[rest[0]] ? `usage: wavelet-gpt\n${COMMANDS[rest[0]].usage}` : USAGE);
       return;
     default:
-      throw new WaveletInputError(`unknown command '${command}': expected info, train, generate, quantize, replicate, data, replicate-report, demo or help`);
+      throw new WaveletInputError(`unknown command '${command}': expected info, ${Object.keys(COMMANDS).join(', ')}, replicate-report or help`);
   }
 }
 

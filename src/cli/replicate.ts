@@ -9,32 +9,47 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { replicate, VARIANTS, type ReplicationResults, type Variant } from '../replicate/harness.js';
 import { replicationMarkdown } from '../replicate/report.js';
 import { summarize } from '../replicate/spe.js';
-import { number, trainSettings } from './train.js';
+import { flagsUsage, type Flag, type Options } from './options.js';
+import { TRAIN_FLAGS, trainSettings } from './train.js';
 
-export const REPLICATE_OPTIONS = [
-  'dataset', 'dataset-size', 'variants', 'seeds', 'first-seed', 'preset', 'context', 'layers', 'width', 'heads', 'feed-forward', 'head-dense', 'backend', 'steps', 'batch', 'accumulate', 'lr', 'min-lr',
-  'warmup', 'schedule', 'eval-every', 'eval-batches', 'out',
+/** What replicate sets itself, of train's flags: the data, the variants' wavelets, the seeds, the output. */
+const SET_BY_REPLICATE = ['data', 'tokenizer', 'architecture', 'wavelet', 'seed', 'out', 'resume', 'sample', 'temperature'];
+const LONGER = { steps: 1000, 'eval-every': 100 } as Record<string, number>;
+
+export const REPLICATE_FLAGS: readonly Flag[] = [
+  { name: 'dataset', value: 'NAME|FILE', help: `required: ${datasetNames().join(', ')}, or a text file` },
+  { name: 'dataset-size', value: 'N', type: 'integer', help: "the dataset's size where it has one (e.g. the number of examples)" },
+  { name: 'variants', value: 'LIST', default: VARIANTS.join(','), help: 'wavelet forms compared, none being the baseline' },
+  { name: 'seeds', value: 'N', type: 'integer', default: 3, help: 'seeds a variant' },
+  { name: 'first-seed', value: 'S', type: 'integer', default: 1, help: 'the first seed (others run in another command pool with it)' },
+  { name: 'out', value: 'DIR', help: 'where the results go (default runs/replicate/DATASET)' },
+  ...TRAIN_FLAGS.filter((f) => !SET_BY_REPLICATE.includes(f.name)).map((f) => (f.name in LONGER ? { ...f, default: LONGER[f.name] } : f)),
 ];
 
-export const REPLICATE_USAGE = `  replicate --dataset NAME|FILE [--variants none,haar,learnable,ema] [--seeds 3] [--first-seed 1] [--preset tiny] [--steps N]
-        [--out DIR] [the training options of train: --batch, --lr, --eval-every, --backend, sizes ...]
-                           trains each variant from the same initial weights on the same data order for
-                           each seed; writes DIR/results.json, DIR/results.md (the paper's table: SPE,
-                           speedup), DIR/curves.svg; killed midway, the same command continues
-                           datasets: ${datasetNames().join(', ')}
+export const REPLICATE_USAGE = `${flagsUsage(
+  'replicate --dataset NAME|FILE [options]',
+  "trains each variant from the same initial weights on the same data order for each seed; writes\nDIR/results.json, DIR/results.md (the paper's table: SPE, speedup), DIR/curves.svg; killed midway,\nthe same command continues",
+  REPLICATE_FLAGS,
+)}
   data NAME --out DIR [--dataset-size N]
-                           prepares a dataset folder (tokens and tokenizer) that train --data reads
+        prepares a dataset folder (tokens and tokenizer) that train --data reads
   replicate-report DIR... [--out FILE]
-                           one Markdown report (e.g. bench/REPLICATION.md) from replicate outputs`;
+        one Markdown report (e.g. bench/REPLICATION.md) from replicate outputs`;
 
-export async function runReplicate(options: Record<string, string>): Promise<void> {
-  if (!options.dataset) throw new WaveletInputError(`replicate: --dataset is required: one of ${datasetNames().join(', ')}, or a text file`);
-  const out = options.out ?? join('runs', 'replicate', options.dataset.replace(/[^\w.-]+/g, '_'));
-  const variants = (options.variants ?? VARIANTS.join(',')).split(',') as Variant[];
-  const { data: _data, wavelet: _wavelet, seed: _seed, out: _out, ...training } = trainSettings({ steps: '1000', 'eval-every': '100', ...options });
+export const DATA_FLAGS: readonly Flag[] = [
+  { name: 'out', value: 'DIR', help: 'required: the dataset folder to write' },
+  { name: 'dataset-size', value: 'N', type: 'integer', help: "the dataset's size where it has one" },
+];
+
+export async function runReplicate(options: Options): Promise<void> {
+  const dataset = options.string('dataset');
+  if (!dataset) throw new WaveletInputError(`replicate: --dataset is required: one of ${datasetNames().join(', ')}, or a text file`);
+  const out = options.string('out') ?? join('runs', 'replicate', dataset.replace(/[^\w.-]+/g, '_'));
+  const variants = options.string('variants')!.split(',') as Variant[];
+  const { data: _data, wavelet: _wavelet, seed: _seed, out: _out, ...training } = trainSettings(options);
   const started = performance.now();
   const results = await replicate(
-    { dataset: options.dataset, datasetSize: options['dataset-size'] ? number(options, 'dataset-size', 0) : undefined, variants, seeds: number(options, 'seeds', 3), firstSeed: number(options, 'first-seed', 1), training, out },
+    { dataset, datasetSize: options.has('dataset-size') ? options.number('dataset-size') : undefined, variants, seeds: options.number('seeds'), firstSeed: options.number('first-seed'), training, out },
     {
       runStart: ({ variant, seed, index, total, resumedFrom }) =>
         console.error(`[${index}/${total}] ${variant}, seed ${seed}${resumedFrom ? `: resuming at step ${resumedFrom}` : ''} (${((performance.now() - started) / 1e3).toFixed(0)} s so far)`),
@@ -47,14 +62,15 @@ export async function runReplicate(options: Record<string, string>): Promise<voi
   console.error(`wrote ${out}/results.json, ${out}/results.md, ${out}/curves.svg`);
 }
 
-export async function runData(name: string | undefined, options: Record<string, string>): Promise<void> {
+export async function runData(name: string | undefined, options: Options): Promise<void> {
   if (!name || !DATASETS[name]) throw new WaveletInputError(`data: expected a dataset name, one of ${datasetNames().join(', ')}; found '${name ?? ''}'`);
-  if (!options.out) throw new WaveletInputError('data: --out DIR is required (the dataset folder to write)');
-  const dataset = await prepareDataset(name, { size: options['dataset-size'] ? number(options, 'dataset-size', 0) : undefined });
-  saveDataset(options.out, dataset);
+  const out = options.string('out');
+  if (!out) throw new WaveletInputError('data: --out DIR is required (the dataset folder to write)');
+  const dataset = await prepareDataset(name, { size: options.has('dataset-size') ? options.number('dataset-size') : undefined });
+  saveDataset(out, dataset);
   const per = dataset.exampleLength === undefined ? 1 : dataset.exampleLength + 1; // classification: rows of inputs and a class
   const count = (tokens: number) => (tokens / per).toLocaleString('en');
-  console.error(`${name}: ${count(dataset.train.length)} training and ${count(dataset.validation.length)} validation ${dataset.symbol}s (${dataset.source}) -> ${options.out}`);
+  console.error(`${name}: ${count(dataset.train.length)} training and ${count(dataset.validation.length)} validation ${dataset.symbol}s (${dataset.source}) -> ${out}`);
 }
 
 /**

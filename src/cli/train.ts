@@ -8,79 +8,110 @@ import { ProgressBar } from '../report/progress.js';
 import { train, type TrainSettings } from '../train/trainer.js';
 import type { Corpus } from '../train/data.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { ARCHITECTURES, describeSizes, modelName, PRESETS, WAVELET_LM_PRESETS, type Architecture } from '../model/config.js';
+import { BACKEND_NAMES } from '../backends/model.js';
+import { flagsUsage, type Flag, type Options } from './options.js';
 
-export const TRAIN_OPTIONS = [
-  'data', 'tokenizer', 'preset', 'wavelet', 'context', 'layers', 'width', 'heads', 'feed-forward', 'head-dense', 'backend', 'steps', 'batch', 'accumulate', 'lr', 'min-lr',
-  'warmup', 'schedule', 'eval-every', 'eval-batches', 'seed', 'out', 'resume', 'sample', 'temperature',
+const SIZE_FLAGS: readonly Flag[] = [
+  { name: 'context', value: 'T', type: 'integer', help: 'context length' },
+  { name: 'layers', value: 'L', type: 'integer', help: 'blocks' },
+  { name: 'width', value: 'E', type: 'integer', help: 'residual width' },
+  { name: 'heads', value: 'H', type: 'integer', help: 'attention heads (GPT)' },
+  { name: 'feed-forward', value: 'F', type: 'integer', help: "the MLP's hidden width (GPT)" },
+  { name: 'head-dense', value: 'D', type: 'integer', help: "the paper's dense layer before the vocabulary, 0 for none (GPT)" },
+  { name: 'levels', value: 'L', type: 'integer', help: 'lifting levels: L + 1 scales (WaveletLM)' },
+  { name: 'mlp-expansion', value: 'M', type: 'integer', help: "the MLP's hidden width as a multiple of the width (WaveletLM)" },
+  { name: 'low-rank', value: 'R', type: 'integer', help: "rank of the mixers' low-rank path, 0 for none (WaveletLM)" },
+  { name: 'lifting-sharing', value: 'shared|per-block', choices: ['shared', 'per-block'], help: 'one set of lifting networks for all blocks, or one each (WaveletLM)' },
 ];
 
-export const TRAIN_USAGE = `  train [--data FILE] [--tokenizer char|byte] [--preset tiny|paper-text8] [--wavelet haar|learnable|ema|none]
-        [--backend auto|webgpu|wasm|js] [--steps N] [--batch B] [--accumulate K]
-        [--context T] [--layers L] [--width E] [--heads H] [--feed-forward F] [--head-dense D]  (free sizes)
-        [--lr 3e-4] [--min-lr 1e-5] [--warmup N] [--schedule cosine|plateau|constant]
-        [--eval-every N] [--eval-batches N] [--seed S] [--out DIR] [--sample CHARS] [--temperature 0.8]
-  train --resume DIR [--steps N] [--lr R] [--min-lr R]
-                           trains a model (default: a tiny char-level WaveletGPT on Moby-Dick), writes
-                           DIR/checkpoint.safetensors, DIR/log.json, DIR/curves.svg; --resume continues a run
-                           with its own settings (those given again override them)`;
+/** The flags of `train`, each declared once: the parser, the defaults and the usage read them. */
+export const TRAIN_FLAGS: readonly Flag[] = [
+  { name: 'data', value: 'FILE', help: 'a text file or a prepared dataset (default: Moby-Dick, fetched once)' },
+  { name: 'tokenizer', value: 'char|byte', choices: ['char', 'byte'], default: 'char', help: 'tokenizer for a text file' },
+  { name: 'architecture', value: ARCHITECTURES.join('|'), choices: ARCHITECTURES, default: 'gpt', help: 'the GPT (WaveletGPT with --wavelet) or the attention-free WaveletLM' },
+  { name: 'preset', value: 'NAME', default: 'tiny', help: `sizes: ${Object.keys(PRESETS).join(', ')} (GPT); ${Object.keys(WAVELET_LM_PRESETS).join(', ')} (WaveletLM)` },
+  { name: 'wavelet', value: 'haar|learnable|ema|none', choices: ['haar', 'learnable', 'ema', 'none'], help: "the GPT's wavelet structure between blocks (default haar; none: the baseline)" },
+  ...SIZE_FLAGS,
+  { name: 'backend', value: 'auto|webgpu|wasm|js', choices: ['auto', ...BACKEND_NAMES], default: 'auto', help: 'auto times each backend here and keeps the fastest' },
+  { name: 'steps', value: 'N', type: 'integer', default: 300, help: 'optimizer steps in all' },
+  { name: 'batch', value: 'B', type: 'integer', default: 8, help: 'sequences a micro-batch' },
+  { name: 'accumulate', value: 'K', type: 'integer', default: 1, help: 'micro-batches a step' },
+  { name: 'lr', value: 'R', type: 'number', default: 3e-3, help: 'peak learning rate' },
+  { name: 'min-lr', value: 'R', type: 'number', default: 1e-4, help: 'learning rate at the end of the cosine' },
+  { name: 'warmup', value: 'N', type: 'integer', default: 20, help: 'steps of linear warm-up' },
+  { name: 'schedule', value: 'cosine|plateau|constant', choices: ['cosine', 'plateau', 'constant'], default: 'cosine', help: 'learning-rate schedule' },
+  { name: 'eval-every', value: 'N', type: 'integer', default: 50, help: 'steps between evaluations (each writes a checkpoint)' },
+  { name: 'eval-batches', value: 'N', type: 'integer', default: 4, help: 'held-out batches an evaluation' },
+  { name: 'seed', value: 'S', type: 'integer', default: 1, help: 'seed of the weights and the batches' },
+  { name: 'out', value: 'DIR', default: 'runs/train', help: 'where the checkpoint, log and plot go' },
+  { name: 'resume', value: 'DIR', help: 'continue the run in DIR with its settings (--steps, --lr, --min-lr given again override them)' },
+  { name: 'sample', value: 'N', type: 'integer', default: 200, help: 'tokens sampled at the end, 0 for none' },
+  { name: 'temperature', value: 'T', type: 'number', default: 0.8, help: "the sample's temperature" },
+];
 
-export function number(options: Record<string, string>, name: string, fallback: number): number {
-  if (options[name] === undefined) return fallback;
-  const value = Number(options[name]);
-  if (!Number.isFinite(value)) throw new WaveletInputError(`--${name}: expected a number, found '${options[name]}'`);
-  return value;
-}
+export const TRAIN_USAGE = flagsUsage(
+  'train [options]',
+  'trains a model (default: a tiny char-level WaveletGPT on Moby-Dick), writes DIR/checkpoint.safetensors,\nDIR/log.json and DIR/curves.svg, and prints a sample',
+  TRAIN_FLAGS,
+);
 
-/** TrainSettings from the command line's options, with the defaults of `wavelet-gpt train`. */
-export function trainSettings(options: Record<string, string>): TrainSettings {
+const SIZE_FIELDS = {
+  context: 'context', layers: 'layers', width: 'width', heads: 'heads', 'feed-forward': 'feedForward', 'head-dense': 'headDense',
+  levels: 'levels', 'mlp-expansion': 'mlpExpansion', 'low-rank': 'lowRank', 'lifting-sharing': 'liftingSharing',
+} as const;
+
+/** TrainSettings from the command line, with the declared defaults. */
+export function trainSettings(options: Options): TrainSettings {
+  const optional = (name: string) => (options.declares(name) ? options.string(name) : undefined);
+  const architecture = (optional('architecture') ?? 'gpt') as Architecture;
+  const sizes: Record<string, number | string> = {};
+  for (const [flag, field] of Object.entries(SIZE_FIELDS)) {
+    if (options.has(flag)) sizes[field] = flag === 'lifting-sharing' ? options.string(flag)! : options.number(flag);
+  }
+  // replicate reads these settings too, without the flags it sets itself (data, wavelet, seed...).
   return {
-    data: options.data,
-    tokenizer: (options.tokenizer ?? 'char') as TrainSettings['tokenizer'],
-    preset: options.preset ?? 'tiny',
-    wavelet: (options.wavelet ?? 'haar') as TrainSettings['wavelet'],
-    sizes: Object.fromEntries(
-      (
-        [
-          ['context', 'context'],
-          ['layers', 'layers'],
-          ['width', 'width'],
-          ['heads', 'heads'],
-          ['feed-forward', 'feedForward'],
-          ['head-dense', 'headDense'],
-        ] as const
-      )
-        .filter(([flag]) => options[flag] !== undefined)
-        .map(([flag, field]) => [field, number(options, flag, 0)]),
-    ),
-    backend: (options.backend ?? 'auto') as TrainSettings['backend'],
-    steps: number(options, 'steps', 300),
-    batch: number(options, 'batch', 8),
-    accumulate: number(options, 'accumulate', 1),
-    lr: number(options, 'lr', 3e-3),
-    minLr: number(options, 'min-lr', 1e-4),
-    warmup: number(options, 'warmup', 20),
-    schedule: (options.schedule ?? 'cosine') as TrainSettings['schedule'],
-    evalEvery: number(options, 'eval-every', 50),
-    evalBatches: number(options, 'eval-batches', 4),
-    seed: number(options, 'seed', 1),
-    out: options.out ?? 'runs/train',
+    data: optional('data'),
+    tokenizer: (optional('tokenizer') ?? 'char') as TrainSettings['tokenizer'],
+    architecture,
+    preset: options.string('preset')!,
+    wavelet: (optional('wavelet') ?? (architecture === 'gpt' ? 'haar' : 'none')) as TrainSettings['wavelet'],
+    sizes,
+    backend: options.string('backend') as TrainSettings['backend'],
+    steps: options.number('steps'),
+    batch: options.number('batch'),
+    accumulate: options.number('accumulate'),
+    lr: options.number('lr'),
+    minLr: options.number('min-lr'),
+    warmup: options.number('warmup'),
+    schedule: options.string('schedule') as TrainSettings['schedule'],
+    evalEvery: options.number('eval-every'),
+    evalBatches: options.number('eval-batches'),
+    seed: options.declares('seed') ? options.number('seed') : 1,
+    out: optional('out') ?? 'runs/train',
   };
 }
 
-export async function runTrain(options: Record<string, string>): Promise<void> {
+export async function runTrain(options: Options): Promise<void> {
   const settings = trainSettings(options);
+  const resume = options.string('resume');
+  if (resume !== undefined) {
+    // A run continues with its own settings; only these may be given again.
+    const allowed = ['resume', 'steps', 'lr', 'min-lr', 'sample', 'temperature'];
+    const other = Object.keys(options.entries()).find((name) => !allowed.includes(name));
+    if (other) throw new WaveletInputError(`train --resume: --${other} cannot change a run being continued (its settings are in its checkpoint); only ${allowed.slice(1).map((a) => `--${a}`).join(', ')} may be given again`);
+  }
   let bar: ProgressBar | undefined;
   let corpusInfo: Corpus | undefined;
   let sample: number[] = [];
-  const count = number(options, 'sample', 200);
-  const temperature = number(options, 'temperature', 0.8);
+  const count = options.number('sample');
+  const temperature = options.number('temperature');
   const log = await train(
     settings,
     {
       start({ config, corpus, model, choice, fromStep, parameters }) {
         corpusInfo = corpus;
-        const structure = config.wavelet ? `WaveletGPT (${config.wavelet.form})` : 'GPT baseline';
-        console.error(`${structure}: ${config.layers} layers x ${config.width}, ${config.heads} heads, context ${config.context}, vocabulary ${config.vocabSize}, ${parameters.toLocaleString('en')} parameters`);
+        console.error(`${modelName(config)}: ${describeSizes(config)}, ${parameters.toLocaleString('en')} parameters`);
         console.error(`data: ${corpus.path} (${corpus.train.length.toLocaleString('en')} training, ${corpus.validation.length.toLocaleString('en')} validation tokens)`);
         console.error(`backend: ${choice ? `${choice.reason}${choice.cached ? ' (measured before, cached)' : ''}` : `${model.backend} (--backend)`}`);
         if (fromStep > 0) console.error(`resuming at step ${fromStep}`);
@@ -105,19 +136,19 @@ export async function runTrain(options: Record<string, string>): Promise<void> {
         }
       },
     },
-    options.resume === undefined
+    resume === undefined
       ? undefined
       : {
-          dir: options.resume,
+          dir: resume,
           overrides: {
-            ...(options.steps !== undefined && { steps: settings.steps }),
-            ...(options.lr !== undefined && { lr: settings.lr }),
-            ...(options['min-lr'] !== undefined && { minLr: settings.minLr }),
+            ...(options.has('steps') && { steps: settings.steps }),
+            ...(options.has('lr') && { lr: settings.lr }),
+            ...(options.has('min-lr') && { minLr: settings.minLr }),
           },
         },
   );
   bar?.done();
-  const out = options.resume ?? settings.out;
+  const out = resume ?? settings.out;
   console.error(`wrote ${out}/checkpoint.safetensors, ${out}/log.json, ${out}/curves.svg`);
   if (count > 0 && corpusInfo) {
     const tokens = sample;

@@ -5,7 +5,7 @@
 // starts again from the last half context of tokens.
 
 import { WaveletInputError } from '../errors.js';
-import type { GPTConfig } from '../model/config.js';
+import type { ModelConfig } from '../model/config.js';
 import { parameterLayout } from '../model/parameters.js';
 import { SeededRandom } from '../model/random.js';
 import { CharacterTokenizer, tokenizerFromJSON } from '../tokenizers/index.js';
@@ -63,7 +63,7 @@ export class WaveletGPT {
   /** Decoders not in use, by batch size: made once (caches allocated) and reused. */
   private readonly idle = new Map<number, Decoder[]>();
 
-  private constructor(readonly config: GPTConfig, readonly tokenizer: TextTokenizer, private readonly model: BackendModel, readonly choice: BackendChoice | undefined) {}
+  private constructor(readonly config: ModelConfig, readonly tokenizer: TextTokenizer, private readonly model: BackendModel, readonly choice: BackendChoice | undefined) {}
 
   /** The backend generating: webgpu, wasm or js. */
   get backend(): BackendName {

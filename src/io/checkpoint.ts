@@ -3,7 +3,7 @@
 // train/checkpoint.ts, which finds the bytes on disk.
 
 import { WaveletInputError } from '../errors.js';
-import { checkConfig, type GPTConfig } from '../model/config.js';
+import { checkConfig, type ModelConfig } from '../model/config.js';
 import { parameterLayout } from '../model/parameters.js';
 import { readSafetensors, type NamedTensor } from './safetensors.js';
 import { dequantizeInt8, SCALES_SUFFIX } from './int8.js';
@@ -11,7 +11,7 @@ import { dequantizeInt8, SCALES_SUFFIX } from './int8.js';
 export const CHECKPOINT_FORMAT = 'wavelet-gpt checkpoint 1';
 
 export interface ModelCheckpoint {
-  config: GPTConfig;
+  config: ModelConfig;
   /** The tokenizer as saved (tokenizerFromJSON rebuilds it). */
   tokenizer: unknown;
   parameters: Float32Array;
@@ -26,7 +26,7 @@ export interface ModelCheckpoint {
 export function parseCheckpoint(bytes: Uint8Array, what: string): ModelCheckpoint {
   const { metadata, tensors } = readSafetensors(bytes, what);
   if (metadata.format !== CHECKPOINT_FORMAT) throw new WaveletInputError(`${what}: not a wavelet-gpt checkpoint (format ${JSON.stringify(metadata.format)})`);
-  let config: GPTConfig, tokenizer: unknown;
+  let config: ModelConfig, tokenizer: unknown;
   try {
     [config, tokenizer] = [JSON.parse(metadata.config), JSON.parse(metadata.tokenizer)];
   } catch (error) {

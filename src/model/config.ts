@@ -1,5 +1,7 @@
-// A model is plain data: a config. Presets name the sizes people ask for; any other size is a
-// config written out. The wavelet structure (or none, the baseline) is part of the config.
+// A model is plain data: a config. Two architectures: the GPT (the baseline, or WaveletGPT with
+// its wavelet structure between blocks) and WaveletLM (attention-free: lifting wavelets over time,
+// a Walsh-Hadamard transform over channels, per-scale gated mixing). Presets name the sizes people
+// ask for; any other size is a config written out.
 
 import { WaveletInputError } from '../errors.js';
 import type { FilteredHalf, KernelSharing, WaveletForm, WindowMapping } from './wavelet_plan.js';
@@ -15,6 +17,8 @@ export interface WaveletStructure {
 }
 
 export interface GPTConfig {
+  /** Absent in configs written before WaveletLM: a GPT. */
+  architecture?: 'gpt';
   vocabSize: number;
   /** T, the context length. */
   context: number;
@@ -29,6 +33,69 @@ export interface GPTConfig {
   /** null: the baseline GPT. */
   wavelet: WaveletStructure | null;
 }
+
+/**
+ * WaveletLM (after ramongougis/WaveletLM, itself after Kiruluta et al., arXiv 2504.08801). A block:
+ * LayerNorm, channels zero-padded to the next power of two, an undecimated causal lifting
+ * decomposition over time (level l looks 2^l steps back), coefficients plus a running mean of the
+ * block's input (per-scale gains starting at 0), a Walsh-Hadamard transform over channels, a gated
+ * mixer per scale (gates routed across scales), the inverse transform, a learned weight per scale,
+ * the lifting reconstruction, an output projection, a learned-alpha residual, then a LayerNorm'd
+ * MLP with learned alphas.
+ */
+export interface WaveletLMConfig {
+  architecture: 'wavelet-lm';
+  vocabSize: number;
+  /** T, the context length. */
+  context: number;
+  layers: number;
+  /** C, the residual width (the wavelet part pads it to a power of two). */
+  width: number;
+  /** L, lifting levels: S = L + 1 scales, the longest look back 2^(L-1) steps (2^L - 1 in all). */
+  levels: number;
+  /** The MLP's hidden width is mlpExpansion * width. */
+  mlpExpansion: number;
+  /** Rank of each mixer's low-rank path; 0 for none. */
+  lowRank: number;
+  /** One set of lifting networks for all blocks (their default) or one per block. */
+  liftingSharing: 'shared' | 'per-block';
+}
+
+export type ModelConfig = GPTConfig | WaveletLMConfig;
+export type Architecture = 'gpt' | 'wavelet-lm';
+export const ARCHITECTURES: readonly Architecture[] = ['gpt', 'wavelet-lm'];
+
+export function isWaveletLM(config: ModelConfig): config is WaveletLMConfig {
+  return config.architecture === 'wavelet-lm';
+}
+
+/** The architecture's name as people know it. */
+export function modelName(config: ModelConfig): string {
+  if (isWaveletLM(config)) return 'WaveletLM';
+  return config.wavelet ? `WaveletGPT (${config.wavelet.form})` : 'GPT baseline';
+}
+
+/** The sizes in a line: '2 layers x 32, 4 heads, context 64, vocabulary 27'. */
+export function describeSizes(config: ModelConfig): string {
+  const common = `${config.layers} layers x ${config.width}`;
+  const tail = `context ${config.context}, vocabulary ${config.vocabSize}`;
+  if (isWaveletLM(config)) return `${common}, ${config.levels} lifting levels (${config.levels + 1} scales), ${tail}`;
+  return `${common}, ${config.heads} heads, ${tail}`;
+}
+
+/** The next power of two at or above n. */
+export function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+export const WAVELET_LM_PRESETS = {
+  /** A minute on a CPU. */
+  tiny: { vocabSize: 27, context: 64, layers: 2, width: 32, levels: 3, mlpExpansion: 2, lowRank: 4, liftingSharing: 'shared' },
+  /** About 27M parameters, for a GPU. */
+  small: { vocabSize: 27, context: 256, layers: 4, width: 512, levels: 5, mlpExpansion: 4, lowRank: 4, liftingSharing: 'shared' },
+} satisfies Record<string, Omit<WaveletLMConfig, 'architecture'>>;
 
 export const PRESETS = {
   /** The WaveletGPT paper's text8 model. */
@@ -45,8 +112,32 @@ export function presetConfig(name: string, wavelet: WaveletStructure | null, ove
   return checkConfig({ ...preset, wavelet, ...overrides });
 }
 
+export function waveletLmPresetConfig(name: string, overrides: Partial<WaveletLMConfig> = {}): WaveletLMConfig {
+  const preset = WAVELET_LM_PRESETS[name as keyof typeof WAVELET_LM_PRESETS];
+  if (!preset) throw new WaveletInputError(`unknown WaveletLM preset '${name}': expected one of ${Object.keys(WAVELET_LM_PRESETS).join(', ')}`);
+  return checkConfig({ architecture: 'wavelet-lm', ...preset, ...overrides } as WaveletLMConfig);
+}
+
 /** Checks every field; names the first one that is wrong. */
-export function checkConfig(config: GPTConfig): GPTConfig {
+export function checkConfig<Config extends ModelConfig>(config: Config): Config {
+  const architecture = config.architecture ?? 'gpt';
+  if (!ARCHITECTURES.includes(architecture)) throw new WaveletInputError(`model config 'architecture': expected ${ARCHITECTURES.join(' or ')}, found ${JSON.stringify(architecture)}`);
+  if (isWaveletLM(config)) return checkWaveletLM(config) as Config;
+  return checkGPT(config as GPTConfig) as Config;
+}
+
+function checkWaveletLM(config: WaveletLMConfig): WaveletLMConfig {
+  for (const field of ['vocabSize', 'context', 'layers', 'width', 'levels', 'mlpExpansion'] as const) {
+    const value = config[field];
+    if (!Number.isInteger(value) || value < 1) throw new WaveletInputError(`model config '${field}': expected a positive integer, found ${value}`);
+  }
+  if (config.levels > 16) throw new WaveletInputError(`model config 'levels': at most 16 (a look back of 2^15 positions), found ${config.levels}`);
+  if (!Number.isInteger(config.lowRank) || config.lowRank < 0) throw new WaveletInputError(`model config 'lowRank': expected an integer >= 0, found ${config.lowRank}`);
+  if (config.liftingSharing !== 'shared' && config.liftingSharing !== 'per-block') throw new WaveletInputError(`model config 'liftingSharing': expected shared or per-block, found ${JSON.stringify(config.liftingSharing)}`);
+  return config;
+}
+
+function checkGPT(config: GPTConfig): GPTConfig {
   const positive = ['vocabSize', 'context', 'layers', 'width', 'heads', 'feedForward'] as const;
   for (const field of positive) {
     const value = config[field];
@@ -59,6 +150,6 @@ export function checkConfig(config: GPTConfig): GPTConfig {
 }
 
 /** The wavelet structure sits between decoder blocks: after each block but the last. */
-export function waveletGaps(config: GPTConfig): number {
-  return config.wavelet ? config.layers - 1 : 0;
+export function waveletGaps(config: ModelConfig): number {
+  return !isWaveletLM(config) && config.wavelet ? config.layers - 1 : 0;
 }

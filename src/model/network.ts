@@ -3,9 +3,11 @@
 // every backend implements each layer kind once (forward, backward, and a one-position decode
 // step where the layer keeps state) and runs the list (backends/program.ts), in training or in
 // generation. Activations are (positions, width) float32, width per activation in `widths`.
+// Positions are (sequence, time) rows; only the layers that look along time (attention, the
+// wavelet op, lifting_predict, running_mean) care which row is which.
 
-/** The residual stream of a token at its position: wte[token] + wpe[position]. */
-export interface EmbeddingLayer { kind: 'embedding'; out: string; tokens: string; positions: string }
+/** The residual stream of a token at its position: wte[token] (+ wpe[position] where the network has positions). */
+export interface EmbeddingLayer { kind: 'embedding'; out: string; tokens: string; positions: string | null }
 /** LayerNorm over the width, with weight and bias. */
 export interface LayerNormLayer { kind: 'layernorm'; in: string; out: string; weight: string; bias: string }
 /** out = in . weight^T + bias, weight (outFeatures, inFeatures). */
@@ -19,7 +21,34 @@ export interface ResidualLayer { kind: 'residual'; stream: string; branch: strin
 /** The wavelet structure over time (the network's wavelet plan); decoding keeps a ring of inputs. */
 export interface WaveletLayer { kind: 'wavelet'; in: string; out: string; taps: string | null }
 
-export type Layer = EmbeddingLayer | LayerNormLayer | LinearLayer | AttentionLayer | GeluLayer | ResidualLayer | WaveletLayer;
+
+// WaveletLM's layers (model/wavelet_lm.ts). Each is small and elementwise or nearly so; the
+// network's matmuls stay in 'linear', so every backend's fastest kernel serves both architectures.
+
+/** Zero-padding of the width: out (N, to) = [in (N, from), 0]. */
+export interface PadLayer { kind: 'pad'; in: string; out: string; from: number; to: number }
+/** A lifting scheme's predict step along time: out[t] = (in[t - delay] - predicted[t]) / sqrt 2, in[t < 0] = 0. Decoding keeps a ring of the last `delay` inputs. */
+export interface LiftingPredictLayer { kind: 'lifting_predict'; in: string; predicted: string; out: string; delay: number }
+/** A factor: a constant, or the name of a scalar parameter (learned). */
+export type Factor = number | { parameter: string };
+/** out = scaleA * a + scaleB * b. */
+export interface SumLayer { kind: 'sum'; a: string; b: string; out: string; scaleA: Factor; scaleB: Factor }
+/** out = in * factor, factor a scalar parameter. */
+export interface ScaleLayer { kind: 'scale'; in: string; out: string; factor: string }
+/** out = in * gain, gain a per-channel parameter (width). */
+export interface ChannelScaleLayer { kind: 'channel_scale'; in: string; out: string; gain: string }
+/** The orthonormal Walsh-Hadamard transform over the width (a power of two); its own inverse. */
+export interface HadamardLayer { kind: 'hadamard'; in: string; out: string }
+/** out = in * silu(gate). */
+export interface SiluGateLayer { kind: 'silu_gate'; in: string; gate: string; out: string }
+/** out = sum_s matrix[row, s] * ins[s]: one row of a learned (S, S) mixing of S activations. */
+export interface ScaleRouteLayer { kind: 'scale_route'; ins: string[]; out: string; matrix: string; row: number }
+/** The causal running mean along time: out[t] = mean(in[0..t]). Decoding keeps the running sum. */
+export interface RunningMeanLayer { kind: 'running_mean'; in: string; out: string }
+
+export type Layer =
+  | EmbeddingLayer | LayerNormLayer | LinearLayer | AttentionLayer | GeluLayer | ResidualLayer | WaveletLayer
+  | PadLayer | LiftingPredictLayer | SumLayer | ScaleLayer | ChannelScaleLayer | HadamardLayer | SiluGateLayer | ScaleRouteLayer | RunningMeanLayer;
 export type LayerKind = Layer['kind'];
 
 export interface Network {
@@ -33,9 +62,27 @@ export interface Network {
 
 /** The activations a layer reads. */
 export function layerInputs(layer: Layer): string[] {
-  if (layer.kind === 'embedding') return [];
-  if (layer.kind === 'residual') return [layer.stream, layer.branch];
-  return [layer.in];
+  switch (layer.kind) {
+    case 'embedding':
+      return [];
+    case 'residual':
+      return [layer.stream, layer.branch];
+    case 'lifting_predict':
+      return [layer.in, layer.predicted];
+    case 'sum':
+      return [layer.a, layer.b];
+    case 'silu_gate':
+      return [layer.in, layer.gate];
+    case 'scale_route':
+      return layer.ins;
+    default:
+      return [layer.in];
+  }
+}
+
+/** The parameter a factor reads, if any. */
+export function factorParameter(factor: Factor): string | null {
+  return typeof factor === 'number' ? null : factor.parameter;
 }
 
 /** The activations a layer's backward pass reads besides its output's gradient (what training keeps). */
@@ -43,7 +90,17 @@ export function savedForBackward(layer: Layer): string[] {
   switch (layer.kind) {
     case 'embedding':
     case 'residual':
-      return [];
+    case 'pad':
+    case 'lifting_predict':
+    case 'hadamard':
+    case 'running_mean':
+      return []; // linear in their inputs, no parameters
+    case 'sum': // a learned factor's gradient reads what it multiplies
+      return [factorParameter(layer.scaleA) ? layer.a : null, factorParameter(layer.scaleB) ? layer.b : null].filter((n): n is string => n !== null);
+    case 'silu_gate':
+      return [layer.in, layer.gate];
+    case 'scale_route':
+      return layer.ins;
     case 'attention':
       return [layer.in, layer.out]; // the flash form recomputes the softmax from q, k and the output
     case 'wavelet':
@@ -60,20 +117,28 @@ export function overwritesInputGradient(layer: Layer): boolean {
 
 /** Layers that keep state between positions while decoding. */
 export function isStateful(layer: Layer): boolean {
-  return layer.kind === 'embedding' || layer.kind === 'attention' || layer.kind === 'wavelet';
+  return ['embedding', 'attention', 'wavelet', 'lifting_predict', 'running_mean'].includes(layer.kind);
 }
 
 /** The parameters a layer reads, by name. */
 export function layerParameters(layer: Layer): string[] {
   switch (layer.kind) {
     case 'embedding':
-      return [layer.tokens, layer.positions];
+      return layer.positions ? [layer.tokens, layer.positions] : [layer.tokens];
     case 'layernorm':
       return [layer.weight, layer.bias];
     case 'linear':
       return layer.bias ? [layer.weight, layer.bias] : [layer.weight];
     case 'wavelet':
       return layer.taps ? [layer.taps] : [];
+    case 'sum':
+      return [factorParameter(layer.scaleA), factorParameter(layer.scaleB)].filter((n): n is string => n !== null);
+    case 'channel_scale':
+      return [layer.gain];
+    case 'scale':
+      return [layer.factor];
+    case 'scale_route':
+      return [layer.matrix];
     default:
       return [];
   }

@@ -3,10 +3,20 @@
 // one buffer, and a GPU holds them in one allocation. Linear weights are (out, in), as PyTorch.
 
 import { haarInitialTaps, planWavelet, type WaveletPlan } from './wavelet_plan.js';
-import { waveletGaps, type GPTConfig } from './config.js';
+import { isWaveletLM, waveletGaps, type GPTConfig, type ModelConfig } from './config.js';
 import { SeededRandom } from './random.js';
+import { waveletLmTensors } from './wavelet_lm.js';
 
-type Init = 'normal' | 'residual' | 'ones' | 'zeros' | 'haar';
+/**
+ * How a tensor starts: GPT-2's N(0, 0.02) ('normal'; 'residual' scaled by 1/sqrt(2L)), constants,
+ * Haar taps; WaveletLM's PyTorch-default uniform(+-bound), N(0, std), and scale * identity plus
+ * N(0, noise) (its lifting and mixer matrices start as identities).
+ */
+export type Init =
+  | 'normal' | 'residual' | 'ones' | 'zeros' | 'haar'
+  | { normal: number }
+  | { uniform: number }
+  | { identity: number; noise?: number };
 
 export interface ParameterTensor {
   name: string;
@@ -22,21 +32,30 @@ export interface ParameterLayout {
   count: number;
 }
 
-/** The wavelet plan of a config (null for the baseline). */
-export function waveletPlanOf(config: GPTConfig): WaveletPlan | null {
-  if (!config.wavelet) return null;
+/** The wavelet plan of a config (null for the baseline and for WaveletLM). */
+export function waveletPlanOf(config: ModelConfig): WaveletPlan | null {
+  if (isWaveletLM(config) || !config.wavelet) return null;
   return planWavelet(config.width, { ...config.wavelet, maxWindow: config.wavelet.maxWindow ?? config.context });
 }
 
-export function parameterLayout(config: GPTConfig): ParameterLayout {
-  const { vocabSize: V, context: T, layers: L, width: E, feedForward: F, headDense: D } = config;
+/** Adds a named tensor to a layout being written. */
+export type AddTensor = (name: string, shape: number[], init: Init) => void;
+
+export function parameterLayout(config: ModelConfig): ParameterLayout {
   const tensors: ParameterTensor[] = [];
   let offset = 0;
-  const add = (name: string, shape: number[], init: Init) => {
+  const add: AddTensor = (name, shape, init) => {
     const size = shape.reduce((a, b) => a * b, 1);
     tensors.push({ name, shape, offset, size, init });
     offset += size;
   };
+  if (isWaveletLM(config)) waveletLmTensors(config, add);
+  else gptTensors(config, add);
+  return { tensors, byName: new Map(tensors.map((t) => [t.name, t])), count: offset };
+}
+
+function gptTensors(config: GPTConfig, add: AddTensor): void {
+  const { vocabSize: V, context: T, layers: L, width: E, feedForward: F, headDense: D } = config;
   add('wte', [V, E], 'normal');
   add('wpe', [T, E], 'normal');
   for (let l = 0; l < L; l++) {
@@ -63,21 +82,31 @@ export function parameterLayout(config: GPTConfig): ParameterLayout {
     const sets = config.wavelet!.kernelSharing === 'shared' ? 1 : waveletGaps(config);
     for (let g = 0; g < sets; g++) add(`wavelet${g}.taps`, [plan.tapCount], 'haar');
   }
-  return { tensors, byName: new Map(tensors.map((t) => [t.name, t])), count: offset };
 }
 
-/** GPT-2's initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2L); taps at Haar. */
-export function initialParameters(config: GPTConfig, layout: ParameterLayout, seed: number): Float32Array {
+/** Each tensor as its init says, drawn in layout order from one seeded generator. */
+export function initialParameters(config: ModelConfig, layout: ParameterLayout, seed: number): Float32Array {
   const params = new Float32Array(layout.count);
   const random = new SeededRandom(seed);
   const plan = waveletPlanOf(config);
   for (const t of layout.tensors) {
     const view = params.subarray(t.offset, t.offset + t.size);
-    if (t.init === 'ones') view.fill(1);
-    else if (t.init === 'haar') view.set(haarInitialTaps(plan!));
-    else if (t.init !== 'zeros') {
-      const std = t.init === 'residual' ? 0.02 / Math.sqrt(2 * config.layers) : 0.02;
+    const init = t.init;
+    if (init === 'ones') view.fill(1);
+    else if (init === 'haar') view.set(haarInitialTaps(plan!));
+    else if (init === 'normal' || init === 'residual') {
+      const std = init === 'residual' ? 0.02 / Math.sqrt(2 * config.layers) : 0.02;
       for (let i = 0; i < view.length; i++) view[i] = std * random.normal();
+    } else if (init === 'zeros') {
+      // already zero
+    } else if ('normal' in init) {
+      for (let i = 0; i < view.length; i++) view[i] = init.normal * random.normal();
+    } else if ('uniform' in init) {
+      for (let i = 0; i < view.length; i++) view[i] = init.uniform * (2 * random.next() - 1);
+    } else {
+      const [rows, cols] = t.shape;
+      for (let i = 0; i < view.length; i++) view[i] = (init.noise ?? 0) * random.normal();
+      for (let d = 0; d < Math.min(rows, cols); d++) view[d * cols + d] += init.identity;
     }
   }
   return params;

@@ -3,6 +3,7 @@
 // same-performance step marked, as SVG.
 
 import { lineChartSvg } from '../report/svg.js';
+import { describeSizes } from '../model/config.js';
 import type { ReplicationResults } from './harness.js';
 
 const NAMES: Record<string, string> = { none: 'baseline', haar: 'Haar (fixed)', learnable: 'learnable kernels', ema: 'EMA' };
@@ -19,7 +20,7 @@ export function replicationMarkdown(all: ReplicationResults[]): string {
     lines.push(
       `## ${r.dataset} (${r.preset}, ${r.steps} steps, ${n} seed${n > 1 ? 's' : ''})`,
       '',
-      `Data: ${r.source}. Model: ${r.config.layers} layers x ${r.config.width}, ${r.config.heads} heads, context ${r.config.context}, vocabulary ${r.config.vocabSize}; batch ${r.batch}, evaluated every ${r.evalEvery} steps; backend ${r.backend}. ` +
+      `Data: ${r.source}. Model: ${describeSizes(r.config)}; batch ${r.batch}, evaluated every ${r.evalEvery} steps; backend ${r.backend}. ` +
         `Losses are validation NLL in nats (bits per ${r.symbol} in brackets), mean ± standard deviation over seeds. ` +
         `SPE: the first evaluation at which a variant reaches the same seed's baseline final loss; speedup 1 - SPE / ${r.steps}.`,
       '',

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WaveletInputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import type { GPTConfig } from '../model/config.js';
+import type { ModelConfig } from '../model/config.js';
 import { parameterLayout, slice } from '../model/parameters.js';
 import type { OptimizerState } from '../backends/model.js';
 import { writeSafetensors, type NamedTensor } from '../io/safetensors.js';
@@ -22,7 +22,7 @@ export interface TrainingState {
 }
 
 export interface Checkpoint {
-  config: GPTConfig;
+  config: ModelConfig;
   tokenizer: unknown;
   parameters: Float32Array;
   optimizer: OptimizerState;

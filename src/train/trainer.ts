@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WaveletInputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { checkConfig, presetConfig, type GPTConfig, type WaveletStructure } from '../model/config.js';
+import { checkConfig, modelName, presetConfig, waveletLmPresetConfig, type Architecture, type GPTConfig, type ModelConfig, type WaveletLMConfig, type WaveletStructure } from '../model/config.js';
 import { initialParameters, parameterLayout } from '../model/parameters.js';
 import { SeededRandom } from '../model/random.js';
 import { lineChartSvg } from '../report/svg.js';
@@ -22,10 +22,14 @@ import { checkSchedule, initialPlateau, learningRate, plateauAfterEvaluation, ty
 export interface TrainSettings {
   data?: string;
   tokenizer: TextTokenizerKind;
+  /** Absent in runs from before WaveletLM: the GPT. */
+  architecture?: Architecture;
   preset: string;
+  /** The GPT's wavelet structure; 'none' for the baseline and for WaveletLM. */
   wavelet: 'haar' | 'learnable' | 'ema' | 'none';
-  /** Free sizes: fields of the preset replaced (context, layers, width, heads, feedForward, headDense). */
-  sizes?: Partial<Pick<GPTConfig, 'context' | 'layers' | 'width' | 'heads' | 'feedForward' | 'headDense'>>;
+  /** Free sizes: fields of the preset replaced. */
+  sizes?: Partial<Pick<GPTConfig, 'context' | 'layers' | 'width' | 'heads' | 'feedForward' | 'headDense'>> &
+    Partial<Pick<WaveletLMConfig, 'levels' | 'mlpExpansion' | 'lowRank' | 'liftingSharing'>>;
   backend: 'auto' | BackendName;
   steps: number;
   batch: number;
@@ -50,7 +54,7 @@ export interface LogEntry {
 }
 
 export interface TrainLog {
-  config: GPTConfig;
+  config: ModelConfig;
   settings: TrainSettings;
   data: string;
   entries: LogEntry[];
@@ -62,7 +66,7 @@ export class TrainingDivergedError extends Error {
 }
 
 export interface TrainEvents {
-  start?(info: { config: GPTConfig; corpus: Corpus; model: BackendModel; choice?: BackendChoice; fromStep: number; parameters: number }): void;
+  start?(info: { config: ModelConfig; corpus: Corpus; model: BackendModel; choice?: BackendChoice; fromStep: number; parameters: number }): void;
   step?(entry: LogEntry, totalSteps: number): void;
   evaluation?(entry: LogEntry): void;
   /** After the last step, with the trained model (disposed when this returns). */
@@ -70,18 +74,32 @@ export interface TrainEvents {
 }
 
 /** The model for --backend; auto asks the chooser, which times each backend here. */
-async function chooseModel(backend: TrainSettings['backend'], config: GPTConfig, parameters: Float32Array, batch: number): Promise<{ model: BackendModel; choice?: BackendChoice }> {
+async function chooseModel(backend: TrainSettings['backend'], config: ModelConfig, parameters: Float32Array, batch: number): Promise<{ model: BackendModel; choice?: BackendChoice }> {
   const options = { config, layout: parameterLayout(config), parameters, adamw: DEFAULT_ADAMW };
   const name = checkBackendName(backend, '--backend');
   if (name === 'auto') return chooseBackend(options, { mode: 'train', batch }, { cache: fileChoiceCache() });
   return { model: await createModel(name, options) };
 }
 
-function configFor(settings: TrainSettings, vocabSize: number): GPTConfig {
+/** Sizes that only one architecture has, by flag: given to the other, they are an error, not ignored. */
+const GPT_ONLY = { heads: 'heads', feedForward: 'feed-forward', headDense: 'head-dense' } as const;
+const WAVELET_LM_ONLY = { levels: 'levels', mlpExpansion: 'mlp-expansion', lowRank: 'low-rank', liftingSharing: 'lifting-sharing' } as const;
+
+function configFor(settings: TrainSettings, vocabSize: number): ModelConfig {
+  const architecture = settings.architecture ?? 'gpt';
+  const sizes = settings.sizes ?? {};
+  const foreign = architecture === 'gpt' ? WAVELET_LM_ONLY : GPT_ONLY;
+  for (const [field, flag] of Object.entries(foreign)) {
+    if (field in sizes) throw new WaveletInputError(`--${flag}: a size of the ${architecture === 'gpt' ? 'WaveletLM' : 'GPT'} architecture, not of ${architecture} (--architecture)`);
+  }
+  if (architecture === 'wavelet-lm') {
+    if (settings.wavelet !== 'none') throw new WaveletInputError(`--wavelet ${settings.wavelet}: WaveletLM has its own wavelets (learned lifting); --wavelet sets the GPT's`);
+    return waveletLmPresetConfig(settings.preset, { vocabSize, ...sizes } as Partial<WaveletLMConfig>);
+  }
   const forms = ['haar', 'learnable', 'ema', 'none'];
   if (!forms.includes(settings.wavelet)) throw new WaveletInputError(`--wavelet: expected one of ${forms.join(', ')}, found '${settings.wavelet}'`);
   const wavelet: WaveletStructure | null = settings.wavelet === 'none' ? null : { form: settings.wavelet };
-  return presetConfig(settings.preset, wavelet, { vocabSize, ...settings.sizes });
+  return presetConfig(settings.preset, wavelet, { vocabSize, ...sizes } as Partial<GPTConfig>);
 }
 
 export function checkSettings(s: TrainSettings): TrainSettings {
@@ -104,7 +122,7 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   const resumed = resume ? loadCheckpoint(resume.dir) : undefined;
   const settings = checkSettings(resumed ? { ...(resumed.training.settings as TrainSettings), ...resume!.overrides, out: resume!.dir } : requested);
   const schedule = checkSchedule({ kind: settings.schedule, peak: settings.lr, floor: settings.minLr, warmupSteps: settings.warmup, totalSteps: settings.steps, patience: 3, factor: 3 } satisfies ScheduleSettings);
-  const contextHint = resumed?.config.context ?? settings.sizes?.context ?? presetConfig(settings.preset, null).context;
+  const contextHint = resumed?.config.context ?? settings.sizes?.context ?? configFor({ ...settings, sizes: {} }, 2).context;
   const corpus = await loadCorpus(settings.data, settings.tokenizer, contextHint, resumed?.tokenizer);
   if (corpus.exampleLength !== undefined && settings.sizes?.context !== undefined && settings.sizes.context !== corpus.exampleLength) {
     throw new WaveletInputError(`--context ${settings.sizes.context}: ${corpus.path} is a classification dataset of ${corpus.exampleLength}-token examples; leave --context out (it is set to ${corpus.exampleLength})`);
@@ -188,7 +206,7 @@ export function curvesSvg(log: TrainLog): string {
   let mean = log.entries[0]?.loss ?? 0;
   for (const e of log.entries) smoothed.push(bits((mean = 0.9 * mean + 0.1 * e.loss)));
   const evaluated = log.entries.filter((e) => e.validationLoss !== undefined);
-  const name = log.config.wavelet ? `WaveletGPT (${log.config.wavelet.form})` : 'GPT baseline';
+  const name = modelName(log.config);
   return lineChartSvg(
     [
       { name: 'train (running mean)', values: smoothed, x: log.entries.map((e) => e.step + 1) },

@@ -10,7 +10,7 @@ import { SeededRandom } from '../../src/model/random.js';
 import { JsModel } from '../../src/backends/js/model.js';
 import { DEFAULT_ADAMW } from '../../src/kernels/adamw/ref.js';
 import { useTfjsBackend } from '../../src/tfjs/backends.js';
-import { tfjsGptLoss, tfjsParameters } from '../../src/tfjs/gpt.js';
+import { tfjsLoss, tfjsParameters } from '../../src/tfjs/network.js';
 import { registerWaveletOp } from '../../src/tfjs/wavelet_op.js';
 import { assertClose, redrawWeights } from '../helpers.js';
 import { TEST_BASE as base, TEST_CONFIGS } from './configs.js';
@@ -36,7 +36,7 @@ for (const [name, config] of CONFIGS) {
     const grads = await model.gradients();
 
     const vars = tfjsParameters(layout, params, `${name}/`);
-    const { value, grads: expected } = tf.variableGrads(() => tfjsGptLoss(config, vars, tokens, targets, B, T));
+    const { value, grads: expected } = tf.variableGrads(() => tfjsLoss(config, vars, tokens, targets, B, T));
     assertClose([loss], [(await value.data())[0]], 1e-5, `${name} loss`);
     for (const t of layout.tensors) {
       const tfGrad = expected[`${name}/${t.name}`];

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrainLog } from '../../src/train/trainer.js';
+import type { GPTConfig } from '../../src/model/config.js';
 
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const workdir = mkdtempSync(join(tmpdir(), 'wavelet-gpt-train-'));
@@ -31,7 +32,8 @@ test('the loss falls on a small text, at a free size, and a sample is printed', 
   assert.ok(last.validationLoss! < 0.5 * first, `validation ${last.validationLoss}`);
   assert.match(run.stdout, /--- sample \(40 tokens\) ---/);
   assert.ok(existsSync(join(out, 'curves.svg')) && existsSync(join(out, 'checkpoint.safetensors')));
-  assert.equal([log.config.layers, log.config.width, log.config.heads, log.config.context], [3, 24, 2, 16]);
+  const config = log.config as GPTConfig;
+  assert.equal([config.layers, config.width, config.heads, config.context, config.architecture], [3, 24, 2, 16, undefined]);
 });
 
 test('killed with SIGKILL and resumed, a run logs the same losses as one never stopped', async () => {

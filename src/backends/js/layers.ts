@@ -4,16 +4,18 @@
 // from its ring) and the others their forward pass on B rows.
 
 import * as L from '../../kernels/gpt/ref.js';
+import * as W from '../../kernels/wavelet_lm/ref.js';
 import { WaveletState } from '../../kernels/wavelet/state.js';
 import { waveletBackwardRef, waveletForwardRef } from '../../kernels/wavelet/ref.js';
 import type { WaveletPlan } from '../../model/wavelet_plan.js';
-import type { GPTConfig } from '../../model/config.js';
+import type { ModelConfig } from '../../model/config.js';
+import type { Factor } from '../../model/network.js';
 import type { LayerBuffers, LayerOperations } from '../program.js';
 
 export type JsOperation = () => void;
 
 export interface JsLayerContext {
-  config: GPTConfig;
+  config: ModelConfig;
   plan: WaveletPlan | null;
   /** A parameter's values, its gradient's (training). */
   parameter(name: string): Float32Array;
@@ -28,7 +30,7 @@ export interface JsLayerContext {
 }
 
 export function jsLayer(io: LayerBuffers<Float32Array>, ctx: JsLayerContext): LayerOperations<JsOperation> {
-  const { layer, inputs: [x, x2], output: y, inputGradients: [dx], outputGradient: dy } = io;
+  const { layer, inputs: [x, x2], output: y, inputGradients: [dx, dx2], outputGradient: dy } = io;
   const { config, B, T, generation } = ctx;
   const N = B * T;
   const p = ctx.parameter;
@@ -36,17 +38,21 @@ export function jsLayer(io: LayerBuffers<Float32Array>, ctx: JsLayerContext): La
   const C = config.width;
   switch (layer.kind) {
     case 'embedding': {
-      const [wte, wpe] = [p(layer.tokens), p(layer.positions)];
+      const wte = p(layer.tokens);
+      const positions = layer.positions;
+      // Without positions (WaveletLM) the embedding is the token's row alone.
+      const noPositions = new Float32Array(T * C);
+      const wpe = positions ? p(positions) : noPositions;
       if (generation) {
         return { forward: [() => {
           const t = generation.position();
           for (let b = 0; b < B; b++) y.set(wte.subarray(ctx.tokens[b] * C, ctx.tokens[b] * C + C), b * C);
-          for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) y[b * C + c] += wpe[t * C + c];
+          if (positions) for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) y[b * C + c] += wpe[t * C + c];
         }] };
       }
       return {
         forward: [() => L.encoderForward(y, ctx.tokens, wte, wpe, B, T, C)],
-        backward: () => [() => L.encoderBackward(g(layer.tokens), g(layer.positions), dy!, ctx.tokens, B, T, C)],
+        backward: () => [() => L.encoderBackward(g(layer.tokens), positions ? g(positions) : noPositions.fill(0), dy!, ctx.tokens, B, T, C)],
       };
     }
     case 'layernorm': {
@@ -82,6 +88,72 @@ export function jsLayer(io: LayerBuffers<Float32Array>, ctx: JsLayerContext): La
       return { forward: [() => L.geluForward(y, x)], backward: () => [() => L.geluBackward(dx, x, dy!)] };
     case 'residual':
       return { forward: [() => L.residualForward(y, x, x2)] };
+    case 'pad': {
+      const { from, to } = layer;
+      return { forward: [() => W.padForward(y, x, N, from, to)], backward: () => [() => W.padBackward(dx, dy!, N, from, to)] };
+    }
+    case 'lifting_predict': {
+      const width = y.length / N;
+      if (generation) {
+        const state = new W.LiftingPredictState(B, width, layer.delay);
+        generation.onReset(() => state.reset());
+        return { forward: [() => state.step(y, x, x2, generation.position())] };
+      }
+      return {
+        forward: [() => W.liftingPredictForward(y, x, x2, B, T, width, layer.delay)],
+        backward: () => [() => W.liftingPredictBackward(dx, dx2, dy!, B, T, width, layer.delay)],
+      };
+    }
+    case 'sum': {
+      const value = (factor: Factor) => (typeof factor === 'number' ? factor : p(factor.parameter)[0]);
+      const learn = (factor: Factor, input: Float32Array) => {
+        if (typeof factor !== 'number') g(factor.parameter)[0] += W.dot(input, dy!);
+      };
+      return {
+        forward: [() => W.sumForward(y, x, x2, value(layer.scaleA), value(layer.scaleB))],
+        backward: () => [() => {
+          W.addScaled(dx, dy!, value(layer.scaleA));
+          W.addScaled(dx2, dy!, value(layer.scaleB));
+          learn(layer.scaleA, x);
+          learn(layer.scaleB, x2);
+        }],
+      };
+    }
+    case 'scale':
+      return {
+        forward: [() => W.sumForward(y, x, x, p(layer.factor)[0], 0)],
+        backward: () => [() => {
+          W.addScaled(dx, dy!, p(layer.factor)[0]);
+          g(layer.factor)[0] += W.dot(x, dy!);
+        }],
+      };
+    case 'channel_scale': {
+      const width = y.length / N;
+      return {
+        forward: [() => W.channelScaleForward(y, x, p(layer.gain), N, width)],
+        backward: () => [() => W.channelScaleBackward(dx, g(layer.gain), dy!, x, p(layer.gain), N, width)],
+      };
+    }
+    case 'hadamard': {
+      const width = y.length / N;
+      return { forward: [() => W.hadamardForward(y, x, N, width)], backward: () => [() => W.hadamardBackward(dx, dy!, N, width)] };
+    }
+    case 'silu_gate':
+      return { forward: [() => W.siluGateForward(y, x, x2)], backward: () => [() => W.siluGateBackward(dx, dx2, dy!, x, x2)] };
+    case 'scale_route':
+      return {
+        forward: [() => W.scaleRouteForward(y, io.inputs, p(layer.matrix), layer.row)],
+        backward: () => [() => W.scaleRouteBackward(io.inputGradients, g(layer.matrix), dy!, io.inputs, p(layer.matrix), layer.row)],
+      };
+    case 'running_mean': {
+      const width = y.length / N;
+      if (generation) {
+        const state = new W.RunningMeanState(B, width);
+        generation.onReset(() => state.reset());
+        return { forward: [() => state.step(y, x, generation.position())] };
+      }
+      return { forward: [() => W.runningMeanForward(y, x, B, T, width)], backward: () => [() => W.runningMeanBackward(dx, dy!, B, T, width)] };
+    }
     case 'wavelet': {
       const plan = ctx.plan!;
       const taps = () => (layer.taps ? p(layer.taps) : undefined);

@@ -3,7 +3,7 @@
 
 import { adamwStep, decayMask } from '../../kernels/adamw/ref.js';
 import * as L from '../../kernels/gpt/ref.js';
-import { gptNetwork } from '../../model/gpt.js';
+import { networkOf } from '../../model/networks.js';
 import { slice, waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram, type Program } from '../program.js';
@@ -36,7 +36,7 @@ export class JsModel implements BackendModel {
   constructor(private readonly options: ModelOptions) {
     this.config = options.config;
     this.layout = options.layout;
-    this.network = gptNetwork(this.config);
+    this.network = networkOf(this.config);
     this.params = options.parameters.slice();
     const n = this.layout.count;
     this.training = options.adamw ? { grads: new Float32Array(n), m: new Float32Array(n), v: new Float32Array(n), mask: decayMask(this.layout), t: 0 } : undefined;

@@ -37,17 +37,19 @@ export function wasmLayer(io: LayerBuffers<number>, ctx: WasmLayerContext): Laye
   const g = ctx.gradient;
   switch (layer.kind) {
     case 'embedding': {
+      const positions = layer.positions;
+      if (!positions) throw noKernel(layer.kind + ' without positions');
       if (generation) {
         const V = config.vocabSize;
         return { forward: [() => {
           const t = generation.position();
-          const [wte, wpe, tokens, out] = [arena.f32(p(layer.tokens), V * C), arena.f32(p(layer.positions), config.context * C), arena.i32(ctx.tokens, B), arena.f32(y, B * C)];
+          const [wte, wpe, tokens, out] = [arena.f32(p(layer.tokens), V * C), arena.f32(p(positions), config.context * C), arena.i32(ctx.tokens, B), arena.f32(y, B * C)];
           for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) out[b * C + c] = wte[tokens[b] * C + c] + wpe[t * C + c];
         }] };
       }
       return {
-        forward: [() => k.encoderForward(y, ctx.tokens, p(layer.tokens), p(layer.positions), B, T, C)],
-        backward: () => [() => k.encoderBackward(g(layer.tokens), g(layer.positions), dy!, ctx.tokens, B, T, C)],
+        forward: [() => k.encoderForward(y, ctx.tokens, p(layer.tokens), p(positions), B, T, C)],
+        backward: () => [() => k.encoderBackward(g(layer.tokens), g(positions), dy!, ctx.tokens, B, T, C)],
       };
     }
     case 'layernorm': {
@@ -115,5 +117,12 @@ export function wasmLayer(io: LayerBuffers<number>, ctx: WasmLayerContext): Laye
         }],
       };
     }
+    default:
+      throw noKernel(layer.kind);
   }
+}
+
+/** A layer kind this backend has no kernel for (the registry refuses such models before they get here). */
+function noKernel(what: string): Error {
+  return new Error(`wasm backend: no kernel for the '${what}' layer`);
 }

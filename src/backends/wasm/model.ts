@@ -7,10 +7,11 @@ import { createWasmBackend, type WasmBackend, type WasmSource } from '../../runt
 import { WasmWaveletOp } from '../../kernels/wavelet/wasm.js';
 import { decayMask } from '../../kernels/adamw/ref.js';
 import { gptNetwork } from '../../model/gpt.js';
+import type { GPTConfig } from '../../model/config.js';
 import { waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram, type Program } from '../program.js';
-import { makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
+import { gptOnly, makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
 import { wasmLayer, type WasmLayerContext, type WasmOperation } from './layers.js';
 
 interface TrainingProgram {
@@ -31,7 +32,7 @@ const run = (operations: WasmOperation[]) => {
 
 export class WasmModel implements BackendModel {
   readonly backend = 'wasm';
-  readonly config;
+  readonly config: GPTConfig;
   readonly layout;
   private wasm: WasmBackend | undefined;
   private readonly network: Network;
@@ -44,7 +45,7 @@ export class WasmModel implements BackendModel {
 
   private constructor(wasm: WasmBackend, private readonly options: ModelOptions) {
     this.wasm = wasm;
-    this.config = options.config;
+    this.config = gptOnly(options.config, 'wasm');
     this.layout = options.layout;
     this.network = gptNetwork(this.config);
     const { arena } = wasm;
@@ -61,6 +62,7 @@ export class WasmModel implements BackendModel {
   }
 
   static async create(options: ModelOptions, source?: WasmSource): Promise<WasmModel> {
+    gptOnly(options.config, 'wasm');
     return new WasmModel(await createWasmBackend(source), options);
   }
 

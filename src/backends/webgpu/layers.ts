@@ -57,11 +57,13 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
   const pointwise = (entry: string, n: number, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer) => k.dispatch('pointwise', entry, [n, f32Bits(1), 0, 0], [a, b, out], grid(n, 256));
   switch (layer.kind) {
     case 'embedding': {
+      const positions = layer.positions;
+      if (!positions) throw noKernel(layer.kind + ' without positions');
       if (generation) {
         const [spare1, spare2] = generation.spare;
-        return { forward: [decode('embed', [...decodeBase, o(layer.tokens), o(layer.positions), 0, 0], [k.unused, y, spare1, spare2], rows)] };
+        return { forward: [decode('embed', [...decodeBase, o(layer.tokens), o(positions), 0, 0], [k.unused, y, spare1, spare2], rows)] };
       }
-      const uniforms = [B, T, C, config.vocabSize, o(layer.tokens), o(layer.positions), 0, 0];
+      const uniforms = [B, T, C, config.vocabSize, o(layer.tokens), o(positions), 0, 0];
       const [positionRows, positionPages] = workgroupGrid(N, 1); // encoder.wgsl: bt = id.y + id.z * 65535
       return {
         forward: [k.dispatch('encoder', 'forward', uniforms, [ctx.tokens, P, y, k.unused, k.unusedWritable], [Math.ceil(C / 64), positionRows, positionPages])],
@@ -147,5 +149,12 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
         ],
       };
     }
+    default:
+      throw noKernel(layer.kind);
   }
+}
+
+/** A layer kind this backend has no kernel for (the registry refuses such models before they get here). */
+function noKernel(what: string): Error {
+  return new Error(`webgpu backend: no kernel for the '${what}' layer`);
 }

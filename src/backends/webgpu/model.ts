@@ -13,10 +13,11 @@ import type { AttentionTiling } from '../../kernels/gpt/attention.js';
 import { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
 import { decayMask } from '../../kernels/adamw/ref.js';
 import { gptNetwork } from '../../model/gpt.js';
+import type { GPTConfig } from '../../model/config.js';
 import { waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram } from '../program.js';
-import { makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
+import { gptOnly, makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
 import { linearProducts, webgpuLayer, type WebGPULayerContext } from './layers.js';
 
 interface TrainingProgram {
@@ -53,7 +54,7 @@ class Owned {
 
 export class WebGPUModel implements BackendModel {
   readonly backend = 'webgpu';
-  readonly config;
+  readonly config: GPTConfig;
   readonly layout;
   private readonly device: GPUDevice;
   private readonly network: Network;
@@ -66,7 +67,7 @@ export class WebGPUModel implements BackendModel {
   private disposed = false;
 
   private constructor(readonly gpu: WebGPUBackend, private readonly options: ModelOptions, private readonly ownsDevice: boolean, attentionTiling?: AttentionTiling) {
-    this.config = options.config;
+    this.config = gptOnly(options.config, 'webgpu');
     this.layout = options.layout;
     this.device = gpu.device;
     this.network = gptNetwork(this.config);
@@ -97,6 +98,7 @@ export class WebGPUModel implements BackendModel {
    * attentionTiling: how attention.wgsl divides its work; the default suits most head sizes (bench/attention.ts).
    */
   static async create(options: ModelOptions, gpu?: WebGPUBackend, attentionTiling?: AttentionTiling): Promise<WebGPUModel> {
+    gptOnly(options.config, 'webgpu');
     return new WebGPUModel(gpu ?? (await createWebGPUBackend()), options, !gpu, attentionTiling);
   }
 

@@ -1,0 +1,123 @@
+// Command-line flags declared once each (name, value, default, help): the parser, the defaults and
+// the usage text all read the declaration, so they cannot drift apart.
+
+import { WaveletInputError } from '../errors.js';
+
+export interface Flag {
+  name: string;
+  /** The value's placeholder in the usage (N, FILE, a|b|c). */
+  value: string;
+  help: string;
+  /** Used when the flag is absent; none for flags that are optional or required by the command. */
+  default?: string | number;
+  /** How the value is read: a number (finite), an integer, or text (the default). */
+  type?: 'number' | 'integer';
+  /** The values allowed, checked when given. */
+  choices?: readonly string[];
+}
+
+/** The flags given to one command, read through their declarations. */
+export class Options {
+  constructor(private readonly command: string, private readonly flags: Map<string, Flag>, private readonly given: Map<string, string>) {}
+
+  /** Whether the command has this flag at all (commands share readers of the flags they share). */
+  declares(name: string): boolean {
+    return this.flags.has(name);
+  }
+
+  has(name: string): boolean {
+    return this.given.has(this.flag(name).name);
+  }
+
+  /** The text of a flag, or its default; undefined when neither. */
+  string(name: string): string | undefined {
+    const flag = this.flag(name);
+    return this.given.get(name) ?? (flag.default === undefined ? undefined : String(flag.default));
+  }
+
+  number(name: string): number {
+    const flag = this.flag(name);
+    const text = this.string(name);
+    if (text === undefined) throw new WaveletInputError(`${this.command}: --${name} is required`);
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isFinite(value)) throw new WaveletInputError(`--${name}: expected a number, found '${text}'`);
+    if (flag.type === 'integer' && !Number.isInteger(value)) throw new WaveletInputError(`--${name}: expected an integer, found '${text}'`);
+    return value;
+  }
+
+  /** The given values, by flag name (what the command was called with). */
+  entries(): Record<string, string> {
+    return Object.fromEntries(this.given);
+  }
+
+  private flag(name: string): Flag {
+    const flag = this.flags.get(name);
+    if (!flag) throw new Error(`${this.command}: no flag --${name} is declared`); // a bug, not a user's error
+    return flag;
+  }
+}
+
+/** Reads `--name value` and `--name=value` pairs; every name must be declared, every choice allowed. */
+export function parseFlags(command: string, args: string[], flags: readonly Flag[]): Options {
+  const byName = new Map(flags.map((f) => [f.name, f]));
+  const given = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const [name, inline] = arg.startsWith('--') ? splitOnce(arg.slice(2), '=') : ['', undefined];
+    const flag = byName.get(name);
+    if (!flag) {
+      const near = closest(name || arg, flags.map((f) => f.name));
+      throw new WaveletInputError(`${command}: unknown option '${arg}'${near ? ` (did you mean --${near}?)` : ''}; \`wavelet-gpt ${command} --help\` lists them`);
+    }
+    const value = inline ?? args[++i];
+    if (value === undefined) throw new WaveletInputError(`${command}: option '--${name}' needs a value (${flag.value})`);
+    if (flag.choices && !flag.choices.includes(value)) throw new WaveletInputError(`--${name}: expected ${orList(flag.choices)}, found '${value}'`);
+    given.set(name, value);
+  }
+  return new Options(command, byName, given);
+}
+
+/** The usage of a command: its synopsis and one line a flag, with defaults. */
+export function flagsUsage(synopsis: string, summary: string, flags: readonly Flag[]): string {
+  const width = Math.max(...flags.map((f) => `--${f.name} ${f.value}`.length));
+  const lines = flags.map((f) => {
+    const left = `--${f.name} ${f.value}`.padEnd(width);
+    return `      ${left}  ${f.help}${f.default !== undefined ? ` (default ${f.default})` : ''}`;
+  });
+  return `  ${synopsis}\n${summary.replace(/^/gm, '        ')}\n${lines.join('\n')}`;
+}
+
+export function orList(values: readonly string[]): string {
+  return values.length < 2 ? values.join('') : `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
+}
+
+function splitOnce(text: string, separator: string): [string, string | undefined] {
+  const at = text.indexOf(separator);
+  return at < 0 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
+}
+
+/** The declared name nearest to a mistyped one (edit distance at most 2), if any. */
+function closest(name: string, names: string[]): string | undefined {
+  const bare = name.replace(/^-+/, '').replace(/=.*/, '');
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of names) {
+    const d = editDistance(bare, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
