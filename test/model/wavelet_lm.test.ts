@@ -141,7 +141,7 @@ test('WaveletLM network: the lifting delays are 1, 2, 4 and the lifting weights 
   assert.equal(delays, [1, 2, 4, 1, 2, 4]);
   const layout = parameterLayout(BASE);
   assert.ok(layout.byName.has('lift0.predict1.w') && !layout.byName.has('b0.lift0.predict1.w'));
-  assert.ok(parameterLayout({ ...BASE, liftingSharing: 'per-block' }).byName.has('b1.lift2.update2.w'));
+  assert.ok(parameterLayout({ ...BASE, liftingSharing: 'per-block' } as WaveletLMConfig).byName.has('b1.lift2.update2.w'));
 });
 
 test('WaveletLM presets and config errors', () => {

@@ -36,6 +36,29 @@ test('the loss falls on a small text, at a free size, and a sample is printed', 
   assert.equal([config.layers, config.width, config.heads, config.context, config.architecture], [3, 24, 2, 16, undefined]);
 });
 
+test('WaveletLM from the command line: the loss falls, a resumed run continues, generate and quantize read its checkpoint', () => {
+  const out = join(workdir, 'wavelet-lm');
+  const args = ['train', '--architecture', 'wavelet-lm', '--data', corpus, '--context', '16', '--batch', '4', '--eval-batches', '2', '--sample', '0', '--lr', '1e-2', '--out', out];
+  const first = cli([...args, '--steps', '40', '--eval-every', '20']);
+  assert.is(first.status, 0, first.stderr);
+  assert.match(first.stderr, /WaveletLM: 2 layers x 32, 3 lifting levels \(4 scales\)/);
+  assert.match(first.stderr, /backend: js: .*wasm not available \(wasm: WaveletLM's layers have no wasm kernels yet/);
+  const resumed = cli(['train', '--resume', out, '--steps', '60']);
+  assert.is(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, /resuming at step 40/);
+  const log = readLog(out);
+  assert.is(log.config.architecture, 'wavelet-lm');
+  assert.is(log.entries.length, 60);
+  assert.ok(log.entries[59].validationLoss! < 0.6 * log.entries[0].loss, `validation ${log.entries[59].validationLoss} against the first loss ${log.entries[0].loss}`);
+  const generated = cli(['generate', '--checkpoint', out, '--prompt', 'the quick', '--max-tokens', '12', '--temperature', '0']);
+  assert.is(generated.status, 0, generated.stderr);
+  assert.match(generated.stdout, /^the quick.{12}\n$/s);
+  const quantized = cli(['quantize', '--checkpoint', out, '--out', join(workdir, 'wavelet-lm-int8.safetensors'), '--eval-batches', '2']);
+  assert.is(quantized.status, 0, quantized.stderr);
+  const cost = JSON.parse(quantized.stdout) as { validation_bits_per_symbol: { float32: number; int8: number } };
+  assert.ok(Math.abs(cost.validation_bits_per_symbol.int8 - cost.validation_bits_per_symbol.float32) < 0.05, JSON.stringify(cost));
+});
+
 test('killed with SIGKILL and resumed, a run logs the same losses as one never stopped', async () => {
   const args = [...SMALL, '--steps', '300', '--eval-every', '10', '--wavelet', 'learnable'];
   const whole = join(workdir, 'whole');
@@ -91,9 +114,17 @@ test('bad input: one line naming the problem, exit code 2, nothing already writt
     [['train', '--steps', 'many'], /--steps: expected a number, found 'many'/],
     [['train', '--data', corpus, '--width', '30', '--heads', '4'], /width 30 is not a multiple of heads 4/],
     [['train', '--frobnicate', '1'], /unknown option '--frobnicate'/],
-    [['train', '--resume', truncated, '--data', corpus], /truncated: tensor '.*' ends at byte \d+, the file has \d+/],
-    [['train', '--resume', notSafetensors, '--data', corpus], /not a safetensors file or truncated/],
-    [['train', '--resume', otherConfig, '--data', corpus], /tensor '.*' is (missing|of \d+ values), the config needs \d+/],
+    [['train', '--resume', truncated], /truncated: tensor '.*' ends at byte \d+, the file has \d+/],
+    [['train', '--resume', notSafetensors], /not a safetensors file or truncated/],
+    [['train', '--resume', otherConfig], /tensor '.*' is (missing|of \d+ values), the config needs \d+/],
+    [['train', '--resume', run, '--data', corpus], /train --resume: --data cannot change a run being continued/],
+    [['train', '--stepz', '3'], /unknown option '--stepz' \(did you mean --steps\?\)/],
+    [['train', '--steps=three'], /--steps: expected a number, found 'three'/],
+    [['train', '--architecture', 'wavelet-lm', '--heads', '4', '--data', corpus], /--heads: a size of the GPT architecture, not of wavelet-lm/],
+    [['train', '--architecture', 'wavelet-lm', '--wavelet', 'haar', '--data', corpus], /--wavelet haar: WaveletLM has its own wavelets/],
+    [['train', '--architecture', 'wavelet-lm', '--backend', 'wasm', '--data', corpus], /wasm: WaveletLM's layers have no wasm kernels yet/],
+    [['train', '--levels', '3', '--data', corpus], /--levels: a size of the WaveletLM architecture, not of gpt/],
+    [['quantize', '--checkpoint', run, '--out', checkpoint], /that is the run's own checkpoint/],
     [['train', '--resume', join(workdir, 'nowhere')], /--resume .*nowhere: no checkpoint.safetensors there/],
   ];
   for (const [args, message] of cases) {
