@@ -7,6 +7,7 @@ import { isWaveletLM, type GPTConfig, type ModelConfig } from '../model/config.j
 import { BackendUnavailableError } from '../errors.js';
 import type { ParameterLayout } from '../model/parameters.js';
 import type { AdamWSettings } from '../kernels/adamw/ref.js';
+import type { Network } from '../model/network.js';
 
 /** The backends, fastest first where each runs: the one place their names are written. */
 export const BACKEND_NAMES = ['webgpu', 'wasm', 'js'] as const;
@@ -25,6 +26,11 @@ export interface ModelOptions {
   parameters: Float32Array;
   /** AdamW's settings; without them the model is for generation only (no gradients or moments allocated). */
   adamw?: AdamWSettings;
+  /**
+   * The network to run instead of the config's (networkOf(config)), on parameters laid out by
+   * `layout`: how the per-layer tests run one layer on every backend.
+   */
+  network?: Network;
 }
 
 /**

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../model/config.js';
 import { networkOf } from '../model/networks.js';
-import type { Factor } from '../model/network.js';
+import type { Factor, Network } from '../model/network.js';
 import { slice, waveletPlanOf, type ParameterLayout } from '../model/parameters.js';
 import { LAYERNORM_EPSILON } from '../kernels/gpt/ref.js';
 import { waveletFilter } from './wavelet_op.js';
@@ -44,8 +44,8 @@ function attention(qkv: tf.Tensor, B: number, T: number, C: number, NH: number):
 }
 
 /** The mean cross-entropy of predicting targets (B, T) from tokens (B, T). */
-export function tfjsLoss(config: ModelConfig, vars: TfjsParameters, tokens: Int32Array, targets: Int32Array, B: number, T: number): tf.Scalar {
-  const logProbs = tf.logSoftmax(tfjsLogits(config, vars, tokens, B, T));
+export function tfjsLoss(config: ModelConfig, vars: TfjsParameters, tokens: Int32Array, targets: Int32Array, B: number, T: number, network?: Network): tf.Scalar {
+  const logProbs = tf.logSoftmax(tfjsLogits(config, vars, tokens, B, T, network));
   // A target of -1 (ignored) has an all-zero one-hot row: it adds nothing; the mean is over the rest.
   const counted = Math.max(1, targets.reduce((c, t) => c + (t >= 0 ? 1 : 0), 0));
   return tf.div(tf.neg(tf.sum(tf.mul(tf.oneHot(tf.tensor1d(targets, 'int32'), config.vocabSize), logProbs))), counted) as tf.Scalar;
@@ -64,12 +64,11 @@ function hadamardMatrix(n: number): tf.Tensor2D {
 }
 
 /** The logits (B * T, V) of the token after each position: the network description (model/networks.ts) run layer by layer. */
-export function tfjsLogits(config: ModelConfig, vars: TfjsParameters, tokens: Int32Array, B: number, T: number): tf.Tensor2D {
+export function tfjsLogits(config: ModelConfig, vars: TfjsParameters, tokens: Int32Array, B: number, T: number, network = networkOf(config)): tf.Tensor2D {
   const { width: C } = config;
   const p = (name: string) => vars.get(name)!;
   const N = B * T;
   const plan = waveletPlanOf(config);
-  const network = networkOf(config);
   const factor = (f: Factor) => (typeof f === 'number' ? tf.scalar(f) : p(f.parameter));
   const width = (name: string) => network.widths.get(name)!;
   const alongTime = (x: tf.Tensor) => tf.reshape(x, [B, T, x.shape[1]!]) as tf.Tensor3D;

@@ -36,7 +36,7 @@ export class JsModel implements BackendModel {
   constructor(private readonly options: ModelOptions) {
     this.config = options.config;
     this.layout = options.layout;
-    this.network = networkOf(this.config);
+    this.network = options.network ?? networkOf(this.config);
     this.params = options.parameters.slice();
     const n = this.layout.count;
     this.training = options.adamw ? { grads: new Float32Array(n), m: new Float32Array(n), v: new Float32Array(n), mask: decayMask(this.layout), t: 0 } : undefined;

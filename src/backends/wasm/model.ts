@@ -47,7 +47,7 @@ export class WasmModel implements BackendModel {
     this.wasm = wasm;
     this.config = gptOnly(options.config, 'wasm');
     this.layout = options.layout;
-    this.network = gptNetwork(this.config);
+    this.network = options.network ?? gptNetwork(this.config);
     const { arena } = wasm;
     const n = this.layout.count;
     this.params = arena.put(options.parameters);

@@ -70,7 +70,7 @@ export class WebGPUModel implements BackendModel {
     this.config = gptOnly(options.config, 'webgpu');
     this.layout = options.layout;
     this.device = gpu.device;
-    this.network = gptNetwork(this.config);
+    this.network = options.network ?? gptNetwork(this.config);
     this.kernels = new GptKernels(this.device, this.config.width / this.config.heads, attentionTiling);
     const n = this.layout.count;
     this.params = createBuffer(this.device, 4 * n, undefined, options.parameters);
