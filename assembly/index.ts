@@ -6,3 +6,7 @@ export {
   attentionForward, attentionBackward, decodeAttention, geluForward, geluBackward, residualForward, addScaled,
   crossEntropyForward, crossEntropyBackward, sumSquares, adamw,
 } from './model/layers';
+export {
+  padForward, padBackward, liftingPredictForward, liftingPredictBackward, scaledSum, dotProduct, channelScaleForward, channelScaleBackward,
+  hadamard, siluGateForward, siluGateBackward, runningMeanForward, runningMeanBackward,
+} from './model/wavelet_lm';

@@ -33,6 +33,20 @@ export interface ModelWasmExports {
   crossEntropyBackward(dlogits: number, probs: number, targets: number, N: number, V: number): void;
   sumSquares(x: number, n: number): number;
   adamw(params: number, grads: number, m: number, v: number, mask: number, n: number, lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, correction1: number, correction2: number, gradScale: number): void;
+  // WaveletLM's layers (assembly/model/wavelet_lm.ts)
+  padForward(out: number, x: number, N: number, from: number, to: number): void;
+  padBackward(dx: number, dout: number, N: number, from: number, to: number): void;
+  liftingPredictForward(out: number, x: number, predicted: number, B: number, T: number, W: number, delay: number): void;
+  liftingPredictBackward(dx: number, dpredicted: number, dout: number, B: number, T: number, W: number, delay: number): void;
+  scaledSum(out: number, a: number, b: number, fa: number, fb: number, n: number): void;
+  dotProduct(a: number, b: number, n: number): number;
+  channelScaleForward(out: number, x: number, gain: number, N: number, W: number): void;
+  channelScaleBackward(dx: number, dgain: number, dout: number, x: number, gain: number, N: number, W: number): void;
+  hadamard(out: number, x: number, N: number, W: number, accumulate: number, scratch: number): void;
+  siluGateForward(out: number, x: number, gate: number, n: number): void;
+  siluGateBackward(dx: number, dgate: number, dout: number, x: number, gate: number, n: number): void;
+  runningMeanForward(out: number, x: number, B: number, T: number, W: number, sums: number): void;
+  runningMeanBackward(dx: number, dout: number, B: number, T: number, W: number, sums: number): void;
 }
 
 // The smallest module that uses a v128 instruction: validates only where SIMD is supported.

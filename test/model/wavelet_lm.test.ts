@@ -11,7 +11,9 @@ import { checkConfig, waveletLmPresetConfig, type WaveletLMConfig } from '../../
 import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
 import { waveletLmNetwork } from '../../src/model/wavelet_lm.js';
 import { SeededRandom } from '../../src/model/random.js';
+import { readFileSync } from 'node:fs';
 import { JsModel } from '../../src/backends/js/model.js';
+import { WasmModel } from '../../src/backends/wasm/model.js';
 import { DEFAULT_ADAMW } from '../../src/kernels/adamw/ref.js';
 import { useTfjsBackend } from '../../src/tfjs/backends.js';
 import { tfjsLoss, tfjsParameters } from '../../src/tfjs/network.js';
@@ -108,6 +110,29 @@ test('WaveletLM decoder (lifting rings, running means) equals full forward passe
   for (let t = 0; t < 9; t++) assertClose((await decoder.step([tokens[t], tokens[T + t]])).subarray(0, V), first[t], 0, `after reset, position ${t}`);
   decoder.dispose();
   model.dispose();
+});
+
+test('wasm WaveletLM (SIMD kernels): loss, every gradient, an AdamW step and the decoder equal the js backend', async () => {
+  const config = checkConfig({ ...BASE, context: 12 });
+  const layout = parameterLayout(config);
+  const params = perturbedParameters(config, 31);
+  const random = new SeededRandom(6);
+  const [B, T, V] = [2, 12, config.vocabSize];
+  const tokens = Int32Array.from({ length: B * T }, () => random.below(V));
+  const targets = Int32Array.from({ length: B * T }, () => random.below(V));
+  const js = new JsModel({ config, layout, parameters: params, adamw: DEFAULT_ADAMW });
+  const wasm = await WasmModel.create({ config, layout, parameters: params, adamw: DEFAULT_ADAMW }, readFileSync('build/wavelet.wasm'));
+  assertClose([await wasm.forwardBackward(tokens, targets, B, T, 1)], [await js.forwardBackward(tokens, targets, B, T, 1)], 1e-5, 'loss');
+  const [expected, found] = [await js.gradients(), await wasm.gradients()];
+  for (const t of layout.tensors) assertClose(slice(found, layout, t.name), slice(expected, layout, t.name), 2e-4, `d${t.name}`);
+  await Promise.all([js.update(1e-2), wasm.update(1e-2)]);
+  assertClose(await wasm.parameters(), await js.parameters(), 1e-5, 'parameters after a step');
+  const [jsDecoder, wasmDecoder] = [await js.decoder(B), await wasm.decoder(B)];
+  for (let t = 0; t < T; t++) {
+    const step = [tokens[t], tokens[T + t]];
+    assertClose(await wasmDecoder.step(step), await jsDecoder.step(step), 1e-4, `decoder at position ${t}`);
+  }
+  for (const m of [jsDecoder, wasmDecoder, js, wasm]) m.dispose();
 });
 
 test('WaveletLM is causal: changing token t changes no logits before t', async () => {

@@ -16,8 +16,10 @@ const corpus = join(workdir, 'corpus.txt');
 writeFileSync(corpus, 'the quick brown fox jumps over the lazy dog. '.repeat(400));
 const SMALL = ['--data', corpus, '--context', '16', '--batch', '4', '--eval-batches', '2', '--sample', '0', '--backend', 'wasm'];
 
+// The chooser's cache in this run's folder: nothing measured before (or by another checkout) is reused.
+const env = { ...process.env, XDG_CACHE_HOME: join(workdir, 'cache') };
 function cli(args: string[]) {
-  return spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8' });
+  return spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', env });
 }
 const readLog = (dir: string) => JSON.parse(readFileSync(join(dir, 'log.json'), 'utf8')) as TrainLog;
 
@@ -42,7 +44,7 @@ test('WaveletLM from the command line: the loss falls, a resumed run continues, 
   const first = cli([...args, '--steps', '40', '--eval-every', '20']);
   assert.is(first.status, 0, first.stderr);
   assert.match(first.stderr, /WaveletLM: 2 layers x 32, 3 lifting levels \(4 scales\)/);
-  assert.match(first.stderr, /backend: js: .*wasm not available \(wasm: WaveletLM's layers have no wasm kernels yet/);
+  assert.match(first.stderr, /backend: wasm: .*webgpu not available \(webgpu: WaveletLM's layers have no webgpu kernels yet/);
   const resumed = cli(['train', '--resume', out, '--steps', '60']);
   assert.is(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, /resuming at step 40/);
@@ -65,7 +67,7 @@ test('killed with SIGKILL and resumed, a run logs the same losses as one never s
   assert.is(cli(['train', ...args, '--out', whole]).status, 0);
 
   const killed = join(workdir, 'killed');
-  const child = spawn(process.execPath, [...CLI, 'train', ...args, '--out', killed], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [...CLI, 'train', ...args, '--out', killed], { stdio: 'ignore', env });
   const exited = new Promise((resolve) => child.on('exit', resolve));
   while (!existsSync(join(killed, 'checkpoint.safetensors'))) await new Promise((r) => setTimeout(r, 10));
   child.kill('SIGKILL');
@@ -122,7 +124,7 @@ test('bad input: one line naming the problem, exit code 2, nothing already writt
     [['train', '--steps=three'], /--steps: expected a number, found 'three'/],
     [['train', '--architecture', 'wavelet-lm', '--heads', '4', '--data', corpus], /--heads: a size of the GPT architecture, not of wavelet-lm/],
     [['train', '--architecture', 'wavelet-lm', '--wavelet', 'haar', '--data', corpus], /--wavelet haar: WaveletLM has its own wavelets/],
-    [['train', '--architecture', 'wavelet-lm', '--backend', 'wasm', '--data', corpus], /wasm: WaveletLM's layers have no wasm kernels yet/],
+    [['train', '--architecture', 'wavelet-lm', '--backend', 'webgpu', '--data', corpus], /webgpu: WaveletLM's layers have no webgpu kernels yet/],
     [['train', '--levels', '3', '--data', corpus], /--levels: a size of the WaveletLM architecture, not of gpt/],
     [['quantize', '--checkpoint', run, '--out', checkpoint], /that is the run's own checkpoint/],
     [['train', '--resume', join(workdir, 'nowhere')], /--resume .*nowhere: no checkpoint.safetensors there/],

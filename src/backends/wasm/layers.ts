@@ -6,14 +6,16 @@
 import type { WasmBackend } from '../../runtime/wasm.js';
 import type { WasmWaveletOp } from '../../kernels/wavelet/wasm.js';
 import { WaveletState } from '../../kernels/wavelet/state.js';
-import type { GPTConfig } from '../../model/config.js';
+import type { ModelConfig } from '../../model/config.js';
+import type { Factor } from '../../model/network.js';
+import { LiftingPredictState, RunningMeanState } from '../../kernels/wavelet_lm/ref.js';
 import type { LayerBuffers, LayerOperations } from '../program.js';
 
 export type WasmOperation = () => void;
 
 export interface WasmLayerContext {
   wasm: WasmBackend;
-  config: GPTConfig;
+  config: ModelConfig;
   wavelet: WasmWaveletOp | undefined;
   /** Byte offsets of a parameter, of its gradient (training). */
   parameter(name: string): number;
@@ -28,7 +30,7 @@ export interface WasmLayerContext {
 }
 
 export function wasmLayer(io: LayerBuffers<number>, ctx: WasmLayerContext): LayerOperations<WasmOperation> {
-  const { layer, inputs: [x, x2], output: y, outputWidth, inputGradients: [dx], outputGradient: dy } = io;
+  const { layer, inputs: [x, x2], output: y, outputWidth, inputGradients: [dx, dx2], outputGradient: dy } = io;
   const { wasm, config, B, T, generation } = ctx;
   const { kernels: k, arena } = wasm;
   const N = B * T;
@@ -37,19 +39,22 @@ export function wasmLayer(io: LayerBuffers<number>, ctx: WasmLayerContext): Laye
   const g = ctx.gradient;
   switch (layer.kind) {
     case 'embedding': {
-      const positions = layer.positions;
-      if (!positions) throw noKernel(layer.kind + ' without positions');
+      // Without positions (WaveletLM) the kernels add a table of zeros, and their gradient goes to a scratch table.
+      const zeros = layer.positions ? 0 : ctx.alloc(4 * config.context * C);
+      if (zeros) arena.f32(zeros, config.context * C).fill(0);
+      const positions = () => (layer.positions ? p(layer.positions) : zeros);
       if (generation) {
         const V = config.vocabSize;
         return { forward: [() => {
           const t = generation.position();
-          const [wte, wpe, tokens, out] = [arena.f32(p(layer.tokens), V * C), arena.f32(p(positions), config.context * C), arena.i32(ctx.tokens, B), arena.f32(y, B * C)];
+          const [wte, wpe, tokens, out] = [arena.f32(p(layer.tokens), V * C), arena.f32(positions(), config.context * C), arena.i32(ctx.tokens, B), arena.f32(y, B * C)];
           for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) out[b * C + c] = wte[tokens[b] * C + c] + wpe[t * C + c];
         }] };
       }
+      const discard = layer.positions ? 0 : ctx.alloc(4 * T * C);
       return {
-        forward: [() => k.encoderForward(y, ctx.tokens, p(layer.tokens), p(positions), B, T, C)],
-        backward: () => [() => k.encoderBackward(g(layer.tokens), g(positions), dy!, ctx.tokens, B, T, C)],
+        forward: [() => k.encoderForward(y, ctx.tokens, p(layer.tokens), positions(), B, T, C)],
+        backward: () => [() => k.encoderBackward(g(layer.tokens), layer.positions ? g(layer.positions) : discard, dy!, ctx.tokens, B, T, C)],
       };
     }
     case 'layernorm': {
@@ -117,8 +122,97 @@ export function wasmLayer(io: LayerBuffers<number>, ctx: WasmLayerContext): Laye
         }],
       };
     }
-    default:
-      throw noKernel(layer.kind);
+    case 'pad': {
+      const { from, to } = layer;
+      return { forward: [() => k.padForward(y, x, N, from, to)], backward: () => [() => k.padBackward(dx, dy!, N, from, to)] };
+    }
+    case 'lifting_predict': {
+      const W = outputWidth;
+      if (generation) {
+        // One position a step: the ring of the last `delay` inputs, on views of the module's memory.
+        const state = new LiftingPredictState(B, W, layer.delay);
+        generation.onReset(() => state.reset());
+        return { forward: [() => state.step(arena.f32(y, B * W), arena.f32(x, B * W), arena.f32(x2, B * W), generation.position())] };
+      }
+      return {
+        forward: [() => k.liftingPredictForward(y, x, x2, B, T, W, layer.delay)],
+        backward: () => [() => k.liftingPredictBackward(dx, dx2, dy!, B, T, W, layer.delay)],
+      };
+    }
+    case 'sum': {
+      const n = N * outputWidth;
+      const { scaleA, scaleB } = layer;
+      // A learned factor is read from memory at run time: the optimizer moves it between steps.
+      const value = (factor: Factor) => (typeof factor === 'number' ? factor : arena.f32(p(factor.parameter), 1)[0]);
+      const learn = (factor: Factor, input: number) => {
+        if (typeof factor !== 'number') arena.f32(g(factor.parameter), 1)[0] += k.dotProduct(input, dy!, n);
+      };
+      return {
+        forward: [() => k.scaledSum(y, x, x2, value(scaleA), value(scaleB), n)],
+        backward: () => [() => {
+          k.addScaled(dx, dy!, value(scaleA), n);
+          k.addScaled(dx2, dy!, value(scaleB), n);
+          learn(scaleA, x);
+          learn(scaleB, x2);
+        }],
+      };
+    }
+    case 'scale': {
+      const n = N * outputWidth;
+      const factor = () => arena.f32(p(layer.factor), 1)[0];
+      return {
+        forward: [() => k.scaledSum(y, x, x, factor(), 0, n)],
+        backward: () => [() => {
+          k.addScaled(dx, dy!, factor(), n);
+          arena.f32(g(layer.factor), 1)[0] += k.dotProduct(x, dy!, n);
+        }],
+      };
+    }
+    case 'channel_scale':
+      return {
+        forward: [() => k.channelScaleForward(y, x, p(layer.gain), N, outputWidth)],
+        backward: () => [() => k.channelScaleBackward(dx, g(layer.gain), dy!, x, p(layer.gain), N, outputWidth)],
+      };
+    case 'hadamard': {
+      const scratch = ctx.alloc(4 * outputWidth);
+      return {
+        forward: [() => k.hadamard(y, x, N, outputWidth, 0, scratch)],
+        backward: () => [() => k.hadamard(dx, dy!, N, outputWidth, 1, scratch)], // symmetric and orthonormal: its own gradient
+      };
+    }
+    case 'silu_gate': {
+      const n = N * outputWidth;
+      return { forward: [() => k.siluGateForward(y, x, x2, n)], backward: () => [() => k.siluGateBackward(dx, dx2, dy!, x, x2, n)] };
+    }
+    case 'scale_route': {
+      const n = N * outputWidth;
+      const S = io.inputs.length;
+      const row = () => arena.f32(p(layer.matrix) + 4 * layer.row * S, S);
+      return {
+        forward: [() => {
+          const weights = row().slice();
+          k.scaledSum(y, io.inputs[0], io.inputs[0], weights[0], 0, n);
+          for (let s = 1; s < S; s++) k.addScaled(y, io.inputs[s], weights[s], n);
+        }],
+        backward: () => [() => {
+          const weights = row().slice();
+          for (let s = 0; s < S; s++) {
+            k.addScaled(io.inputGradients[s], dy!, weights[s], n);
+            arena.f32(g(layer.matrix) + 4 * (layer.row * S + s), 1)[0] += k.dotProduct(io.inputs[s], dy!, n);
+          }
+        }],
+      };
+    }
+    case 'running_mean': {
+      const W = outputWidth;
+      if (generation) {
+        const state = new RunningMeanState(B, W);
+        generation.onReset(() => state.reset());
+        return { forward: [() => state.step(arena.f32(y, B * W), arena.f32(x, B * W), generation.position())] };
+      }
+      const sums = ctx.alloc(8 * W);
+      return { forward: [() => k.runningMeanForward(y, x, B, T, W, sums)], backward: () => [() => k.runningMeanBackward(dx, dy!, B, T, W, sums)] };
+    }
   }
 }
 

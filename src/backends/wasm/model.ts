@@ -6,12 +6,12 @@
 import { createWasmBackend, type WasmBackend, type WasmSource } from '../../runtime/wasm.js';
 import { WasmWaveletOp } from '../../kernels/wavelet/wasm.js';
 import { decayMask } from '../../kernels/adamw/ref.js';
-import { gptNetwork } from '../../model/gpt.js';
-import type { GPTConfig } from '../../model/config.js';
+import { networkOf } from '../../model/networks.js';
+import type { ModelConfig } from '../../model/config.js';
 import { waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram, type Program } from '../program.js';
-import { gptOnly, makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
+import { makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
 import { wasmLayer, type WasmLayerContext, type WasmOperation } from './layers.js';
 
 interface TrainingProgram {
@@ -32,7 +32,7 @@ const run = (operations: WasmOperation[]) => {
 
 export class WasmModel implements BackendModel {
   readonly backend = 'wasm';
-  readonly config: GPTConfig;
+  readonly config: ModelConfig;
   readonly layout;
   private wasm: WasmBackend | undefined;
   private readonly network: Network;
@@ -45,9 +45,9 @@ export class WasmModel implements BackendModel {
 
   private constructor(wasm: WasmBackend, private readonly options: ModelOptions) {
     this.wasm = wasm;
-    this.config = gptOnly(options.config, 'wasm');
+    this.config = options.config;
     this.layout = options.layout;
-    this.network = options.network ?? gptNetwork(this.config);
+    this.network = options.network ?? networkOf(this.config);
     const { arena } = wasm;
     const n = this.layout.count;
     this.params = arena.put(options.parameters);
@@ -62,7 +62,6 @@ export class WasmModel implements BackendModel {
   }
 
   static async create(options: ModelOptions, source?: WasmSource): Promise<WasmModel> {
-    gptOnly(options.config, 'wasm');
     return new WasmModel(await createWasmBackend(source), options);
   }
 
