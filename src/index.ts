@@ -26,7 +26,10 @@ export { haarFilterBank, haarLevelPlan, type HaarFilterBank } from './kernels/wa
 export { createWasmBackend, wasmSimdSupported, WasmArena, type WasmBackend, type WasmSource } from './runtime/wasm.js';
 export { createWebGPUBackend, ensureNavigatorGpu, createBuffer, readBuffer, withErrorScopes, type WebGPUBackend, type AdapterReport } from './runtime/webgpu.js';
 export { probeBackends, type BackendProbe } from './backends/probe.js';
-export { PRESETS, presetConfig, checkConfig, type GPTConfig, type WaveletStructure, type PresetName } from './model/config.js';
+export {
+  PRESETS, WAVELET_LM_PRESETS, ARCHITECTURES, presetConfig, waveletLmPresetConfig, checkConfig, isWaveletLM, modelName,
+  type GPTConfig, type WaveletLMConfig, type ModelConfig, type Architecture, type WaveletStructure, type PresetName,
+} from './model/config.js';
 export { parameterLayout, initialParameters, type ParameterLayout } from './model/parameters.js';
 export { BACKEND_NAMES, type BackendName, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from './backends/model.js';
 export { createModel, chooseBackend, type BackendChoice, type ChoiceCache, type Timing, type Workload } from './backends/registry.js';
@@ -34,6 +37,8 @@ export { JsModel } from './backends/js/model.js';
 export { WasmModel } from './backends/wasm/model.js';
 export { WebGPUModel } from './backends/webgpu/model.js';
 export { gptNetwork } from './model/gpt.js';
+export { waveletLmNetwork } from './model/wavelet_lm.js';
+export { networkOf } from './model/networks.js';
 export { type Network, type Layer } from './model/network.js';
 export { DEFAULT_ADAMW, type AdamWSettings } from './kernels/adamw/ref.js';
 export { TokenizerInputError } from './errors.js';
