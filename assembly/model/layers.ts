@@ -3,14 +3,8 @@
 // functions accumulate (+=) into their gradients. All pointers are byte offsets of float32
 // arrays (int32 for tokens) in this module's memory, laid out by src/train/engines/wasm.ts.
 
-@inline
-function f(p: usize, i: i32): f32 {
-  return load<f32>(p + (<usize>i << 2));
-}
-@inline
-function setF(p: usize, i: i32, v: f32): void {
-  store<f32>(p + (<usize>i << 2), v);
-}
+import { f, setF } from './memory';
+
 @inline
 function hsum(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);

@@ -3,18 +3,7 @@
 // same arguments and shapes. Activations are (B, T, W) row-major; pointers are byte offsets of
 // float32 arrays in this module's memory; backward functions add (+=) into their gradients.
 
-@inline
-function f(p: usize, i: i32): f32 {
-  return load<f32>(p + (<usize>i << 2));
-}
-@inline
-function setF(p: usize, i: i32, v: f32): void {
-  store<f32>(p + (<usize>i << 2), v);
-}
-@inline
-function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 2);
-}
+import { at, f, setF } from './memory';
 
 /** out (N, to) = [x (N, from), 0]. */
 export function padForward(out: usize, x: usize, N: i32, from: i32, to: i32): void {

@@ -4,17 +4,11 @@
 
 import { waveletGaps, type GPTConfig } from './config.js';
 import { tapsName, waveletPlanOf } from './parameters.js';
-import type { Layer, Network } from './network.js';
+import { networkBuilder, type Network } from './network.js';
 
 export function gptNetwork(config: GPTConfig): Network {
   const { vocabSize: V, width: C, heads: NH, feedForward: F, headDense: D, layers: blocks } = config;
-  const layers: Layer[] = [];
-  const widths = new Map<string, number>();
-  const add = (layer: Layer, width: number) => {
-    layers.push(layer);
-    widths.set(layer.out, width);
-    return layer.out;
-  };
+  const { add, done } = networkBuilder();
   const learnable = waveletPlanOf(config)?.form === 'learnable';
   let x = add({ kind: 'embedding', out: 'embedded', tokens: 'wte', positions: 'wpe' }, C); // (B, T, C)
   for (let l = 0; l < blocks; l++) {
@@ -39,5 +33,5 @@ export function gptNetwork(config: GPTConfig): Network {
     head = add({ kind: 'gelu', in: dense, out: 'dense.gelu' }, D);
   }
   const logits = add({ kind: 'linear', in: head, out: 'logits', weight: 'out.w', bias: null, inFeatures: D > 0 ? D : C, outFeatures: V }, V);
-  return { layers, widths, logits };
+  return done(logits);
 }

@@ -143,3 +143,17 @@ export function layerParameters(layer: Layer): string[] {
       return [];
   }
 }
+
+/** Writes a network: each layer added with its output's width; done() names the logits. */
+export function networkBuilder(): { add(layer: Layer, width: number): string; done(logits: string): Network } {
+  const layers: Layer[] = [];
+  const widths = new Map<string, number>();
+  return {
+    add(layer, width) {
+      layers.push(layer);
+      widths.set(layer.out, width);
+      return layer.out;
+    },
+    done: (logits) => ({ layers, widths, logits }),
+  };
+}

@@ -8,7 +8,7 @@
 // weight at PyTorch's default times 0.02. Their dropouts are training regularisers left out.
 
 import { nextPowerOfTwo, type WaveletLMConfig } from './config.js';
-import type { Layer, Network } from './network.js';
+import { networkBuilder, type Network } from './network.js';
 import type { AddTensor } from './parameters.js';
 
 /** Cp, the padded width the wavelet part works in. */
@@ -77,13 +77,7 @@ export function waveletLmNetwork(config: WaveletLMConfig): Network {
   const Cp = paddedWidth(config);
   const S = L + 1;
   const M = mlpExpansion * C;
-  const layers: Layer[] = [];
-  const widths = new Map<string, number>();
-  const add = (layer: Layer, width: number) => {
-    layers.push(layer);
-    widths.set(layer.out, width);
-    return layer.out;
-  };
+  const { add, done } = networkBuilder();
   const linear = (input: string, out: string, weight: string, bias: string | null, inFeatures: number, outFeatures: number) =>
     add({ kind: 'linear', in: input, out, weight: `${weight}.w`, bias: bias && `${bias}.b`, inFeatures, outFeatures }, outFeatures);
   // A lifting network (predict or update): Linear -> GELU -> Linear, Cp wide.
@@ -151,5 +145,5 @@ export function waveletLmNetwork(config: WaveletLMConfig): Network {
   }
   const final = add({ kind: 'layernorm', in: x, out: 'lnf', weight: 'lnf.w', bias: 'lnf.b' }, C);
   const logits = add({ kind: 'linear', in: final, out: 'logits', weight: 'out.w', bias: null, inFeatures: C, outFeatures: V }, V);
-  return { layers, widths, logits };
+  return done(logits);
 }

@@ -11,7 +11,7 @@ import { JsModel } from '../../src/backends/js/model.js';
 import type { BackendModel, ModelOptions } from '../../src/backends/model.js';
 import { DEFAULT_ADAMW } from '../../src/kernels/adamw/ref.js';
 import { checkConfig, type GPTConfig, type WaveletStructure } from '../../src/model/config.js';
-import type { Layer, Network } from '../../src/model/network.js';
+import { networkBuilder, type Layer, type Network } from '../../src/model/network.js';
 import { initialParameters, slice, waveletPlanOf, type AddTensor, type Init, type ParameterLayout, type ParameterTensor } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
 import { useTfjsBackend } from '../../src/tfjs/backends.js';
@@ -117,13 +117,7 @@ function caseModel(c: LayerCase, T: number, seed: number): ModelOptions & { netw
     tensors.push({ name, shape, offset, size, init });
     offset += size;
   };
-  const layers: Layer[] = [];
-  const widths = new Map<string, number>();
-  const add = (layer: Layer, width: number) => {
-    layers.push(layer);
-    widths.set(layer.out, width);
-    return layer.out;
-  };
+  const { add, done } = networkBuilder();
   tensor('wte', [V, C], { normal: 1 });
   tensor('wpe', [T, C], { normal: 0.5 });
   const x = add({ kind: 'embedding', out: 'x', tokens: 'wte', positions: 'wpe' }, C);
@@ -132,7 +126,7 @@ function caseModel(c: LayerCase, T: number, seed: number): ModelOptions & { netw
   const logits = add({ kind: 'linear', in: last, out: 'logits', weight: 'out.w', bias: null, inFeatures: width, outFeatures: V }, V);
   const layout: ParameterLayout = { tensors, byName: new Map(tensors.map((t) => [t.name, t])), count: offset };
   const parameters = initialParameters(config, layout, seed);
-  return { config, layout, parameters, network: { layers, widths, logits } };
+  return { config, layout, parameters, network: done(logits) };
 }
 
 /** The kinds each fast backend has no kernel for yet: listed, so that adding one must update this. */
