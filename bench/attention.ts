@@ -8,7 +8,7 @@ import { cpus } from 'node:os';
 import { createBuffer, createWebGPUBackend } from '../src/runtime/webgpu.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { defaultAttentionTiling, type AttentionTiling } from '../src/kernels/gpt/attention.js';
-import { attentionBackward, attentionForward, GptKernels, record, type Step } from '../src/kernels/gpt/webgpu.js';
+import { attentionBackward, attentionForward, GptKernels, record, type GpuCommand } from '../src/kernels/gpt/webgpu.js';
 import { SeededRandom } from '../src/model/random.js';
 
 const args = process.argv.slice(2);
@@ -39,7 +39,7 @@ const device = gpu.device;
 const random = new SeededRandom(1);
 
 /** Median ms of one pass of `steps`, timed as `reps` submissions each waited on. */
-async function time(steps: Step[]): Promise<number> {
+async function time(steps: GpuCommand[]): Promise<number> {
   const run = async () => {
     const encoder = device.createCommandEncoder();
     record(encoder, steps);

@@ -5,7 +5,7 @@
 // others their forward launches on B rows.
 
 import { matmulLaunches, type MatmulProduct } from '../../kernels/gpt/matmul.js';
-import { attentionBackward, attentionForward, f32Bits, grid, type GptKernels, type Step } from '../../kernels/gpt/webgpu.js';
+import { attentionBackward, attentionForward, f32Bits, grid, type GptKernels, type GpuCommand } from '../../kernels/gpt/webgpu.js';
 import type { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
 import { workgroupGrid } from '../../runtime/webgpu.js';
 import type { GPTConfig } from '../../model/config.js';
@@ -41,7 +41,7 @@ export function linearProducts(layer: Layer & { kind: 'linear' }, rows: number, 
   return [...forward, { M: rows, N: K, K: M }, { M, N: K, K: rows }, ...(layer.bias ? [{ M: 1, N: M, K: rows }] : [])];
 }
 
-export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext): LayerOperations<Step> {
+export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext): LayerOperations<GpuCommand> {
   const { layer, inputs: [x, x2], output: y, outputWidth, inputGradients: [dx], outputGradient: dy } = io;
   const { kernels: k, config, B, T, generation, params: P, scratch } = ctx;
   const N = B * T;
@@ -136,7 +136,7 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
       const shape = { batch: B, time: T, channels: C };
       const tapCount = op.plan.tapCount;
       // The filter reads its taps from a buffer of their own (the op's bindings), copied from the parameters.
-      const taps: Step[] = layer.taps ? [{ copy: [P, 4 * tapsOffset, scratch.taps, 0, 4 * tapCount] }] : [];
+      const taps: GpuCommand[] = layer.taps ? [{ copy: [P, 4 * tapsOffset, scratch.taps, 0, 4 * tapCount] }] : [];
       const tapsBuffer = layer.taps ? scratch.taps : undefined;
       return {
         forward: [...taps, ...op.filterLaunches(false, shape, x, y, tapsBuffer, scratch.waveletSummaries)],

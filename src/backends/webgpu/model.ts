@@ -7,7 +7,7 @@
 // and one read-back of the logits.
 
 import { createBuffer, createWebGPUBackend, readBuffer, recordReadBack, type WebGPUBackend } from '../../runtime/webgpu.js';
-import { f32Bits, GptKernels, grid, record, type Dispatch, type Step } from '../../kernels/gpt/webgpu.js';
+import { f32Bits, GptKernels, grid, record, type KernelLaunch, type GpuCommand } from '../../kernels/gpt/webgpu.js';
 import { matmulScratchFloats, type MatmulProduct } from '../../kernels/gpt/matmul.js';
 import type { AttentionTiling } from '../../kernels/gpt/attention.js';
 import { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
@@ -27,16 +27,16 @@ interface TrainingProgram {
   targets: GPUBuffer;
   losses: GPUBuffer;
   logits: GPUBuffer;
-  forward: Step[];
-  backward: Step[];
-  crossEntropyBackward: Dispatch;
+  forward: GpuCommand[];
+  backward: GpuCommand[];
+  crossEntropyBackward: KernelLaunch;
   owned: Owned;
 }
 
 /** The buffers and launches a program made, to free together. */
 class Owned {
   readonly buffers: GPUBuffer[] = [];
-  readonly steps: Step[][] = [];
+  readonly steps: GpuCommand[][] = [];
   constructor(private readonly kernels: GptKernels) {}
   /** A storage buffer of `floats` (at least one), optionally filled from `data`, freed with the rest. */
   buffer = (floats: number, data?: ArrayBufferView): GPUBuffer => {
@@ -60,7 +60,7 @@ export class WebGPUModel implements BackendModel {
   private readonly network: Network;
   private readonly kernels: GptKernels;
   private readonly params: GPUBuffer;
-  private readonly training: { grads: GPUBuffer; m: GPUBuffer; v: GPUBuffer; mask: GPUBuffer; normState: GPUBuffer; optimizer: Dispatch[]; t: number } | undefined;
+  private readonly training: { grads: GPUBuffer; m: GPUBuffer; v: GPUBuffer; mask: GPUBuffer; normState: GPUBuffer; optimizer: KernelLaunch[]; t: number } | undefined;
   private readonly wavelet: WebGPUWaveletOp | undefined;
   private current: TrainingProgram | undefined;
   private readonly decoders = new Set<Decoder>();
@@ -163,12 +163,12 @@ export class WebGPUModel implements BackendModel {
     const k = this.kernels;
     const ceUniforms = [N, V, f32Bits(1), 0];
     const crossEntropyBackward = k.dispatch('crossentropy', 'backward', ceUniforms, [logits, targets, probs, losses], grid(N * V, 256));
-    const forward: Step[] = [
+    const forward: GpuCommand[] = [
       ...program.forward,
       k.dispatch('crossentropy', 'forward', ceUniforms, [logits, targets, probs, losses], grid(N, 1)),
       k.dispatch('crossentropy', 'mean', ceUniforms, [logits, targets, probs, losses], [1, 1, 1]),
     ];
-    const backward: Step[] = [crossEntropyBackward, ...program.backward];
+    const backward: GpuCommand[] = [crossEntropyBackward, ...program.backward];
     owned.steps.push(forward, backward);
     this.current = { B, T, tokens, targets, losses, logits, forward, backward, crossEntropyBackward, owned };
     return this.current;
@@ -180,7 +180,7 @@ export class WebGPUModel implements BackendModel {
    * forward-backward and update, as the trainer makes them) run and read in call order, and the
    * GPU waits for the CPU once a step, not once a call. The promise gives the copied floats.
    */
-  private submit(steps: Step[], read?: { buffer: GPUBuffer; offset: number; floats: number }): Promise<Float32Array> {
+  private submit(steps: GpuCommand[], read?: { buffer: GPUBuffer; offset: number; floats: number }): Promise<Float32Array> {
     const encoder = this.device.createCommandEncoder();
     record(encoder, steps);
     const readBack = read && recordReadBack(this.device, encoder, read.buffer, 4 * read.offset, 4 * read.floats);
@@ -244,8 +244,8 @@ export class WebGPUModel implements BackendModel {
       entry.ms += ms;
       entry.launches++;
     };
-    const labelOf = (step: Step) => ('pipeline' in step ? step.pipeline.label : 'copy' in step ? 'copy' : 'clear' in step ? 'clear' : 'encode');
-    const launches = steps.filter((step): step is Dispatch => 'pipeline' in step);
+    const labelOf = (step: GpuCommand) => ('pipeline' in step ? step.pipeline.label : 'copy' in step ? 'copy' : 'clear' in step ? 'clear' : 'encode');
+    const launches = steps.filter((step): step is KernelLaunch => 'pipeline' in step);
     if (!this.device.features.has('timestamp-query') || 2 * launches.length > 4096 /* WebGPU's most queries in a set */) {
       for (const step of steps) {
         const start = performance.now();

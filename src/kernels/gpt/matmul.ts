@@ -1,6 +1,6 @@
 // The launches of one matmul.wgsl product, C (M x N) [+]= A (M x K) . B (K x N) [+ bias], on
 // strided views; and when to split it along K.
-import { grid, type Dispatch, type GptKernels } from './webgpu.js';
+import { grid, type KernelLaunch, type GptKernels } from './webgpu.js';
 
 /** The operands of a product: [buffer, offset, stride of the first index, stride of the second], in floats. */
 export interface MatmulProduct {
@@ -39,7 +39,7 @@ export function matmulScratchFloats({ M, N, K }: MatmulProduct): number {
 }
 
 /** The launches of a product; `scratch` (matmulScratchFloats floats at least) when it is split. */
-export function matmulLaunches(k: GptKernels, m: MatmulProduct, scratch?: GPUBuffer): Dispatch[] {
+export function matmulLaunches(k: GptKernels, m: MatmulProduct, scratch?: GPUBuffer): KernelLaunch[] {
   const { splits, kChunk } = matmulSplits(m.M, m.N, m.K);
   const [biasBuffer, biasOffset] = m.bias ?? [k.unused, 0];
   const uniforms = [m.M, m.N, m.K, m.accumulate ? 1 : 0, m.a[1], m.a[2], m.a[3], m.bias ? 1 : 0, m.b[1], m.b[2], m.b[3], biasOffset, m.c[1], m.c[2], kChunk, splits];

@@ -1,5 +1,5 @@
 // The GPT's WGSL kernels (matmul, layernorm, attention, pointwise, crossentropy, encoder,
-// adamw) as pipelines, and `Dispatch`: one kernel launch with its uniforms and bind group made
+// adamw) as pipelines, and `KernelLaunch`: one kernel launch with its uniforms and bind group made
 // once, so that a training step is replayed by recording a list of them into one encoder.
 
 import { createBuffer } from '../../runtime/webgpu.js';
@@ -23,7 +23,7 @@ const SHADERS = {
 
 export type ShaderName = keyof typeof SHADERS;
 
-export interface Dispatch {
+export interface KernelLaunch {
   pipeline: GPUComputePipeline;
   group: GPUBindGroup;
   workgroups: [number, number, number];
@@ -68,7 +68,7 @@ export class GptKernels {
    * A launch of shader.entry with `uniforms` (u32 values; floats as their bits through
    * f32Bits) and `buffers` for bindings 1.. in order.
    */
-  dispatch(shader: ShaderName, entry: string, uniforms: number[], buffers: GPUBuffer[], workgroups: [number, number, number]): Dispatch {
+  dispatch(shader: ShaderName, entry: string, uniforms: number[], buffers: GPUBuffer[], workgroups: [number, number, number]): KernelLaunch {
     const padded = [...uniforms, ...new Array((4 - (uniforms.length % 4)) % 4).fill(0)];
     const uniformBuffer = createBuffer(this.device, 4 * padded.length, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, Uint32Array.from(padded));
     this.launchUniforms.add(uniformBuffer);
@@ -80,7 +80,7 @@ export class GptKernels {
   }
 
   /** Frees the uniform buffers of launches this made (others' steps are left alone). */
-  release(steps: Step[]): void {
+  release(steps: GpuCommand[]): void {
     for (const step of steps) {
       if ('uniforms' in step && this.launchUniforms.delete(step.uniforms)) step.uniforms.destroy();
     }
@@ -109,12 +109,12 @@ export interface AttentionShape {
 }
 
 /** attention.wgsl's forward: y and lse from qkv. */
-export function attentionForward(k: GptKernels, { qkv, y, lse }: AttentionBuffers, { B, T, C, NH }: AttentionShape): Dispatch {
+export function attentionForward(k: GptKernels, { qkv, y, lse }: AttentionBuffers, { B, T, C, NH }: AttentionShape): KernelLaunch {
   return k.dispatch('attention', 'forward', [B, T, C, NH], [qkv, y, lse, k.unused, k.unused, k.unusedWritable], [Math.ceil(T / k.attention.queries), NH, B]);
 }
 
 /** attention.wgsl's backward: dy into dqkv (added), with delta as scratch (B, NH, T). */
-export function attentionBackward(k: GptKernels, { qkv, y, lse }: AttentionBuffers, dy: GPUBuffer, dqkv: GPUBuffer, delta: GPUBuffer, { B, T, C, NH }: AttentionShape): Dispatch[] {
+export function attentionBackward(k: GptKernels, { qkv, y, lse }: AttentionBuffers, dy: GPUBuffer, dqkv: GPUBuffer, delta: GPUBuffer, { B, T, C, NH }: AttentionShape): KernelLaunch[] {
   const grid: [number, number, number] = [Math.ceil(T / k.attention.queries), NH, B];
   return [
     k.dispatch('attention', 'backward_query', [B, T, C, NH], [qkv, dqkv, lse, dy, y, delta], grid),
@@ -128,16 +128,16 @@ export function f32Bits(value: number): number {
 }
 
 /**
- * A step of a recorded sequence: a kernel launch, a buffer copy, a buffer cleared to zero, or
+ * A command of a recorded sequence: a kernel launch, a buffer copy, a buffer cleared to zero, or
  * another op that records itself (the wavelet op).
  */
-export type Step = Dispatch | { copy: [GPUBuffer, number, GPUBuffer, number, number] } | { clear: GPUBuffer } | { encode: (encoder: GPUCommandEncoder) => void };
+export type GpuCommand = KernelLaunch | { copy: [GPUBuffer, number, GPUBuffer, number, number] } | { clear: GPUBuffer } | { encode: (encoder: GPUCommandEncoder) => void };
 
 /**
  * Records the steps into `encoder`. Consecutive launches share a compute pass: WebGPU orders the
  * dispatches of a pass and makes each one's storage writes visible to the next.
  */
-export function record(encoder: GPUCommandEncoder, steps: Step[]): void {
+export function record(encoder: GPUCommandEncoder, steps: GpuCommand[]): void {
   let pass: GPUComputePassEncoder | undefined;
   for (const step of steps) {
     if ('pipeline' in step) {
