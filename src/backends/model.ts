@@ -3,8 +3,7 @@
 // backward, update) and generation (decoders with their caches) are two modes of it, so the
 // weights live once and nothing is compiled twice. dispose() frees what it holds.
 
-import { isWaveletLM, type GPTConfig, type ModelConfig } from '../model/config.js';
-import { BackendUnavailableError } from '../errors.js';
+import type { ModelConfig } from '../model/config.js';
 import type { ParameterLayout } from '../model/parameters.js';
 import type { AdamWSettings } from '../kernels/adamw/ref.js';
 import type { Network } from '../model/network.js';
@@ -75,15 +74,6 @@ export interface BackendModel {
   decoder(batch: number): Promise<Decoder>;
   /** Frees buffers, pipelines and memory; the model (and its decoders) cannot be used after. */
   dispose(): void;
-}
-
-/**
- * The config of a backend whose kernels cover the GPT only. WaveletLM's own layers (lifting,
- * Hadamard, gated mixing, running mean) have kernels on the js backend so far.
- */
-export function gptOnly(config: ModelConfig, backend: BackendName): GPTConfig {
-  if (isWaveletLM(config)) throw new BackendUnavailableError(`${backend}: WaveletLM's layers have no ${backend} kernels yet; it runs on the js backend (--backend js)`);
-  return config;
 }
 
 /** A training call on a model made for generation only. */

@@ -11,13 +11,11 @@ import { checkConfig, waveletLmPresetConfig, type WaveletLMConfig } from '../../
 import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
 import { waveletLmNetwork } from '../../src/model/wavelet_lm.js';
 import { SeededRandom } from '../../src/model/random.js';
-import { readFileSync } from 'node:fs';
 import { JsModel } from '../../src/backends/js/model.js';
-import { WasmModel } from '../../src/backends/wasm/model.js';
 import { DEFAULT_ADAMW } from '../../src/kernels/adamw/ref.js';
 import { useTfjsBackend } from '../../src/tfjs/backends.js';
 import { tfjsLoss, tfjsParameters } from '../../src/tfjs/network.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, fastModels } from '../helpers.js';
 
 const BASE: WaveletLMConfig = { architecture: 'wavelet-lm', vocabSize: 11, context: 24, layers: 2, width: 6, levels: 3, mlpExpansion: 2, lowRank: 2, liftingSharing: 'shared' };
 
@@ -112,7 +110,7 @@ test('WaveletLM decoder (lifting rings, running means) equals full forward passe
   model.dispose();
 });
 
-test('wasm WaveletLM (SIMD kernels): loss, every gradient, an AdamW step and the decoder equal the js backend', async () => {
+test('wasm and WebGPU WaveletLM: loss, every gradient, an AdamW step and the decoder equal the js backend', async () => {
   const config = checkConfig({ ...BASE, context: 12 });
   const layout = parameterLayout(config);
   const params = perturbedParameters(config, 31);
@@ -121,18 +119,27 @@ test('wasm WaveletLM (SIMD kernels): loss, every gradient, an AdamW step and the
   const tokens = Int32Array.from({ length: B * T }, () => random.below(V));
   const targets = Int32Array.from({ length: B * T }, () => random.below(V));
   const js = new JsModel({ config, layout, parameters: params, adamw: DEFAULT_ADAMW });
-  const wasm = await WasmModel.create({ config, layout, parameters: params, adamw: DEFAULT_ADAMW }, readFileSync('build/wavelet.wasm'));
-  assertClose([await wasm.forwardBackward(tokens, targets, B, T, 1)], [await js.forwardBackward(tokens, targets, B, T, 1)], 1e-5, 'loss');
-  const [expected, found] = [await js.gradients(), await wasm.gradients()];
-  for (const t of layout.tensors) assertClose(slice(found, layout, t.name), slice(expected, layout, t.name), 2e-4, `d${t.name}`);
-  await Promise.all([js.update(1e-2), wasm.update(1e-2)]);
-  assertClose(await wasm.parameters(), await js.parameters(), 1e-5, 'parameters after a step');
-  const [jsDecoder, wasmDecoder] = [await js.decoder(B), await wasm.decoder(B)];
-  for (let t = 0; t < T; t++) {
-    const step = [tokens[t], tokens[T + t]];
-    assertClose(await wasmDecoder.step(step), await jsDecoder.step(step), 1e-4, `decoder at position ${t}`);
+  const loss = await js.forwardBackward(tokens, targets, B, T, 1);
+  const expected = await js.gradients();
+  await js.update(1e-2);
+  const stepped = await js.parameters();
+  const jsDecoder = await js.decoder(B);
+  const decoded: Float32Array[] = [];
+  for (let t = 0; t < T; t++) decoded.push(await jsDecoder.step([tokens[t], tokens[T + t]]));
+  for (const model of await fastModels({ config, layout, parameters: params, adamw: DEFAULT_ADAMW })) {
+    const on = model.backend;
+    assertClose([await model.forwardBackward(tokens, targets, B, T, 1)], [loss], 1e-5, `${on}: loss`);
+    const found = await model.gradients();
+    for (const t of layout.tensors) assertClose(slice(found, layout, t.name), slice(expected, layout, t.name), 2e-4, `${on}: d${t.name}`);
+    await model.update(1e-2);
+    assertClose(await model.parameters(), stepped, 1e-5, `${on}: parameters after a step`);
+    const decoder = await model.decoder(B);
+    for (let t = 0; t < T; t++) assertClose(await decoder.step([tokens[t], tokens[T + t]]), decoded[t], 1e-4, `${on}: decoder at position ${t}`);
+    decoder.dispose();
+    model.dispose();
   }
-  for (const m of [jsDecoder, wasmDecoder, js, wasm]) m.dispose();
+  jsDecoder.dispose();
+  js.dispose();
 });
 
 test('WaveletLM is causal: changing token t changes no logits before t', async () => {

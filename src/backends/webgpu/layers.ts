@@ -8,7 +8,8 @@ import { matmulLaunches, type MatmulProduct } from '../../kernels/gpt/matmul.js'
 import { attentionBackward, attentionForward, f32Bits, grid, type GptKernels, type GpuCommand } from '../../kernels/gpt/webgpu.js';
 import type { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
 import { workgroupGrid } from '../../runtime/webgpu.js';
-import type { GPTConfig } from '../../model/config.js';
+import { isWaveletLM, type ModelConfig } from '../../model/config.js';
+import type { Factor } from '../../model/network.js';
 import type { Layer } from '../../model/network.js';
 import type { LayerBuffers, LayerOperations } from '../program.js';
 
@@ -16,7 +17,7 @@ const WAVELET_FORMS = { haar: 0, learnable: 1, ema: 2 } as const;
 
 export interface WebGPULayerContext {
   kernels: GptKernels;
-  config: GPTConfig;
+  config: ModelConfig;
   wavelet: WebGPUWaveletOp | undefined;
   /** The parameters and their gradients (training), one buffer each; offsets in floats. */
   params: GPUBuffer;
@@ -42,11 +43,11 @@ export function linearProducts(layer: Layer & { kind: 'linear' }, rows: number, 
 }
 
 export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext): LayerOperations<GpuCommand> {
-  const { layer, inputs: [x, x2], output: y, outputWidth, inputGradients: [dx], outputGradient: dy } = io;
+  const { layer, inputs: [x, x2], output: y, outputWidth, inputGradients: [dx, dx2], outputGradient: dy } = io;
   const { kernels: k, config, B, T, generation, params: P, scratch } = ctx;
   const N = B * T;
   const C = config.width;
-  const NH = config.heads;
+  const NH = isWaveletLM(config) ? 1 : config.heads; // WaveletLM has no attention
   const G = () => ctx.grads!;
   const o = ctx.offset;
   // A decode.wgsl launch: the parameters and the step buffer first.
@@ -55,21 +56,27 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
   const decodeBase = [B, config.context, C, NH];
   const rows = grid(B * C, 64);
   const pointwise = (entry: string, n: number, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer) => k.dispatch('pointwise', entry, [n, f32Bits(1), 0, 0], [a, b, out], grid(n, 256));
+  // A wavelet-lm.wgsl launch: n elements, [width, time, aux], up to three read buffers, the output.
+  const lm = (entry: string, n: number, [width, time, aux]: number[], reads: GPUBuffer[], out: GPUBuffer, extra: LmLaunch = {}) => {
+    const uniforms = [n, width, time, aux, f32Bits(extra.a ?? 1), f32Bits(extra.b ?? 1), extra.aOffset ?? NONE, extra.bOffset ?? NONE];
+    const buffers = [...reads, ...[k.unused, k.unused, k.unused].slice(reads.length), out, extra.grads ?? k.unusedWritable];
+    return k.dispatch('waveletLm', entry, uniforms, buffers, extra.workgroups ?? (extra.single ? [1, 1, 1] : grid(n, 256)));
+  };
   switch (layer.kind) {
     case 'embedding': {
       const positions = layer.positions;
-      if (!positions) throw noKernel(layer.kind + ' without positions');
+      const has = positions ? 1 : 0;
       if (generation) {
         const [spare1, spare2] = generation.spare;
-        return { forward: [decode('embed', [...decodeBase, o(layer.tokens), o(positions), 0, 0], [k.unused, y, spare1, spare2], rows)] };
+        return { forward: [decode('embed', [...decodeBase, o(layer.tokens), positions ? o(positions) : 0, has, 0], [k.unused, y, spare1, spare2], rows)] };
       }
-      const uniforms = [B, T, C, config.vocabSize, o(layer.tokens), o(positions), 0, 0];
+      const uniforms = [B, T, C, config.vocabSize, o(layer.tokens), positions ? o(positions) : 0, has, 0];
       const [positionRows, positionPages] = workgroupGrid(N, 1); // encoder.wgsl: bt = id.y + id.z * 65535
       return {
         forward: [k.dispatch('encoder', 'forward', uniforms, [ctx.tokens, P, y, k.unused, k.unusedWritable], [Math.ceil(C / 64), positionRows, positionPages])],
         backward: () => [
           k.dispatch('encoder', 'backward_tokens', uniforms, [ctx.tokens, P, k.unusedWritable, dy!, G()], [Math.ceil(C / 64), config.vocabSize, 1]),
-          k.dispatch('encoder', 'backward_positions', uniforms, [ctx.tokens, P, k.unusedWritable, dy!, G()], [Math.ceil(C / 64), T, 1]),
+          ...(positions ? [k.dispatch('encoder', 'backward_positions', uniforms, [ctx.tokens, P, k.unusedWritable, dy!, G()], [Math.ceil(C / 64), T, 1])] : []),
         ],
       };
     }
@@ -149,9 +156,127 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
         ],
       };
     }
-    default:
-      throw noKernel(layer.kind);
+    case 'pad': {
+      const { from, to } = layer;
+      return {
+        forward: [lm('pad_forward', N * to, [to, T, from], [x], y)],
+        backward: () => [lm('pad_backward', N * from, [to, T, from], [dy!], dx)],
+      };
+    }
+    case 'lifting_predict': {
+      const W = outputWidth, d = layer.delay;
+      if (generation) {
+        const ring = ctx.buffer(B * d * W);
+        generation.onReset(ring);
+        return { forward: [lm('lifting_step', B * W, [W, 1, d], [x, x2, ctx.tokens], y, { grads: ring })] };
+      }
+      return {
+        forward: [lm('lifting_forward', N * W, [W, T, d], [x, x2], y)],
+        backward: () => [
+          lm('lifting_backward_input', N * W, [W, T, d], [dy!], dx),
+          lm('add_scaled', N * W, [W, T, 0], [dy!], dx2, { a: -Math.SQRT1_2 }),
+        ],
+      };
+    }
+    case 'sum': {
+      const n = N * outputWidth;
+      const factor = (f: Factor) => (typeof f === 'number' ? { value: f, offset: NONE } : { value: 0, offset: o(f.parameter) });
+      const [fa, fb] = [factor(layer.scaleA), factor(layer.scaleB)];
+      const learn = (f: Factor, input: GPUBuffer) => (typeof f === 'number' ? [] : [lm('dot_into', n, [outputWidth, T, 0], [input, dy!], k.unusedWritable, { grads: G(), b: 0, bOffset: o(f.parameter), single: true })]);
+      return {
+        forward: [lm('sum_forward', n, [outputWidth, T, 0], [x, x2, P], y, { a: fa.value, aOffset: fa.offset, b: fb.value, bOffset: fb.offset })],
+        backward: () => [
+          lm('add_scaled', n, [outputWidth, T, 0], [dy!, k.unused, P], dx, { a: fa.value, aOffset: fa.offset }),
+          lm('add_scaled', n, [outputWidth, T, 0], [dy!, k.unused, P], dx2, { a: fb.value, aOffset: fb.offset }),
+          ...learn(layer.scaleA, x),
+          ...learn(layer.scaleB, x2),
+        ],
+      };
+    }
+    case 'scale': {
+      const n = N * outputWidth;
+      return {
+        forward: [lm('sum_forward', n, [outputWidth, T, 0], [x, x, P], y, { aOffset: o(layer.factor), b: 0 })],
+        backward: () => [
+          lm('add_scaled', n, [outputWidth, T, 0], [dy!, k.unused, P], dx, { aOffset: o(layer.factor) }),
+          lm('dot_into', n, [outputWidth, T, 0], [x, dy!], k.unusedWritable, { grads: G(), bOffset: o(layer.factor), single: true }),
+        ],
+      };
+    }
+    case 'channel_scale': {
+      const W = outputWidth;
+      return {
+        forward: [lm('channel_scale_forward', N * W, [W, T, 0], [x, k.unused, P], y, { aOffset: o(layer.gain) })],
+        backward: () => [
+          lm('channel_scale_backward_input', N * W, [W, T, 0], [k.unused, dy!, P], dx, { aOffset: o(layer.gain) }),
+          lm('channel_scale_backward_gain', N, [W, T, 0], [x, dy!], k.unusedWritable, { grads: G(), bOffset: o(layer.gain), workgroups: [Math.ceil(W / 256), 1, 1] }),
+        ],
+      };
+    }
+    case 'hadamard': {
+      const W = outputWidth;
+      if (W > 4096) throw new Error(`webgpu backend: the Hadamard transform of width ${W}; at most 4096 (one workgroup a row)`);
+      const rowsGrid = grid(N * 256, 256); // a workgroup a row
+      return {
+        forward: [lm('hadamard', N, [W, T, 0], [x], y, { workgroups: rowsGrid })],
+        backward: () => [lm('hadamard', N, [W, T, 1], [dy!], dx, { workgroups: rowsGrid })], // its own gradient
+      };
+    }
+    case 'silu_gate': {
+      const n = N * outputWidth;
+      return {
+        forward: [lm('silu_gate_forward', n, [outputWidth, T, 0], [x, x2], y)],
+        backward: () => [
+          lm('silu_gate_backward_input', n, [outputWidth, T, 0], [dy!, x2], dx),
+          lm('silu_gate_backward_gate', n, [outputWidth, T, 0], [dy!, x2, x], dx2),
+        ],
+      };
+    }
+    case 'scale_route': {
+      const n = N * outputWidth;
+      const S = io.inputs.length;
+      const weight = (s: number) => o(layer.matrix) + layer.row * S + s;
+      return {
+        forward: [
+          lm('sum_forward', n, [outputWidth, T, 0], [io.inputs[0], io.inputs[0], P], y, { aOffset: weight(0), b: 0 }),
+          ...io.inputs.slice(1).map((input, s) => lm('add_scaled', n, [outputWidth, T, 0], [input, k.unused, P], y, { aOffset: weight(s + 1) })),
+        ],
+        backward: () =>
+          io.inputs.flatMap((input, s) => [
+            lm('add_scaled', n, [outputWidth, T, 0], [dy!, k.unused, P], io.inputGradients[s], { aOffset: weight(s) }),
+            lm('dot_into', n, [outputWidth, T, 0], [input, dy!], k.unusedWritable, { grads: G(), bOffset: weight(s), single: true }),
+          ]),
+      };
+    }
+    case 'running_mean': {
+      const W = outputWidth;
+      if (generation) {
+        const sums = ctx.buffer(B * W);
+        generation.onReset(sums);
+        return { forward: [lm('running_mean_step', B * W, [W, 1, 0], [x, k.unused, ctx.tokens], y, { grads: sums })] };
+      }
+      const lanes: [number, number, number] = [Math.ceil((B * W) / 256), 1, 1];
+      return {
+        forward: [lm('running_mean_forward', B * W, [W, T, 0], [x], y, { workgroups: lanes })],
+        backward: () => [lm('running_mean_backward', B * W, [W, T, 0], [dy!], dx, { workgroups: lanes })],
+      };
+    }
   }
+}
+
+/** wavelet-lm.wgsl NONE: a factor that is a constant, not a parameter. */
+const NONE = 0xffffffff;
+
+interface LmLaunch {
+  a?: number;
+  b?: number;
+  aOffset?: number;
+  bOffset?: number;
+  /** The second writable binding: a gradient buffer, or a decoding state. */
+  grads?: GPUBuffer;
+  workgroups?: [number, number, number];
+  /** One workgroup (dot_into). */
+  single?: boolean;
 }
 
 /** A layer kind this backend has no kernel for (the registry refuses such models before they get here). */

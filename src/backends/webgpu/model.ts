@@ -12,12 +12,12 @@ import { matmulScratchFloats, type MatmulProduct } from '../../kernels/gpt/matmu
 import type { AttentionTiling } from '../../kernels/gpt/attention.js';
 import { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
 import { decayMask } from '../../kernels/adamw/ref.js';
-import { gptNetwork } from '../../model/gpt.js';
-import type { GPTConfig } from '../../model/config.js';
+import { networkOf } from '../../model/networks.js';
+import { isWaveletLM, type ModelConfig } from '../../model/config.js';
 import { waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram } from '../program.js';
-import { gptOnly, makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
+import { makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
 import { linearProducts, webgpuLayer, type WebGPULayerContext } from './layers.js';
 
 interface TrainingProgram {
@@ -54,7 +54,7 @@ class Owned {
 
 export class WebGPUModel implements BackendModel {
   readonly backend = 'webgpu';
-  readonly config: GPTConfig;
+  readonly config: ModelConfig;
   readonly layout;
   private readonly device: GPUDevice;
   private readonly network: Network;
@@ -67,11 +67,12 @@ export class WebGPUModel implements BackendModel {
   private disposed = false;
 
   private constructor(readonly gpu: WebGPUBackend, private readonly options: ModelOptions, private readonly ownsDevice: boolean, attentionTiling?: AttentionTiling) {
-    this.config = gptOnly(options.config, 'webgpu');
+    this.config = options.config;
     this.layout = options.layout;
     this.device = gpu.device;
-    this.network = options.network ?? gptNetwork(this.config);
-    this.kernels = new GptKernels(this.device, this.config.width / this.config.heads, attentionTiling);
+    this.network = options.network ?? networkOf(this.config);
+    // WaveletLM has no attention: its attention pipeline is compiled for a small head and never runs.
+    this.kernels = new GptKernels(this.device, isWaveletLM(this.config) ? 16 : this.config.width / this.config.heads, attentionTiling);
     const n = this.layout.count;
     this.params = createBuffer(this.device, 4 * n, undefined, options.parameters);
     if (options.adamw) {
@@ -98,7 +99,6 @@ export class WebGPUModel implements BackendModel {
    * attentionTiling: how attention.wgsl divides its work; the default suits most head sizes (bench/attention.ts).
    */
   static async create(options: ModelOptions, gpu?: WebGPUBackend, attentionTiling?: AttentionTiling): Promise<WebGPUModel> {
-    gptOnly(options.config, 'webgpu');
     return new WebGPUModel(gpu ?? (await createWebGPUBackend()), options, !gpu, attentionTiling);
   }
 
@@ -129,7 +129,7 @@ export class WebGPUModel implements BackendModel {
       B, T, tokens,
       scratch: {
         matmul: buffer(Math.max(0, ...products.map((p) => matmulScratchFloats(p as MatmulProduct)))),
-        attentionDelta: buffer(training ? B * this.config.heads * T : 1),
+        attentionDelta: buffer(training ? B * heads(this.config) * T : 1),
         waveletSummaries: buffer(this.wavelet && !generation ? this.wavelet.summaryFloats(shape) : 1),
         taps: buffer(tapCount),
         tapGradient: buffer(training ? tapCount : 1),
@@ -369,4 +369,9 @@ export class WebGPUModel implements BackendModel {
     this.kernels.destroy();
     if (this.ownsDevice) this.gpu.destroy();
   }
+}
+
+/** Attention heads (WaveletLM has no attention: its one 'head' sizes nothing that runs). */
+function heads(config: ModelConfig): number {
+  return isWaveletLM(config) ? 1 : config.heads;
 }

@@ -7,7 +7,7 @@ struct Params {
   B: u32, T: u32, C: u32, NH: u32,
   a_offset: u32,   // embed: wte's offset in params; wavelet: the taps' offset (learnable)
   b_offset: u32,   // embed: wpe's offset
-  depth: u32,      // wavelet: the ring's length (the longest window)
+  depth: u32,      // wavelet: the ring's length (the longest window); embed: 1 with positions, 0 without
   form: u32,       // wavelet: 0 haar, 1 learnable, 2 ema
 }
 
@@ -22,14 +22,16 @@ struct Params {
 
 fn flat(id: vec3<u32>, grid: vec3<u32>) -> u32 { return id.y * grid.x * 64u + id.x; }
 
-// x[b, c] = wte[token_b, c] + wpe[t, c]
+// x[b, c] = wte[token_b, c] + wpe[t, c] (without wpe where the network has no positions)
 @compute @workgroup_size(64)
 fn embed(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>) {
   let i = flat(id, grid);
   if (i >= p.B * p.C) { return; }
   let b = i / p.C;
   let c = i % p.C;
-  dst[i] = params[p.a_offset + step[1u + b] * p.C + c] + params[p.b_offset + step[0] * p.C + c];
+  var v = params[p.a_offset + step[1u + b] * p.C + c];
+  if (p.depth != 0u) { v += params[p.b_offset + step[0] * p.C + c]; }
+  dst[i] = v;
 }
 
 // keys[b, t] = k, values[b, t] = v of the new position

@@ -1,8 +1,9 @@
 // Token and position embeddings: out (B, T, C) = wte[token] + wpe[t]. Backward without atomics:
 // one invocation a (vocabulary row, channel) sums over the positions holding that token, and one
-// a (t, channel) over the batch. wte and wpe lie in the parameter (and gradient) buffer.
+// a (t, channel) over the batch. wte and wpe lie in the parameter (and gradient) buffer; a network
+// without positions (WaveletLM) has no wpe (has_positions 0).
 
-struct Params { B: u32, T: u32, C: u32, V: u32, wte_offset: u32, wpe_offset: u32, _pad0: u32, _pad1: u32 }
+struct Params { B: u32, T: u32, C: u32, V: u32, wte_offset: u32, wpe_offset: u32, has_positions: u32, _pad1: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> tokens: array<u32>;
@@ -16,7 +17,9 @@ fn forward(@builtin(global_invocation_id) id: vec3<u32>) {
   let c = id.x;
   let bt = id.y + id.z * 65535u;
   if (c >= p.C || bt >= p.B * p.T) { return; }
-  out[bt * p.C + c] = params[p.wte_offset + tokens[bt] * p.C + c] + params[p.wpe_offset + (bt % p.T) * p.C + c];
+  var v = params[p.wte_offset + tokens[bt] * p.C + c];
+  if (p.has_positions != 0u) { v += params[p.wpe_offset + (bt % p.T) * p.C + c]; }
+  out[bt * p.C + c] = v;
 }
 
 @compute @workgroup_size(64)

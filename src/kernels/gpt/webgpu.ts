@@ -4,7 +4,7 @@
 
 import { createBuffer } from '../../runtime/webgpu.js';
 import { attentionShader, defaultAttentionTiling, type AttentionTiling } from './attention.js';
-import { adamwWgsl, attentionWgsl, crossentropyWgsl, decodeWgsl, encoderWgsl, layernormWgsl, matmulWgsl, pointwiseWgsl } from '../../generated/wgsl.js';
+import { adamwWgsl, attentionWgsl, crossentropyWgsl, decodeWgsl, encoderWgsl, layernormWgsl, matmulWgsl, pointwiseWgsl, waveletLmWgsl } from '../../generated/wgsl.js';
 
 type Binding = 'uniform' | 'storage' | 'read-only-storage';
 const R: Binding = 'read-only-storage';
@@ -19,6 +19,16 @@ const SHADERS = {
   encoder: { code: encoderWgsl, bindings: ['uniform', R, R, W, R, W], entries: ['forward', 'backward_tokens', 'backward_positions'] },
   adamw: { code: adamwWgsl, bindings: ['uniform', W, W, W, W, R, W], entries: ['norm_partials', 'norm_total', 'update'] },
   decode: { code: decodeWgsl, bindings: ['uniform', R, R, R, W, W, W, R], entries: ['embed', 'store_kv', 'attend', 'wavelet_step'] },
+  // WaveletLM's layers (src/kernels/wavelet_lm/wavelet-lm.wgsl)
+  waveletLm: {
+    code: waveletLmWgsl,
+    bindings: ['uniform', R, R, R, W, W],
+    entries: [
+      'pad_forward', 'pad_backward', 'lifting_forward', 'lifting_backward_input', 'lifting_step', 'sum_forward', 'add_scaled', 'dot_into',
+      'channel_scale_forward', 'channel_scale_backward_input', 'channel_scale_backward_gain', 'hadamard', 'silu_gate_forward',
+      'silu_gate_backward_input', 'silu_gate_backward_gate', 'running_mean_forward', 'running_mean_backward', 'running_mean_step',
+    ],
+  },
 } satisfies Record<string, { code: string; bindings: Binding[]; entries: string[] }>;
 
 export type ShaderName = keyof typeof SHADERS;
