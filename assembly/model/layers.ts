@@ -1,7 +1,8 @@
 // The layers of a GPT on the CPU with 128-bit SIMD: the same functions, argument orders and
-// shapes as src/model/ref/layers.ts (the oracle, which the tests hold these to). Backward
+// shapes as src/kernels/gpt/ref.ts (the oracle, which the tests hold these to). Backward
 // functions accumulate (+=) into their gradients. All pointers are byte offsets of float32
-// arrays (int32 for tokens) in this module's memory, laid out by src/train/engines/wasm.ts.
+// arrays (int32 for tokens) in this module's memory, laid out by src/backends/wasm/model.ts;
+// encoderForward/Backward take wpe 0 for a network without positions.
 
 import { f, setF } from './memory';
 
@@ -38,6 +39,10 @@ export function encoderForward(out: usize, tokens: usize, wte: usize, wpe: usize
     const token = load<i32>(tokens + (<usize>bt << 2));
     const o = out + (<usize>(bt * C) << 2);
     const e = wte + (<usize>(token * C) << 2);
+    if (wpe == 0) {
+      memory.copy(o, e, <usize>C << 2); // a network without positions (WaveletLM)
+      continue;
+    }
     const p = wpe + (<usize>((bt % T) * C) << 2);
     for (let c = 0; c < C; c++) setF(o, c, f(e, c) + f(p, c));
   }
@@ -48,7 +53,7 @@ export function encoderBackward(dwte: usize, dwpe: usize, dout: usize, tokens: u
     const token = load<i32>(tokens + (<usize>bt << 2));
     const d = dout + (<usize>(bt * C) << 2);
     axpy(dwte + (<usize>(token * C) << 2), 1, d, C);
-    axpy(dwpe + (<usize>((bt % T) * C) << 2), 1, d, C);
+    if (dwpe != 0) axpy(dwpe + (<usize>((bt % T) * C) << 2), 1, d, C);
   }
 }
 

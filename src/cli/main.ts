@@ -10,9 +10,21 @@ import { runTrain, TRAIN_FLAGS, TRAIN_USAGE } from './train.js';
 import { QUANTIZE_FLAGS, QUANTIZE_USAGE, runQuantize } from './quantize.js';
 import { GENERATE_FLAGS, GENERATE_USAGE, runGenerate } from './generate.js';
 import { DATA_FLAGS, REPLICATE_FLAGS, REPLICATE_USAGE, runData, runReplicate, runReplicateReport } from './replicate.js';
-import { parseFlags, type Flag, type Options } from './options.js';
+import { flagsUsage, parseFlags, type Flag, type Options } from './options.js';
 import { TokenizerInputError } from '../errors.js';
 import { TrainingDivergedError } from '../train/trainer.js';
+
+const DEMO_FLAGS: readonly Flag[] = [
+  { name: 'out', value: 'DIR', default: 'runs/demo', help: 'where the SVG goes' },
+  { name: 'chars', value: 'N', type: 'integer', default: 8192, help: 'characters of the text' },
+  { name: 'levels', value: 'L', type: 'integer', default: 10, help: 'levels of the filter bank' },
+];
+
+const DEMO_USAGE = flagsUsage(
+  'demo [options]',
+  'the causal Haar filter bank on the default text (Moby-Dick): timings on each backend and an SVG\nof the multi-resolution picture',
+  DEMO_FLAGS,
+);
 
 const USAGE = `usage: wavelet-gpt <command> [options]
 
@@ -22,16 +34,8 @@ ${TRAIN_USAGE}
 ${GENERATE_USAGE}
 ${QUANTIZE_USAGE}
 ${REPLICATE_USAGE}
-  demo [--out DIR] [--chars N] [--levels L]
-        the causal Haar filter bank on the default text (Moby-Dick): timings on each backend and an
-        SVG of the multi-resolution picture
+${DEMO_USAGE}
   help [COMMAND]           this text, or one command's (also COMMAND --help); --version the version`;
-
-const DEMO_FLAGS: readonly Flag[] = [
-  { name: 'out', value: 'DIR', default: 'runs/demo', help: 'where the SVG goes' },
-  { name: 'chars', value: 'N', type: 'integer', default: 8192, help: 'characters of the text' },
-  { name: 'levels', value: 'L', type: 'integer', default: 10, help: 'levels of the filter bank' },
-];
 
 /** Each command's flags and usage: parsing, per-command help and the list below read this. */
 const COMMANDS: Record<string, { flags: readonly Flag[]; usage: string; run(options: Options, positional: string[]): Promise<void> | void }> = {
@@ -40,7 +44,7 @@ const COMMANDS: Record<string, { flags: readonly Flag[]; usage: string; run(opti
   quantize: { flags: QUANTIZE_FLAGS, usage: QUANTIZE_USAGE, run: (o) => runQuantize(o) },
   replicate: { flags: REPLICATE_FLAGS, usage: REPLICATE_USAGE, run: (o) => runReplicate(o) },
   data: { flags: DATA_FLAGS, usage: '  data NAME --out DIR [--dataset-size N]', run: (o, [name]) => runData(name, o) },
-  demo: { flags: DEMO_FLAGS, usage: USAGE.slice(USAGE.indexOf('  demo')), run: (o) => runDemo(o) },
+  demo: { flags: DEMO_FLAGS, usage: DEMO_USAGE, run: (o) => runDemo(o) },
 };
 
 export function version(): string {

@@ -26,7 +26,8 @@ export class Options {
   }
 
   has(name: string): boolean {
-    return this.given.has(this.flag(name).name);
+    this.flag(name); // a name not declared is a bug
+    return this.given.has(name);
   }
 
   /** The text of a flag, or its default; undefined when neither. */

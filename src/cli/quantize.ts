@@ -12,7 +12,6 @@ import { CHECKPOINT_FORMAT } from '../io/checkpoint.js';
 import { CHECKPOINT_FILE, loadCheckpoint } from '../train/checkpoint.js';
 import { corpusValidationBatches, loadCorpus, type TextTokenizerKind } from '../train/data.js';
 import { createModel } from '../backends/registry.js';
-import { isWaveletLM } from '../model/config.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { flagsUsage, type Flag, type Options } from './options.js';
 
@@ -46,8 +45,7 @@ export async function runQuantize(options: Options): Promise<void> {
   const corpus = await loadCorpus(settings.data, settings.tokenizer ?? 'char', config.context, source.tokenizer);
   const batches = corpusValidationBatches(corpus, options.number('batch'), config.context, options.number('eval-batches'));
   const loss = async (weights: Float32Array) => {
-    // WaveletLM's layers run on the js backend so far; the GPT on wasm.
-    const model = await createModel(isWaveletLM(config) ? 'js' : 'wasm', { config, layout, parameters: weights });
+    const model = await createModel('wasm', { config, layout, parameters: weights });
     try {
       let sum = 0;
       for (const b of batches) sum += await model.evaluate(b.tokens, b.targets, b.tokens.length / config.context, config.context);

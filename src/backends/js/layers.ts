@@ -39,20 +39,18 @@ export function jsLayer(io: LayerBuffers<Float32Array>, ctx: JsLayerContext): La
   switch (layer.kind) {
     case 'embedding': {
       const wte = p(layer.tokens);
-      const positions = layer.positions;
-      // Without positions (WaveletLM) the embedding is the token's row alone.
-      const noPositions = new Float32Array(T * C);
-      const wpe = positions ? p(positions) : noPositions;
+      const positions = layer.positions; // none in WaveletLM
+      const wpe = positions ? p(positions) : null;
       if (generation) {
         return { forward: [() => {
           const t = generation.position();
           for (let b = 0; b < B; b++) y.set(wte.subarray(ctx.tokens[b] * C, ctx.tokens[b] * C + C), b * C);
-          if (positions) for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) y[b * C + c] += wpe[t * C + c];
+          if (wpe) for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) y[b * C + c] += wpe[t * C + c];
         }] };
       }
       return {
         forward: [() => L.encoderForward(y, ctx.tokens, wte, wpe, B, T, C)],
-        backward: () => [() => L.encoderBackward(g(layer.tokens), positions ? g(positions) : noPositions.fill(0), dy!, ctx.tokens, B, T, C)],
+        backward: () => [() => L.encoderBackward(g(layer.tokens), positions ? g(positions) : null, dy!, ctx.tokens, B, T, C)],
       };
     }
     case 'layernorm': {

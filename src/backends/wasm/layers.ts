@@ -39,22 +39,19 @@ export function wasmLayer(io: LayerBuffers<number>, ctx: WasmLayerContext): Laye
   const g = ctx.gradient;
   switch (layer.kind) {
     case 'embedding': {
-      // Without positions (WaveletLM) the kernels add a table of zeros, and their gradient goes to a scratch table.
-      const zeros = layer.positions ? 0 : ctx.alloc(4 * config.context * C);
-      if (zeros) arena.f32(zeros, config.context * C).fill(0);
-      const positions = () => (layer.positions ? p(layer.positions) : zeros);
+      const positions = layer.positions; // none in WaveletLM: the kernels take offset 0 for no table
       if (generation) {
         const V = config.vocabSize;
         return { forward: [() => {
           const t = generation.position();
-          const [wte, wpe, tokens, out] = [arena.f32(p(layer.tokens), V * C), arena.f32(positions(), config.context * C), arena.i32(ctx.tokens, B), arena.f32(y, B * C)];
-          for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) out[b * C + c] = wte[tokens[b] * C + c] + wpe[t * C + c];
+          const [wte, tokens, out] = [arena.f32(p(layer.tokens), V * C), arena.i32(ctx.tokens, B), arena.f32(y, B * C)];
+          const wpe = positions ? arena.f32(p(positions), config.context * C) : null;
+          for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) out[b * C + c] = wte[tokens[b] * C + c] + (wpe ? wpe[t * C + c] : 0);
         }] };
       }
-      const discard = layer.positions ? 0 : ctx.alloc(4 * T * C);
       return {
-        forward: [() => k.encoderForward(y, ctx.tokens, p(layer.tokens), positions(), B, T, C)],
-        backward: () => [() => k.encoderBackward(g(layer.tokens), layer.positions ? g(layer.positions) : discard, dy!, ctx.tokens, B, T, C)],
+        forward: [() => k.encoderForward(y, ctx.tokens, p(layer.tokens), positions ? p(positions) : 0, B, T, C)],
+        backward: () => [() => k.encoderBackward(g(layer.tokens), positions ? g(positions) : 0, dy!, ctx.tokens, B, T, C)],
       };
     }
     case 'layernorm': {

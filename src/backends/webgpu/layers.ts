@@ -182,7 +182,7 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
       const n = N * outputWidth;
       const factor = (f: Factor) => (typeof f === 'number' ? { value: f, offset: NONE } : { value: 0, offset: o(f.parameter) });
       const [fa, fb] = [factor(layer.scaleA), factor(layer.scaleB)];
-      const learn = (f: Factor, input: GPUBuffer) => (typeof f === 'number' ? [] : [lm('dot_into', n, [outputWidth, T, 0], [input, dy!], k.unusedWritable, { grads: G(), b: 0, bOffset: o(f.parameter), single: true })]);
+      const learn = (f: Factor, input: GPUBuffer) => (typeof f === 'number' ? [] : [lm('dot_into', n, [outputWidth, T, 0], [input, dy!], k.unusedWritable, { grads: G(), bOffset: o(f.parameter), single: true })]);
       return {
         forward: [lm('sum_forward', n, [outputWidth, T, 0], [x, x2, P], y, { a: fa.value, aOffset: fa.offset, b: fb.value, bOffset: fb.offset })],
         backward: () => [

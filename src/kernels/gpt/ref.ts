@@ -3,22 +3,22 @@
 // for clarity, sums in float64. Backward functions accumulate (+=) into gradients.
 // Shapes in comments: B batch, T time, C channels, OC output channels, NH heads, V vocabulary.
 
-/** out (B, T, C) = wte[token] + wpe[t]. */
-export function encoderForward(out: Float32Array, tokens: Int32Array, wte: Float32Array, wpe: Float32Array, B: number, T: number, C: number): void {
+/** out (B, T, C) = wte[token] + wpe[t]; wpe null for a network without positions (WaveletLM). */
+export function encoderForward(out: Float32Array, tokens: Int32Array, wte: Float32Array, wpe: Float32Array | null, B: number, T: number, C: number): void {
   for (let bt = 0; bt < B * T; bt++) {
     const t = bt % T;
     const token = tokens[bt];
-    for (let c = 0; c < C; c++) out[bt * C + c] = wte[token * C + c] + wpe[t * C + c];
+    for (let c = 0; c < C; c++) out[bt * C + c] = wte[token * C + c] + (wpe ? wpe[t * C + c] : 0);
   }
 }
 
-export function encoderBackward(dwte: Float32Array, dwpe: Float32Array, dout: Float32Array, tokens: Int32Array, B: number, T: number, C: number): void {
+export function encoderBackward(dwte: Float32Array, dwpe: Float32Array | null, dout: Float32Array, tokens: Int32Array, B: number, T: number, C: number): void {
   for (let bt = 0; bt < B * T; bt++) {
     const t = bt % T;
     const token = tokens[bt];
     for (let c = 0; c < C; c++) {
       dwte[token * C + c] += dout[bt * C + c];
-      dwpe[t * C + c] += dout[bt * C + c];
+      if (dwpe) dwpe[t * C + c] += dout[bt * C + c];
     }
   }
 }
