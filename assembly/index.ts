@@ -4,8 +4,9 @@ export { planRuns, streamingFilter, packTaps, learnableFilter, learnableTapGradi
 export {
   encoderForward, encoderBackward, layernormForward, layernormBackward, matmulForward, matmulBackward,
   attentionForward, attentionBackward, decodeAttention, geluForward, geluBackward, residualForward, addScaled,
-  crossEntropyForward, crossEntropyBackward, sumSquares, adamw,
+  crossEntropyForward, crossEntropyBackward,
 } from './model/layers';
+export { sumSquares, adamw, adagrad } from './model/optimizer';
 export {
   padForward, padBackward, liftingPredictForward, liftingPredictBackward, scaledSum, dotProduct, channelScaleForward, channelScaleBackward,
   hadamard, siluGateForward, siluGateBackward, runningMeanForward, runningMeanBackward,

@@ -13,7 +13,7 @@ import { initialParameters, parameterLayout } from '../src/model/parameters.js';
 import { SeededRandom } from '../src/model/random.js';
 import type { BackendModel, BackendName } from '../src/backends/model.js';
 import { createModel } from '../src/backends/registry.js';
-import { DEFAULT_ADAMW } from '../src/kernels/adamw/ref.js';
+import { DEFAULT_ADAMW } from '../src/kernels/optimizer/ref.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -51,7 +51,7 @@ for (const T of contexts) {
   for (const [name, config] of configs(T)) {
     const layout = parameterLayout(config);
     for (const backend of backends) {
-      const model: BackendModel = await createModel(backend, { config, layout, parameters: initialParameters(config, layout, 1), adamw: DEFAULT_ADAMW }, { wasm: wasmSource });
+      const model: BackendModel = await createModel(backend, { config, layout, parameters: initialParameters(config, layout, 1), optimizer: DEFAULT_ADAMW }, { wasm: wasmSource });
       const tokens = Int32Array.from({ length: B * T }, () => random.below(V));
       const stepMs = await median(5, () => Promise.all([model.forwardBackward(tokens, tokens, B, T, 1), model.update(0)]));
       // A token at the middle of the context, batch 1 (attention's cost there is typical).

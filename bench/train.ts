@@ -23,7 +23,7 @@ import type { BackendModel } from '../src/backends/model.js';
 import { JsModel } from '../src/backends/js/model.js';
 import { WasmModel } from '../src/backends/wasm/model.js';
 import { WebGPUModel } from '../src/backends/webgpu/model.js';
-import { DEFAULT_ADAMW } from '../src/kernels/adamw/ref.js';
+import { DEFAULT_ADAMW } from '../src/kernels/optimizer/ref.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -78,7 +78,7 @@ for (const form of forms) {
   const T = config.context;
   const layout = parameterLayout(config);
   const params = initialParameters(config, layout, 1);
-  const options = { config, layout, parameters: params, adamw: DEFAULT_ADAMW };
+  const options = { config, layout, parameters: params, optimizer: DEFAULT_ADAMW };
   const batch = () => ({
     tokens: Int32Array.from({ length: B * T }, () => random.below(config.vocabSize)),
     targets: Int32Array.from({ length: B * T }, () => random.below(config.vocabSize)),
@@ -152,7 +152,7 @@ if (args.includes('--interleave') && forms.length > 1) {
     for (const form of forms) {
       const config = presetConfig(preset, form === 'none' ? null : { form: form as WaveletStructure['form'] });
       const layout = parameterLayout(config);
-      const options = { config, layout, parameters: initialParameters(config, layout, 1), adamw: DEFAULT_ADAMW };
+      const options = { config, layout, parameters: initialParameters(config, layout, 1), optimizer: DEFAULT_ADAMW };
       engines.push(backend === 'wasm' ? await WasmModel.create(options, readFileSync('build/wavelet.wasm')) : await WebGPUModel.create(options, gpu));
     }
     const T = engines[0].config.context;

@@ -40,7 +40,7 @@ export { gptNetwork } from './model/gpt.js';
 export { waveletLmNetwork } from './model/wavelet_lm.js';
 export { networkOf } from './model/networks.js';
 export { type Network, type Layer } from './model/network.js';
-export { DEFAULT_ADAMW, type AdamWSettings } from './kernels/adamw/ref.js';
+export { DEFAULT_ADAMW, DEFAULT_ADAGRAD, defaultOptimizer, type AdamWSettings, type AdagradSettings, type OptimizerSettings, type OptimizerKind } from './kernels/optimizer/ref.js';
 export { TokenizerInputError } from './errors.js';
 export { WaveletGPT, type GenerateOptions, type GeneratedToken } from './infer/model.js';
 export { sampleToken, checkSampling, type SamplingOptions } from './infer/sampling.js';

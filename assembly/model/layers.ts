@@ -336,27 +336,3 @@ export function crossEntropyBackward(dlogits: usize, probs: usize, targets: usiz
     }
   }
 }
-
-/** sum of squares of n floats, in float64 (for the global gradient norm). */
-export function sumSquares(x: usize, n: i32): f64 {
-  let s: f64 = 0;
-  for (let i = 0; i < n; i++) {
-    const v = <f64>f(x, i);
-    s += v * v;
-  }
-  return s;
-}
-
-/** One AdamW step over all parameters (src/train/optimizer.ts's adamwStep), gradients scaled by gradScale. */
-export function adamw(params: usize, grads: usize, m: usize, v: usize, mask: usize, n: i32, lr: f32, beta1: f32, beta2: f32, epsilon: f32, weightDecay: f32, correction1: f32, correction2: f32, gradScale: f32): void {
-  for (let i = 0; i < n; i++) {
-    const g = f(grads, i) * gradScale;
-    const mi = beta1 * f(m, i) + (1 - beta1) * g;
-    const vi = beta2 * f(v, i) + (1 - beta2) * g * g;
-    setF(m, i, mi);
-    setF(v, i, vi);
-    const update = mi / correction1 / (Mathf.sqrt(vi / correction2) + epsilon);
-    const p = f(params, i);
-    setF(params, i, p - lr * (update + (load<u8>(mask + i) ? weightDecay * p : 0)));
-  }
-}

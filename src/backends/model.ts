@@ -5,26 +5,21 @@
 
 import type { ModelConfig } from '../model/config.js';
 import type { ParameterLayout } from '../model/parameters.js';
-import type { AdamWSettings } from '../kernels/adamw/ref.js';
+import type { OptimizerSettings, OptimizerState } from '../kernels/optimizer/ref.js';
 import type { Network } from '../model/network.js';
 
 /** The backends, fastest first where each runs: the one place their names are written. */
 export const BACKEND_NAMES = ['webgpu', 'wasm', 'js'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
-export interface OptimizerState {
-  /** Updates taken so far (AdamW's t). */
-  t: number;
-  m: Float32Array;
-  v: Float32Array;
-}
+export type { OptimizerState };
 
 export interface ModelOptions {
   config: ModelConfig;
   layout: ParameterLayout;
   parameters: Float32Array;
-  /** AdamW's settings; without them the model is for generation only (no gradients or moments allocated). */
-  adamw?: AdamWSettings;
+  /** The optimizer and its settings; without them the model is for generation only (no gradients or optimizer state allocated). */
+  optimizer?: OptimizerSettings;
   /**
    * The network to run instead of the config's (networkOf(config)), on parameters laid out by
    * `layout`: how the per-layer tests run one layer on every backend.
@@ -59,7 +54,7 @@ export interface BackendModel {
   readonly layout: ParameterLayout;
   /** Forward and backward on tokens (B, T) predicting targets (B, T); adds scale * gradient; returns the mean loss. */
   forwardBackward(tokens: Int32Array, targets: Int32Array, B: number, T: number, scale: number): Promise<number>;
-  /** Clips, takes one AdamW step at rate lr, zeroes the gradients; returns the gradient norm before clipping. */
+  /** Clips, takes one step of the optimizer at rate lr, zeroes the gradients; returns the gradient norm before clipping. */
   update(lr: number): Promise<number>;
   /** The mean loss, no gradient. */
   evaluate(tokens: Int32Array, targets: Int32Array, B: number, T: number): Promise<number>;
@@ -69,6 +64,7 @@ export interface BackendModel {
   /** The gradients accumulated since the last update (laid out as the parameters). */
   gradients(): Promise<Float32Array>;
   optimizerState(): Promise<OptimizerState>;
+  /** New parameters, and the optimizer's state to continue from (its kind must be the model's); without it the state restarts at zero. */
   load(parameters: Float32Array, optimizer?: OptimizerState): Promise<void>;
   /** A decoder for `batch` sequences on this model's weights and kernels, at position 0. */
   decoder(batch: number): Promise<Decoder>;
@@ -78,7 +74,7 @@ export interface BackendModel {
 
 /** A training call on a model made for generation only. */
 export function trainingUnavailable(backend: BackendName): Error {
-  return new Error(`${backend} model: made for generation (no optimizer settings); create it with 'adamw' to train`);
+  return new Error(`${backend} model: made for generation (no optimizer settings); create it with 'optimizer' settings to train`);
 }
 
 /** What a backend gives to make a decoder: its step at a position, and its state's clearing and freeing. */
@@ -118,5 +114,14 @@ function checkDecoderStep(config: ModelConfig, batch: number, position: number, 
   for (let b = 0; b < batch; b++) {
     const token = tokens[b];
     if (!Number.isInteger(token) || token < 0 || token >= config.vocabSize) throw new Error(`decoder: token ${token} outside the vocabulary of ${config.vocabSize}`);
+  }
+}
+
+/** An optimizer state given to load(): of this model's optimizer, every slot of its parameters' size. */
+export function checkOptimizerState(backend: BackendName, settings: OptimizerSettings | undefined, count: number, state: OptimizerState): void {
+  if (!settings) throw trainingUnavailable(backend);
+  if (state.kind !== settings.kind) throw new Error(`${backend} model: an optimizer state of ${state.kind} given to a model training with ${settings.kind}`);
+  for (const [name, slot] of Object.entries(state.slots)) {
+    if (slot.length !== count) throw new Error(`${backend} model: optimizer slot '${name}' holds ${slot.length} values, the model ${count} parameters`);
   }
 }

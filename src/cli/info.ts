@@ -5,7 +5,7 @@ import { chooseBackend } from '../backends/registry.js';
 import { fileChoiceCache } from '../io/choice_cache.js';
 import { presetConfig } from '../model/config.js';
 import { initialParameters, parameterLayout } from '../model/parameters.js';
-import { DEFAULT_ADAMW } from '../kernels/adamw/ref.js';
+import { DEFAULT_ADAMW } from '../kernels/optimizer/ref.js';
 
 export async function runInfo(version: string): Promise<void> {
   console.log(`wavelet-gpt ${version} (Node ${process.versions.node}, ${process.platform}-${process.arch})`);
@@ -21,7 +21,7 @@ export async function runInfo(version: string): Promise<void> {
   // What `train --backend auto` would pick for the default model, and why.
   const config = presetConfig('tiny', { form: 'haar' }, { vocabSize: 84 });
   const layout = parameterLayout(config);
-  const options = { config, layout, parameters: initialParameters(config, layout, 1), adamw: DEFAULT_ADAMW };
+  const options = { config, layout, parameters: initialParameters(config, layout, 1), optimizer: DEFAULT_ADAMW };
   for (const work of [{ mode: 'train', batch: 8 }, { mode: 'generate', batch: 1 }] as const) {
     const { model, choice } = await chooseBackend(options, work, { cache: fileChoiceCache() });
     model.dispose();

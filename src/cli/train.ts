@@ -10,6 +10,7 @@ import type { Corpus } from '../train/data.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ARCHITECTURES, describeSizes, modelName, PRESETS, WAVELET_LM_PRESETS, type Architecture } from '../model/config.js';
 import { BACKEND_NAMES } from '../backends/model.js';
+import { OPTIMIZER_KINDS, type OptimizerKind } from '../kernels/optimizer/ref.js';
 import { flagsUsage, type Flag, type Options } from './options.js';
 
 const SIZE_FLAGS: readonly Flag[] = [
@@ -37,6 +38,8 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { name: 'steps', value: 'N', type: 'integer', default: 300, help: 'optimizer steps in all' },
   { name: 'batch', value: 'B', type: 'integer', default: 8, help: 'sequences a micro-batch' },
   { name: 'accumulate', value: 'K', type: 'integer', default: 1, help: 'micro-batches a step' },
+  { name: 'optimizer', value: OPTIMIZER_KINDS.join('|'), choices: OPTIMIZER_KINDS, default: 'adamw', help: "AdamW (betas 0.9, 0.95), or Adagrad as WaveletLM's authors train; both clip the gradient norm to 1" },
+  { name: 'weight-decay', value: 'W', type: 'number', help: "on matrices: AdamW's decoupled decay (default 0.1), Adagrad's L2 (default 0)" },
   { name: 'lr', value: 'R', type: 'number', default: 3e-3, help: 'peak learning rate' },
   { name: 'min-lr', value: 'R', type: 'number', default: 1e-4, help: 'learning rate at the end of the cosine' },
   { name: 'warmup', value: 'N', type: 'integer', default: 20, help: 'steps of linear warm-up' },
@@ -81,6 +84,8 @@ export function trainSettings(options: Options): TrainSettings {
     steps: options.number('steps'),
     batch: options.number('batch'),
     accumulate: options.number('accumulate'),
+    optimizer: (options.declares('optimizer') ? options.string('optimizer') : 'adamw') as OptimizerKind,
+    ...(options.has('weight-decay') && { weightDecay: options.number('weight-decay') }),
     lr: options.number('lr'),
     minLr: options.number('min-lr'),
     warmup: options.number('warmup'),

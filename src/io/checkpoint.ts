@@ -15,7 +15,7 @@ export interface ModelCheckpoint {
   /** The tokenizer as saved (tokenizerFromJSON rebuilds it). */
   tokenizer: unknown;
   parameters: Float32Array;
-  /** Every stored tensor (adamw.m, adamw.v for the trainer) and the metadata. */
+  /** Every stored tensor (the optimizer's state for the trainer) and the metadata. */
   tensors: Map<string, NamedTensor>;
   /** Whether the weights were stored as int8 (infer/quantize.ts). */
   quantized: boolean;

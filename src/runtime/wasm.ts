@@ -33,6 +33,7 @@ export interface ModelWasmExports {
   crossEntropyBackward(dlogits: number, probs: number, targets: number, N: number, V: number): void;
   sumSquares(x: number, n: number): number;
   adamw(params: number, grads: number, m: number, v: number, mask: number, n: number, lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, correction1: number, correction2: number, gradScale: number): void;
+  adagrad(params: number, grads: number, sum: number, mask: number, n: number, lr: number, epsilon: number, weightDecay: number, gradScale: number): void;
   // WaveletLM's layers (assembly/model/wavelet_lm.ts)
   padForward(out: number, x: number, N: number, from: number, to: number): void;
   padBackward(dx: number, dout: number, N: number, from: number, to: number): void;

@@ -1,5 +1,5 @@
 // A checkpoint is one safetensors file: the parameters under their names (readable by any
-// safetensors tool), AdamW's moments, and in the metadata the model config, the tokenizer, the
+// safetensors tool), the optimizer's state (`adamw.m`, `adamw.v` or `adagrad.sum`), and in the metadata the model config, the tokenizer, the
 // step, the random state and the schedule state. Written atomically: a crash leaves the old one.
 
 import { existsSync, readFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { WaveletInputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { ModelConfig } from '../model/config.js';
 import { parameterLayout, slice } from '../model/parameters.js';
-import type { OptimizerState } from '../backends/model.js';
+import { OPTIMIZER_KINDS, OPTIMIZER_SLOTS, type OptimizerKind, type OptimizerState } from '../kernels/optimizer/ref.js';
 import { writeSafetensors, type NamedTensor } from '../io/safetensors.js';
 import { CHECKPOINT_FORMAT, parseCheckpoint } from '../io/checkpoint.js';
 
@@ -32,12 +32,13 @@ export interface Checkpoint {
 export function saveCheckpoint(dir: string, checkpoint: Checkpoint): void {
   const layout = parameterLayout(checkpoint.config);
   const tensors: NamedTensor[] = layout.tensors.map((t) => ({ name: t.name, shape: t.shape, data: slice(checkpoint.parameters, layout, t.name) }));
-  tensors.push({ name: 'adamw.m', shape: [layout.count], data: checkpoint.optimizer.m }, { name: 'adamw.v', shape: [layout.count], data: checkpoint.optimizer.v });
+  const { kind, t, slots } = checkpoint.optimizer;
+  for (const slot of OPTIMIZER_SLOTS[kind]) tensors.push({ name: `${kind}.${slot}`, shape: [layout.count], data: slots[slot] });
   const metadata = {
     format: CHECKPOINT_FORMAT,
     config: JSON.stringify(checkpoint.config),
     tokenizer: JSON.stringify(checkpoint.tokenizer),
-    training: JSON.stringify({ ...checkpoint.training, adamwT: checkpoint.optimizer.t }),
+    training: JSON.stringify({ ...checkpoint.training, optimizer: { kind, t } }),
   };
   writeFileAtomic(join(dir, CHECKPOINT_FILE), writeSafetensors(tensors, metadata));
 }
@@ -46,15 +47,21 @@ export function loadCheckpoint(dir: string): Checkpoint {
   const path = join(dir, CHECKPOINT_FILE);
   if (!existsSync(path)) throw new WaveletInputError(`--resume ${dir}: no ${CHECKPOINT_FILE} there`);
   const { config, tokenizer, parameters, tensors, metadata } = parseCheckpoint(readFileSync(path), path);
-  let training: TrainingState & { adamwT: number };
+  // Checkpoints from before Adagrad say `adamwT` instead of `optimizer`.
+  let training: TrainingState & { optimizer?: { kind: OptimizerKind; t: number }; adamwT?: number };
   try {
     training = JSON.parse(metadata.training);
   } catch (error) {
     throw new WaveletInputError(`${path}: its training metadata is not valid JSON (${(error as Error).message})`);
   }
+  const { kind, t } = training.optimizer ?? { kind: 'adamw', t: training.adamwT ?? 0 };
+  if (!OPTIMIZER_KINDS.includes(kind)) throw new WaveletInputError(`${path}: optimizer '${kind}' in its training metadata; expected one of ${OPTIMIZER_KINDS.join(', ')}`);
   const count = parameters.length;
-  const m = tensors.get('adamw.m')?.data;
-  const v = tensors.get('adamw.v')?.data;
-  if (!(m instanceof Float32Array) || !(v instanceof Float32Array) || m.length !== count || v.length !== count) throw new WaveletInputError(`${path}: the optimizer state is missing or of the wrong size (an inference-only checkpoint, int8, cannot be resumed)`);
-  return { config, tokenizer, parameters, optimizer: { t: training.adamwT, m, v }, training };
+  const slots: Record<string, Float32Array> = {};
+  for (const slot of OPTIMIZER_SLOTS[kind]) {
+    const data = tensors.get(`${kind}.${slot}`)?.data;
+    if (!(data instanceof Float32Array) || data.length !== count) throw new WaveletInputError(`${path}: the optimizer state is missing or of the wrong size (${kind}.${slot}; an inference-only checkpoint, int8, cannot be resumed)`);
+    slots[slot] = data;
+  }
+  return { config, tokenizer, parameters, optimizer: { kind, t, slots }, training };
 }

@@ -1,5 +1,5 @@
 // The training loop: batches from the corpus, forward and backward on a backend's model (with gradient
-// accumulation), the learning-rate schedule, AdamW, evaluation on fixed held-out crops, and at
+// accumulation), the learning-rate schedule, the optimizer (AdamW or Adagrad), evaluation on fixed held-out crops, and at
 // each evaluation a log, a plot and a checkpoint, all written atomically. A run resumes exactly
 // from its checkpoint; a loss that turns NaN or infinite stops the run before anything is saved.
 
@@ -16,7 +16,7 @@ import { batchSampler, corpusValidationBatches, loadCorpus, type Corpus, type Te
 import type { BackendModel, BackendName } from '../backends/model.js';
 import { checkBackendName, chooseBackend, createModel, type BackendChoice } from '../backends/registry.js';
 import { fileChoiceCache } from '../io/choice_cache.js';
-import { DEFAULT_ADAMW } from '../kernels/adamw/ref.js';
+import { defaultOptimizer, OPTIMIZER_KINDS, type OptimizerKind, type OptimizerSettings } from '../kernels/optimizer/ref.js';
 import { checkSchedule, initialPlateau, learningRate, plateauAfterEvaluation, type PlateauState, type ScheduleKind, type ScheduleSettings } from './schedule.js';
 
 export interface TrainSettings {
@@ -34,6 +34,10 @@ export interface TrainSettings {
   steps: number;
   batch: number;
   accumulate: number;
+  /** Absent in runs from before Adagrad: AdamW. */
+  optimizer?: OptimizerKind;
+  /** The optimizer's default when absent (defaultOptimizer). */
+  weightDecay?: number;
   lr: number;
   minLr: number;
   warmup: number;
@@ -74,8 +78,8 @@ export interface TrainEvents {
 }
 
 /** The model for --backend; auto asks the chooser, which times each backend here. */
-async function chooseModel(backend: TrainSettings['backend'], config: ModelConfig, parameters: Float32Array, batch: number): Promise<{ model: BackendModel; choice?: BackendChoice }> {
-  const options = { config, layout: parameterLayout(config), parameters, adamw: DEFAULT_ADAMW };
+async function chooseModel(backend: TrainSettings['backend'], config: ModelConfig, parameters: Float32Array, batch: number, optimizer: OptimizerSettings): Promise<{ model: BackendModel; choice?: BackendChoice }> {
+  const options = { config, layout: parameterLayout(config), parameters, optimizer };
   const name = checkBackendName(backend, '--backend');
   if (name === 'auto') return chooseBackend(options, { mode: 'train', batch }, { cache: fileChoiceCache() });
   return { model: await createModel(name, options) };
@@ -107,6 +111,8 @@ export function checkSettings(s: TrainSettings): TrainSettings {
     if (!Number.isInteger(s[field]) || s[field] < 1) throw new WaveletInputError(`--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: expected a positive integer, found ${s[field]}`);
   }
   if (!Number.isInteger(s.warmup) || s.warmup < 0) throw new WaveletInputError(`--warmup: expected an integer >= 0, found ${s.warmup}`);
+  if (s.optimizer !== undefined && !OPTIMIZER_KINDS.includes(s.optimizer)) throw new WaveletInputError(`--optimizer: expected one of ${OPTIMIZER_KINDS.join(', ')}, found '${s.optimizer}'`);
+  if (s.weightDecay !== undefined && !(s.weightDecay >= 0 && Number.isFinite(s.weightDecay))) throw new WaveletInputError(`--weight-decay: expected a number >= 0, found ${s.weightDecay}`);
   if (!Number.isInteger(s.seed)) throw new WaveletInputError(`--seed: expected an integer, found ${s.seed}`);
   return s;
 }
@@ -132,7 +138,8 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   const config = resumed ? checkConfig(resumed.config) : configFor(sized, corpus.tokenizer.vocabSize);
   if (config.vocabSize !== corpus.tokenizer.vocabSize) throw new WaveletInputError(`checkpoint: its model has ${config.vocabSize} tokens, its tokenizer ${corpus.tokenizer.vocabSize}`);
   const layout = parameterLayout(config);
-  const { model, choice } = await chooseModel(settings.backend, config, resumed?.parameters ?? initialParameters(config, layout, settings.seed), settings.batch);
+  const optimizer = defaultOptimizer(settings.optimizer ?? 'adamw', settings.weightDecay);
+  const { model, choice } = await chooseModel(settings.backend, config, resumed?.parameters ?? initialParameters(config, layout, settings.seed), settings.batch, optimizer);
   if (resumed) await model.load(resumed.parameters, resumed.optimizer);
 
   const out = settings.out;

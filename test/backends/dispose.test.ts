@@ -7,14 +7,14 @@ import { readFileSync } from 'node:fs';
 import { chooseBackend } from '../../src/backends/registry.js';
 import { WasmModel } from '../../src/backends/wasm/model.js';
 import { WebGPUModel } from '../../src/backends/webgpu/model.js';
-import { DEFAULT_ADAMW } from '../../src/kernels/adamw/ref.js';
+import { DEFAULT_ADAMW } from '../../src/kernels/optimizer/ref.js';
 import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
 import { webgpuBackend } from '../helpers.js';
 import { TEST_CONFIGS } from '../model/configs.js';
 
 const config = TEST_CONFIGS[3][1]; // learnable: every kind of buffer (taps, tap gradients)
 const layout = parameterLayout(config);
-const options = { config, layout, parameters: initialParameters(config, layout, 1), adamw: DEFAULT_ADAMW };
+const options = { config, layout, parameters: initialParameters(config, layout, 1), optimizer: DEFAULT_ADAMW };
 const tokens = Int32Array.from({ length: 2 * 16 }, (_, i) => i % config.vocabSize);
 
 /** Live buffers of a device: created and not destroyed. */

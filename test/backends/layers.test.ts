@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { JsModel } from '../../src/backends/js/model.js';
 import type { BackendModel, ModelOptions } from '../../src/backends/model.js';
-import { DEFAULT_ADAMW } from '../../src/kernels/adamw/ref.js';
+import { DEFAULT_ADAMW } from '../../src/kernels/optimizer/ref.js';
 import { checkConfig, type GPTConfig, type WaveletStructure } from '../../src/model/config.js';
 import { networkBuilder, type Layer, type Network } from '../../src/model/network.js';
 import { initialParameters, slice, waveletPlanOf, type AddTensor, type Init, type ParameterLayout, type ParameterTensor } from '../../src/model/parameters.js';
@@ -148,7 +148,7 @@ for (const c of CASES) {
       const random = new SeededRandom(B * 10 + T);
       const tokens = Int32Array.from({ length: B * T }, () => random.below(V));
       const targets = Int32Array.from({ length: B * T }, () => random.below(V));
-      const js = new JsModel({ ...options, adamw: DEFAULT_ADAMW });
+      const js = new JsModel({ ...options, optimizer: DEFAULT_ADAMW });
       const loss = await js.forwardBackward(tokens, targets, B, T, 1);
       const grads = await js.gradients();
 
@@ -171,7 +171,7 @@ for (const c of CASES) {
       }
       decoder.dispose();
 
-      for (const model of await fastModels({ ...options, adamw: DEFAULT_ADAMW })) {
+      for (const model of await fastModels({ ...options, optimizer: DEFAULT_ADAMW })) {
         const what = `${c.name} (${shape}) on ${model.backend}`;
         try {
           await checkAgainstJs(model, what, { tokens, targets, B, T, loss, grads, decoded, layout });

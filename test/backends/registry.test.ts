@@ -10,7 +10,7 @@ import { checkBackendName, chooseBackend } from '../../src/backends/registry.js'
 import { fileChoiceCache } from '../../src/io/choice_cache.js';
 import { checkConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
-import { DEFAULT_ADAMW } from '../../src/kernels/adamw/ref.js';
+import { DEFAULT_ADAMW } from '../../src/kernels/optimizer/ref.js';
 import { webgpuBackend } from '../helpers.js';
 
 const config = checkConfig({ vocabSize: 20, context: 16, layers: 2, width: 16, heads: 2, feedForward: 32, headDense: 16, wavelet: { form: 'haar' } });
@@ -22,7 +22,7 @@ for (const work of [{ mode: 'train', batch: 4 }, { mode: 'generate', batch: 2 }]
     const path = join(mkdtempSync(join(tmpdir(), 'wavelet-gpt-cache-')), 'backends.json');
     const cache = fileChoiceCache(path);
     const gpu = await webgpuBackend();
-    const options = { config, layout, parameters: params, adamw: DEFAULT_ADAMW };
+    const options = { config, layout, parameters: params, optimizer: DEFAULT_ADAMW };
     const first = await chooseBackend(options, work, { budgetMs: 200, cache, gpu });
     const ran = first.choice.timings.filter((t) => t.ms !== null);
     assert.ok(ran.some((t) => t.backend === 'wasm'), 'wasm runs everywhere the tests do');

@@ -1,6 +1,6 @@
 // Training on each fast backend against the js backend (the reference kernels): the same loss and
 // gradients, and after gradient accumulation over two micro-batches and an AdamW step, the same
-// parameters and optimizer state; for the baseline and each wavelet form.
+// parameters and optimizer state; for the baseline and each wavelet form. Adagrad likewise.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { JsModel } from '../../src/backends/js/model.js';
 import { WasmModel } from '../../src/backends/wasm/model.js';
 import { WebGPUModel } from '../../src/backends/webgpu/model.js';
 import type { BackendModel, ModelOptions } from '../../src/backends/model.js';
-import { DEFAULT_ADAMW } from '../../src/kernels/adamw/ref.js';
+import { DEFAULT_ADAMW, type OptimizerState } from '../../src/kernels/optimizer/ref.js';
 import { assertClose, redrawWeights, webgpuBackend } from '../helpers.js';
 import { TEST_CONFIGS } from '../model/configs.js';
 
@@ -32,7 +32,7 @@ for (const [engineName, makeEngine] of Object.entries(ENGINES)) for (const [name
     const params = initialParameters(config, layout, 3);
     const random = new SeededRandom(5);
     redrawWeights(params, layout, random, 0.3);
-    const options = { config, layout, parameters: params, adamw: DEFAULT_ADAMW };
+    const options = { config, layout, parameters: params, optimizer: DEFAULT_ADAMW };
     const js = new JsModel(options);
     const engine = await makeEngine(options);
     if (!engine) return;
@@ -48,9 +48,7 @@ for (const [engineName, makeEngine] of Object.entries(ENGINES)) for (const [name
       assertClose([await engine.update(1e-2)], [await js.update(1e-2)], 1e-4, `${name} step ${step} gradient norm`);
       assertClose(await engine.parameters(), await js.parameters(), 1e-4, `${name} step ${step} parameters`);
     }
-    const [a, b] = [await engine.optimizerState(), await js.optimizerState()];
-    assertClose(a.m, b.m, 1e-4, `${name} first moments`);
-    assertClose(a.v, b.v, 1e-4, `${name} second moments`);
+    assertSameState(await engine.optimizerState(), await js.optimizerState(), name);
     const tokens = Int32Array.from({ length: 7 }, () => random.below(config.vocabSize));
     const [la, lb] = [await engine.nextLogits(tokens), await js.nextLogits(tokens)];
     assertClose(la, lb, 1e-4, `${name} next-token logits`);
@@ -59,10 +57,52 @@ for (const [engineName, makeEngine] of Object.entries(ENGINES)) for (const [name
   });
 }
 
+function assertSameState(found: OptimizerState, expected: OptimizerState, what: string): void {
+  assert.is(found.kind, expected.kind, `${what}: optimizer`);
+  assert.is(found.t, expected.t, `${what}: steps taken`);
+  assert.equal(Object.keys(found.slots), Object.keys(expected.slots), `${what}: optimizer slots`);
+  for (const name of Object.keys(expected.slots)) assertClose(found.slots[name], expected.slots[name], 1e-4, `${what}: optimizer slot ${name}`);
+}
+
+test('Adagrad (L2 decay, clipping active) on each fast backend steps as on js; its state survives load', async () => {
+  const config = CONFIGS[2][1]; // haar
+  const layout = parameterLayout(config);
+  const optimizer = { kind: 'adagrad' as const, epsilon: 1e-10, weightDecay: 0.05, clipNorm: 0.02 };
+  const random = new SeededRandom(31);
+  const batches = Array.from({ length: 3 }, () => Int32Array.from({ length: 2 * 16 }, () => random.below(config.vocabSize)));
+  const options = { config, layout, parameters: initialParameters(config, layout, 7), optimizer };
+  const js = new JsModel(options);
+  const engines: [string, BackendModel | undefined][] = [];
+  for (const [name, make] of Object.entries(ENGINES)) engines.push([name, await make(options)]);
+  for (let step = 0; step < 3; step++) {
+    const expectedLoss = await js.forwardBackward(batches[step], batches[(step + 1) % 3], 2, 16, 1);
+    const expectedNorm = await js.update(2e-2);
+    assert.ok(expectedNorm > optimizer.clipNorm, `the clip is active (norm ${expectedNorm})`);
+    for (const [name, engine] of engines) {
+      if (!engine) continue;
+      assertClose([await engine.forwardBackward(batches[step], batches[(step + 1) % 3], 2, 16, 1)], [expectedLoss], 1e-5, `${name} Adagrad step ${step} loss`);
+      assertClose([await engine.update(2e-2)], [expectedNorm], 1e-4, `${name} Adagrad step ${step} gradient norm`);
+      assertClose(await engine.parameters(), await js.parameters(), 1e-4, `${name} Adagrad step ${step} parameters`);
+    }
+  }
+  const state = await js.optimizerState();
+  assert.equal(Object.keys(state.slots), ['sum'], 'Adagrad keeps one slot');
+  for (const [name, engine] of engines) {
+    if (!engine) continue;
+    assertSameState(await engine.optimizerState(), state, name);
+    // load() puts a state back; one of another optimizer is refused by name.
+    await engine.load(await js.parameters(), state);
+    assertSameState(await engine.optimizerState(), state, `${name} after load`);
+    const refused = await engine.load(new Float32Array(layout.count), { kind: 'adamw', t: 1, slots: { m: new Float32Array(layout.count), v: new Float32Array(layout.count) } }).then(() => undefined, (error: Error) => error.message);
+    assert.match(refused ?? 'accepted', /optimizer state of adamw given to a model training with adagrad/);
+    engine.dispose();
+  }
+});
+
 test('every engine overfits a fixed batch: the loss falls', async () => {
   const config = CONFIGS[2][1]; // haar
   const layout = parameterLayout(config);
-  const options = { config, layout, parameters: initialParameters(config, layout, 6), adamw: DEFAULT_ADAMW };
+  const options = { config, layout, parameters: initialParameters(config, layout, 6), optimizer: DEFAULT_ADAMW };
   const random = new SeededRandom(12);
   const tokens = Int32Array.from({ length: 32 }, () => random.below(config.vocabSize));
   const targets = Int32Array.from({ length: 32 }, () => random.below(config.vocabSize));
@@ -86,7 +126,7 @@ test('webgpu backend with split-K weight gradients (B * T = 1024) trains as the 
   if (!gpu) return;
   const config = checkConfig({ vocabSize: 9, context: 128, layers: 1, width: 8, heads: 2, feedForward: 8, headDense: 8, wavelet: { form: 'haar' } });
   const layout = parameterLayout(config);
-  const options = { config, layout, parameters: initialParameters(config, layout, 4), adamw: DEFAULT_ADAMW };
+  const options = { config, layout, parameters: initialParameters(config, layout, 4), optimizer: DEFAULT_ADAMW };
   const [js, engine] = [new JsModel(options), await WebGPUModel.create(options, gpu)];
   const random = new SeededRandom(8);
   const tokens = Int32Array.from({ length: 1024 }, () => random.below(9));
@@ -102,7 +142,7 @@ test('calls issued without awaiting the one before give what awaited calls give 
   const random = new SeededRandom(21);
   const batches = Array.from({ length: 3 }, () => Int32Array.from({ length: 2 * 16 }, () => random.below(config.vocabSize)));
   for (const [name, make] of Object.entries(ENGINES)) {
-    const options = () => ({ config, layout, parameters: initialParameters(config, layout, 9), adamw: DEFAULT_ADAMW });
+    const options = () => ({ config, layout, parameters: initialParameters(config, layout, 9), optimizer: DEFAULT_ADAMW });
     const [awaited, issued] = [await make(options()), await make(options())];
     if (!awaited || !issued) continue;
     for (let step = 0; step < 2; step++) {

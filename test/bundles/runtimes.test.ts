@@ -18,6 +18,7 @@ import { initialParameters, parameterLayout } from '../../src/model/parameters.j
 import { SeededRandom } from '../../src/model/random.js';
 import { CharacterTokenizer } from '../../src/tokenizers/characters.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
+import { emptyOptimizerState } from '../../src/kernels/optimizer/ref.js';
 
 const root = resolve('.');
 const dir = mkdtempSync(join(tmpdir(), 'wavelet-gpt-bundles-'));
@@ -27,7 +28,7 @@ const layout = parameterLayout(config);
 const params = initialParameters(config, layout, 5);
 const random = new SeededRandom(6);
 redrawWeights(params, layout, random, 0.5);
-saveCheckpoint(dir, { config, tokenizer: tokenizer.toJSON(), parameters: params, optimizer: { t: 0, m: new Float32Array(layout.count), v: new Float32Array(layout.count) }, training: { step: 0, samplerState: 0, plateau: null, settings: {} } });
+saveCheckpoint(dir, { config, tokenizer: tokenizer.toJSON(), parameters: params, optimizer: emptyOptimizerState('adamw', layout.count), training: { step: 0, samplerState: 0, plateau: null, settings: {} } });
 const checkpoint = join(dir, 'checkpoint.safetensors');
 const options = { maxTokens: 30, temperature: 0.9, seed: 7 };
 const prompt = 'Call me ';

@@ -17,6 +17,7 @@ import { SeededRandom } from '../../src/model/random.js';
 import { JsModel } from '../../src/backends/js/model.js';
 import { CharacterTokenizer } from '../../src/tokenizers/characters.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
+import { emptyOptimizerState } from '../../src/kernels/optimizer/ref.js';
 import { redrawWeights, webgpuBackend } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wavelet-gpt-generate-'));
@@ -26,7 +27,7 @@ const layout = parameterLayout(config);
 const params = initialParameters(config, layout, 2);
 const random = new SeededRandom(4);
 redrawWeights(params, layout, random, 0.5);
-saveCheckpoint(dir, { config, tokenizer: tokenizer.toJSON(), parameters: params, optimizer: { t: 0, m: new Float32Array(layout.count), v: new Float32Array(layout.count) }, training: { step: 0, samplerState: 0, plateau: null, settings: {} } });
+saveCheckpoint(dir, { config, tokenizer: tokenizer.toJSON(), parameters: params, optimizer: emptyOptimizerState('adamw', layout.count), training: { step: 0, samplerState: 0, plateau: null, settings: {} } });
 const file = join(dir, 'checkpoint.safetensors');
 
 /** The most likely next token by a full forward pass of the js backend over `ids` (the last `context` of them). */

@@ -8,7 +8,7 @@ import { checkConfig, presetConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
 import { JsModel } from '../../src/backends/js/model.js';
-import { DEFAULT_ADAMW } from '../../src/kernels/adamw/ref.js';
+import { DEFAULT_ADAMW } from '../../src/kernels/optimizer/ref.js';
 import { useTfjsBackend } from '../../src/tfjs/backends.js';
 import { tfjsLoss, tfjsParameters } from '../../src/tfjs/network.js';
 import { registerWaveletOp } from '../../src/tfjs/wavelet_op.js';
@@ -31,7 +31,7 @@ for (const [name, config] of CONFIGS) {
     // the second sequence as classification: its targets ignored (-1) but the last
     const targets = Int32Array.from({ length: B * T }, (_, i) => (i >= T && i < 2 * T - 1 ? -1 : random.below(config.vocabSize)));
 
-    const model = new JsModel({ config, layout, parameters: params, adamw: DEFAULT_ADAMW });
+    const model = new JsModel({ config, layout, parameters: params, optimizer: DEFAULT_ADAMW });
     const loss = await model.forwardBackward(tokens, targets, B, T, 1);
     const grads = await model.gradients();
 

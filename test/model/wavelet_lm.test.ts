@@ -12,7 +12,7 @@ import { initialParameters, parameterLayout, slice } from '../../src/model/param
 import { waveletLmNetwork } from '../../src/model/wavelet_lm.js';
 import { SeededRandom } from '../../src/model/random.js';
 import { JsModel } from '../../src/backends/js/model.js';
-import { DEFAULT_ADAMW } from '../../src/kernels/adamw/ref.js';
+import { DEFAULT_ADAMW } from '../../src/kernels/optimizer/ref.js';
 import { useTfjsBackend } from '../../src/tfjs/backends.js';
 import { tfjsLoss, tfjsParameters } from '../../src/tfjs/network.js';
 import { assertClose, fastModels } from '../helpers.js';
@@ -41,7 +41,7 @@ for (const [name, config, B, T] of CASES) {
     const random = new SeededRandom(9);
     const tokens = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
     const targets = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
-    const model = new JsModel({ config, layout, parameters: params, adamw: DEFAULT_ADAMW });
+    const model = new JsModel({ config, layout, parameters: params, optimizer: DEFAULT_ADAMW });
     const loss = await model.forwardBackward(tokens, targets, B, T, 1);
     const grads = await model.gradients();
     const vars = tfjsParameters(layout, params, `lm ${name}/`);
@@ -65,7 +65,7 @@ test('js backend WaveletLM: gradients equal central finite differences of the lo
   const [B, T] = [2, 6];
   const tokens = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
   const targets = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
-  const model = new JsModel({ config, layout, parameters: params, adamw: DEFAULT_ADAMW });
+  const model = new JsModel({ config, layout, parameters: params, optimizer: DEFAULT_ADAMW });
   await model.forwardBackward(tokens, targets, B, T, 1);
   const grads = await model.gradients();
   const probe = new JsModel({ config, layout, parameters: params });
@@ -118,7 +118,7 @@ test('wasm and WebGPU WaveletLM: loss, every gradient, an AdamW step and the dec
   const [B, T, V] = [2, 12, config.vocabSize];
   const tokens = Int32Array.from({ length: B * T }, () => random.below(V));
   const targets = Int32Array.from({ length: B * T }, () => random.below(V));
-  const js = new JsModel({ config, layout, parameters: params, adamw: DEFAULT_ADAMW });
+  const js = new JsModel({ config, layout, parameters: params, optimizer: DEFAULT_ADAMW });
   const loss = await js.forwardBackward(tokens, targets, B, T, 1);
   const expected = await js.gradients();
   await js.update(1e-2);
@@ -126,7 +126,7 @@ test('wasm and WebGPU WaveletLM: loss, every gradient, an AdamW step and the dec
   const jsDecoder = await js.decoder(B);
   const decoded: Float32Array[] = [];
   for (let t = 0; t < T; t++) decoded.push(await jsDecoder.step([tokens[t], tokens[T + t]]));
-  for (const model of await fastModels({ config, layout, parameters: params, adamw: DEFAULT_ADAMW })) {
+  for (const model of await fastModels({ config, layout, parameters: params, optimizer: DEFAULT_ADAMW })) {
     const on = model.backend;
     assertClose([await model.forwardBackward(tokens, targets, B, T, 1)], [loss], 1e-5, `${on}: loss`);
     const found = await model.gradients();

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrainLog } from '../../src/train/trainer.js';
+import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import type { GPTConfig } from '../../src/model/config.js';
 
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
@@ -40,7 +41,8 @@ test('the loss falls on a small text, at a free size, and a sample is printed', 
 
 test('WaveletLM from the command line: the loss falls, a resumed run continues, generate and quantize read its checkpoint', () => {
   const out = join(workdir, 'wavelet-lm');
-  const args = ['train', '--architecture', 'wavelet-lm', '--data', corpus, '--context', '16', '--batch', '4', '--eval-batches', '2', '--sample', '0', '--lr', '1e-2', '--out', out];
+  // trained with Adagrad, as its authors train it
+  const args = ['train', '--architecture', 'wavelet-lm', '--optimizer', 'adagrad', '--data', corpus, '--context', '16', '--batch', '4', '--eval-batches', '2', '--sample', '0', '--lr', '1e-2', '--out', out];
   const first = cli([...args, '--steps', '40', '--eval-every', '20']);
   assert.is(first.status, 0, first.stderr);
   assert.match(first.stderr, /WaveletLM: 2 layers x 32, 3 lifting levels \(4 scales\)/);
@@ -50,6 +52,9 @@ test('WaveletLM from the command line: the loss falls, a resumed run continues, 
   assert.match(resumed.stderr, /resuming at step 40/);
   const log = readLog(out);
   assert.is(log.config.architecture, 'wavelet-lm');
+  assert.is(log.settings.optimizer, 'adagrad');
+  const { optimizer } = loadCheckpoint(out);
+  assert.equal([optimizer.kind, optimizer.t, Object.keys(optimizer.slots)], ['adagrad', 60, ['sum']], 'the checkpoint holds Adagrad\'s state');
   assert.is(log.entries.length, 60);
   assert.ok(log.entries[59].validationLoss! < 0.6 * log.entries[0].loss, `validation ${log.entries[59].validationLoss} against the first loss ${log.entries[0].loss}`);
   const generated = cli(['generate', '--checkpoint', out, '--prompt', 'the quick', '--max-tokens', '12', '--temperature', '0']);
@@ -125,6 +130,9 @@ test('bad input: one line naming the problem, exit code 2, nothing already writt
     [['train', '--architecture', 'wavelet-lm', '--heads', '4', '--data', corpus], /--heads: a size of the GPT architecture, not of wavelet-lm/],
     [['train', '--architecture', 'wavelet-lm', '--wavelet', 'haar', '--data', corpus], /--wavelet haar: WaveletLM has its own wavelets/],
     [['train', '--levels', '3', '--data', corpus], /--levels: a size of the WaveletLM architecture, not of gpt/],
+    [['train', '--optimizer', 'sgd', '--data', corpus], /--optimizer: expected adamw or adagrad, found 'sgd'/],
+    [['train', '--weight-decay', '-1', '--data', corpus], /--weight-decay: expected a number >= 0, found -1/],
+    [['train', '--resume', run, '--optimizer', 'adagrad'], /--optimizer cannot change a run being continued/],
     [['quantize', '--checkpoint', run, '--out', checkpoint], /that is the run's own checkpoint/],
     [['train', '--resume', join(workdir, 'nowhere')], /--resume .*nowhere: no checkpoint.safetensors there/],
   ];

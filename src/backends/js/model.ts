@@ -1,13 +1,13 @@
 // The plain TypeScript backend: the network run on the reference kernels. Correct everywhere and
 // slow; the fallback where neither WebGPU nor wasm SIMD runs, and the oracle of the others.
 
-import { adamwStep, decayMask } from '../../kernels/adamw/ref.js';
+import { decayMask, emptyOptimizerState, optimizerStep } from '../../kernels/optimizer/ref.js';
 import * as L from '../../kernels/gpt/ref.js';
 import { networkOf } from '../../model/networks.js';
 import { slice, waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram, type Program } from '../program.js';
-import { makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
+import { checkOptimizerState, makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
 import { jsLayer, type JsLayerContext, type JsOperation } from './layers.js';
 
 interface TrainingProgram {
@@ -30,7 +30,7 @@ export class JsModel implements BackendModel {
   readonly layout;
   private readonly network: Network;
   private readonly params: Float32Array;
-  private readonly training: { grads: Float32Array; m: Float32Array; v: Float32Array; mask: Uint8Array; t: number } | undefined;
+  private readonly training: { grads: Float32Array; state: OptimizerState; mask: Uint8Array } | undefined;
   private current: TrainingProgram | undefined;
 
   constructor(private readonly options: ModelOptions) {
@@ -39,7 +39,7 @@ export class JsModel implements BackendModel {
     this.network = options.network ?? networkOf(this.config);
     this.params = options.parameters.slice();
     const n = this.layout.count;
-    this.training = options.adamw ? { grads: new Float32Array(n), m: new Float32Array(n), v: new Float32Array(n), mask: decayMask(this.layout), t: 0 } : undefined;
+    this.training = options.optimizer ? { grads: new Float32Array(n), state: emptyOptimizerState(options.optimizer.kind, n), mask: decayMask(this.layout) } : undefined;
   }
 
   private context(B: number, T: number, tokens: Int32Array, generation?: JsLayerContext['generation']): JsLayerContext {
@@ -102,8 +102,7 @@ export class JsModel implements BackendModel {
   async update(lr: number): Promise<number> {
     const s = this.training;
     if (!s) throw trainingUnavailable('js');
-    s.t++;
-    const norm = adamwStep(this.params, s.grads, s.m, s.v, s.mask, s.t, lr, this.options.adamw!);
+    const norm = optimizerStep(this.params, s.grads, s.state, s.mask, lr, this.options.optimizer!);
     s.grads.fill(0);
     return norm;
   }
@@ -131,17 +130,17 @@ export class JsModel implements BackendModel {
   async optimizerState(): Promise<OptimizerState> {
     const s = this.training;
     if (!s) throw trainingUnavailable('js');
-    return { t: s.t, m: s.m.slice(), v: s.v.slice() };
+    return { ...s.state, slots: Object.fromEntries(Object.entries(s.state.slots).map(([name, slot]) => [name, slot.slice()])) };
   }
 
   async load(parameters: Float32Array, optimizer?: OptimizerState): Promise<void> {
     this.params.set(parameters);
     const s = this.training;
     if (!s) return;
+    if (optimizer) checkOptimizerState('js', this.options.optimizer, this.layout.count, optimizer);
     s.grads.fill(0);
-    s.m.set(optimizer?.m ?? new Float32Array(s.m.length));
-    s.v.set(optimizer?.v ?? new Float32Array(s.v.length));
-    s.t = optimizer?.t ?? 0;
+    for (const [name, slot] of Object.entries(s.state.slots)) slot.set(optimizer?.slots[name] ?? new Float32Array(slot.length));
+    s.state.t = optimizer?.t ?? 0;
   }
 
   async decoder(batch: number): Promise<Decoder> {

@@ -5,13 +5,13 @@
 
 import { createWasmBackend, type WasmBackend, type WasmSource } from '../../runtime/wasm.js';
 import { WasmWaveletOp } from '../../kernels/wavelet/wasm.js';
-import { decayMask } from '../../kernels/adamw/ref.js';
+import { decayMask, OPTIMIZER_SLOTS } from '../../kernels/optimizer/ref.js';
 import { networkOf } from '../../model/networks.js';
 import type { ModelConfig } from '../../model/config.js';
 import { waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram, type Program } from '../program.js';
-import { makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
+import { checkOptimizerState, makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
 import { wasmLayer, type WasmLayerContext, type WasmOperation } from './layers.js';
 
 interface TrainingProgram {
@@ -38,7 +38,8 @@ export class WasmModel implements BackendModel {
   private readonly network: Network;
   private readonly params: number;
   private readonly offsets: Map<string, number>;
-  private readonly training: { grads: number; m: number; v: number; mask: number; t: number } | undefined;
+  /** slots: the optimizer's state (OPTIMIZER_SLOTS) by name, each a pointer to n floats. */
+  private readonly training: { grads: number; slots: Record<string, number>; mask: number; t: number } | undefined;
   private wavelet: WasmWaveletOp | undefined;
   private current: TrainingProgram | undefined;
   private readonly decoders = new Set<Decoder>();
@@ -52,10 +53,14 @@ export class WasmModel implements BackendModel {
     const n = this.layout.count;
     this.params = arena.put(options.parameters);
     this.offsets = new Map(this.layout.tensors.map((t) => [t.name, this.params + 4 * t.offset]));
-    if (options.adamw) {
-      const [grads, m, v] = [arena.alloc(4 * n), arena.alloc(4 * n), arena.alloc(4 * n)];
-      for (const ptr of [grads, m, v]) arena.f32(ptr, n).fill(0);
-      this.training = { grads, m, v, mask: arena.put(decayMask(this.layout)), t: 0 };
+    if (options.optimizer) {
+      const zeros = () => {
+        const ptr = arena.alloc(4 * n);
+        arena.f32(ptr, n).fill(0);
+        return ptr;
+      };
+      const slots = Object.fromEntries(OPTIMIZER_SLOTS[options.optimizer.kind].map((name) => [name, zeros()]));
+      this.training = { grads: zeros(), slots, mask: arena.put(decayMask(this.layout)), t: 0 };
     }
     const plan = waveletPlanOf(this.config);
     this.wavelet = plan ? new WasmWaveletOp(wasm, plan) : undefined;
@@ -142,12 +147,13 @@ export class WasmModel implements BackendModel {
     const s = this.training;
     if (!s) throw trainingUnavailable('wasm');
     const { kernels: k, arena } = this.module;
-    const a = this.options.adamw!;
+    const a = this.options.optimizer!;
     const n = this.layout.count;
     const norm = Math.sqrt(k.sumSquares(s.grads, n));
     const scale = a.clipNorm > 0 && norm > a.clipNorm ? a.clipNorm / norm : 1;
     s.t++;
-    k.adamw(this.params, s.grads, s.m, s.v, s.mask, n, lr, a.beta1, a.beta2, a.epsilon, a.weightDecay, 1 - a.beta1 ** s.t, 1 - a.beta2 ** s.t, scale);
+    if (a.kind === 'adagrad') k.adagrad(this.params, s.grads, s.slots.sum, s.mask, n, lr, a.epsilon, a.weightDecay, scale);
+    else k.adamw(this.params, s.grads, s.slots.m, s.slots.v, s.mask, n, lr, a.beta1, a.beta2, a.epsilon, a.weightDecay, 1 - a.beta1 ** s.t, 1 - a.beta2 ** s.t, scale);
     arena.f32(s.grads, n).fill(0);
     return norm;
   }
@@ -182,7 +188,7 @@ export class WasmModel implements BackendModel {
     if (!s) throw trainingUnavailable('wasm');
     const n = this.layout.count;
     const { arena } = this.module;
-    return { t: s.t, m: arena.f32(s.m, n).slice(), v: arena.f32(s.v, n).slice() };
+    return { kind: this.options.optimizer!.kind, t: s.t, slots: Object.fromEntries(Object.entries(s.slots).map(([name, ptr]) => [name, arena.f32(ptr, n).slice()])) };
   }
 
   async load(parameters: Float32Array, optimizer?: OptimizerState): Promise<void> {
@@ -191,9 +197,9 @@ export class WasmModel implements BackendModel {
     arena.f32(this.params, n).set(parameters);
     const s = this.training;
     if (!s) return;
+    if (optimizer) checkOptimizerState('wasm', this.options.optimizer, n, optimizer);
     arena.f32(s.grads, n).fill(0);
-    arena.f32(s.m, n).set(optimizer?.m ?? new Float32Array(n));
-    arena.f32(s.v, n).set(optimizer?.v ?? new Float32Array(n));
+    for (const [name, ptr] of Object.entries(s.slots)) arena.f32(ptr, n).set(optimizer?.slots[name] ?? new Float32Array(n));
     s.t = optimizer?.t ?? 0;
   }
 

@@ -11,13 +11,13 @@ import { f32Bits, GptKernels, grid, record, type KernelLaunch, type GpuCommand }
 import { matmulScratchFloats, type MatmulProduct } from '../../kernels/gpt/matmul.js';
 import type { AttentionTiling } from '../../kernels/gpt/attention.js';
 import { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
-import { decayMask } from '../../kernels/adamw/ref.js';
+import { decayMask, OPTIMIZER_SLOTS } from '../../kernels/optimizer/ref.js';
 import { networkOf } from '../../model/networks.js';
 import { isWaveletLM, type ModelConfig } from '../../model/config.js';
 import { waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram } from '../program.js';
-import { makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
+import { checkOptimizerState, makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
 import { linearProducts, webgpuLayer, type WebGPULayerContext } from './layers.js';
 
 interface TrainingProgram {
@@ -60,7 +60,8 @@ export class WebGPUModel implements BackendModel {
   private readonly network: Network;
   private readonly kernels: GptKernels;
   private readonly params: GPUBuffer;
-  private readonly training: { grads: GPUBuffer; m: GPUBuffer; v: GPUBuffer; mask: GPUBuffer; normState: GPUBuffer; optimizer: KernelLaunch[]; t: number } | undefined;
+  /** slots: the optimizer's state (OPTIMIZER_SLOTS) by name, a buffer each. */
+  private readonly training: { grads: GPUBuffer; slots: Record<string, GPUBuffer>; mask: GPUBuffer; normState: GPUBuffer; optimizer: KernelLaunch[]; t: number; buffers: GPUBuffer[] } | undefined;
   private readonly wavelet: WebGPUWaveletOp | undefined;
   private current: TrainingProgram | undefined;
   private readonly decoders = new Set<Decoder>();
@@ -75,20 +76,24 @@ export class WebGPUModel implements BackendModel {
     this.kernels = new GptKernels(this.device, isWaveletLM(this.config) ? 16 : this.config.width / this.config.heads, attentionTiling);
     const n = this.layout.count;
     this.params = createBuffer(this.device, 4 * n, undefined, options.parameters);
-    if (options.adamw) {
-      const [grads, m, v] = [createBuffer(this.device, 4 * n), createBuffer(this.device, 4 * n), createBuffer(this.device, 4 * n)];
+    if (options.optimizer) {
+      const { kind } = options.optimizer;
+      const grads = createBuffer(this.device, 4 * n);
+      const slots = Object.fromEntries(OPTIMIZER_SLOTS[kind].map((name) => [name, createBuffer(this.device, 4 * n)]));
+      // The shader binds two slots; Adagrad's second is a placeholder it never reads.
+      const [slot0, slot1 = createBuffer(this.device, 4)] = Object.values(slots);
       const mask = createBuffer(this.device, 4 * n, undefined, Uint32Array.from(decayMask(this.layout)));
       const [partials, pages] = grid(n, 256);
       const partialCount = partials * pages;
       const normState = createBuffer(this.device, 4 * (1 + partialCount));
-      const buffers = [this.params, grads, m, v, mask, normState];
+      const buffers = [this.params, grads, slot0, slot1, mask, normState];
       const uniforms = [n, partialCount, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
       const optimizer = [
-        this.kernels.dispatch('adamw', 'norm_partials', uniforms, buffers, grid(n, 256)),
-        this.kernels.dispatch('adamw', 'norm_total', uniforms, buffers, [1, 1, 1]),
-        this.kernels.dispatch('adamw', 'update', uniforms, buffers, grid(n, 256)),
+        this.kernels.dispatch('optimizer', 'norm_partials', uniforms, buffers, grid(n, 256)),
+        this.kernels.dispatch('optimizer', 'norm_total', uniforms, buffers, [1, 1, 1]),
+        this.kernels.dispatch('optimizer', `update_${kind}`, uniforms, buffers, grid(n, 256)),
       ];
-      this.training = { grads, m, v, mask, normState, optimizer, t: 0 };
+      this.training = { grads, slots, mask, normState, optimizer, t: 0, buffers: [grads, slot0, slot1, mask, normState] };
     }
     const plan = waveletPlanOf(this.config);
     this.wavelet = plan ? new WebGPUWaveletOp(this.device, plan) : undefined;
@@ -210,9 +215,11 @@ export class WebGPUModel implements BackendModel {
   update(lr: number): Promise<number> {
     const s = this.training;
     if (!s) return Promise.reject(trainingUnavailable('webgpu'));
-    const a = this.options.adamw!;
+    const a = this.options.optimizer!;
     s.t++;
-    const values = Float32Array.of(lr, a.beta1, a.beta2, a.epsilon, a.weightDecay, a.clipNorm, 1 - a.beta1 ** s.t, 1 - a.beta2 ** s.t);
+    // Adagrad reads lr, epsilon, weight decay and the clip; the moments' fields are AdamW's.
+    const [beta1, beta2] = a.kind === 'adamw' ? [a.beta1, a.beta2] : [0, 0];
+    const values = Float32Array.of(lr, beta1, beta2, a.epsilon, a.weightDecay, a.clipNorm, 1 - beta1 ** s.t, 1 - beta2 ** s.t);
     for (const d of s.optimizer) this.write(d.uniforms, 8, values);
     return this.submit(s.optimizer, { buffer: s.normState, offset: 0, floats: 1 }).then(([norm]) => norm);
   }
@@ -294,17 +301,19 @@ export class WebGPUModel implements BackendModel {
   async optimizerState(): Promise<OptimizerState> {
     const s = this.training;
     if (!s) throw trainingUnavailable('webgpu');
-    const n = 4 * this.layout.count;
-    return { t: s.t, m: await readBuffer(this.device, s.m, n), v: await readBuffer(this.device, s.v, n) };
+    const bytes = 4 * this.layout.count;
+    const slots: Record<string, Float32Array> = {};
+    for (const [name, buffer] of Object.entries(s.slots)) slots[name] = await readBuffer(this.device, buffer, bytes);
+    return { kind: this.options.optimizer!.kind, t: s.t, slots };
   }
 
   async load(parameters: Float32Array, optimizer?: OptimizerState): Promise<void> {
     this.write(this.params, 0, parameters);
     const s = this.training;
     if (!s) return;
+    if (optimizer) checkOptimizerState('webgpu', this.options.optimizer, this.layout.count, optimizer);
     const zeros = new Float32Array(this.layout.count);
-    this.write(s.m, 0, optimizer?.m ?? zeros);
-    this.write(s.v, 0, optimizer?.v ?? zeros);
+    for (const [name, buffer] of Object.entries(s.slots)) this.write(buffer, 0, optimizer?.slots[name] ?? zeros);
     this.write(s.grads, 0, zeros);
     s.t = optimizer?.t ?? 0;
   }
@@ -361,10 +370,7 @@ export class WebGPUModel implements BackendModel {
     this.current?.owned.destroy();
     this.current = undefined;
     this.params.destroy();
-    const s = this.training;
-    if (s) {
-      for (const buffer of [s.grads, s.m, s.v, s.mask, s.normState]) buffer.destroy();
-    }
+    for (const buffer of this.training?.buffers ?? []) buffer.destroy();
     this.wavelet?.destroy();
     this.kernels.destroy();
     if (this.ownsDevice) this.gpu.destroy();

@@ -1,10 +1,10 @@
-// The GPT's WGSL kernels (matmul, layernorm, attention, pointwise, crossentropy, encoder,
-// adamw) as pipelines, and `KernelLaunch`: one kernel launch with its uniforms and bind group made
+// The WGSL kernels (matmul, layernorm, attention, pointwise, crossentropy, encoder, WaveletLM,
+// the optimizer) as pipelines, and `KernelLaunch`: one kernel launch with its uniforms and bind group made
 // once, so that a training step is replayed by recording a list of them into one encoder.
 
 import { createBuffer } from '../../runtime/webgpu.js';
 import { attentionShader, defaultAttentionTiling, type AttentionTiling } from './attention.js';
-import { adamwWgsl, attentionWgsl, crossentropyWgsl, decodeWgsl, encoderWgsl, layernormWgsl, matmulWgsl, pointwiseWgsl, waveletLmWgsl } from '../../generated/wgsl.js';
+import { attentionWgsl, crossentropyWgsl, decodeWgsl, encoderWgsl, layernormWgsl, matmulWgsl, optimizerWgsl, pointwiseWgsl, waveletLmWgsl } from '../../generated/wgsl.js';
 
 type Binding = 'uniform' | 'storage' | 'read-only-storage';
 const R: Binding = 'read-only-storage';
@@ -17,7 +17,7 @@ const SHADERS = {
   pointwise: { code: pointwiseWgsl, bindings: ['uniform', R, R, W], entries: ['gelu', 'gelu_backward', 'add', 'scale', 'add_into'] },
   crossentropy: { code: crossentropyWgsl, bindings: ['uniform', R, R, W, W], entries: ['forward', 'mean', 'backward'] },
   encoder: { code: encoderWgsl, bindings: ['uniform', R, R, W, R, W], entries: ['forward', 'backward_tokens', 'backward_positions'] },
-  adamw: { code: adamwWgsl, bindings: ['uniform', W, W, W, W, R, W], entries: ['norm_partials', 'norm_total', 'update'] },
+  optimizer: { code: optimizerWgsl, bindings: ['uniform', W, W, W, W, R, W], entries: ['norm_partials', 'norm_total', 'update_adamw', 'update_adagrad'] },
   decode: { code: decodeWgsl, bindings: ['uniform', R, R, R, W, W, W, R], entries: ['embed', 'store_kv', 'attend', 'wavelet_step'] },
   // WaveletLM's layers (src/kernels/wavelet_lm/wavelet-lm.wgsl)
   waveletLm: {
