@@ -1,4 +1,4 @@
-// The WebAssembly SIMD backend: the parameters, gradients, AdamW moments, activations and every
+// The WebAssembly SIMD backend: the parameters, gradients, optimizer state, activations and every
 // decoder's caches live in one module's memory (one instance a model), and every layer is an
 // AssemblyScript kernel (backends/wasm/layers.ts). Activations are allocated once for a batch
 // shape and again only when it changes.

@@ -1,4 +1,4 @@
-// The WebGPU backend: parameters, gradients and AdamW moments in one buffer each; activations in
+// The WebGPU backend: parameters, gradients and optimizer state in one buffer each; activations in
 // buffers of their own (a launch may not write a buffer it also reads), laid out by
 // model/buffers.ts for a batch shape, once. A training step is the program's launches recorded
 // into one command encoder: forward, cross-entropy, backward; the optimizer is three more
