@@ -12,14 +12,14 @@ import { summarize } from '../replicate/spe.js';
 import { flagsUsage, type Flag, type Options } from './options.js';
 import { TRAIN_FLAGS, trainSettings } from './train.js';
 
-/** What replicate sets itself, of train's flags: the data, the variants' wavelets, the seeds, the output. */
+/** What replicate sets itself, of train's flags: the data, the variants' architecture and wavelets, the seeds, the output. */
 const SET_BY_REPLICATE = ['data', 'tokenizer', 'architecture', 'wavelet', 'seed', 'out', 'resume', 'sample', 'temperature'];
 const LONGER = { steps: 1000, 'eval-every': 100 } as Record<string, number>;
 
 export const REPLICATE_FLAGS: readonly Flag[] = [
   { name: 'dataset', value: 'NAME|FILE', help: `required: ${datasetNames().join(', ')}, or a text file` },
   { name: 'dataset-size', value: 'N', type: 'integer', help: "the dataset's size where it has one (e.g. the number of examples)" },
-  { name: 'variants', value: 'LIST', default: VARIANTS.join(','), help: 'wavelet forms compared, none being the baseline' },
+  { name: 'variants', value: 'LIST', default: VARIANTS.join(','), help: "the GPT's wavelet forms (none: the baseline) and wavelet-lm, a WaveletLM of the baseline's parameter count" },
   { name: 'seeds', value: 'N', type: 'integer', default: 3, help: 'seeds a variant' },
   { name: 'first-seed', value: 'S', type: 'integer', default: 1, help: 'the first seed (others run in another command pool with it)' },
   { name: 'out', value: 'DIR', help: 'where the results go (default runs/replicate/DATASET)' },

@@ -1,6 +1,8 @@
 // `wavelet-gpt replicate`: the baseline and the wavelet variants trained on one dataset with the
 // same initial weights (shared tensors draw the same numbers: parameters.ts), the same data order
 // and the same schedule (both from the seed), evaluated on the same held-out crops; for each seed.
+// The variant 'wavelet-lm' is the other architecture: a WaveletLM of the baseline's depth and
+// context whose width is chosen to match the baseline's parameter count, on the same data and steps.
 // Each run is an ordinary training run in its own folder, so a harness killed midway continues:
 // finished runs are read back, a run with a checkpoint resumes from it, the rest start.
 
@@ -10,11 +12,14 @@ import { ensureDataset, DATASETS } from '../data/datasets.js';
 import { WaveletInputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { CHECKPOINT_FILE, loadCheckpoint } from '../train/checkpoint.js';
+import { isWaveletLM, waveletLmPresetConfig, WAVELET_LM_PRESETS, type GPTConfig, type WaveletLMConfig } from '../model/config.js';
+import { parameterLayout } from '../model/parameters.js';
 import { train, type LogEntry, type TrainLog, type TrainSettings } from '../train/trainer.js';
 import { replicationMarkdown, replicationSvg } from './report.js';
 import { summarize, type RunResult, type VariantSummary } from './spe.js';
 
-export const VARIANTS = ['none', 'haar', 'learnable', 'ema'] as const;
+/** The GPT's wavelet forms ('none': the baseline), and the WaveletLM architecture. */
+export const VARIANTS = ['none', 'haar', 'learnable', 'ema', 'wavelet-lm'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export interface ReplicateSettings {
@@ -77,7 +82,60 @@ function runResult(variant: Variant, seed: number, log: TrainLog): RunResult {
   const evaluated = log.entries.filter((e) => e.validationLoss !== undefined);
   const tokensPerStep = log.settings.batch * log.settings.accumulate * log.config.context;
   const ms = log.entries.map((e) => (1000 * tokensPerStep) / e.tokensPerSecond).sort((a, b) => a - b);
-  return { variant, seed, curve: { steps: evaluated.map((e) => e.step + 1), losses: evaluated.map((e) => e.validationLoss!) }, msPerStep: ms[ms.length >> 1] };
+  return {
+    variant,
+    seed,
+    curve: { steps: evaluated.map((e) => e.step + 1), losses: evaluated.map((e) => e.validationLoss!) },
+    msPerStep: ms[ms.length >> 1],
+    parameters: parameterLayout(log.config).count,
+  };
+}
+
+/**
+ * The WaveletLM compared with a GPT: the GPT's vocabulary, context and depth, the levels, rank and
+ * sharing of `shape`, and the width and MLP expansion whose parameter count is nearest the GPT's.
+ * Both are searched because the width alone moves in jumps: the wavelet part pads it to a power
+ * of two, so the mixers' weights double at each one. Ties go to the expansion of `shape`.
+ */
+export function matchedWaveletLM(gpt: GPTConfig, shape: Omit<WaveletLMConfig, 'architecture' | 'vocabSize' | 'context' | 'layers' | 'width'>): WaveletLMConfig {
+  const target = parameterLayout(gpt).count;
+  const at = (width: number, mlpExpansion: number) =>
+    waveletLmPresetConfig('tiny', { ...shape, vocabSize: gpt.vocabSize, context: gpt.context, layers: gpt.layers, width, mlpExpansion });
+  const count = (config: WaveletLMConfig) => parameterLayout(config).count;
+  let best: { config: WaveletLMConfig; gap: number } | undefined;
+  const consider = (config: WaveletLMConfig) => {
+    const gap = Math.abs(count(config) - target);
+    if (!best || gap < best.gap || (gap === best.gap && config.mlpExpansion === shape.mlpExpansion)) best = { config, gap };
+  };
+  for (let width = 1; width <= 4 * gpt.width; width++) {
+    // The count is linear in the expansion: the nearest expansion from two counts.
+    const [one, two] = [count(at(width, 1)), count(at(width, 2))];
+    if (one > target + (best?.gap ?? Infinity)) break;
+    const nearest = Math.max(1, Math.round(1 + (target - one) / (two - one)));
+    for (const mlpExpansion of new Set([nearest, shape.mlpExpansion])) consider(at(width, mlpExpansion));
+  }
+  return best!.config;
+}
+
+/** The sizes flags that are the WaveletLM's own (not the GPT's). */
+const WAVELET_LM_SIZES = ['levels', 'mlpExpansion', 'lowRank', 'liftingSharing'] as const;
+
+/** train()'s settings of one run of a variant; the WaveletLM's are matched to the baseline's config. */
+function variantSettings(settings: ReplicateSettings, variant: Variant, data: string, seed: number, dir: string, baseline: TrainLog | undefined): TrainSettings {
+  const training = { ...settings.training, data, tokenizer: 'char' as const, seed, out: dir };
+  const sizes = { ...settings.training.sizes };
+  const ownSizes: Record<string, unknown> = {};
+  for (const field of WAVELET_LM_SIZES) {
+    if (field in sizes) ownSizes[field] = sizes[field];
+    delete sizes[field];
+  }
+  if (variant !== 'wavelet-lm') return { ...training, architecture: 'gpt', wavelet: variant, sizes };
+  if (!baseline || isWaveletLM(baseline.config)) throw new Error('replicate: the WaveletLM is sized after the baseline, which runs first');
+  const preset = settings.training.preset in WAVELET_LM_PRESETS ? settings.training.preset : 'tiny';
+  const { architecture: _a, vocabSize: _v, context: _c, layers: _l, width: _w, ...shape } = waveletLmPresetConfig(preset, ownSizes as Partial<WaveletLMConfig>);
+  const matched = matchedWaveletLM(baseline.config, shape);
+  const { vocabSize: _vocab, architecture: _arch, ...matchedSizes } = matched;
+  return { ...training, architecture: 'wavelet-lm', preset, wavelet: 'none', sizes: matchedSizes };
 }
 
 export async function replicate(settings: ReplicateSettings, events: ReplicateEvents = {}): Promise<ReplicationResults> {
@@ -98,8 +156,11 @@ export async function replicate(settings: ReplicateSettings, events: ReplicateEv
   let config: TrainLog['config'] | undefined;
   let index = 0;
   const total = seeds.length * settings.variants.length;
+  // The baseline first: the WaveletLM is sized after it.
+  const variants = [...settings.variants].sort((a, b) => Number(b === 'none') - Number(a === 'none'));
   for (const seed of seeds) {
-    for (const variant of settings.variants) {
+    let baseline: TrainLog | undefined;
+    for (const variant of variants) {
       index++;
       const dir = join(out, 'runs', `${variant}-seed${seed}`);
       let log = finishedLog(dir, settings.training.steps);
@@ -107,10 +168,11 @@ export async function replicate(settings: ReplicateSettings, events: ReplicateEv
         const resumable = existsSync(join(dir, CHECKPOINT_FILE));
         const resumedFrom = resumable ? checkpointStep(dir) : 0;
         events.runStart?.({ variant, seed, index, total, resumedFrom });
-        const runSettings: TrainSettings = { ...settings.training, data, tokenizer: 'char', wavelet: variant, seed, out: dir };
+        const runSettings = variantSettings(settings, variant, data, seed, dir, baseline);
         const onStep = { step: (entry: LogEntry) => events.step?.({ variant, seed, entry, steps: settings.training.steps }) };
         log = resumable ? await train(runSettings, onStep, { dir, overrides: { steps: settings.training.steps } }) : await train(runSettings, onStep);
       }
+      if (variant === 'none') baseline = log;
       config ??= log.config;
       runs.push(runResult(variant, seed, log));
     }

@@ -1,12 +1,12 @@
 // The replication's results as the paper shows them: a table (Modality | Baseline | Proposed |
-// SPE | Speedup | Relative time) in Markdown, and the validation curves with each variant's
-// same-performance step marked, as SVG.
+// SPE | Speedup | Relative time, with each model's parameters and time a step) in Markdown, and
+// the validation curves with each variant's same-performance step marked, as SVG.
 
 import { lineChartSvg } from '../report/svg.js';
 import { describeSizes } from '../model/config.js';
 import type { ReplicationResults } from './harness.js';
 
-const NAMES: Record<string, string> = { none: 'baseline', haar: 'Haar (fixed)', learnable: 'learnable kernels', ema: 'EMA' };
+const NAMES: Record<string, string> = { none: 'baseline', haar: 'Haar (fixed)', learnable: 'learnable kernels', ema: 'EMA', 'wavelet-lm': 'WaveletLM (matched parameters)' };
 
 const pm = (value: { mean: number; spread: number } | null, digits: number, seeds: number) =>
   value === null ? 'not reached' : seeds > 1 ? `${value.mean.toFixed(digits)} ± ${value.spread.toFixed(digits)}` : value.mean.toFixed(digits);
@@ -20,18 +20,21 @@ export function replicationMarkdown(all: ReplicationResults[]): string {
     lines.push(
       `## ${r.dataset} (${r.preset}, ${r.steps} steps, ${n} seed${n > 1 ? 's' : ''})`,
       '',
-      `Data: ${r.source}. Model: ${describeSizes(r.config)}; batch ${r.batch}, evaluated every ${r.evalEvery} steps; backend ${r.backend}. ` +
+      `Data: ${r.source}. Model: ${describeSizes(r.config)}` +
+        (baseline.parameters === undefined ? '' : `, ${baseline.parameters.toLocaleString('en')} parameters, ${baseline.msPerStep.toFixed(1)} ms a step`) +
+        `; batch ${r.batch}, evaluated every ${r.evalEvery} steps; backend ${r.backend}. ` +
         `Losses are validation NLL in nats (bits per ${r.symbol} in brackets), mean ± standard deviation over seeds. ` +
         `SPE: the first evaluation at which a variant reaches the same seed's baseline final loss; speedup 1 - SPE / ${r.steps}.`,
       '',
-      '| Modality | Baseline | Proposed | Variant | SPE | Speedup | Reached | Relative time |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| Modality | Baseline | Proposed | Variant | Parameters | SPE | Speedup | Reached | ms a step | Relative time |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     const bits = (nats: number) => (nats / Math.LN2).toFixed(3);
     for (const s of r.summaries.filter((v) => v.variant !== r.baseline)) {
       lines.push(
         `| ${r.dataset} | ${pm(baseline.finalLoss, 3, n)} (${bits(baseline.finalLoss.mean)}) | ${pm(s.finalLoss, 3, n)} (${bits(s.finalLoss.mean)}) | ${NAMES[s.variant] ?? s.variant} | ` +
-          `${pm(s.samePerformanceStep, 0, s.reached)} | ${s.speedup ? `${pm({ mean: 100 * s.speedup.mean, spread: 100 * s.speedup.spread }, 1, s.reached)} %` : 'none'} | ${s.reached}/${n} | ${s.relativeTime.toFixed(3)} |`,
+          `${s.parameters?.toLocaleString('en') ?? '?'} | ${pm(s.samePerformanceStep, 0, s.reached)} | ${s.speedup ? `${pm({ mean: 100 * s.speedup.mean, spread: 100 * s.speedup.spread }, 1, s.reached)} %` : 'none'} | ` +
+          `${s.reached}/${n} | ${s.msPerStep.toFixed(1)} | ${s.relativeTime.toFixed(3)} |`,
       );
     }
     lines.push('');

@@ -34,6 +34,8 @@ export interface RunResult {
   curve: Curve;
   /** Milliseconds a training step (median over the run). */
   msPerStep: number;
+  /** The model's parameter count (absent in results from before architectures were compared). */
+  parameters?: number;
 }
 
 export interface VariantSummary {
@@ -48,6 +50,9 @@ export interface VariantSummary {
   reached: number;
   /** Time a step relative to the baseline's (mean of per-seed ratios). */
   relativeTime: number;
+  /** Milliseconds a step, mean over seeds. */
+  msPerStep: number;
+  parameters?: number;
 }
 
 /**
@@ -75,6 +80,8 @@ export function summarize(runs: RunResult[], baseline: string, steps: number): V
       speedup: meanAndSpread(reached.map((s) => 1 - s / steps)),
       reached: reached.length,
       relativeTime: own.reduce((sum, r) => sum + r.msPerStep / baselineRuns.get(r.seed)!.msPerStep, 0) / own.length,
+      msPerStep: own.reduce((sum, r) => sum + r.msPerStep, 0) / own.length,
+      parameters: own[0].parameters,
     };
   });
 }

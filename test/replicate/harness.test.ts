@@ -1,14 +1,15 @@
 // The replication harness end to end on a small text: every variant starts from the same shared
 // weights; a harness stopped midway continues to the results an uninterrupted one gives; the
-// outputs (results.json, the table, the plot) are written.
+// outputs (results.json, the table, the plot) are written; WaveletLM is compared at the
+// baseline's parameter count.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkConfig } from '../../src/model/config.js';
+import { checkConfig, type GPTConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
-import { replicate, type ReplicateSettings } from '../../src/replicate/harness.js';
+import { matchedWaveletLM, replicate, type ReplicateSettings } from '../../src/replicate/harness.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wavelet-gpt-replicate-'));
@@ -57,15 +58,43 @@ test('a replication stopped midway continues to what an uninterrupted one gives'
   assert.equal(resumed.summaries.map((s) => s.finalLoss), whole.summaries.map((s) => s.finalLoss));
   for (const file of ['results.json', 'results.md', 'curves.svg']) assert.ok(existsSync(join(out, file)), file);
   const table = readFileSync(join(out, 'results.md'), 'utf8');
-  assert.match(table, /\| Modality \| Baseline \| Proposed \| Variant \| SPE \| Speedup \| Reached \| Relative time \|/);
+  assert.match(table, /\| Modality \| Baseline \| Proposed \| Variant \| Parameters \| SPE \| Speedup \| Reached \| ms a step \| Relative time \|/);
   assert.match(table, /Haar \(fixed\)/);
   assert.match(readFileSync(join(out, 'curves.svg'), 'utf8'), /^<svg/);
+});
+
+test('the WaveletLM is sized to the GPT: its depth and context, the width and MLP expansion whose parameter count is nearest', () => {
+  const shape = { levels: 3, mlpExpansion: 2, lowRank: 4, liftingSharing: 'shared' as const };
+  for (const gpt of [checkConfig<GPTConfig>({ vocabSize: 84, context: 64, layers: 2, width: 32, heads: 4, feedForward: 64, headDense: 64, wavelet: null }), checkConfig<GPTConfig>({ vocabSize: 27, context: 128, layers: 4, width: 64, heads: 4, feedForward: 256, headDense: 0, wavelet: null })]) {
+    const matched = matchedWaveletLM(gpt, shape);
+    assert.equal([matched.layers, matched.context, matched.vocabSize], [gpt.layers, gpt.context, gpt.vocabSize]);
+    const target = parameterLayout(gpt).count;
+    const gap = (width: number, mlpExpansion: number) => Math.abs(parameterLayout(checkConfig({ ...matched, width, mlpExpansion })).count - target);
+    // An exhaustive search over a range of both finds nothing nearer.
+    const found = gap(matched.width, matched.mlpExpansion);
+    for (let width = 1; width <= 2 * gpt.width; width++) for (let m = 1; m <= 40; m++) assert.ok(found <= gap(width, m), `width ${width}, expansion ${m} is nearer than ${matched.width}, ${matched.mlpExpansion}`);
+    assert.ok(found < 0.05 * target, `within 5 % of ${target}: ${found} off`);
+  }
+});
+
+test('replicate compares the architectures: a WaveletLM run beside the baseline, parameters and time a step reported', async () => {
+  const out = join(dir, 'architectures');
+  const results = await replicate({ ...settings(out, 3), variants: ['wavelet-lm', 'none'], seeds: 1 });
+  assert.equal(results.runs.map((r) => r.variant), ['none', 'wavelet-lm'], 'the baseline runs first');
+  const lm = loadCheckpoint(join(out, 'runs', 'wavelet-lm-seed1')).config;
+  assert.is(lm.architecture, 'wavelet-lm');
+  assert.equal([lm.layers, lm.context], [2, 16]);
+  const [base, wavelet] = results.summaries;
+  assert.ok(Math.abs(wavelet.parameters! - base.parameters!) < 0.2 * base.parameters!, `${wavelet.parameters} against ${base.parameters} parameters`);
+  const table = readFileSync(join(out, 'results.md'), 'utf8');
+  assert.match(table, new RegExp(`\\| WaveletLM \\(matched parameters\\) \\| ${wavelet.parameters!.toLocaleString('en')} \\|`));
+  assert.match(table, new RegExp(`${base.parameters!.toLocaleString('en')} parameters, [\\d.]+ ms a step`));
 });
 
 test('bad settings: no baseline, an unknown variant, a dataset that is neither name nor file', async () => {
   const out = join(dir, 'bad');
   await rejects(() => replicate({ ...settings(out, 2), variants: ['haar'] }), /the baseline 'none' must be among them/);
-  await rejects(() => replicate({ ...settings(out, 2), variants: ['none', 'wavy' as 'haar'] }), /expected some of none, haar, learnable, ema, found 'wavy'/);
+  await rejects(() => replicate({ ...settings(out, 2), variants: ['none', 'wavy' as 'haar'] }), /expected some of none, haar, learnable, ema, wavelet-lm, found 'wavy'/);
   await rejects(() => replicate({ ...settings(out, 2), dataset: 'no-such-dataset' }), /neither a dataset \(text8-moby.*\) nor a file/);
 });
 
