@@ -93,26 +93,22 @@ function runResult(variant: Variant, seed: number, log: TrainLog): RunResult {
 
 /**
  * The WaveletLM compared with a GPT: the GPT's vocabulary, context and depth, the levels, rank and
- * sharing of `shape`, and the width and MLP expansion whose parameter count is nearest the GPT's.
- * Both are searched because the width alone moves in jumps: the wavelet part pads it to a power
- * of two, so the mixers' weights double at each one. Ties go to the expansion of `shape`.
+ * sharing of `shape`, and the width and MLP expansion whose parameter count is nearest the GPT's,
+ * among sane shapes: the width within a factor 2 of the GPT's, the expansion from 1 to twice the
+ * shape's (unbounded, the search would pick a width of 1 and an MLP thousands wide). The width
+ * moves the count in jumps (the wavelet part pads it to a power of two, and the mixers' weights
+ * double at each one), so the match is near, not exact: the report gives both counts.
+ * Ties go to the expansion of `shape`.
  */
 export function matchedWaveletLM(gpt: GPTConfig, shape: Omit<WaveletLMConfig, 'architecture' | 'vocabSize' | 'context' | 'layers' | 'width'>): WaveletLMConfig {
   const target = parameterLayout(gpt).count;
-  const at = (width: number, mlpExpansion: number) =>
-    waveletLmPresetConfig('tiny', { ...shape, vocabSize: gpt.vocabSize, context: gpt.context, layers: gpt.layers, width, mlpExpansion });
-  const count = (config: WaveletLMConfig) => parameterLayout(config).count;
   let best: { config: WaveletLMConfig; gap: number } | undefined;
-  const consider = (config: WaveletLMConfig) => {
-    const gap = Math.abs(count(config) - target);
-    if (!best || gap < best.gap || (gap === best.gap && config.mlpExpansion === shape.mlpExpansion)) best = { config, gap };
-  };
-  for (let width = 1; width <= 4 * gpt.width; width++) {
-    // The count is linear in the expansion: the nearest expansion from two counts.
-    const [one, two] = [count(at(width, 1)), count(at(width, 2))];
-    if (one > target + (best?.gap ?? Infinity)) break;
-    const nearest = Math.max(1, Math.round(1 + (target - one) / (two - one)));
-    for (const mlpExpansion of new Set([nearest, shape.mlpExpansion])) consider(at(width, mlpExpansion));
+  for (let width = Math.ceil(gpt.width / 2); width <= 2 * gpt.width; width++) {
+    for (let mlpExpansion = 1; mlpExpansion <= 2 * shape.mlpExpansion; mlpExpansion++) {
+      const config = waveletLmPresetConfig('tiny', { ...shape, vocabSize: gpt.vocabSize, context: gpt.context, layers: gpt.layers, width, mlpExpansion });
+      const gap = Math.abs(parameterLayout(config).count - target);
+      if (!best || gap < best.gap || (gap === best.gap && mlpExpansion === shape.mlpExpansion)) best = { config, gap };
+    }
   }
   return best!.config;
 }

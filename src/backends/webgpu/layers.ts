@@ -29,9 +29,21 @@ export interface WebGPULayerContext {
   T: number;
   /** Training: the tokens (B, T); generation: [t, token_0 .. token_{B-1}] (decode.wgsl's `step`). */
   tokens: GPUBuffer;
-  /** Shared by the program's layers: split products' partial sums, attention's delta, the wavelet op's summaries and taps. */
-  scratch: { matmul: GPUBuffer; attentionDelta: GPUBuffer; waveletSummaries: GPUBuffer; taps: GPUBuffer; tapGradient: GPUBuffer; ones: GPUBuffer };
+  /**
+   * Shared by the program's layers: split products' partial sums, attention's delta, the wavelet
+   * op's summaries and taps, and the partial sums of WaveletLM's reductions (reductionFloats).
+   */
+  scratch: { matmul: GPUBuffer; attentionDelta: GPUBuffer; waveletSummaries: GPUBuffer; taps: GPUBuffer; tapGradient: GPUBuffer; ones: GPUBuffer; reductions: GPUBuffer };
   generation?: { plan: GPUBuffer; spare: GPUBuffer[]; onReset(state: GPUBuffer): void };
+}
+
+/** wavelet-lm.wgsl's partial sums: PARTS for a scalar's gradient, GAIN_PARTS a channel for a gain's. */
+const REDUCTION_PARTS = 1024;
+const GAIN_PARTS = 256;
+
+/** Floats of the reductions' scratch for a network `width` channels wide at most (training). */
+export function reductionFloats(width: number): number {
+  return Math.max(REDUCTION_PARTS, GAIN_PARTS * width);
 }
 
 /** The products of a linear layer (kernels/gpt/matmul.ts), for sizing the scratch of split ones. */
@@ -60,8 +72,13 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
   const lm = (entry: string, n: number, [width, time, aux]: number[], reads: GPUBuffer[], out: GPUBuffer, extra: LmLaunch = {}) => {
     const uniforms = [n, width, time, aux, f32Bits(extra.a ?? 1), f32Bits(extra.b ?? 1), extra.aOffset ?? NONE, extra.bOffset ?? NONE];
     const buffers = [...reads, ...[k.unused, k.unused, k.unused].slice(reads.length), out, extra.grads ?? k.unusedWritable];
-    return k.dispatch('waveletLm', entry, uniforms, buffers, extra.workgroups ?? (extra.single ? [1, 1, 1] : grid(n, 256)));
+    return k.dispatch('waveletLm', entry, uniforms, buffers, extra.workgroups ?? grid(n, 256));
   };
+  // A parameter's gradient += sum of a * b over n elements; two passes through the scratch.
+  const dotInto = (a: GPUBuffer, b: GPUBuffer, n: number, offset: number) => [
+    lm('dot_partials', n, [0, 0, 0], [a, b], scratch.reductions, { workgroups: [REDUCTION_PARTS, 1, 1] }),
+    lm('dot_total', n, [0, 0, 0], [], scratch.reductions, { grads: G(), bOffset: offset, workgroups: [1, 1, 1] }),
+  ];
   switch (layer.kind) {
     case 'embedding': {
       const positions = layer.positions;
@@ -182,7 +199,7 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
       const n = N * outputWidth;
       const factor = (f: Factor) => (typeof f === 'number' ? { value: f, offset: NONE } : { value: 0, offset: o(f.parameter) });
       const [fa, fb] = [factor(layer.scaleA), factor(layer.scaleB)];
-      const learn = (f: Factor, input: GPUBuffer) => (typeof f === 'number' ? [] : [lm('dot_into', n, [outputWidth, T, 0], [input, dy!], k.unusedWritable, { grads: G(), bOffset: o(f.parameter), single: true })]);
+      const learn = (f: Factor, input: GPUBuffer) => (typeof f === 'number' ? [] : dotInto(input, dy!, n, o(f.parameter)));
       return {
         forward: [lm('sum_forward', n, [outputWidth, T, 0], [x, x2, P], y, { a: fa.value, aOffset: fa.offset, b: fb.value, bOffset: fb.offset })],
         backward: () => [
@@ -199,7 +216,7 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
         forward: [lm('sum_forward', n, [outputWidth, T, 0], [x, x, P], y, { aOffset: o(layer.factor), b: 0 })],
         backward: () => [
           lm('add_scaled', n, [outputWidth, T, 0], [dy!, k.unused, P], dx, { aOffset: o(layer.factor) }),
-          lm('dot_into', n, [outputWidth, T, 0], [x, dy!], k.unusedWritable, { grads: G(), bOffset: o(layer.factor), single: true }),
+          ...dotInto(x, dy!, n, o(layer.factor)),
         ],
       };
     }
@@ -209,7 +226,8 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
         forward: [lm('channel_scale_forward', N * W, [W, T, 0], [x, k.unused, P], y, { aOffset: o(layer.gain) })],
         backward: () => [
           lm('channel_scale_backward_input', N * W, [W, T, 0], [k.unused, dy!, P], dx, { aOffset: o(layer.gain) }),
-          lm('channel_scale_backward_gain', N, [W, T, 0], [x, dy!], k.unusedWritable, { grads: G(), bOffset: o(layer.gain), workgroups: [Math.ceil(W / 256), 1, 1] }),
+          lm('gain_partials', N, [W, T, 0], [x, dy!], scratch.reductions, { workgroups: [Math.ceil(W / 256), GAIN_PARTS, 1] }),
+          lm('gain_total', N, [W, T, 0], [], scratch.reductions, { grads: G(), bOffset: o(layer.gain), workgroups: [Math.ceil(W / 256), 1, 1] }),
         ],
       };
     }
@@ -244,7 +262,7 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
         backward: () =>
           io.inputs.flatMap((input, s) => [
             lm('add_scaled', n, [outputWidth, T, 0], [dy!, k.unused, P], io.inputGradients[s], { aOffset: weight(s) }),
-            lm('dot_into', n, [outputWidth, T, 0], [input, dy!], k.unusedWritable, { grads: G(), bOffset: weight(s), single: true }),
+            ...dotInto(input, dy!, n, weight(s)),
           ]),
       };
     }
@@ -275,8 +293,6 @@ interface LmLaunch {
   /** The second writable binding: a gradient buffer, or a decoding state. */
   grads?: GPUBuffer;
   workgroups?: [number, number, number];
-  /** One workgroup (dot_into). */
-  single?: boolean;
 }
 
 /** A layer kind this backend has no kernel for (the registry refuses such models before they get here). */

@@ -13,12 +13,15 @@ import type { AttentionTiling } from '../../kernels/gpt/attention.js';
 import { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
 import { decayMask, OPTIMIZER_SLOTS } from '../../kernels/optimizer/ref.js';
 import { networkOf } from '../../model/networks.js';
-import { isWaveletLM, type ModelConfig } from '../../model/config.js';
+import { isWaveletLM, nextPowerOfTwo, type ModelConfig } from '../../model/config.js';
 import { waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram } from '../program.js';
 import { checkOptimizerState, makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
-import { linearProducts, webgpuLayer, type WebGPULayerContext } from './layers.js';
+import { linearProducts, reductionFloats, webgpuLayer, type WebGPULayerContext } from './layers.js';
+
+/** Layer kinds whose backward reduces into a parameter's gradient through the reductions' scratch. */
+const REDUCING_KINDS = new Set(['sum', 'scale', 'channel_scale', 'scale_route']);
 
 interface TrainingProgram {
   B: number;
@@ -139,6 +142,8 @@ export class WebGPUModel implements BackendModel {
         taps: buffer(tapCount),
         tapGradient: buffer(training ? tapCount : 1),
         ones,
+        // WaveletLM's reductions are over activations at most Cp wide (a gain's are C wide).
+        reductions: buffer(training && this.network.layers.some((l) => REDUCING_KINDS.has(l.kind)) ? reductionFloats(nextPowerOfTwo(this.config.width)) : 1),
       },
       generation,
     };

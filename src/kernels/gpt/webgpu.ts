@@ -24,8 +24,8 @@ const SHADERS = {
     code: waveletLmWgsl,
     bindings: ['uniform', R, R, R, W, W],
     entries: [
-      'pad_forward', 'pad_backward', 'lifting_forward', 'lifting_backward_input', 'lifting_step', 'sum_forward', 'add_scaled', 'dot_into',
-      'channel_scale_forward', 'channel_scale_backward_input', 'channel_scale_backward_gain', 'hadamard', 'silu_gate_forward',
+      'pad_forward', 'pad_backward', 'lifting_forward', 'lifting_backward_input', 'lifting_step', 'sum_forward', 'add_scaled', 'dot_partials', 'dot_total',
+      'channel_scale_forward', 'channel_scale_backward_input', 'gain_partials', 'gain_total', 'hadamard', 'silu_gate_forward',
       'silu_gate_backward_input', 'silu_gate_backward_gate', 'running_mean_forward', 'running_mean_backward', 'running_mean_step',
     ],
   },

@@ -1,8 +1,9 @@
 // WaveletLM's own layers on WebGPU: the functions of src/kernels/wavelet_lm/ref.ts (the oracle,
 // which test/backends/layers.test.ts holds these to). Activations are (B, T, W) row-major; the
 // backward entries add (+=) into their gradients. One invocation an element in a 2-D grid of
-// 256-wide workgroups, except: hadamard (a workgroup a row), dot_into (one workgroup), the
-// channel_scale gain gradient and running_mean (an invocation a channel or a (sequence, channel)).
+// 256-wide workgroups, except: hadamard (a workgroup a row), the reductions (dot_*, gain_*: two
+// passes, PARTS partial sums into `out` then their total into the gradient, in a fixed order so a
+// step is deterministic) and running_mean (an invocation a (sequence, channel)).
 // A factor is a constant (a) or, where its offset is not NONE, a parameter (z = the parameters).
 // In generation, z is decode.wgsl's step buffer: its first word is the position t.
 
@@ -95,19 +96,39 @@ fn add_scaled(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgro
   out[i] += factor_a() * x[i];
 }
 
-// grads[b_offset] += sum of x * y: one workgroup, a fixed order of summation.
+// The reductions' partial sums: PARTS of them (dot_*), or PARTS a channel (gain_*).
+const PARTS = 1024u;
 var<workgroup> partial: array<f32, 256>;
-@compute @workgroup_size(256)
-fn dot_into(@builtin(local_invocation_index) lane: u32) {
-  var s = 0.0;
-  for (var i = lane; i < p.n; i += 256u) { s += x[i] * y[i]; }
-  partial[lane] = s;
+
+fn workgroup_sum(lane: u32, value: f32) -> f32 {
+  partial[lane] = value;
   workgroupBarrier();
   for (var half = 128u; half > 0u; half >>= 1u) {
     if (lane < half) { partial[lane] += partial[lane + half]; }
     workgroupBarrier();
   }
-  if (lane == 0u) { grads[p.b_offset] += partial[0]; }
+  return partial[0];
+}
+
+// out[part] = sum of x * y over the part's contiguous share of the n elements; PARTS workgroups.
+@compute @workgroup_size(256)
+fn dot_partials(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) group: vec3<u32>) {
+  let share = (p.n + PARTS - 1u) / PARTS;
+  let start = group.x * share;
+  let end = min(start + share, p.n);
+  var s = 0.0;
+  for (var i = start + lane; i < end; i += 256u) { s += x[i] * y[i]; }
+  let total = workgroup_sum(lane, s);
+  if (lane == 0u) { out[group.x] = total; }
+}
+
+// grads[b_offset] += the PARTS partial sums in out; one workgroup.
+@compute @workgroup_size(256)
+fn dot_total(@builtin(local_invocation_index) lane: u32) {
+  var s = 0.0;
+  for (var i = lane; i < PARTS; i += 256u) { s += out[i]; }
+  let total = workgroup_sum(lane, s);
+  if (lane == 0u) { grads[p.b_offset] = grads[p.b_offset] + total; }
 }
 
 // out = x * gain (z[a_offset..])
@@ -126,13 +147,28 @@ fn channel_scale_backward_input(@builtin(global_invocation_id) id: vec3<u32>, @b
   out[i] += y[i] * z[p.a_offset + i % p.width];
 }
 
-// grads[b_offset + c] += sum over rows of x * y; an invocation a channel, n rows.
+// out[part * width + c] = sum of x * y over the part's share of the n rows, at channel c; a grid
+// of (channels / 256, GAIN_PARTS).
+const GAIN_PARTS = 256u;
 @compute @workgroup_size(256)
-fn channel_scale_backward_gain(@builtin(global_invocation_id) id: vec3<u32>) {
+fn gain_partials(@builtin(global_invocation_id) id: vec3<u32>) {
+  let c = id.x;
+  if (c >= p.width) { return; }
+  let share = (p.n + GAIN_PARTS - 1u) / GAIN_PARTS;
+  let start = id.y * share;
+  let end = min(start + share, p.n);
+  var s = 0.0;
+  for (var r = start; r < end; r++) { s += x[r * p.width + c] * y[r * p.width + c]; }
+  out[id.y * p.width + c] = s;
+}
+
+// grads[b_offset + c] += the GAIN_PARTS partial sums of channel c, in order; an invocation a channel.
+@compute @workgroup_size(256)
+fn gain_total(@builtin(global_invocation_id) id: vec3<u32>) {
   let c = id.x;
   if (c >= p.width) { return; }
   var s = 0.0;
-  for (var r = 0u; r < p.n; r++) { s += x[r * p.width + c] * y[r * p.width + c]; }
+  for (var part = 0u; part < GAIN_PARTS; part++) { s += out[part * p.width + c]; }
   grads[p.b_offset + c] += s;
 }
 
