@@ -63,10 +63,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'info':
       return runInfo(version());
-    case 'replicate-report': {
-      const at = rest.indexOf('--out');
-      return runReplicateReport(at < 0 ? rest : rest.slice(0, at), at < 0 ? undefined : rest[at + 1]);
-    }
+    case 'replicate-report':
+      return runReplicateReport(rest);
     case '--version':
     case '-v':
       console.log(version());
