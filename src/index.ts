@@ -42,7 +42,7 @@ export { networkOf } from './model/networks.js';
 export { type Network, type Layer } from './model/network.js';
 export { DEFAULT_ADAMW, DEFAULT_ADAGRAD, defaultOptimizer, type AdamWSettings, type AdagradSettings, type OptimizerSettings, type OptimizerKind } from './kernels/optimizer/ref.js';
 export { TokenizerInputError } from './errors.js';
-export { WaveletGPT, type GenerateOptions, type GeneratedToken } from './infer/model.js';
+export { WaveletModel, WaveletGPT, type GenerateOptions, type GeneratedToken } from './infer/model.js';
 export { sampleToken, checkSampling, type SamplingOptions } from './infer/sampling.js';
 export { parseCheckpoint, type ModelCheckpoint } from './io/checkpoint.js';
 export { quantizeInt8, dequantizeInt8 } from './io/int8.js';

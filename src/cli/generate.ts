@@ -1,7 +1,7 @@
 // `wavelet-gpt generate`: text from a trained checkpoint, cached, streamed as it comes with --stream.
 
 import { WaveletInputError } from '../errors.js';
-import { WaveletGPT } from '../infer/model.js';
+import { WaveletModel } from '../infer/model.js';
 import { fileChoiceCache } from '../io/choice_cache.js';
 import { BACKEND_NAMES } from '../backends/model.js';
 import { flagsUsage, type Flag, type Options } from './options.js';
@@ -31,7 +31,7 @@ export async function runGenerate(options: Options): Promise<void> {
   const prompt = options.string('prompt');
   if (!checkpoint) throw new WaveletInputError('generate: --checkpoint is required (a run folder, a .safetensors file or a URL)');
   if (prompt === undefined) throw new WaveletInputError('generate: --prompt is required');
-  const model = await WaveletGPT.load(checkpoint, { backend: options.string('backend') as 'auto', choiceCache: fileChoiceCache() });
+  const model = await WaveletModel.load(checkpoint, { backend: options.string('backend') as 'auto', choiceCache: fileChoiceCache() });
   if (model.choice) console.error(`backend: ${model.choice.reason}${model.choice.cached ? ' (measured before, cached)' : ''}`);
   const stop = options.string('stop');
   const settings = {

@@ -1,5 +1,5 @@
 // A trained model for generation, loaded from a checkpoint's bytes, a URL or (in Node) a file:
-//   const model = await WaveletGPT.load('runs/main/checkpoint.safetensors');
+//   const model = await WaveletModel.load('runs/main/checkpoint.safetensors');
 //   for await (const { text } of model.generate('Call me ', { maxTokens: 200 })) process.stdout.write(text);
 // Generation is cached (a backend model's decoder). Past the context, the window slides: the decoder
 // starts again from the last half context of tokens.
@@ -59,7 +59,8 @@ export interface LoadOptions {
   choiceCache?: ChoiceCache;
 }
 
-export class WaveletGPT {
+/** A trained model of either architecture (the GPT, WaveletGPT or WaveletLM), loaded for generation. */
+export class WaveletModel {
   /** Decoders not in use, by batch size: made once (caches allocated) and reused. */
   private readonly idle = new Map<number, Decoder[]>();
 
@@ -71,13 +72,13 @@ export class WaveletGPT {
   }
 
   /** From checkpoint bytes, a URL (fetched), or a file path (Node). */
-  static async load(source: Uint8Array | ArrayBuffer | URL | string, options: LoadOptions = {}): Promise<WaveletGPT> {
+  static async load(source: Uint8Array | ArrayBuffer | URL | string, options: LoadOptions = {}): Promise<WaveletModel> {
     const [bytes, what] = await readSource(source);
     const checkpoint = parseCheckpoint(bytes, what);
     if (options.tokenizersWasm) await tokenizerRuntime(options.tokenizersWasm);
     const tokenizer = await tokenizerFromJSON(checkpoint.tokenizer, `${what} tokenizer`);
     if (tokenizer.kind === 'mulaw' || tokenizer.kind === 'midi' || tokenizer.kind === 'pixels' || tokenizer.kind === 'listops') {
-      throw new WaveletInputError(`${what}: a ${tokenizer.kind} model; WaveletGPT.generate writes text, use a backend model's decoder for token ids`);
+      throw new WaveletInputError(`${what}: a ${tokenizer.kind} model; WaveletModel.generate writes text, use a backend model's decoder for token ids`);
     }
     const requested = checkBackendName(options.backend ?? 'auto', 'backend');
     const modelOptions = { config: checkpoint.config, layout: parameterLayout(checkpoint.config), parameters: checkpoint.parameters };
@@ -86,7 +87,7 @@ export class WaveletGPT {
       requested === 'auto'
         ? await chooseBackend(modelOptions, { mode: 'generate', batch: 1 }, { ...devices, budgetMs: options.chooseBudgetMs ?? 300, cache: options.choiceCache })
         : { model: await createModel(requested, modelOptions, devices), choice: undefined };
-    return new WaveletGPT(checkpoint.config, tokenizer as unknown as TextTokenizer, model, choice);
+    return new WaveletModel(checkpoint.config, tokenizer as unknown as TextTokenizer, model, choice);
   }
 
   /** A decoder for `batch` sequences, at position 0: an idle one, or a new one. */
@@ -228,3 +229,7 @@ async function readFile(path: string | URL): Promise<[Uint8Array, string]> {
   if (info.isDirectory()) return readFile(`${what.replace(/\/$/, '')}/checkpoint.safetensors`);
   return [new Uint8Array(await read(path)), what];
 }
+
+/** The earlier name of WaveletModel (from before WaveletLM), kept so that code using it still runs. */
+export const WaveletGPT = WaveletModel;
+export type WaveletGPT = WaveletModel;

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { WaveletGPT } from '../../src/infer/model.js';
+import { WaveletGPT, WaveletModel } from '../../src/infer/model.js';
 import { checkSampling, sampleToken } from '../../src/infer/sampling.js';
 import { continueTokens } from '../../src/infer/continue.js';
 import { checkConfig } from '../../src/model/config.js';
@@ -37,6 +37,10 @@ async function greedyNext(ids: number[]): Promise<number> {
   return last.indexOf(Math.max(...last));
 }
 
+test('WaveletGPT, the earlier name, is WaveletModel', () => {
+  assert.is(WaveletGPT, WaveletModel);
+});
+
 test('greedy generation equals the argmax of full forward passes, token by token (js, wasm and webgpu decoders)', async () => {
   const prompt = 'abc ha';
   const ids = Array.from(tokenizer.encode(prompt));
@@ -44,7 +48,7 @@ test('greedy generation equals the argmax of full forward passes, token by token
   for (let i = 0; i < 6; i++) expected.push(await greedyNext([...ids, ...expected]));
   const gpu = await webgpuBackend();
   for (const backend of ['js', 'wasm', ...(gpu ? (['webgpu'] as const) : [])] as const) {
-    const model = await WaveletGPT.load(dir, { backend, gpu });
+    const model = await WaveletModel.load(dir, { backend, gpu });
     const tokens: number[] = [];
     for await (const { token } of model.generate(prompt, { temperature: 0, maxTokens: 6 })) tokens.push(token);
     assert.equal(tokens, expected, backend);
@@ -63,17 +67,17 @@ test('loaded from a file, a file URL, bytes and over HTTP alike; a 404 and a cut
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   try {
     const options = { temperature: 0.9, maxTokens: 10, seed: 3 };
-    const texts = await Promise.all([file, pathToFileURL(file), new Uint8Array(bytes), `${base}/model.safetensors`].map(async (source) => (await WaveletGPT.load(source)).complete('ab', options)));
+    const texts = await Promise.all([file, pathToFileURL(file), new Uint8Array(bytes), `${base}/model.safetensors`].map(async (source) => (await WaveletModel.load(source)).complete('ab', options)));
     assert.is(new Set(texts).size, 1, texts.join(' | '));
-    await WaveletGPT.load(`${base}/missing.safetensors`).then(() => assert.unreachable('loaded a 404'), (e: Error) => assert.match(e.message, /missing\.safetensors: HTTP 404/));
-    await WaveletGPT.load(`${base}/cut.safetensors`).then(() => assert.unreachable('loaded a cut file'), (e: Error) => assert.match(e.message, /cut\.safetensors/));
+    await WaveletModel.load(`${base}/missing.safetensors`).then(() => assert.unreachable('loaded a 404'), (e: Error) => assert.match(e.message, /missing\.safetensors: HTTP 404/));
+    await WaveletModel.load(`${base}/cut.safetensors`).then(() => assert.unreachable('loaded a cut file'), (e: Error) => assert.match(e.message, /cut\.safetensors/));
   } finally {
     server.close();
   }
 });
 
 test('a batch of prompts gives what each prompt gives alone (greedy); the same seed, the same text', async () => {
-  const model = await WaveletGPT.load(dir);
+  const model = await WaveletModel.load(dir);
   const prompts = ['a', 'hhh gab', 'cd'];
   const alone = await Promise.all(prompts.map((p) => model.complete(p, { temperature: 0, maxTokens: 8 })));
   assert.equal(await model.complete(prompts, { temperature: 0, maxTokens: 8 }), alone);
@@ -82,7 +86,7 @@ test('a batch of prompts gives what each prompt gives alone (greedy); the same s
 });
 
 test('stop sequences end the text before them; past the context the window slides', async () => {
-  const model = await WaveletGPT.load(dir);
+  const model = await WaveletModel.load(dir);
   const full = await model.complete('abc', { temperature: 0, maxTokens: 10 });
   const stop = full.slice(4, 6);
   const stopped = await model.complete('abc', { temperature: 0, maxTokens: 10, stop: [stop] });
@@ -93,16 +97,16 @@ test('stop sequences end the text before them; past the context the window slide
 });
 
 test('bad input: an empty prompt, characters outside the vocabulary, bad options', async () => {
-  const model = await WaveletGPT.load(dir);
+  const model = await WaveletModel.load(dir);
   const first = async (prompt: string, options = {}) => {
     for await (const token of model.generate(prompt, options)) return token;
   };
   await first('').then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /prompt: empty/));
   await first('abz!').then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /"z", "!" not in the model's 10-character vocabulary/));
   await first('ab', { topP: 0 }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /topP: expected a number in \(0, 1\]/));
-  await WaveletGPT.load(join(dir, 'nothing')).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /nothing: no such file/));
+  await WaveletModel.load(join(dir, 'nothing')).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /nothing: no such file/));
   writeFileSync(join(dir, 'text.safetensors'), 'not a checkpoint at all');
-  await WaveletGPT.load(join(dir, 'text.safetensors')).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /text\.safetensors/));
+  await WaveletModel.load(join(dir, 'text.safetensors')).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /text\.safetensors/));
 });
 
 test('sampleToken: its frequencies follow the tempered, truncated distribution', () => {
