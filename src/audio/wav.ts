@@ -13,6 +13,13 @@ const PCM = 1;
 const IEEE_FLOAT = 3;
 const EXTENSIBLE = 0xfffe;
 
+/**
+ * The sample rates read: telephone-band and below is 8 kHz, studio masters 384 kHz. Outside them a
+ * file is damaged or hostile: resampled to 16 kHz, 1 Hz would make 16,000 tokens of each byte.
+ */
+export const MIN_SAMPLE_RATE = 1000;
+export const MAX_SAMPLE_RATE = 384000;
+
 export function readWav(bytes: Uint8Array, what = 'WAV'): Audio {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tag = (at: number) => String.fromCharCode(...bytes.subarray(at, at + 4));
@@ -42,7 +49,10 @@ function decodeSamples(view: DataView, start: number, size: number, format: { co
   const { code, channels: count, sampleRate, bits } = format;
   const supported = (code === PCM && [8, 16, 24, 32].includes(bits)) || (code === IEEE_FLOAT && (bits === 32 || bits === 64));
   if (!supported) throw new TokenizerInputError(`${what}: unsupported encoding (format ${code}, ${bits} bits): expected PCM 8/16/24/32-bit or IEEE float 32/64-bit`);
-  if (count < 1 || sampleRate < 1) throw new TokenizerInputError(`${what}: ${count} channels at ${sampleRate} Hz is not audio`);
+  if (count < 1) throw new TokenizerInputError(`${what}: ${count} channels is not audio`);
+  if (sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) {
+    throw new TokenizerInputError(`${what}: a sample rate of ${sampleRate} Hz; expected ${MIN_SAMPLE_RATE.toLocaleString('en')} to ${MAX_SAMPLE_RATE.toLocaleString('en')} Hz`);
+  }
   const width = bits / 8;
   const frames = Math.floor(size / (width * count));
   const channels = Array.from({ length: count }, () => new Float32Array(frames));

@@ -17,6 +17,12 @@ export const VELOCITY = 356;
 export const MIDI_VOCAB_SIZE = 388;
 const STEP_SECONDS = 0.01;
 const MAX_SHIFT_STEPS = 100;
+/**
+ * The longest span encoded: 6 hours, so at most 21,600 time-shift tokens besides the notes'. A
+ * file's tempo map lets 45 bytes declare years (one delta of 2^28 ticks at a tick a beat); such a
+ * file is refused before its tokens are made, not expanded until the process runs out of memory.
+ */
+export const MAX_MIDI_SECONDS = 6 * 3600;
 const VELOCITY_BINS = 32;
 const SUSTAIN_PEDAL = 64;
 
@@ -140,7 +146,11 @@ const velocityBin = (velocity: number) => Math.min(VELOCITY_BINS - 1, Math.floor
  * sounds ends the note before (two onsets of one pitch on one step keep the last). Then events
  * in time order, releases before onsets at the same step. This makes decode then encode exact.
  */
-export function encodeNotes(notes: Note[]): Uint32Array {
+export function encodeNotes(notes: Note[], what = 'MIDI'): Uint32Array {
+  const span = notes.reduce((longest, note) => Math.max(longest, note.end), 0);
+  if (!(span <= MAX_MIDI_SECONDS)) {
+    throw new TokenizerInputError(`${what}: its notes span ${Number.isFinite(span) ? `${Math.round(span).toLocaleString('en')} s` : span}; at most ${MAX_MIDI_SECONDS.toLocaleString('en')} s (6 hours) is encoded (a damaged tempo map or timing?)`);
+  }
   const quantised = notes
     .map((note) => {
       const on = Math.round(note.start / STEP_SECONDS);
@@ -236,7 +246,7 @@ export class MidiTokenizer {
   readonly vocabSize = MIDI_VOCAB_SIZE;
 
   encode(bytes: Uint8Array, what?: string): Uint32Array {
-    return encodeNotes(notesOf(parseMidiFile(bytes, what)));
+    return encodeNotes(notesOf(parseMidiFile(bytes, what)), what);
   }
 
   decode(ids: ArrayLike<number>): Uint8Array {

@@ -83,6 +83,10 @@ test('bad WAVs: truncated, not WAV, another encoding', () => {
   const alaw = good.slice();
   new DataView(alaw.buffer).setUint16(20, 6, true); // A-law
   assert.throws(() => readWav(alaw, 'alaw.wav'), /alaw.wav: unsupported encoding \(format 6, 16 bits\)/);
+  // A rate that would make thousands of tokens of each byte is refused; the bounds themselves read.
+  assert.throws(() => readWav(writeWav({ sampleRate: 1, channels: [new Float32Array(1000)] }), 'slow.wav'), (e: Error) => e instanceof TokenizerInputError && /slow.wav: a sample rate of 1 Hz; expected 1,000 to 384,000 Hz/.test(e.message));
+  assert.throws(() => readWav(writeWav({ sampleRate: 1_000_000, channels: [new Float32Array(10)] }), 'fast.wav'), /fast.wav: a sample rate of 1000000 Hz/);
+  for (const sampleRate of [1000, 384000]) assert.is(readWav(writeWav({ sampleRate, channels: [new Float32Array(10)] })).sampleRate, sampleRate);
 });
 
 test.run();

@@ -98,4 +98,36 @@ test('bad input: a truncated file, a file that is not MIDI, tokens out of range'
   assert.throws(() => tokenizer.decode([12, 388]), /token 1 is 388, expected an integer in 0..387/);
 });
 
+/** A Standard MIDI File of one track with the given event bytes (the end-of-track event added). */
+function smf(division: number, events: number[]): Uint8Array {
+  const track = [...events, 0x00, 0xff, 0x2f, 0x00];
+  const u32 = (n: number) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+  return Uint8Array.from([0x4d, 0x54, 0x68, 0x64, ...u32(6), 0, 0, 0, 1, (division >> 8) & 255, division & 255, 0x4d, 0x54, 0x72, 0x6b, ...u32(track.length), ...track]);
+}
+
+test('a file whose timing declares years is refused with the bound, before its tokens are made', () => {
+  // 51 bytes: a note held for 2^28 - 1 ticks at one tick a beat (0.5 s): 4 years, 1.3e8 time shifts
+  const years = smf(1, [0x00, 0x90, 60, 100, 0xff, 0xff, 0xff, 0x7f, 0x80, 60, 0]);
+  assert.throws(() => new MidiTokenizer().encode(years, 'years.mid'), (e: Error) => e instanceof TokenizerInputError && /years.mid: its notes span 134,217,728 s; at most 21,600 s \(6 hours\) is encoded/.test(e.message));
+  // the same note for 5 hours is music, and encodes
+  const hours = smf(1, [0x00, 0x90, 60, 100, 0x82, 0x99, 0x20, 0x80, 60, 0]); // 36,000 ticks: 18,000 s
+  const tokens = new MidiTokenizer().encode(hours);
+  assert.ok(Math.abs(decodeNotes(tokens)[0].end - 18000) < 0.01, 'the note ends at 18,000 s');
+});
+
+test('random track bodies (seeded, 300 files): each gives tokens or a clear error', () => {
+  const random = seededRandom(18);
+  const tokenizer = new MidiTokenizer();
+  for (let n = 0; n < 300; n++) {
+    const body = Array.from({ length: 8 + Math.floor(random() * 120) }, () => Math.floor(random() * 256));
+    const division = 1 + Math.floor(random() * 960);
+    try {
+      const tokens = tokenizer.encode(smf(division, body), `random${n}.mid`);
+      assert.ok(tokens.every((t) => t < 388), `random${n}: tokens in the vocabulary`);
+    } catch (error) {
+      assert.ok(error instanceof TokenizerInputError, `random${n}: ${(error as Error).stack}`);
+    }
+  }
+});
+
 test.run();
