@@ -106,7 +106,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-test('a worker in workerd answers with generated text, says what is wrong with a bad request, and keeps serving', async () => {
+test('a worker in workerd answers with generated text, refuses bad or oversized requests with the cap named, serves a short request beside a long one, and keeps serving', async () => {
   const workerd = runtimeBinary(['@cloudflare', 'workerd-linux-64', 'bin', 'workerd'], 'workerd');
   if (!workerd) return;
   const site = join(dir, 'worker');
@@ -148,6 +148,27 @@ test('a worker in workerd answers with generated text, says what is wrong with a
     const good = await post(JSON.stringify({ prompt, ...options }));
     assert.is(good.status, 200, log);
     assert.equal(await good.json(), { text: expected, backend: 'wasm' });
+    // Requests over the caps, or of the wrong shape, are refused with what is wrong named.
+    const refusals: [unknown, number, RegExp][] = [
+      [{ prompt: 42 }, 400, /prompt: expected a string, found number/],
+      [{ prompt: ['a', 'b'] }, 400, /prompt: expected a string, found an array/],
+      [{ prompt, maxTokens: 100000 }, 400, /maxTokens: expected an integer from 1 to 1000, found 100000/],
+      [{ prompt, seed: 'x' }, 400, /seed: expected an integer, found "x"/],
+      [{ prompt: 'a'.repeat(5000) }, 400, /prompt: 5000 characters; at most 4000/],
+      [{ prompt: 'a'.repeat(20000) }, 413, /the body is 200\d\d bytes; at most 16384/],
+    ];
+    for (const [body, status, message] of refusals) {
+      const response = await post(JSON.stringify(body));
+      assert.is(response.status, status, JSON.stringify(body).slice(0, 60));
+      assert.match(((await response.json()) as { error: string }).error, message);
+    }
+    // Fair: a short request sent after a long one has started finishes first (the long one yields after each token).
+    const finished: string[] = [];
+    const long = post(JSON.stringify({ prompt, maxTokens: 1000, seed: 2 })).then(async (r) => (finished.push('long'), r.status));
+    await new Promise((r) => setTimeout(r, 20));
+    const short = post(JSON.stringify({ prompt, maxTokens: 5, seed: 3 })).then(async (r) => (finished.push('short'), r.status));
+    assert.equal(await Promise.all([long, short]), [200, 200]);
+    assert.equal(finished, ['short', 'long']);
   } finally {
     child.kill();
   }
