@@ -15,6 +15,7 @@ import { initialParameters, parameterLayout } from '../src/model/parameters.js';
 import { SeededRandom } from '../src/model/random.js';
 import type { BackendModel, BackendName } from '../src/backends/model.js';
 import { createModel } from '../src/backends/registry.js';
+import { medianMs } from './timing.js';
 import { WebGPUModel } from '../src/backends/webgpu/model.js';
 import { DEFAULT_ADAMW } from '../src/kernels/optimizer/ref.js';
 
@@ -40,17 +41,6 @@ function configs(T: number): [string, ModelConfig][] {
   return [['wavelet-lm', lm], ['waveletgpt', gpt(F)]];
 }
 
-async function median(reps: number, unit: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 2; i++) await unit();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const started = performance.now();
-    await unit();
-    times.push(performance.now() - started);
-  }
-  return +times.sort((a, b) => a - b)[Math.floor(reps / 2)].toFixed(3);
-}
-
 const wasmSource = readFileSync('build/wavelet.wasm');
 const random = new SeededRandom(3);
 const rows: Record<string, unknown>[] = [];
@@ -61,7 +51,7 @@ for (const T of contexts) {
     for (const backend of backends) {
       const model: BackendModel = await createModel(backend, { config, layout, parameters: initialParameters(config, layout, 1), optimizer: DEFAULT_ADAMW }, { wasm: wasmSource });
       const tokens = Int32Array.from({ length: B * T }, () => random.below(V));
-      const stepMs = await median(5, () => Promise.all([model.forwardBackward(tokens, tokens, B, T, 1), model.update(0)]));
+      const stepMs = +(await medianMs(5, () => Promise.all([model.forwardBackward(tokens, tokens, B, T, 1), model.update(0)]))).toFixed(3);
       // Where a WebGPU step's time goes, by kernel (--profile): the five costliest.
       const profile = args.includes('--profile') && model instanceof WebGPUModel
         ? Object.fromEntries(Object.entries(await model.profile(tokens, tokens, B, T)).sort((a, b) => b[1].ms - a[1].ms).slice(0, 5).map(([kernel, { ms, launches }]) => [kernel, { ms: +ms.toFixed(3), launches }]))
@@ -69,10 +59,10 @@ for (const T of contexts) {
       // A token at the middle of the context, batch 1 (attention's cost there is typical).
       const decoder = await model.decoder(1);
       for (let t = 0; t < T / 2; t++) await decoder.step([random.below(V)]);
-      const tokenMs = await median(20, async () => {
+      const tokenMs = +(await medianMs(20, async () => {
         if (decoder.position >= T) decoder.reset();
         await decoder.step([random.below(V)]);
-      });
+      })).toFixed(3);
       decoder.dispose();
       model.dispose();
       const sizes = isWaveletLM(config) ? { levels: config.levels, mlp_expansion: config.mlpExpansion } : { heads: config.heads, feed_forward: config.feedForward };

@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../src/io/atomic.js';
 import { defaultAttentionTiling, type AttentionTiling } from '../src/kernels/gpt/attention.js';
 import { attentionBackward, attentionForward, GptKernels, record, type GpuCommand } from '../src/kernels/gpt/webgpu.js';
 import { SeededRandom } from '../src/model/random.js';
+import { medianMs } from './timing.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -46,14 +47,7 @@ async function time(steps: GpuCommand[]): Promise<number> {
     device.queue.submit([encoder.finish()]);
     await device.queue.onSubmittedWorkDone();
   };
-  for (let i = 0; i < 3; i++) await run();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const start = performance.now();
-    await run();
-    times.push(performance.now() - start);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(reps / 2)];
+  return medianMs(reps, run, 3);
 }
 
 const results: object[] = [];

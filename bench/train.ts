@@ -24,6 +24,7 @@ import { JsModel } from '../src/backends/js/model.js';
 import { WasmModel } from '../src/backends/wasm/model.js';
 import { WebGPUModel } from '../src/backends/webgpu/model.js';
 import { DEFAULT_ADAMW } from '../src/kernels/optimizer/ref.js';
+import { medianMs } from './timing.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -33,18 +34,6 @@ const B = Number(option('--batch', '8'));
 const backends = option('--backends', 'wasm,js,tfjs-wasm').split(',');
 const memorySteps = Number(option('--memory-steps', '0'));
 const random = new SeededRandom(2);
-
-/** Median ms of a step over `reps` after 2 warm-up steps. */
-async function timeSteps(reps: number, step: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 2; i++) await step();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const start = performance.now();
-    await step();
-    times.push(performance.now() - start);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(reps / 2)];
-}
 
 /** Counts the GPU memory a device holds: buffers created and not destroyed. */
 function trackBuffers(device: GPUDevice): () => { buffers: number; bytes: number } {
@@ -95,7 +84,7 @@ for (const form of forms) {
     if (backend === 'wasm' || backend === 'js' || backend === 'webgpu') {
       const engine =
         backend === 'wasm' ? await WasmModel.create(options, readFileSync('build/wavelet.wasm')) : backend === 'js' ? new JsModel(options) : await WebGPUModel.create(options, gpu);
-      const ms = await timeSteps(backend === 'js' ? 3 : 10, engineStep(engine));
+      const ms = await medianMs(backend === 'js' ? 3 : 10, engineStep(engine));
       let memory: object = {};
       if (memorySteps > 0 && backend !== 'js' && form === forms[0]) {
         const before = backend === 'wasm' ? { wasm_bytes: (engine as WasmModel).memoryBytes() } : gpuMemory!();
@@ -106,11 +95,11 @@ for (const form of forms) {
       let split: object = {};
       if (backend !== 'js') {
         // Where a step goes: the forward pass alone (evaluation) and the optimizer alone.
-        const forwardMs = await timeSteps(5, async () => {
+        const forwardMs = await medianMs(5, async () => {
           const { tokens, targets } = batch();
           await engine.evaluate(tokens, targets, B, T);
         });
-        const updateMs = await timeSteps(5, () => engine.update(0));
+        const updateMs = await medianMs(5, () => engine.update(0));
         split = { forward_ms: +forwardMs.toFixed(2), update_ms: +updateMs.toFixed(2) };
         if (args.includes('--profile') && engine instanceof WebGPUModel) {
           const { tokens, targets } = batch();
@@ -125,7 +114,7 @@ for (const form of forms) {
       await useTfjsBackend(backend === 'tfjs-wasm' ? 'wasm' : 'webgpu');
       const vars = tfjsParameters(layout, params, `${form}/`);
       const adam = tf.train.adam(1e-3, 0.9, 0.95, 1e-8);
-      const ms = await timeSteps(5, async () => {
+      const ms = await medianMs(5, async () => {
         const { tokens, targets } = batch();
         const loss = tf.tidy(() => {
           const { value, grads } = tf.variableGrads(() => tfjsLoss(config, vars, tokens, targets, B, T));

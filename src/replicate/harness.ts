@@ -12,9 +12,9 @@ import { ensureDataset, DATASETS } from '../data/datasets.js';
 import { WaveletInputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { CHECKPOINT_FILE, loadCheckpoint } from '../train/checkpoint.js';
-import { isWaveletLM, waveletLmPresetConfig, WAVELET_LM_PRESETS, type GPTConfig, type WaveletLMConfig } from '../model/config.js';
+import { checkConfig, isWaveletLM, waveletLmPresetConfig, WAVELET_LM_PRESETS, type GPTConfig, type WaveletLMConfig } from '../model/config.js';
 import { parameterLayout } from '../model/parameters.js';
-import { train, type LogEntry, type TrainLog, type TrainSettings } from '../train/trainer.js';
+import { train, WAVELET_LM_ONLY, type LogEntry, type TrainLog, type TrainSettings } from '../train/trainer.js';
 import { replicationMarkdown, replicationSvg } from './report.js';
 import { summarize, type RunResult, type VariantSummary } from './spe.js';
 
@@ -105,7 +105,7 @@ export function matchedWaveletLM(gpt: GPTConfig, shape: Omit<WaveletLMConfig, 'a
   let best: { config: WaveletLMConfig; gap: number } | undefined;
   for (let width = Math.ceil(gpt.width / 2); width <= 2 * gpt.width; width++) {
     for (let mlpExpansion = 1; mlpExpansion <= 2 * shape.mlpExpansion; mlpExpansion++) {
-      const config = waveletLmPresetConfig('tiny', { ...shape, vocabSize: gpt.vocabSize, context: gpt.context, layers: gpt.layers, width, mlpExpansion });
+      const config = checkConfig<WaveletLMConfig>({ architecture: 'wavelet-lm', ...shape, vocabSize: gpt.vocabSize, context: gpt.context, layers: gpt.layers, width, mlpExpansion });
       const gap = Math.abs(parameterLayout(config).count - target);
       if (!best || gap < best.gap || (gap === best.gap && mlpExpansion === shape.mlpExpansion)) best = { config, gap };
     }
@@ -113,15 +113,12 @@ export function matchedWaveletLM(gpt: GPTConfig, shape: Omit<WaveletLMConfig, 'a
   return best!.config;
 }
 
-/** The sizes flags that are the WaveletLM's own (not the GPT's). */
-const WAVELET_LM_SIZES = ['levels', 'mlpExpansion', 'lowRank', 'liftingSharing'] as const;
-
 /** train()'s settings of one run of a variant; the WaveletLM's are matched to the baseline's config. */
 function variantSettings(settings: ReplicateSettings, variant: Variant, data: string, seed: number, dir: string, baseline: TrainLog | undefined): TrainSettings {
   const training = { ...settings.training, data, tokenizer: 'char' as const, seed, out: dir };
   const sizes = { ...settings.training.sizes };
   const ownSizes: Record<string, unknown> = {};
-  for (const field of WAVELET_LM_SIZES) {
+  for (const field of Object.keys(WAVELET_LM_ONLY) as (keyof typeof WAVELET_LM_ONLY)[]) {
     if (field in sizes) ownSizes[field] = sizes[field];
     delete sizes[field];
   }

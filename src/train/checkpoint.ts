@@ -1,6 +1,7 @@
 // A checkpoint is one safetensors file: the parameters under their names (readable by any
-// safetensors tool), the optimizer's state (`adamw.m`, `adamw.v` or `adagrad.sum`), and in the metadata the model config, the tokenizer, the
-// step, the random state and the schedule state. Written atomically: a crash leaves the old one.
+// safetensors tool), the optimizer's state (`adamw.m`, `adamw.v` or `adagrad.sum`), and in the
+// metadata the model config, the tokenizer, the step, the random state and the schedule state.
+// Written atomically: a crash leaves the old one.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

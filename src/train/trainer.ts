@@ -85,9 +85,9 @@ async function chooseModel(backend: TrainSettings['backend'], config: ModelConfi
   return { model: await createModel(name, options) };
 }
 
-/** Sizes that only one architecture has, by flag: given to the other, they are an error, not ignored. */
+/** Sizes that only one architecture has, by flag: given to the other, they are an error, not ignored (replicate also reads the WaveletLM list). */
 const GPT_ONLY = { heads: 'heads', feedForward: 'feed-forward', headDense: 'head-dense' } as const;
-const WAVELET_LM_ONLY = { levels: 'levels', mlpExpansion: 'mlp-expansion', lowRank: 'low-rank', liftingSharing: 'lifting-sharing' } as const;
+export const WAVELET_LM_ONLY = { levels: 'levels', mlpExpansion: 'mlp-expansion', lowRank: 'low-rank', liftingSharing: 'lifting-sharing' } as const;
 
 function configFor(settings: TrainSettings, vocabSize: number): ModelConfig {
   const architecture = settings.architecture ?? 'gpt';

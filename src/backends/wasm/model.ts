@@ -5,7 +5,7 @@
 
 import { createWasmBackend, type WasmBackend, type WasmSource } from '../../runtime/wasm.js';
 import { WasmWaveletOp } from '../../kernels/wavelet/wasm.js';
-import { decayMask, OPTIMIZER_SLOTS } from '../../kernels/optimizer/ref.js';
+import { clipScale, decayMask, OPTIMIZER_SLOTS } from '../../kernels/optimizer/ref.js';
 import { networkOf } from '../../model/networks.js';
 import type { ModelConfig } from '../../model/config.js';
 import { waveletPlanOf } from '../../model/parameters.js';
@@ -150,7 +150,7 @@ export class WasmModel implements BackendModel {
     const a = this.options.optimizer!;
     const n = this.layout.count;
     const norm = Math.sqrt(k.sumSquares(s.grads, n));
-    const scale = a.clipNorm > 0 && norm > a.clipNorm ? a.clipNorm / norm : 1;
+    const scale = clipScale(norm, a.clipNorm);
     s.t++;
     if (a.kind === 'adagrad') k.adagrad(this.params, s.grads, s.slots.sum, s.mask, n, lr, a.epsilon, a.weightDecay, scale);
     else k.adamw(this.params, s.grads, s.slots.m, s.slots.v, s.mask, n, lr, a.beta1, a.beta2, a.epsilon, a.weightDecay, 1 - a.beta1 ** s.t, 1 - a.beta2 ** s.t, scale);

@@ -69,7 +69,8 @@ export function globalNorm(grads: Float32Array): number {
   return Math.sqrt(sum);
 }
 
-function clipScale(norm: number, clipNorm: number): number {
+/** The factor that brings gradients of global norm `norm` down to `clipNorm` (1 when below it, or no clipping). */
+export function clipScale(norm: number, clipNorm: number): number {
   return clipNorm > 0 && norm > clipNorm ? clipNorm / norm : 1;
 }
 
