@@ -25,6 +25,8 @@ export interface ModelOptions {
    * `layout`: how the per-layer tests run one layer on every backend.
    */
   network?: Network;
+  /** Bytes a training step may take in all (backends/memory.ts); a step planned above it is refused with the figures. */
+  memoryBudget?: number;
 }
 
 /**

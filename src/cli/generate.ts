@@ -9,14 +9,14 @@ import { flagsUsage, type Flag, type Options } from './options.js';
 export const GENERATE_FLAGS: readonly Flag[] = [
   { name: 'checkpoint', value: 'DIR|FILE|URL', help: 'required: a run folder, a .safetensors file or a URL' },
   { name: 'prompt', value: 'TEXT', help: 'required: the text to continue' },
-  { name: 'max-tokens', value: 'N', type: 'integer', default: 200, help: 'tokens to generate' },
-  { name: 'temperature', value: 'T', type: 'number', default: 0.8, help: '0 picks the most likely token' },
-  { name: 'top-k', value: 'K', type: 'integer', default: 0, help: 'sample among the K most likely, 0 for all' },
-  { name: 'top-p', value: 'P', type: 'number', default: 1, help: 'sample within this probability mass' },
-  { name: 'repetition-penalty', value: 'R', type: 'number', default: 1, help: "divides the logits of tokens already seen" },
+  { name: 'max-tokens', value: 'N', type: 'integer', min: 1, default: 200, help: 'tokens to generate' },
+  { name: 'temperature', value: 'T', type: 'number', min: 0, default: 0.8, help: '0 picks the most likely token' },
+  { name: 'top-k', value: 'K', type: 'integer', min: 0, default: 0, help: 'sample among the K most likely, 0 for all' },
+  { name: 'top-p', value: 'P', type: 'number', min: 0, default: 1, help: 'sample within this probability mass' },
+  { name: 'repetition-penalty', value: 'R', type: 'number', min: 0, default: 1, help: "divides the logits of tokens already seen" },
   { name: 'seed', value: 'S', type: 'integer', default: 1, help: "the sampler's seed" },
   { name: 'stop', value: 'TEXT', help: 'stop when the text appears' },
-  { name: 'stream', value: 'true|false', choices: ['true', 'false'], default: 'false', help: 'print tokens as they come' },
+  { name: 'stream', value: '', type: 'boolean', help: 'print tokens as they come' },
   { name: 'backend', value: 'auto|webgpu|wasm|js', choices: ['auto', ...BACKEND_NAMES], default: 'auto', help: 'auto times each backend here and keeps the fastest' },
 ];
 
@@ -43,7 +43,7 @@ export async function runGenerate(options: Options): Promise<void> {
     seed: options.number('seed'),
     stop: stop === undefined ? [] : [stop],
   };
-  const stream = options.string('stream') === 'true';
+  const stream = options.boolean('stream');
   const started = performance.now();
   let count = 0;
   let text = '';

@@ -16,8 +16,8 @@ import { TrainingDivergedError } from '../train/trainer.js';
 
 const DEMO_FLAGS: readonly Flag[] = [
   { name: 'out', value: 'DIR', default: 'runs/demo', help: 'where the SVG goes' },
-  { name: 'chars', value: 'N', type: 'integer', default: 8192, help: 'characters of the text' },
-  { name: 'levels', value: 'L', type: 'integer', default: 10, help: 'levels of the filter bank' },
+  { name: 'chars', value: 'N', type: 'integer', min: 1, default: 8192, help: 'characters of the text' },
+  { name: 'levels', value: 'L', type: 'integer', min: 1, default: 10, help: 'levels of the filter bank' },
 ];
 
 const DEMO_USAGE = flagsUsage(

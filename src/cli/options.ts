@@ -10,10 +10,14 @@ export interface Flag {
   help: string;
   /** Used when the flag is absent; none for flags that are optional or required by the command. */
   default?: string | number;
-  /** How the value is read: a number (finite), an integer, or text (the default). */
-  type?: 'number' | 'integer';
+  /** How the value is read: a number (finite), an integer, a switch (`--x`, `--x=false`; no value follows), or text (the default). */
+  type?: 'number' | 'integer' | 'boolean';
   /** The values allowed, checked when given. */
   choices?: readonly string[];
+  /** The least value of a number flag, checked when given. */
+  min?: number;
+  /** Words a number flag also takes (`--micro-batch auto`); string() reads them. */
+  words?: readonly string[];
 }
 
 /** The flags given to one command, read through their declarations. */
@@ -40,10 +44,14 @@ export class Options {
     const flag = this.flag(name);
     const text = this.string(name);
     if (text === undefined) throw new WaveletInputError(`${this.command}: --${name} is required`);
-    const value = Number(text);
-    if (text.trim() === '' || !Number.isFinite(value)) throw new WaveletInputError(`--${name}: expected a number, found '${text}'`);
-    if (flag.type === 'integer' && !Number.isInteger(value)) throw new WaveletInputError(`--${name}: expected an integer, found '${text}'`);
-    return value;
+    return readNumber(flag, text);
+  }
+
+  /** A switch: given without a value (or `=true`), or not. */
+  boolean(name: string): boolean {
+    const flag = this.flag(name);
+    if (flag.type !== 'boolean') throw new Error(`${this.command}: --${name} is not a switch`); // a bug
+    return (this.given.get(name) ?? String(flag.default ?? false)) === 'true';
   }
 
   /** The given values, by flag name (what the command was called with). */
@@ -70,19 +78,38 @@ export function parseFlags(command: string, args: string[], flags: readonly Flag
       const near = closest(name || arg, flags.map((f) => f.name));
       throw new WaveletInputError(`${command}: unknown option '${arg}'${near ? ` (did you mean --${near}?)` : ''}; \`wavelet-gpt ${command} --help\` lists them`);
     }
+    if (flag.type === 'boolean') {
+      const value = inline ?? 'true';
+      if (value !== 'true' && value !== 'false') throw new WaveletInputError(`--${name}: a switch, given alone or as --${name}=true or --${name}=false; found '${value}'`);
+      given.set(name, value);
+      continue;
+    }
     const value = inline ?? args[++i];
     if (value === undefined) throw new WaveletInputError(`${command}: option '--${name}' needs a value (${flag.value})`);
     if (flag.choices && !flag.choices.includes(value)) throw new WaveletInputError(`--${name}: expected ${orList(flag.choices)}, found '${value}'`);
+    // Numbers are checked now, before any work: a bad value found after an hour of training costs the hour.
+    if ((flag.type === 'number' || flag.type === 'integer') && !flag.words?.includes(value)) readNumber(flag, value);
     given.set(name, value);
   }
   return new Options(command, byName, given);
 }
 
+/** A number flag's value, or an error naming the flag, what it expects and what it found. */
+function readNumber(flag: Flag, text: string): number {
+  const value = Number(text);
+  const kind = flag.type === 'integer' ? 'an integer' : 'a number';
+  const expected = `${kind}${flag.min !== undefined ? ` >= ${flag.min}` : ''}${flag.words ? ` or ${orList(flag.words)}` : ''}`;
+  if (text.trim() === '' || !Number.isFinite(value) || (flag.type === 'integer' && !Number.isInteger(value)) || (flag.min !== undefined && value < flag.min)) {
+    throw new WaveletInputError(`--${flag.name}: expected ${expected}, found '${text}'`);
+  }
+  return value;
+}
+
 /** The usage of a command: its synopsis and one line a flag, with defaults. */
 export function flagsUsage(synopsis: string, summary: string, flags: readonly Flag[]): string {
-  const width = Math.max(...flags.map((f) => `--${f.name} ${f.value}`.length));
+  const width = Math.max(...flags.map((f) => (f.type === 'boolean' ? `--${f.name}` : `--${f.name} ${f.value}`).length));
   const lines = flags.map((f) => {
-    const left = `--${f.name} ${f.value}`.padEnd(width);
+    const left = (f.type === 'boolean' ? `--${f.name}` : `--${f.name} ${f.value}`).padEnd(width);
     return `      ${left}  ${f.help}${f.default !== undefined ? ` (default ${f.default})` : ''}`;
   });
   return `  ${synopsis}\n${summary.replace(/^/gm, '        ')}\n${lines.join('\n')}`;

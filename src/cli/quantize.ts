@@ -2,14 +2,14 @@
 // from a training checkpoint, with what it costs: the validation loss of both on the run's own
 // held-out data, in bits per symbol, and the two files' sizes.
 
-import { statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { WaveletInputError } from '../errors.js';
 import { dequantizeTensors, quantizeInt8 } from '../io/int8.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { parameterLayout } from '../model/parameters.js';
 import { CHECKPOINT_FORMAT } from '../io/checkpoint.js';
-import { CHECKPOINT_FILE, loadCheckpoint } from '../train/checkpoint.js';
+import { CHECKPOINT_FILE, holdsTrainingState, loadCheckpoint } from '../train/checkpoint.js';
 import { corpusValidationBatches, loadCorpus, type TextTokenizerKind } from '../train/data.js';
 import { createModel } from '../backends/registry.js';
 import { writeSafetensors } from '../io/safetensors.js';
@@ -18,8 +18,8 @@ import { flagsUsage, type Flag, type Options } from './options.js';
 export const QUANTIZE_FLAGS: readonly Flag[] = [
   { name: 'checkpoint', value: 'DIR', help: 'required: a training run folder' },
   { name: 'out', value: 'FILE', help: 'required: the int8 checkpoint to write (not the run\'s own checkpoint)' },
-  { name: 'eval-batches', value: 'N', type: 'integer', default: 8, help: 'held-out batches the cost is measured on' },
-  { name: 'batch', value: 'B', type: 'integer', default: 8, help: 'sequences a batch' },
+  { name: 'eval-batches', value: 'N', type: 'integer', min: 1, default: 8, help: 'held-out batches the cost is measured on' },
+  { name: 'batch', value: 'B', type: 'integer', min: 1, default: 8, help: 'sequences a batch' },
 ];
 
 export const QUANTIZE_USAGE = flagsUsage(
@@ -33,6 +33,9 @@ export async function runQuantize(options: Options): Promise<void> {
   if (!checkpoint || !out) throw new WaveletInputError('quantize: --checkpoint DIR and --out FILE are required');
   // The run's checkpoint holds the optimizer's state too: replacing it would end the run.
   if (resolve(out) === resolve(join(checkpoint, CHECKPOINT_FILE))) throw new WaveletInputError(`quantize --out ${out}: that is the run's own checkpoint (weights and optimizer state); write the int8 file elsewhere, e.g. ${join(checkpoint, 'int8.safetensors')}`);
+  if (holdsTrainingState(out)) throw new WaveletInputError(`quantize --out ${out}: a training checkpoint (it holds an optimizer's state) is there; write the int8 file elsewhere`);
+  if (existsSync(out) && statSync(out).isDirectory()) throw new WaveletInputError(`quantize --out ${out}: a folder; give the file to write, e.g. ${join(out, 'int8.safetensors')}`);
+  if (!existsSync(dirname(resolve(out)))) throw new WaveletInputError(`quantize --out ${out}: the folder ${dirname(out)} does not exist`);
   const source = loadCheckpoint(checkpoint);
   const { config, parameters } = source;
   const layout = parameterLayout(config);

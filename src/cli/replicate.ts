@@ -18,9 +18,9 @@ const LONGER = { steps: 1000, 'eval-every': 100 } as Record<string, number>;
 
 export const REPLICATE_FLAGS: readonly Flag[] = [
   { name: 'dataset', value: 'NAME|FILE', help: `required: ${datasetNames().join(', ')}, or a text file` },
-  { name: 'dataset-size', value: 'N', type: 'integer', help: "the dataset's size where it has one (e.g. the number of examples)" },
+  { name: 'dataset-size', value: 'N', type: 'integer', min: 1, help: "the dataset's size where it has one (e.g. the number of examples)" },
   { name: 'variants', value: 'LIST', default: VARIANTS.join(','), help: "the GPT's wavelet forms (none: the baseline) and wavelet-lm, a WaveletLM of the baseline's parameter count" },
-  { name: 'seeds', value: 'N', type: 'integer', default: 3, help: 'seeds a variant' },
+  { name: 'seeds', value: 'N', type: 'integer', min: 1, default: 3, help: 'seeds a variant' },
   { name: 'first-seed', value: 'S', type: 'integer', default: 1, help: 'the first seed (others run in another command pool with it)' },
   { name: 'out', value: 'DIR', help: 'where the results go (default runs/replicate/DATASET)' },
   ...TRAIN_FLAGS.filter((f) => !SET_BY_REPLICATE.includes(f.name)).map((f) => (f.name in LONGER ? { ...f, default: LONGER[f.name] } : f)),
@@ -38,7 +38,7 @@ export const REPLICATE_USAGE = `${flagsUsage(
 
 export const DATA_FLAGS: readonly Flag[] = [
   { name: 'out', value: 'DIR', help: 'required: the dataset folder to write' },
-  { name: 'dataset-size', value: 'N', type: 'integer', help: "the dataset's size where it has one" },
+  { name: 'dataset-size', value: 'N', type: 'integer', min: 1, help: "the dataset's size where it has one" },
 ];
 
 export async function runReplicate(options: Options): Promise<void> {

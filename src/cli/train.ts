@@ -14,15 +14,15 @@ import { OPTIMIZER_KINDS, type OptimizerKind } from '../kernels/optimizer/ref.js
 import { flagsUsage, type Flag, type Options } from './options.js';
 
 const SIZE_FLAGS: readonly Flag[] = [
-  { name: 'context', value: 'T', type: 'integer', help: 'context length' },
-  { name: 'layers', value: 'L', type: 'integer', help: 'blocks' },
-  { name: 'width', value: 'E', type: 'integer', help: 'residual width' },
-  { name: 'heads', value: 'H', type: 'integer', help: 'attention heads (GPT)' },
-  { name: 'feed-forward', value: 'F', type: 'integer', help: "the MLP's hidden width (GPT)" },
-  { name: 'head-dense', value: 'D', type: 'integer', help: "the paper's dense layer before the vocabulary, 0 for none (GPT)" },
-  { name: 'levels', value: 'L', type: 'integer', help: 'lifting levels: L + 1 scales (WaveletLM)' },
-  { name: 'mlp-expansion', value: 'M', type: 'integer', help: "the MLP's hidden width as a multiple of the width (WaveletLM)" },
-  { name: 'low-rank', value: 'R', type: 'integer', help: "rank of the mixers' low-rank path, 0 for none (WaveletLM)" },
+  { name: 'context', value: 'T', type: 'integer', min: 1, help: 'context length' },
+  { name: 'layers', value: 'L', type: 'integer', min: 1, help: 'blocks' },
+  { name: 'width', value: 'E', type: 'integer', min: 1, help: 'residual width' },
+  { name: 'heads', value: 'H', type: 'integer', min: 1, help: 'attention heads (GPT)' },
+  { name: 'feed-forward', value: 'F', type: 'integer', min: 1, help: "the MLP's hidden width (GPT)" },
+  { name: 'head-dense', value: 'D', type: 'integer', min: 0, help: "the paper's dense layer before the vocabulary, 0 for none (GPT)" },
+  { name: 'levels', value: 'L', type: 'integer', min: 1, help: 'lifting levels: L + 1 scales (WaveletLM)' },
+  { name: 'mlp-expansion', value: 'M', type: 'integer', min: 1, help: "the MLP's hidden width as a multiple of the width (WaveletLM)" },
+  { name: 'low-rank', value: 'R', type: 'integer', min: 0, help: "rank of the mixers' low-rank path, 0 for none (WaveletLM)" },
   { name: 'lifting-sharing', value: 'shared|per-block', choices: ['shared', 'per-block'], help: 'one set of lifting networks for all blocks, or one each (WaveletLM)' },
 ];
 
@@ -35,22 +35,25 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { name: 'wavelet', value: 'haar|learnable|ema|none', choices: ['haar', 'learnable', 'ema', 'none'], help: "the GPT's wavelet structure between blocks (default haar; none: the baseline)" },
   ...SIZE_FLAGS,
   { name: 'backend', value: 'auto|webgpu|wasm|js', choices: ['auto', ...BACKEND_NAMES], default: 'auto', help: 'auto times each backend here and keeps the fastest' },
-  { name: 'steps', value: 'N', type: 'integer', default: 300, help: 'optimizer steps in all' },
-  { name: 'batch', value: 'B', type: 'integer', default: 8, help: 'sequences a micro-batch' },
-  { name: 'accumulate', value: 'K', type: 'integer', default: 1, help: 'micro-batches a step' },
+  { name: 'steps', value: 'N', type: 'integer', min: 1, default: 300, help: 'optimizer steps in all' },
+  { name: 'batch', value: 'B', type: 'integer', min: 1, default: 8, help: 'sequences a micro-batch' },
+  { name: 'accumulate', value: 'K', type: 'integer', min: 1, default: 1, help: 'micro-batches a step' },
+  { name: 'micro-batch', value: 'M|auto', type: 'integer', min: 1, words: ['auto'], help: 'split each batch into micro-batches of M (a divisor of B), or auto: the largest that fits the memory; the same step' },
+  { name: 'memory-budget', value: 'GIB', type: 'number', min: 0.0001, help: "GiB a training step may take (default: the backend's own limit, wasm32's 4 GiB)" },
   { name: 'optimizer', value: OPTIMIZER_KINDS.join('|'), choices: OPTIMIZER_KINDS, default: 'adamw', help: "AdamW (betas 0.9, 0.95), or Adagrad as WaveletLM's authors train; both clip the gradient norm to 1" },
-  { name: 'weight-decay', value: 'W', type: 'number', help: "on matrices: AdamW's decoupled decay (default 0.1), Adagrad's L2 (default 0)" },
-  { name: 'lr', value: 'R', type: 'number', default: 3e-3, help: 'peak learning rate' },
-  { name: 'min-lr', value: 'R', type: 'number', default: 1e-4, help: 'learning rate at the end of the cosine' },
-  { name: 'warmup', value: 'N', type: 'integer', default: 20, help: 'steps of linear warm-up' },
+  { name: 'weight-decay', value: 'W', type: 'number', min: 0, help: "on matrices: AdamW's decoupled decay (default 0.1), Adagrad's L2 (default 0)" },
+  { name: 'lr', value: 'R', type: 'number', min: 0, default: 3e-3, help: 'peak learning rate' },
+  { name: 'min-lr', value: 'R', type: 'number', min: 0, default: 1e-4, help: 'learning rate at the end of the cosine' },
+  { name: 'warmup', value: 'N', type: 'integer', min: 0, default: 20, help: 'steps of linear warm-up' },
   { name: 'schedule', value: 'cosine|plateau|constant', choices: ['cosine', 'plateau', 'constant'], default: 'cosine', help: 'learning-rate schedule' },
-  { name: 'eval-every', value: 'N', type: 'integer', default: 50, help: 'steps between evaluations (each writes a checkpoint)' },
-  { name: 'eval-batches', value: 'N', type: 'integer', default: 4, help: 'held-out batches an evaluation' },
+  { name: 'eval-every', value: 'N', type: 'integer', min: 1, default: 50, help: 'steps between evaluations (each writes a checkpoint)' },
+  { name: 'eval-batches', value: 'N', type: 'integer', min: 1, default: 4, help: 'held-out batches an evaluation' },
   { name: 'seed', value: 'S', type: 'integer', default: 1, help: 'seed of the weights and the batches' },
   { name: 'out', value: 'DIR', default: 'runs/train', help: 'where the checkpoint, log and plot go' },
+  { name: 'overwrite', value: '', type: 'boolean', help: 'replace a run already in --out (refused otherwise)' },
   { name: 'resume', value: 'DIR', help: 'continue the run in DIR with its settings (--steps, --lr, --min-lr given again override them)' },
-  { name: 'sample', value: 'N', type: 'integer', default: 200, help: 'tokens sampled at the end, 0 for none' },
-  { name: 'temperature', value: 'T', type: 'number', default: 0.8, help: "the sample's temperature" },
+  { name: 'sample', value: 'N', type: 'integer', min: 0, default: 200, help: 'tokens sampled at the end, 0 for none' },
+  { name: 'temperature', value: 'T', type: 'number', min: 0, default: 0.8, help: "the sample's temperature" },
 ];
 
 export const TRAIN_USAGE = flagsUsage(
@@ -102,7 +105,7 @@ export async function runTrain(options: Options): Promise<void> {
   const resume = options.string('resume');
   if (resume !== undefined) {
     // A run continues with its own settings; only these may be given again.
-    const allowed = ['resume', 'steps', 'lr', 'min-lr', 'sample', 'temperature'];
+    const allowed = ['resume', 'steps', 'lr', 'min-lr', 'sample', 'temperature', 'memory-budget'];
     const other = Object.keys(options.entries()).find((name) => !allowed.includes(name));
     if (other) throw new WaveletInputError(`train --resume: --${other} cannot change a run being continued (its settings are in its checkpoint); only ${allowed.slice(1).map((a) => `--${a}`).join(', ')} may be given again`);
   }
@@ -114,8 +117,9 @@ export async function runTrain(options: Options): Promise<void> {
   const log = await train(
     settings,
     {
-      start({ config, corpus, model, choice, fromStep, parameters }) {
+      start({ config, corpus, model, choice, fromStep, parameters, notes }) {
         corpusInfo = corpus;
+        for (const note of notes) console.error(`${resume ?? settings.out}: ${note}`);
         console.error(`${modelName(config)}: ${describeSizes(config)}, ${parameters.toLocaleString('en')} parameters`);
         console.error(`data: ${corpus.path} (${corpus.train.length.toLocaleString('en')} training, ${corpus.validation.length.toLocaleString('en')} validation tokens)`);
         console.error(`backend: ${choice ? `${choice.reason}${choice.cached ? ' (measured before, cached)' : ''}` : `${model.backend} (--backend)`}`);
@@ -151,6 +155,11 @@ export async function runTrain(options: Options): Promise<void> {
             ...(options.has('min-lr') && { minLr: settings.minLr }),
           },
         },
+    {
+      overwrite: options.boolean('overwrite'),
+      ...(options.has('micro-batch') && { microBatch: options.string('micro-batch') === 'auto' ? 'auto' : options.number('micro-batch') }),
+      ...(options.has('memory-budget') && { memoryBudget: Math.round(options.number('memory-budget') * 2 ** 30) }),
+    },
   );
   bar?.done();
   const out = resume ?? settings.out;

@@ -145,8 +145,8 @@ export class WaveletModel {
     const T = this.config.context;
     // All sequences advance together: sequence b reads its prompt, then what it generated.
     const sequences = prompts.map((p) => p.slice());
-    const generated = prompts.map(() => [] as number[]);
-    const emitted = prompts.map(() => '');
+    const texts = prompts.map(() => new IncrementalText(this.tokenizer, stops));
+    const counts = prompts.map(() => 0);
     const done = prompts.map(() => maxTokens === 0);
     let fed = 0; // tokens of each sequence fed to the decoder
     let logits: Float32Array = new Float32Array(0);
@@ -163,17 +163,9 @@ export class WaveletModel {
         const V = this.config.vocabSize;
         const token = sampleToken(logits.subarray(b * V, b * V + V), sequences[b], sampling, random);
         sequences[b].push(token);
-        generated[b].push(token);
-        let text = this.tokenizer.decode(generated[b]);
-        const stop = stops.find((s) => s && text.endsWith(s));
-        if (stop) text = text.slice(0, -stop.length);
-        if (stop || generated[b].length >= maxTokens) done[b] = true;
-        // Hold back what may still turn out to be a stop sequence, or a character whose bytes are not all out yet.
-        const held = done[b] ? 0 : Math.max(heldBack(text, stops), text.endsWith('\ufffd') && this.tokenizer.kind !== 'characters' ? 1 : 0);
-        const stable = text.slice(0, text.length - held);
-        const delta = stable.slice(emitted[b].length);
-        emitted[b] = stable.length > emitted[b].length ? stable : emitted[b];
-        yield { index: b, token, text: delta };
+        const { text, stopped } = texts[b].push(token, ++counts[b] >= maxTokens);
+        if (stopped || counts[b] >= maxTokens) done[b] = true;
+        yield { index: b, token, text };
       }
     }
   }
@@ -185,6 +177,50 @@ export class WaveletModel {
     const texts = (Array.isArray(prompt) ? prompt : [prompt]).map(() => '');
     for await (const { index, text } of this.generate(prompt, options)) texts[index] += text;
     return Array.isArray(prompt) ? texts : texts[0];
+  }
+}
+
+/**
+ * A sequence's text as tokens arrive, decoding only the new tokens (generation stays linear in its
+ * length): tokens whose bytes end inside a character wait for the rest (up to 4 tokens, then they
+ * are shown as they are); text that may begin a stop sequence is held back until it cannot; a stop
+ * sequence ends the text before it.
+ */
+export class IncrementalText {
+  private tail: number[] = [];
+  /** Decoded, not yet shown: it may begin a stop sequence. */
+  private pending = '';
+
+  constructor(private readonly tokenizer: { kind: string; decode(ids: ArrayLike<number>): string }, private readonly stops: string[]) {}
+
+  /** The text that `token` adds (possibly empty), and whether a stop sequence ended it. `last`: no token follows; all is shown. */
+  push(token: number, last = false): { text: string; stopped: boolean } {
+    this.tail.push(token);
+    const piece = this.tokenizer.decode(this.tail);
+    const incomplete = piece.endsWith('\ufffd') && this.tokenizer.kind !== 'characters' && this.tail.length < 4;
+    if (!incomplete) {
+      this.pending += piece;
+      this.tail = [];
+    }
+    let cut = -1;
+    for (const stop of this.stops) {
+      const at = stop ? this.pending.indexOf(stop) : -1;
+      if (at >= 0 && (cut < 0 || at < cut)) cut = at;
+    }
+    if (cut >= 0) {
+      const text = this.pending.slice(0, cut);
+      this.pending = '';
+      return { text, stopped: true };
+    }
+    if (last) {
+      const text = this.pending + (this.tail.length ? piece : '');
+      [this.pending, this.tail] = ['', []];
+      return { text, stopped: false };
+    }
+    const held = heldBack(this.pending, this.stops);
+    const text = this.pending.slice(0, this.pending.length - held);
+    this.pending = this.pending.slice(this.pending.length - held);
+    return { text, stopped: false };
   }
 }
 

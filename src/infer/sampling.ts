@@ -1,6 +1,6 @@
 // Choosing the next token from logits: repetition penalty, temperature (0: the most likely),
 // top-k, top-p (nucleus), then a draw from a seeded generator, so a seed gives the same text on
-// every machine and backend.
+// every machine and backend. The kept tokens are found by selection, linear in the vocabulary.
 
 import { WaveletInputError } from '../errors.js';
 import type { SeededRandom } from '../model/random.js';
@@ -25,24 +25,86 @@ export function checkSampling(o: SamplingOptions): Required<SamplingOptions> {
   return s;
 }
 
-/** The next token from `logits` (V) given the tokens so far (for the repetition penalty). */
-export function sampleToken(logits: ArrayLike<number>, history: ArrayLike<number>, options: Required<SamplingOptions>, random: SeededRandom): number {
+/**
+ * The tokens a draw chooses among and their unnormalised weights, in token order: the top k by
+ * score (ties to the lower id), then the fewest of those, most likely first, whose weights reach p
+ * of their total. Found by selection, not by sorting the vocabulary: a heap of k for top-k, and for
+ * top-p a heap grown fourfold until it holds the mass (GPT-2's 50,257 logits cost O(V) a token).
+ */
+export function candidates(logits: ArrayLike<number>, history: ArrayLike<number>, options: Required<SamplingOptions>): { tokens: number[]; weights: number[] } {
+  const V = logits.length;
   const scores = Float64Array.from(logits);
   if (options.repetitionPenalty !== 1) {
     for (const token of new Set(Array.from(history))) scores[token] = scores[token] > 0 ? scores[token] / options.repetitionPenalty : scores[token] * options.repetitionPenalty;
   }
-  let order = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b);
-  if (options.temperature === 0) return order[0];
-  if (options.topK > 0) order = order.slice(0, options.topK);
-  const max = scores[order[0]];
-  let weights = order.map((token) => Math.exp((scores[token] - max) / options.temperature));
-  if (options.topP < 1) {
-    const total = weights.reduce((a, b) => a + b, 0);
-    let kept = 0;
-    for (let mass = 0; kept < weights.length && mass < options.topP * total; kept++) mass += weights[kept];
-    [order, weights] = [order.slice(0, kept), weights.slice(0, kept)];
+  let best = 0;
+  for (let i = 1; i < V; i++) if (scores[i] > scores[best]) best = i;
+  if (options.temperature === 0) return { tokens: [best], weights: [1] };
+  const max = scores[best];
+  const weight = (token: number) => Math.exp((scores[token] - max) / options.temperature);
+  const k = options.topK > 0 ? Math.min(options.topK, V) : V;
+  if (options.topP >= 1 && k === V) {
+    const tokens = Array.from({ length: V }, (_, i) => i);
+    return { tokens, weights: tokens.map(weight) };
   }
-  let r = random.next() * weights.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < order.length; i++) if ((r -= weights[i]) < 0) return order[i];
-  return order[order.length - 1];
+  let total = 0;
+  if (options.topP < 1) {
+    if (k === V) for (let i = 0; i < V; i++) total += weight(i);
+    else total = topScores(scores, k).reduce((sum, token) => sum + weight(token), 0);
+  }
+  for (let size = options.topP < 1 ? Math.min(64, k) : k; ; size = Math.min(4 * size, k)) {
+    const order = topScores(scores, size);
+    let kept = order.length;
+    if (options.topP < 1) {
+      let mass = 0;
+      for (kept = 0; kept < order.length && mass < options.topP * total; kept++) mass += weight(order[kept]);
+      if (mass < options.topP * total && size < k) continue; // the mass lies further down: a larger heap
+    }
+    const tokens = order.slice(0, kept).sort((a, b) => a - b);
+    return { tokens, weights: tokens.map(weight) };
+  }
+}
+
+/** The `size` highest scores' tokens, highest first (ties: lower token first), by a min-heap. */
+function topScores(scores: Float64Array, size: number): number[] {
+  // a below b: a is the worse candidate (lower score, or equal score and higher id)
+  const worse = (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && a > b);
+  const heap: number[] = [];
+  const down = (i: number) => {
+    for (;;) {
+      const [l, r] = [2 * i + 1, 2 * i + 2];
+      let m = i;
+      if (l < heap.length && worse(heap[l], heap[m])) m = l;
+      if (r < heap.length && worse(heap[r], heap[m])) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m], heap[i]];
+      i = m;
+    }
+  };
+  for (let token = 0; token < scores.length; token++) {
+    if (heap.length < size) {
+      heap.push(token);
+      for (let i = heap.length - 1; i > 0; ) {
+        const parent = (i - 1) >> 1;
+        if (!worse(heap[i], heap[parent])) break;
+        [heap[i], heap[parent]] = [heap[parent], heap[i]];
+        i = parent;
+      }
+    } else if (worse(heap[0], token)) {
+      heap[0] = token;
+      down(0);
+    }
+  }
+  return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
+}
+
+/** The next token from `logits` (V) given the tokens so far (for the repetition penalty): a draw among candidates(), in token order. */
+export function sampleToken(logits: ArrayLike<number>, history: ArrayLike<number>, options: Required<SamplingOptions>, random: SeededRandom): number {
+  const { tokens, weights } = candidates(logits, history, options);
+  if (tokens.length === 1) return tokens[0];
+  let total = 0;
+  for (const w of weights) total += w;
+  let r = random.next() * total;
+  for (let i = 0; i < tokens.length; i++) if ((r -= weights[i]) < 0) return tokens[i];
+  return tokens[tokens.length - 1];
 }

@@ -163,7 +163,7 @@ export async function replicate(settings: ReplicateSettings, events: ReplicateEv
         events.runStart?.({ variant, seed, index, total, resumedFrom });
         const runSettings = variantSettings(settings, variant, data, seed, dir, baseline);
         const onStep = { step: (entry: LogEntry) => events.step?.({ variant, seed, entry, steps: settings.training.steps }) };
-        log = resumable ? await train(runSettings, onStep, { dir, overrides: { steps: settings.training.steps } }) : await train(runSettings, onStep);
+        log = resumable ? await train(runSettings, onStep, { dir, overrides: { steps: settings.training.steps } }) : await train(runSettings, onStep, undefined, { overwrite: true }); // a run of its own that never reached a checkpoint
       }
       if (variant === 'none') baseline = log;
       config ??= log.config;

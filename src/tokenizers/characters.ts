@@ -48,8 +48,18 @@ export class CharacterTokenizer {
 
   /** A vocabulary of the distinct characters of `corpus`, in code-point order. */
   static async fromCorpus(corpus: string, unknown: UnknownCharacterPolicy = 'error'): Promise<CharacterTokenizer> {
-    if (corpus.length === 0) throw new TokenizerInputError('character vocabulary: the corpus is empty');
-    const symbols = [...new Set(Array.from(corpus))].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
+    if (typeof corpus !== 'string' || corpus.length === 0) throw new TokenizerInputError('character vocabulary: the corpus is empty');
+    // A set filled character by character: an array of every character fails past about 100 M.
+    const seen = new Set<string>();
+    let position = 0;
+    for (const character of corpus) {
+      const code = character.charCodeAt(0);
+      // Unicode text cannot hold half a surrogate pair; UTF-8 (and so encode()) has no bytes for one.
+      if (character.length === 1 && code >= 0xd800 && code <= 0xdfff) throw new TokenizerInputError(`character vocabulary: the corpus holds a lone surrogate U+${code.toString(16).toUpperCase()} at character ${position}; it is not valid Unicode text (a file read with the wrong encoding, or a string cut between the halves of a pair)`);
+      seen.add(character);
+      position++;
+    }
+    const symbols = [...seen].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
     return CharacterTokenizer.fromSymbols(unknown === 'replace' ? [...symbols.filter((s) => s !== UNKNOWN_CHARACTER), UNKNOWN_CHARACTER] : symbols, unknown);
   }
 
@@ -60,6 +70,7 @@ export class CharacterTokenizer {
     const seen = new Set<string>();
     symbols.forEach((symbol, id) => {
       if (typeof symbol !== 'string' || [...symbol].length !== 1) throw new TokenizerInputError(`character vocabulary: symbol ${id} must be one character, found ${JSON.stringify(symbol)}`);
+      if (/^[\ud800-\udfff]$/.test(symbol)) throw new TokenizerInputError(`character vocabulary: symbol ${id} is a lone surrogate ${JSON.stringify(symbol)}, not a character`);
       if (seen.has(symbol)) throw new TokenizerInputError(`character vocabulary: symbol ${id} ${JSON.stringify(symbol)} appears twice`);
       seen.add(symbol);
     });

@@ -3,7 +3,7 @@
 // metadata the model config, the tokenizer, the step, the random state and the schedule state.
 // Written atomically: a crash leaves the old one.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { WaveletInputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -65,4 +65,27 @@ export function loadCheckpoint(dir: string): Checkpoint {
     slots[slot] = data;
   }
   return { config, tokenizer, parameters, optimizer: { kind, t, slots }, training };
+}
+
+/**
+ * Whether `path` is a checkpoint holding an optimizer's state (a run's checkpoint, which a writer
+ * must not replace): read from the safetensors header alone.
+ */
+export function holdsTrainingState(path: string): boolean {
+  if (!existsSync(path) || !statSync(path).isFile()) return false;
+  const fd = openSync(path, 'r');
+  try {
+    const size = Buffer.alloc(8);
+    if (readSync(fd, size, 0, 8, 0) < 8) return false;
+    const length = Number(size.readBigUInt64LE());
+    if (length > 100e6) return false;
+    const header = Buffer.alloc(length);
+    if (readSync(fd, header, 0, length, 8) < length) return false;
+    const names = Object.keys(JSON.parse(header.toString('utf8')) as object);
+    return OPTIMIZER_KINDS.some((kind) => OPTIMIZER_SLOTS[kind].every((slot) => names.includes(`${kind}.${slot}`)));
+  } catch {
+    return false; // not a safetensors file: not a checkpoint either
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -3,7 +3,8 @@
 // each evaluation a log, a plot and a checkpoint, all written atomically. A run resumes exactly
 // from its checkpoint; a loss that turns NaN or infinite stops the run before anything is saved.
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { WaveletInputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -12,11 +13,14 @@ import { initialParameters, parameterLayout } from '../model/parameters.js';
 import { SeededRandom } from '../model/random.js';
 import { lineChartSvg } from '../report/svg.js';
 import { loadCheckpoint, saveCheckpoint, CHECKPOINT_FILE } from './checkpoint.js';
+import { checkRunFolder, claimRunFolder } from './run_folder.js';
 import { batchSampler, corpusValidationBatches, loadCorpus, type Corpus, type TextTokenizerKind } from './data.js';
-import type { BackendModel, BackendName } from '../backends/model.js';
+import type { BackendModel, BackendName, ModelOptions } from '../backends/model.js';
+import { checkTrainingMemory, memoryLimits, memoryShortfall, MemoryPlanError, planMicroBatch, trainingMemory } from '../backends/memory.js';
+import { networkOf } from '../model/networks.js';
 import { checkBackendName, chooseBackend, createModel, type BackendChoice } from '../backends/registry.js';
 import { fileChoiceCache } from '../io/choice_cache.js';
-import { defaultOptimizer, OPTIMIZER_KINDS, type OptimizerKind, type OptimizerSettings } from '../kernels/optimizer/ref.js';
+import { defaultOptimizer, OPTIMIZER_KINDS, OPTIMIZER_SLOTS, type OptimizerKind } from '../kernels/optimizer/ref.js';
 import { checkSchedule, initialPlateau, learningRate, plateauAfterEvaluation, type PlateauState, type ScheduleKind, type ScheduleSettings } from './schedule.js';
 
 export interface TrainSettings {
@@ -70,7 +74,8 @@ export class TrainingDivergedError extends Error {
 }
 
 export interface TrainEvents {
-  start?(info: { config: ModelConfig; corpus: Corpus; model: BackendModel; choice?: BackendChoice; fromStep: number; parameters: number }): void;
+  /** notes: what claiming the run's folder found and did (a stale lock, a killed run's temporary files). */
+  start?(info: { config: ModelConfig; corpus: Corpus; model: BackendModel; choice?: BackendChoice; fromStep: number; parameters: number; notes: string[] }): void;
   step?(entry: LogEntry, totalSteps: number): void;
   evaluation?(entry: LogEntry): void;
   /** After the last step, with the trained model (disposed when this returns). */
@@ -78,8 +83,7 @@ export interface TrainEvents {
 }
 
 /** The model for --backend; auto asks the chooser, which times each backend here. */
-async function chooseModel(backend: TrainSettings['backend'], config: ModelConfig, parameters: Float32Array, batch: number, optimizer: OptimizerSettings): Promise<{ model: BackendModel; choice?: BackendChoice }> {
-  const options = { config, layout: parameterLayout(config), parameters, optimizer };
+async function chooseModel(backend: TrainSettings['backend'], options: ModelOptions, batch: number): Promise<{ model: BackendModel; choice?: BackendChoice }> {
   const name = checkBackendName(backend, '--backend');
   if (name === 'auto') return chooseBackend(options, { mode: 'train', batch }, { cache: fileChoiceCache() });
   return { model: await createModel(name, options) };
@@ -123,10 +127,53 @@ export interface Resume {
   overrides: Partial<Pick<TrainSettings, 'steps' | 'lr' | 'minLr'>>;
 }
 
-/** Trains from scratch with `requested`, or continues the run in `resume.dir` with its own settings. */
-export async function train(requested: TrainSettings, events: TrainEvents = {}, resume?: Resume): Promise<TrainLog> {
+export interface TrainOptions {
+  /** Replace a run already in settings.out (otherwise refused). */
+  overwrite?: boolean;
+  /**
+   * Split each batch of settings.batch sequences into micro-batches of this many (a divisor), or
+   * 'auto': the largest that fits the memory (of the backend named; with backend 'auto', of the
+   * strictest, wasm32). The step's gradient is the same mean; the run stores the split as its
+   * batch and accumulation.
+   */
+  microBatch?: number | 'auto';
+  /** Bytes a training step may take (backends/memory.ts); by default each backend's own limit. */
+  memoryBudget?: number;
+}
+
+/** settings with each batch split into micro-batches as `microBatch` asks (see TrainOptions). */
+function splitBatch(settings: TrainSettings, config: ModelConfig, microBatch: TrainOptions['microBatch'], budget: number | undefined): TrainSettings {
+  if (microBatch === undefined) return settings;
+  const B = settings.batch;
+  const backend = settings.backend === 'auto' ? 'wasm' : settings.backend;
+  const plan = (b: number) => trainingMemory(backend, config, networkOf(config), OPTIMIZER_SLOTS[settings.optimizer ?? 'adamw'].length, b, config.context);
+  const limits = memoryLimits(backend, budget, undefined, 'the memory budget (--memory-budget) is');
+  let micro: number | undefined;
+  if (microBatch === 'auto') {
+    micro = planMicroBatch(B, (b) => memoryShortfall(plan(b), limits) === undefined);
+    if (micro === undefined) throw new MemoryPlanError(`--micro-batch auto: not even one sequence fits: ${memoryShortfall(plan(1), limits)}`);
+  } else {
+    if (!Number.isInteger(microBatch) || microBatch < 1 || B % microBatch !== 0) throw new WaveletInputError(`--micro-batch ${microBatch}: expected a divisor of --batch ${B}, or auto`);
+    micro = microBatch;
+  }
+  // Validation takes the same crops in more, smaller batches (validationBatches spreads B * count starts).
+  const parts = B / micro;
+  return { ...settings, batch: micro, accumulate: settings.accumulate * parts, evalBatches: settings.evalBatches * parts };
+}
+
+/**
+ * Trains from scratch with `requested`, or continues the run in `resume.dir` with its own settings.
+ * The run's folder is claimed first (run_folder.ts): a run already there is refused unless resumed
+ * or overwritten, and a second process is kept out until this one ends.
+ */
+export async function train(requested: TrainSettings, events: TrainEvents = {}, resume?: Resume, options: TrainOptions = {}): Promise<TrainLog> {
+  const [dir, existing, flag] = resume ? [resume.dir, 'resume' as const, '--resume'] : [requested.out, options.overwrite ? ('overwrite' as const) : ('refuse' as const), '--out'];
+  checkRunFolder(dir, existing, flag); // before any work; the folder is taken once the data and model are known good
   const resumed = resume ? loadCheckpoint(resume.dir) : undefined;
   const settings = checkSettings(resumed ? { ...(resumed.training.settings as TrainSettings), ...resume!.overrides, out: resume!.dir } : requested);
+  if (resumed && resumed.training.step >= settings.steps) {
+    throw new WaveletInputError(`--resume ${resume!.dir}: the run is already at step ${resumed.training.step} of ${settings.steps}; give --steps above ${resumed.training.step} to train further`);
+  }
   const schedule = checkSchedule({ kind: settings.schedule, peak: settings.lr, floor: settings.minLr, warmupSteps: settings.warmup, totalSteps: settings.steps, patience: 3, factor: 3 } satisfies ScheduleSettings);
   const contextHint = resumed?.config.context ?? settings.sizes?.context ?? configFor({ ...settings, sizes: {} }, 2).context;
   const corpus = await loadCorpus(settings.data, settings.tokenizer, contextHint, resumed?.tokenizer);
@@ -137,13 +184,46 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   const sized = corpus.exampleLength === undefined ? settings : { ...settings, sizes: { ...settings.sizes, context: corpus.exampleLength } };
   const config = resumed ? checkConfig(resumed.config) : configFor(sized, corpus.tokenizer.vocabSize);
   if (config.vocabSize !== corpus.tokenizer.vocabSize) throw new WaveletInputError(`checkpoint: its model has ${config.vocabSize} tokens, its tokenizer ${corpus.tokenizer.vocabSize}`);
+  if (resumed && options.microBatch !== undefined) throw new WaveletInputError(`--micro-batch: a run being continued keeps its batch and accumulation (--batch ${settings.batch}, --accumulate ${settings.accumulate})`);
+  const split = splitBatch(settings, config, options.microBatch, options.memoryBudget);
+  // The memory a step needs, checked before anything is written (backend auto: the chooser counts out a backend it does not fit).
+  const slots = OPTIMIZER_SLOTS[split.optimizer ?? 'adamw'].length;
+  // Backend auto and js: at most this machine's memory, wherever no budget is given.
+  const planned: BackendName = split.backend === 'auto' ? 'js' : split.backend;
+  const budget = options.memoryBudget ?? (planned === 'js' ? totalmem() : undefined);
+  const why = options.memoryBudget === undefined ? "this machine's memory is" : 'the memory budget (--memory-budget) is';
+  checkTrainingMemory((b) => trainingMemory(planned, config, networkOf(config), slots, b, config.context), split.batch, memoryLimits(planned, budget, undefined, why));
   const layout = parameterLayout(config);
-  const optimizer = defaultOptimizer(settings.optimizer ?? 'adamw', settings.weightDecay);
-  const { model, choice } = await chooseModel(settings.backend, config, resumed?.parameters ?? initialParameters(config, layout, settings.seed), settings.batch, optimizer);
-  if (resumed) await model.load(resumed.parameters, resumed.optimizer);
+  const optimizer = defaultOptimizer(split.optimizer ?? 'adamw', split.weightDecay);
+  const folder = claimRunFolder(dir, existing, flag);
+  try {
+    const { model, choice } = await chooseModel(split.backend, { config, layout, parameters: resumed?.parameters ?? initialParameters(config, layout, split.seed), optimizer, memoryBudget: options.memoryBudget }, split.batch);
+    try {
+      if (resumed) await model.load(resumed.parameters, resumed.optimizer);
+      return await runSteps({ settings: split, config, corpus, model, resumed, schedule, events, notes: folder.notes, start: { choice, parameters: layout.count } });
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    folder.release();
+  }
+}
 
+interface Run {
+  settings: TrainSettings;
+  config: ModelConfig;
+  corpus: Corpus;
+  model: BackendModel;
+  resumed: ReturnType<typeof loadCheckpoint> | undefined;
+  schedule: ReturnType<typeof checkSchedule>;
+  events: TrainEvents;
+  notes: string[];
+  start: { choice?: BackendChoice; parameters: number };
+}
+
+/** The steps of a run in its claimed folder: batches, updates, evaluations, the log, the plot and checkpoints. */
+async function runSteps({ settings, config, corpus, model, resumed, schedule, events, notes, start }: Run): Promise<TrainLog> {
   const out = settings.out;
-  mkdirSync(out, { recursive: true });
   const T = config.context;
   const sampler = batchSampler(corpus, settings.batch, T, new SeededRandom(resumed ? resumed.training.samplerState : settings.seed + 1));
   const validation = corpusValidationBatches(corpus, settings.batch, T, settings.evalBatches);
@@ -152,57 +232,59 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   const log: TrainLog = { config, settings, data: corpus.path, entries: [] };
   const logPath = join(out, 'log.json');
   if (resumed && existsSync(logPath)) {
-    // Steps after the checkpoint are run again: drop what the interrupted run logged of them.
-    log.entries = (JSON.parse(readFileSync(logPath, 'utf8')) as TrainLog).entries.filter((e) => e.step < fromStep);
-  }
-  try {
-    events.start?.({ config, corpus, model, choice, fromStep, parameters: layout.count });
-
-    for (let step = fromStep; step < settings.steps; step++) {
-      const started = performance.now();
-      const lr = learningRate(schedule, step, plateau);
-      // Every micro-batch and the update are issued before the first await (BackendModel's contract).
-      const losses: Promise<number>[] = [];
-      for (let micro = 0; micro < settings.accumulate; micro++) {
-        const { tokens, targets } = sampler.next();
-        losses.push(model.forwardBackward(tokens, targets, settings.batch, T, 1 / settings.accumulate));
-      }
-      const [gradNorm, ...microLosses] = await Promise.all([model.update(lr), ...losses]);
-      const loss = microLosses.reduce((sum: number, value: number) => sum + value / settings.accumulate, 0);
-      const seconds = (performance.now() - started) / 1e3;
-      const entry: LogEntry = { step, loss, lr, gradNorm, tokensPerSecond: Math.round((settings.batch * settings.accumulate * T) / seconds) };
-      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-        const saved = existsSync(join(out, CHECKPOINT_FILE)) ? `the last checkpoint in ${out} is intact; resume from it with a lower --lr (now ${settings.lr})` : `no checkpoint was written yet; start again with a lower --lr (now ${settings.lr})`;
-        throw new TrainingDivergedError(`step ${step}: the loss is ${loss} and the gradient norm ${gradNorm}: training diverged; ${saved}`);
-      }
-      const evaluate = (step + 1) % settings.evalEvery === 0 || step + 1 === settings.steps;
-      if (evaluate) {
-        let sum = 0;
-        for (const batch of validation) sum += await model.evaluate(batch.tokens, batch.targets, settings.batch, T);
-        entry.validationLoss = sum / validation.length;
-        if (schedule.kind === 'plateau') plateau = plateauAfterEvaluation(schedule, plateau, entry.validationLoss);
-      }
-      log.entries.push(entry);
-      events.step?.(entry, settings.steps);
-      if (evaluate) {
-        // The log first: killed between the two writes, the log runs ahead of the checkpoint, and a
-        // resumed run drops the entries after the checkpoint's step (never the other way round).
-        writeFileAtomic(logPath, JSON.stringify(log, null, 1));
-        writeFileAtomic(join(out, 'curves.svg'), curvesSvg(log));
-        saveCheckpoint(out, {
-          config,
-          tokenizer: corpus.tokenizer.toJSON(),
-          parameters: await model.parameters(),
-          optimizer: await model.optimizerState(),
-          training: { step: step + 1, samplerState: sampler.random.state, plateau, settings },
-        });
-        events.evaluation?.(entry);
-      }
+    // Steps after the checkpoint are run again: drop what the interrupted run logged of them. A
+    // damaged log costs its history, not the run: the checkpoint alone is enough to go on.
+    try {
+      const entries = (JSON.parse(readFileSync(logPath, 'utf8')) as TrainLog).entries;
+      if (!Array.isArray(entries)) throw new Error('no entries');
+      log.entries = entries.filter((e) => e.step < fromStep);
+    } catch (error) {
+      notes.push(`${logPath} is damaged (${(error as Error).message}); the log restarts at step ${fromStep}, the checkpoint is intact`);
     }
-    await events.finish?.(model, log);
-  } finally {
-    model.dispose();
   }
+  events.start?.({ config, corpus, model, choice: start.choice, fromStep, parameters: start.parameters, notes });
+  for (let step = fromStep; step < settings.steps; step++) {
+    const started = performance.now();
+    const lr = learningRate(schedule, step, plateau);
+    // Every micro-batch and the update are issued before the first await (BackendModel's contract).
+    const losses: Promise<number>[] = [];
+    for (let micro = 0; micro < settings.accumulate; micro++) {
+      const { tokens, targets } = sampler.next();
+      losses.push(model.forwardBackward(tokens, targets, settings.batch, T, 1 / settings.accumulate));
+    }
+    const [gradNorm, ...microLosses] = await Promise.all([model.update(lr), ...losses]);
+    const loss = microLosses.reduce((sum: number, value: number) => sum + value / settings.accumulate, 0);
+    const seconds = (performance.now() - started) / 1e3;
+    const entry: LogEntry = { step, loss, lr, gradNorm, tokensPerSecond: Math.round((settings.batch * settings.accumulate * T) / seconds) };
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      const saved = existsSync(join(out, CHECKPOINT_FILE)) ? `the last checkpoint in ${out} is intact; resume from it with a lower --lr (now ${settings.lr})` : `no checkpoint was written yet; start again with a lower --lr (now ${settings.lr})`;
+      throw new TrainingDivergedError(`step ${step}: the loss is ${loss} and the gradient norm ${gradNorm}: training diverged; ${saved}`);
+    }
+    const evaluate = (step + 1) % settings.evalEvery === 0 || step + 1 === settings.steps;
+    if (evaluate) {
+      let sum = 0;
+      for (const batch of validation) sum += await model.evaluate(batch.tokens, batch.targets, settings.batch, T);
+      entry.validationLoss = sum / validation.length;
+      if (schedule.kind === 'plateau') plateau = plateauAfterEvaluation(schedule, plateau, entry.validationLoss);
+    }
+    log.entries.push(entry);
+    events.step?.(entry, settings.steps);
+    if (evaluate) {
+      // The log first: killed between the two writes, the log runs ahead of the checkpoint, and a
+      // resumed run drops the entries after the checkpoint's step (never the other way round).
+      writeFileAtomic(logPath, JSON.stringify(log, null, 1));
+      writeFileAtomic(join(out, 'curves.svg'), curvesSvg(log));
+      saveCheckpoint(out, {
+        config,
+        tokenizer: corpus.tokenizer.toJSON(),
+        parameters: await model.parameters(),
+        optimizer: await model.optimizerState(),
+        training: { step: step + 1, samplerState: sampler.random.state, plateau, settings },
+      });
+      events.evaluation?.(entry);
+    }
+  }
+  await events.finish?.(model, log);
   return log;
 }
 

@@ -8,17 +8,18 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { WaveletGPT, WaveletModel } from '../../src/infer/model.js';
-import { checkSampling, sampleToken } from '../../src/infer/sampling.js';
+import { IncrementalText, WaveletGPT, WaveletModel } from '../../src/infer/model.js';
+import { candidates, checkSampling, sampleToken, type SamplingOptions } from '../../src/infer/sampling.js';
 import { continueTokens } from '../../src/infer/continue.js';
 import { checkConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
 import { JsModel } from '../../src/backends/js/model.js';
 import { CharacterTokenizer } from '../../src/tokenizers/characters.js';
+import { ByteTokenizer } from '../../src/tokenizers/bytes.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
 import { emptyOptimizerState } from '../../src/kernels/optimizer/ref.js';
-import { redrawWeights, webgpuBackend } from '../helpers.js';
+import { assertClose, redrawWeights, webgpuBackend } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wavelet-gpt-generate-'));
 const tokenizer = await CharacterTokenizer.fromCorpus('abcdefgh .', 'error');
@@ -127,6 +128,60 @@ test('sampleToken: its frequencies follow the tempered, truncated distribution',
   assert.is(sampleToken(logits, [], checkSampling({ temperature: 0 }), new SeededRandom(1)), 0);
   // a penalty of 4 on token 0 (logit 2 -> 0.5): token 1 is now the most likely
   assert.is(sampleToken(logits, [0], checkSampling({ temperature: 0, repetitionPenalty: 4 }), new SeededRandom(1)), 1);
+});
+
+test('candidates: the kept tokens and weights of a selection equal those of a full sort (50,257 logits, ties, every filter)', () => {
+  // The reference: sort the whole vocabulary by score (ties to the lower id), cut at k, then at p.
+  const bySort = (logits: Float32Array, options: Required<SamplingOptions>) => {
+    const order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a] || a - b).slice(0, options.topK || logits.length);
+    const max = logits[order[0]];
+    const weights = order.map((t) => Math.exp((logits[t] - max) / options.temperature));
+    const total = weights.reduce((a, b) => a + b, 0);
+    let kept = order.length;
+    if (options.topP < 1) for (let mass = 0, i = (kept = 0); i < order.length && mass < options.topP * total; i++, kept++) mass += weights[i];
+    return order.slice(0, kept).sort((a, b) => a - b);
+  };
+  const random = new SeededRandom(3);
+  // logits rounded to a coarse grid: many exact ties
+  const logits = Float32Array.from({ length: 50257 }, () => Math.round(random.normal() * 8) / 2);
+  for (const options of [{ topK: 1 }, { topK: 40 }, { topK: 1000 }, { topP: 0.5 }, { topP: 0.95 }, { topP: 0.999 }, { topK: 50, topP: 0.9 }, { temperature: 2, topP: 0.9 }, {}]) {
+    const settings = checkSampling({ temperature: 1, ...options });
+    const found = candidates(logits, [], settings);
+    const expected = bySort(logits, settings);
+    assert.equal(found.tokens, expected, JSON.stringify(options));
+    const max = Math.max(...Array.from(expected, (t) => logits[t]));
+    assertClose(found.weights, expected.map((t) => Math.exp((logits[t] - max) / settings.temperature)), 1e-12, `weights ${JSON.stringify(options)}`);
+  }
+});
+
+test('IncrementalText: the text shown token by token equals the whole decode cut at the first stop, for UTF-8 split across byte tokens', async () => {
+  const bytes = new ByteTokenizer();
+  const random = new SeededRandom(11);
+  const alphabet = ['a', 'b', ' ', 'é', '€', '😀', 'ab', 'END'];
+  for (let trial = 0; trial < 300; trial++) {
+    const text = Array.from({ length: 1 + random.below(40) }, () => alphabet[random.below(alphabet.length)]).join('');
+    const ids = Array.from(bytes.encode(text));
+    const stops = [[], ['END'], ['b a', '😀'], ['€€', 'é']][trial % 4];
+    const incremental = new IncrementalText(bytes, stops);
+    let shown = '';
+    let stopped = false;
+    for (let i = 0; i < ids.length && !stopped; i++) {
+      const step = incremental.push(ids[i], i === ids.length - 1);
+      shown += step.text;
+      stopped = step.stopped;
+    }
+    const cuts = stops.map((stop) => text.indexOf(stop)).filter((at) => at >= 0);
+    const expected = cuts.length ? text.slice(0, Math.min(...cuts)) : text;
+    assert.is(shown, expected, `${JSON.stringify(text)} with stops ${JSON.stringify(stops)}`);
+    assert.is(stopped, cuts.length > 0);
+  }
+});
+
+test('CharacterTokenizer.fromCorpus: a lone surrogate is refused by position (UTF-8 has no bytes for it); 150 M characters build a vocabulary', async () => {
+  await CharacterTokenizer.fromCorpus('ab\ud800').then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /lone surrogate U\+D800 at character 2/));
+  await CharacterTokenizer.fromSymbols(['a', '\udc00']).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /symbol 1 is a lone surrogate/));
+  const big = await CharacterTokenizer.fromCorpus('ab'.repeat(75e6) + '😀');
+  assert.equal(big.symbols, ['a', 'b', '😀']);
 });
 
 test('continueTokens (train\'s closing sample) slides by one token past the context: each token the argmax of a full pass over the last context tokens', async () => {

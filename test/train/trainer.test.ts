@@ -4,8 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { LOCK_FILE } from '../../src/train/run_folder.js';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrainLog } from '../../src/train/trainer.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
@@ -118,7 +119,7 @@ test('bad input: one line naming the problem, exit code 2, nothing already writt
     [['train', '--data', short, '--context', '16'], /tokens are too few for a context of 16/],
     [['train', '--preset', 'enormous', '--data', corpus], /unknown preset 'enormous': expected one of paper-text8, tiny/],
     [['train', '--backend', 'tpu', '--data', corpus], /--backend: expected auto, webgpu, wasm or js, found 'tpu'/],
-    [['train', '--steps', 'many'], /--steps: expected a number, found 'many'/],
+    [['train', '--steps', 'many'], /--steps: expected an integer >= 1, found 'many'/],
     [['train', '--data', corpus, '--width', '30', '--heads', '4'], /width 30 is not a multiple of heads 4/],
     [['train', '--frobnicate', '1'], /unknown option '--frobnicate'/],
     [['train', '--resume', truncated], /truncated: tensor '.*' ends at byte \d+, the file has \d+/],
@@ -126,16 +127,32 @@ test('bad input: one line naming the problem, exit code 2, nothing already writt
     [['train', '--resume', otherConfig], /tensor '.*' is (missing|of \d+ values), the config needs \d+/],
     [['train', '--resume', run, '--data', corpus], /train --resume: --data cannot change a run being continued/],
     [['train', '--stepz', '3'], /unknown option '--stepz' \(did you mean --steps\?\)/],
-    [['train', '--steps=three'], /--steps: expected a number, found 'three'/],
+    [['train', '--steps=three'], /--steps: expected an integer >= 1, found 'three'/],
     [['train', '--architecture', 'wavelet-lm', '--heads', '4', '--data', corpus], /--heads: a size of the GPT architecture, not of wavelet-lm/],
     [['train', '--architecture', 'wavelet-lm', '--wavelet', 'haar', '--data', corpus], /--wavelet haar: WaveletLM has its own wavelets/],
     [['train', '--levels', '3', '--data', corpus], /--levels: a size of the WaveletLM architecture, not of gpt/],
     [['train', '--optimizer', 'sgd', '--data', corpus], /--optimizer: expected adamw or adagrad, found 'sgd'/],
-    [['train', '--weight-decay', '-1', '--data', corpus], /--weight-decay: expected a number >= 0, found -1/],
+    [['train', '--weight-decay', '-1', '--data', corpus], /--weight-decay: expected a number >= 0, found '-1'/],
+    // numbers are checked before any work: these used to fail after the whole training, or never
+    [['train', '--data', corpus, '--temperature', '-1'], /--temperature: expected a number >= 0, found '-1'/],
+    [['train', '--data', corpus, '--sample', 'abc'], /--sample: expected an integer >= 0, found 'abc'/],
+    [['train', '--data', corpus, '--eval-batches', 'abc', '--out', join(workdir, 'never')], /--eval-batches: expected an integer >= 1, found 'abc'/],
+    [['quantize', '--checkpoint', run, '--out', join(workdir, 'q.safetensors'), '--batch', '0'], /--batch: expected an integer >= 1, found '0'/],
+    [['generate', '--checkpoint', run, '--prompt', 'a', '--seed', '1.5'], /--seed: expected an integer, found '1.5'/],
+    [['generate', '--checkpoint', run, '--prompt', 'a', '--stream=maybe'], /--stream: a switch/],
+    // paths that are not a run's folder, or files that are not to be replaced
+    [['train', '--data', corpus, '--out', ''], /--out: expected a folder, found an empty path/],
+    [['train', '--data', corpus, '--out', '/dev/null'], /--out \/dev\/null: not a folder/],
+    [['train', '--data', corpus, '--out', corpus], /not a folder/],
+    [['train', ...SMALL, '--out', run], /--out .*: holds a run \(trained to step \d+\).*--resume .*--overwrite/],
+    [['train', '--resume', run, '--steps', '1'], /the run is already at step \d+ of 1; give --steps above/],
+    [['quantize', '--checkpoint', run, '--out', join(workdir, 'missing', 'q.safetensors')], /the folder .*missing does not exist/],
+    [['quantize', '--checkpoint', run, '--out', join(workdir, 'copy.safetensors')], /a training checkpoint \(it holds an optimizer's state\) is there/],
     [['train', '--resume', run, '--optimizer', 'adagrad'], /--optimizer cannot change a run being continued/],
     [['quantize', '--checkpoint', run, '--out', checkpoint], /that is the run's own checkpoint/],
     [['train', '--resume', join(workdir, 'nowhere')], /--resume .*nowhere: no checkpoint.safetensors there/],
   ];
+  copyFileSync(checkpoint, join(workdir, 'copy.safetensors'));
   for (const [args, message] of cases) {
     const result = cli(args);
     assert.is(result.status, 2, `${args.join(' ')}: exit code\n${result.stderr}`);
@@ -145,6 +162,66 @@ test('bad input: one line naming the problem, exit code 2, nothing already writt
     assert.not.match(result.stderr, /\n\s+at /, 'no stack trace');
   }
   assert.ok(readFileSync(checkpoint).equals(before), 'the earlier checkpoint is untouched');
+  assert.ok(readFileSync(join(workdir, 'copy.safetensors')).equals(before), 'the copy is untouched');
+  assert.not.ok(existsSync(join(workdir, 'never')), '--eval-batches abc wrote nothing');
+  assert.equal(readdirSync(workdir).filter((name) => name.endsWith('.tmp')), [], 'no temporary file left');
+});
+
+test('a run is claimed: --overwrite replaces it, a live lock keeps a second process out, a dead one is taken over with its temporary files', () => {
+  const run = join(workdir, 'claimed');
+  assert.is(cli(['train', ...SMALL, '--steps', '2', '--eval-every', '2', '--out', run]).status, 0);
+  const replaced = cli(['train', ...SMALL, '--steps', '3', '--eval-every', '3', '--out', run, '--overwrite']);
+  assert.is(replaced.status, 0, replaced.stderr);
+  assert.match(replaced.stderr, /replaced at the first evaluation \(--overwrite\)/);
+  assert.is(readLog(run).entries.length, 3, 'the new run\'s log');
+  assert.not.ok(existsSync(join(run, LOCK_FILE)), 'the lock is gone after the run');
+
+  // A lock held by a live process (this test's): refused, nothing written.
+  const before = readFileSync(join(run, 'checkpoint.safetensors'));
+  writeFileSync(join(run, LOCK_FILE), `${process.pid} ${hostname()}`);
+  const second = cli(['train', '--resume', run, '--steps', '5']);
+  assert.is(second.status, 2);
+  assert.match(second.stderr, new RegExp(`in use by process ${process.pid}`));
+  assert.ok(readFileSync(join(run, 'checkpoint.safetensors')).equals(before));
+
+  // The lock and a full-size temporary file of a killed process (no such pid): taken over, removed.
+  const dead = 2 ** 22 + 17; // above Linux's default pid_max
+  writeFileSync(join(run, LOCK_FILE), `${dead} ${hostname()}`);
+  writeFileSync(join(run, `.checkpoint.safetensors.${dead}.tmp`), before);
+  writeFileSync(join(run, 'log.json'), '{"entries": [');  // damaged: the checkpoint alone carries the run
+  const resumed = cli(['train', '--resume', run, '--steps', '5', '--sample', '0']);
+  assert.is(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, new RegExp(`took over the lock of process ${dead}, which is gone`));
+  assert.match(resumed.stderr, /removed 1 temporary file of a killed run/);
+  assert.match(resumed.stderr, /log\.json is damaged .* the log restarts at step 3, the checkpoint is intact/);
+  assert.equal(readdirSync(run).filter((name) => name.startsWith('.')), []);
+  assert.equal(readLog(run).entries.map((e) => e.step), [3, 4]);
+});
+
+test('--micro-batch splits each batch into micro-batches: the same losses and validation as the whole batch', () => {
+  const whole = join(workdir, 'unsplit'), split = join(workdir, 'split'), auto = join(workdir, 'split-auto');
+  const args = ['train', ...SMALL, '--steps', '3', '--eval-every', '3', '--warmup', '0'];
+  const first = cli([...args, '--out', whole]);
+  assert.is(first.status, 0, first.stderr);
+  const result = cli([...args, '--out', split, '--micro-batch', '2']);
+  assert.is(result.status, 0, result.stderr);
+  const [a, b] = [readLog(whole), readLog(split)];
+  assert.equal([b.settings.batch, b.settings.accumulate, b.settings.evalBatches], [2, 2, 4], 'stored as the split');
+  a.entries.forEach((entry, i) => {
+    const other = b.entries[i];
+    assert.ok(Math.abs(entry.loss - other.loss) < 1e-5 * entry.loss, `step ${i}: loss ${entry.loss} vs ${other.loss}`);
+    assert.ok(Math.abs(entry.gradNorm - other.gradNorm) < 1e-4 * entry.gradNorm, `step ${i}: gradient norm ${entry.gradNorm} vs ${other.gradNorm}`);
+  });
+  assert.ok(Math.abs(a.entries[2].validationLoss! - b.entries[2].validationLoss!) < 1e-5, 'validation on the same crops');
+  // auto: the whole batch fits this small model, so it is not split
+  assert.is(cli([...args, '--out', auto, '--micro-batch', 'auto']).status, 0);
+  assert.equal([readLog(auto).settings.batch, readLog(auto).settings.accumulate], [4, 1]);
+  const odd = cli([...args, '--out', join(workdir, 'odd'), '--micro-batch', '3']);
+  assert.is(odd.status, 2);
+  assert.match(odd.stderr, /--micro-batch 3: expected a divisor of --batch 4, or auto/);
+  const tight = cli([...args, '--out', join(workdir, 'tight'), '--memory-budget', '0.0002']);
+  assert.is(tight.status, 2);
+  assert.match(tight.stderr, /wavelet-gpt: a step at batch 4 \(context 16\) needs [\d.]+ MiB on wasm .* the memory budget \(--memory-budget\) is 0\.2 MiB; (--micro-batch \d|not even one)/);
 });
 
 test('a diverging run stops at the NaN with its last checkpoint intact', () => {

@@ -1,7 +1,8 @@
 // The plain TypeScript backend: the network run on the reference kernels. Correct everywhere and
 // slow; the fallback where neither WebGPU nor wasm SIMD runs, and the oracle of the others.
 
-import { decayMask, emptyOptimizerState, optimizerStep } from '../../kernels/optimizer/ref.js';
+import { decayMask, emptyOptimizerState, OPTIMIZER_SLOTS, optimizerStep } from '../../kernels/optimizer/ref.js';
+import { checkStepMemory } from '../memory.js';
 import * as L from '../../kernels/gpt/ref.js';
 import { networkOf } from '../../model/networks.js';
 import { slice, waveletPlanOf } from '../../model/parameters.js';
@@ -59,6 +60,7 @@ export class JsModel implements BackendModel {
   private programFor(B: number, T: number): TrainingProgram {
     if (this.current?.B === B && this.current.T === T) return this.current;
     if (T > this.config.context) throw new Error(`sequence length ${T} exceeds the context ${this.config.context}`);
+    if (this.training) checkStepMemory('js', this.config, this.network, OPTIMIZER_SLOTS[this.options.optimizer!.kind].length, B, T, this.options.memoryBudget);
     const N = B * T;
     const tokens = new Int32Array(N);
     const probs = new Float32Array(N * this.config.vocabSize);

@@ -11,6 +11,7 @@ import type { ModelConfig } from '../../model/config.js';
 import { waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram, type Program } from '../program.js';
+import { checkStepMemory } from '../memory.js';
 import { checkOptimizerState, makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
 import { wasmLayer, type WasmLayerContext, type WasmOperation } from './layers.js';
 
@@ -93,6 +94,7 @@ export class WasmModel implements BackendModel {
   private programFor(B: number, T: number): TrainingProgram {
     if (this.current?.B === B && this.current.T === T) return this.current;
     if (T > this.config.context) throw new Error(`sequence length ${T} exceeds the context ${this.config.context}`);
+    if (this.training) checkStepMemory('wasm', this.config, this.network, OPTIMIZER_SLOTS[this.options.optimizer!.kind].length, B, T, this.options.memoryBudget);
     this.releaseProgram();
     const { arena } = this.module;
     const N = B * T;
@@ -172,6 +174,11 @@ export class WasmModel implements BackendModel {
   /** The size of the module's memory, which only grows: a benchmark checks that steps do not grow it. */
   memoryBytes(): number {
     return this.module.kernels.memory.buffer.byteLength;
+  }
+
+  /** Bytes of the module's memory held by this model now (weights, optimizer, the step's buffers, decoders). */
+  memoryInUse(): number {
+    return this.module.arena.bytesInUse();
   }
 
   async parameters(): Promise<Float32Array> {

@@ -12,6 +12,7 @@ import { matmulScratchFloats, type MatmulProduct } from '../../kernels/gpt/matmu
 import type { AttentionTiling } from '../../kernels/gpt/attention.js';
 import { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
 import { decayMask, OPTIMIZER_SLOTS } from '../../kernels/optimizer/ref.js';
+import { checkStepMemory } from '../memory.js';
 import { networkOf } from '../../model/networks.js';
 import { isWaveletLM, nextPowerOfTwo, type ModelConfig } from '../../model/config.js';
 import { waveletPlanOf } from '../../model/parameters.js';
@@ -156,6 +157,7 @@ export class WebGPUModel implements BackendModel {
     const N = B * T;
     if (N > 65535) throw new Error(`webgpu model: B * T = ${N} positions; at most 65535 for now`);
     if (T > this.config.context) throw new Error(`sequence length ${T} exceeds the context ${this.config.context}`);
+    if (this.training) checkStepMemory('webgpu', this.config, this.network, OPTIMIZER_SLOTS[this.options.optimizer!.kind].length, B, T, this.options.memoryBudget, this.device.limits.maxStorageBufferBindingSize);
     this.current?.owned.destroy();
     const owned = new Owned(this.kernels);
     const { buffer } = owned;
