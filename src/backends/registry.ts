@@ -131,7 +131,9 @@ export async function chooseBackend(options: ModelOptions, work: Workload, setti
   const make = (backend: BackendName) => createModel(backend, options, { gpu, wasm: settings.wasm });
   const unit = work.mode === 'train' ? `a step of this model at batch ${work.batch}` : `a token of this model at batch ${work.batch}`;
   const key = JSON.stringify({ gpu: gpu ? gpuNote : null, wasm: wasmSimdSupported(), cores: cores(), config: options.config, work });
-  const known = settings.cache?.get(key);
+  // A cached choice is used only when it names a backend (a damaged or foreign cache once made an unknown name train on js).
+  const cached = settings.cache?.get(key);
+  const known = cached && (BACKEND_NAMES as readonly string[]).includes(cached.backend) ? cached : undefined;
   if (known && (known.backend !== 'webgpu' || gpu)) {
     if (known.backend !== 'webgpu' && ownsGpu) gpu!.destroy();
     const model = await make(known.backend);

@@ -11,6 +11,7 @@ import { SeededRandom } from '../model/random.js';
 import { CharacterTokenizer, tokenizerFromJSON } from '../tokenizers/index.js';
 import { tokenizerRuntime } from '../tokenizers/runtime.js';
 import { parseCheckpoint } from '../io/checkpoint.js';
+import { fetchBytes, type FetchOptions } from '../io/fetch_bytes.js';
 import type { WasmSource } from '../runtime/wasm.js';
 import type { WebGPUBackend } from '../runtime/webgpu.js';
 import type { BackendModel, BackendName, Decoder } from '../backends/model.js';
@@ -41,7 +42,8 @@ interface TextTokenizer {
   decode(ids: ArrayLike<number>): string;
 }
 
-export interface LoadOptions {
+/** A URL's download: its timeouts, progress and AbortSignal (io/fetch_bytes.ts); the signal also stops the rest of the load. */
+export interface LoadOptions extends FetchOptions {
   /**
    * The backend: 'webgpu' (the GPU), 'wasm' (SIMD kernels), 'js' (plain TypeScript), or 'auto'
    * (default): each that runs here is timed decoding tokens of this model, and the fastest kept
@@ -73,13 +75,15 @@ export class WaveletModel {
 
   /** From checkpoint bytes, a URL (fetched), or a file path (Node). */
   static async load(source: Uint8Array | ArrayBuffer | URL | string, options: LoadOptions = {}): Promise<WaveletModel> {
-    const [bytes, what] = await readSource(source);
+    const [bytes, what] = await readSource(source, options);
+    if (options.signal?.aborted) throw new WaveletInputError(`${what}: the load was aborted`);
     const checkpoint = parseCheckpoint(bytes, what);
     if (options.tokenizersWasm) await tokenizerRuntime(options.tokenizersWasm);
     const tokenizer = await tokenizerFromJSON(checkpoint.tokenizer, `${what} tokenizer`);
     if (tokenizer.kind === 'mulaw' || tokenizer.kind === 'midi' || tokenizer.kind === 'pixels' || tokenizer.kind === 'listops') {
       throw new WaveletInputError(`${what}: a ${tokenizer.kind} model; WaveletModel.generate writes text, use a backend model's decoder for token ids`);
     }
+    if (tokenizer.vocabSize !== checkpoint.config.vocabSize) throw new WaveletInputError(`${what}: its tokenizer has ${tokenizer.vocabSize} tokens, its model ${checkpoint.config.vocabSize}`);
     const requested = checkBackendName(options.backend ?? 'auto', 'backend');
     const modelOptions = { config: checkpoint.config, layout: parameterLayout(checkpoint.config), parameters: checkpoint.parameters };
     const devices = { gpu: options.gpu, wasm: options.wasm };
@@ -238,20 +242,13 @@ function heldBack(text: string, stops: string[]): number {
   return held;
 }
 
-async function readSource(source: Uint8Array | ArrayBuffer | URL | string): Promise<[Uint8Array, string]> {
+async function readSource(source: Uint8Array | ArrayBuffer | URL | string, options: FetchOptions): Promise<[Uint8Array, string]> {
   if (source instanceof Uint8Array) return [source, 'checkpoint bytes'];
   if (source instanceof ArrayBuffer) return [new Uint8Array(source), 'checkpoint bytes'];
   const text = String(source);
   if (source instanceof URL || /^(https?|file|blob|data):/.test(text)) {
     if (text.startsWith('file:') && typeof process !== 'undefined' && process.versions?.node) return readFile(new URL(text));
-    let response: Response;
-    try {
-      response = await fetch(text);
-    } catch (error) {
-      throw new WaveletInputError(`${text}: could not be fetched (${(error as Error).message})`);
-    }
-    if (!response.ok) throw new WaveletInputError(`${text}: HTTP ${response.status} ${response.statusText}`);
-    return [new Uint8Array(await response.arrayBuffer()), text];
+    return [await fetchBytes(text, options), text];
   }
   return readFile(text);
 }

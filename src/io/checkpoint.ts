@@ -34,11 +34,15 @@ export function parseCheckpoint(bytes: Uint8Array, what: string): ModelCheckpoin
   }
   config = checkConfig(config);
   const layout = parameterLayout(config);
-  const parameters = new Float32Array(layout.count);
-  let quantized = false;
+  // Every tensor checked against the config before the parameters are allocated (their size is the config's word).
   for (const t of layout.tensors) {
     const stored = tensors.get(t.name);
     if (!stored || stored.data.length !== t.size) throw new WaveletInputError(`${what}: tensor '${t.name}' is ${stored ? `of ${stored.data.length} values` : 'missing'}, the config needs ${t.size}`);
+  }
+  const parameters = new Float32Array(layout.count);
+  let quantized = false;
+  for (const t of layout.tensors) {
+    const stored = tensors.get(t.name)!;
     if (stored.data instanceof Int8Array) {
       const scales = tensors.get(t.name + SCALES_SUFFIX)?.data;
       if (!(scales instanceof Float32Array) || scales.length !== t.shape[0]) throw new WaveletInputError(`${what}: int8 tensor '${t.name}' needs '${t.name}${SCALES_SUFFIX}', ${t.shape[0]} float32 scales`);
@@ -46,6 +50,13 @@ export function parseCheckpoint(bytes: Uint8Array, what: string): ModelCheckpoin
       quantized = true;
     } else {
       parameters.set(stored.data, t.offset);
+    }
+  }
+  // NaN or infinite weights generate garbage without a word (one model wrote newlines and exited 0).
+  for (let i = 0; i < parameters.length; i++) {
+    if (!Number.isFinite(parameters[i])) {
+      const t = layout.tensors.find((tensor) => i >= tensor.offset && i < tensor.offset + tensor.size)!;
+      throw new WaveletInputError(`${what}: tensor '${t.name}' holds ${parameters[i]} at index ${i - t.offset}; the weights must be finite (a diverged or damaged model)`);
     }
   }
   return { config, tokenizer, parameters, tensors, metadata, quantized };

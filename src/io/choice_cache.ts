@@ -5,21 +5,32 @@
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
 
+/** The XDG base directory spec: an empty or relative XDG_CACHE_HOME is ignored (else an empty one writes into the working directory). */
 export function choiceCachePath(): string {
-  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'wavelet-gpt', 'backends.json');
+  const xdg = process.env.XDG_CACHE_HOME;
+  return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache'), 'wavelet-gpt', 'backends.json');
 }
 
 type Entries = Record<string, { backend: 'webgpu' | 'wasm' | 'js'; reason: string; timings: { backend: 'webgpu' | 'wasm' | 'js'; ms: number | null; note: string }[] }>;
 
+/** The entries of the file; anything else in it (null, an array, a folder, damaged JSON) counts as empty and is replaced at the next write. */
 function readEntries(path: string): Entries {
   try {
-    return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
+    const parsed: unknown = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Entries) : {};
   } catch {
     return {};
   }
+}
+
+/** An entry shaped as the chooser writes it (the chooser checks the backend's name); anything else is not used. */
+function validEntry(entry: unknown): Entries[string] | undefined {
+  const e = entry as Entries[string] | null;
+  if (!e || typeof e !== 'object' || typeof e.backend !== 'string' || typeof e.reason !== 'string' || !Array.isArray(e.timings)) return undefined;
+  return e;
 }
 
 function packageVersion(): string {
@@ -35,7 +46,7 @@ export function fileChoiceCache(path = choiceCachePath()) {
   const version = packageVersion();
   const versioned = (key: string) => `${version} ${key}`;
   return {
-    get: (key: string) => readEntries(path)[versioned(key)],
+    get: (key: string) => validEntry(readEntries(path)[versioned(key)]),
     set: (key: string, choice: Entries[string]) => {
       try {
         mkdirSync(dirname(path), { recursive: true });

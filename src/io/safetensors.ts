@@ -51,20 +51,28 @@ export function readSafetensors(bytes: Uint8Array, what = 'safetensors file'): S
   } catch (error) {
     throw new WaveletInputError(`${what}: not a safetensors file (its header is not JSON: ${(error as Error).message})`);
   }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new WaveletInputError(`${what}: not a safetensors file (its header is ${JSON.stringify(header)?.slice(0, 40)}, not an object of tensors)`);
+  const metadata = header.__metadata__ ?? {};
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata) || Object.values(metadata).some((v) => typeof v !== 'string')) {
+    throw new WaveletInputError(`${what}: its __metadata__ must be an object of strings`);
+  }
   const dataStart = 8 + headerLength;
   const tensors = new Map<string, NamedTensor>();
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    const { dtype, shape, data_offsets } = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
+    if (entry === null || typeof entry !== 'object') throw new WaveletInputError(`${what}: tensor '${name}' is ${JSON.stringify(entry)}, expected {dtype, shape, data_offsets}`);
+    const { dtype, shape, data_offsets } = entry as { dtype?: string; shape?: unknown; data_offsets?: unknown };
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw new WaveletInputError(`${what}: tensor '${name}' has shape ${JSON.stringify(shape)}, expected a list of integers >= 0`);
+    if (!Array.isArray(data_offsets) || data_offsets.length !== 2 || !data_offsets.every(Number.isInteger)) throw new WaveletInputError(`${what}: tensor '${name}' has data_offsets ${JSON.stringify(data_offsets)}, expected [begin, end]`);
     if (dtype !== 'F32' && dtype !== 'I8') throw new WaveletInputError(`${what}: tensor '${name}' has dtype ${dtype}, expected F32 or I8`);
-    const Array = DTYPES[dtype];
-    const count = (shape ?? []).reduce((a, b) => a * b, 1);
-    const [begin, end] = data_offsets ?? [NaN, NaN];
-    if (!(end - begin === Array.BYTES_PER_ELEMENT * count) || begin < 0) throw new WaveletInputError(`${what}: tensor '${name}' of shape [${shape}] does not fit its byte range [${begin}, ${end})`);
+    const TypedArray = DTYPES[dtype];
+    const count = shape.reduce((a: number, b: number) => a * b, 1);
+    const [begin, end] = data_offsets as [number, number];
+    if (!(end - begin === TypedArray.BYTES_PER_ELEMENT * count) || begin < 0) throw new WaveletInputError(`${what}: tensor '${name}' of shape [${shape}] does not fit its byte range [${begin}, ${end})`);
     if (dataStart + end > bytes.length) throw new WaveletInputError(`${what}: truncated: tensor '${name}' ends at byte ${dataStart + end}, the file has ${bytes.length}`);
-    const data = new Array(count);
+    const data = new TypedArray(count);
     new Uint8Array(data.buffer).set(bytes.subarray(dataStart + begin, dataStart + end));
-    tensors.set(name, { name, shape: shape!, data });
+    tensors.set(name, { name, shape, data });
   }
-  return { metadata: (header.__metadata__ as Record<string, string>) ?? {}, tensors };
+  return { metadata: metadata as Record<string, string>, tensors };
 }

@@ -4,7 +4,7 @@
 // ask for; any other size is a config written out.
 
 import { WaveletInputError } from '../errors.js';
-import type { FilteredHalf, KernelSharing, WaveletForm, WindowMapping } from './wavelet_plan.js';
+import { planWavelet, type FilteredHalf, type KernelSharing, type WaveletForm, type WindowMapping } from './wavelet_plan.js';
 
 export interface WaveletStructure {
   form: WaveletForm;
@@ -119,7 +119,23 @@ export function waveletLmPresetConfig(name: string, overrides: Partial<WaveletLM
 }
 
 /** Checks every field; names the first one that is wrong. */
+/**
+ * Bounds far above any model these engines train, below sizes that only a damaged or hostile file
+ * declares: a context of 1e9 once asked for 32 GB before any tensor was read.
+ */
+const SIZE_BOUNDS: Record<string, number> = {
+  vocabSize: 2 ** 24, context: 2 ** 20, layers: 1024, width: 2 ** 16, heads: 2 ** 12, feedForward: 2 ** 18, headDense: 2 ** 18, levels: 16, mlpExpansion: 64, lowRank: 2 ** 12,
+};
+
+function checkSize(config: object, field: string, least: number): void {
+  const value = (config as Record<string, unknown>)[field];
+  if (!Number.isInteger(value) || (value as number) < least || (value as number) > SIZE_BOUNDS[field]) {
+    throw new WaveletInputError(`model config '${field}': expected an integer from ${least} to ${SIZE_BOUNDS[field].toLocaleString('en')}, found ${JSON.stringify(value)}`);
+  }
+}
+
 export function checkConfig<Config extends ModelConfig>(config: Config): Config {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new WaveletInputError(`model config: expected an object, found ${JSON.stringify(config)}`);
   const architecture = config.architecture ?? 'gpt';
   if (!ARCHITECTURES.includes(architecture)) throw new WaveletInputError(`model config 'architecture': expected ${ARCHITECTURES.join(' or ')}, found ${JSON.stringify(architecture)}`);
   if (isWaveletLM(config)) return checkWaveletLM(config) as Config;
@@ -127,25 +143,27 @@ export function checkConfig<Config extends ModelConfig>(config: Config): Config 
 }
 
 function checkWaveletLM(config: WaveletLMConfig): WaveletLMConfig {
-  for (const field of ['vocabSize', 'context', 'layers', 'width', 'levels', 'mlpExpansion'] as const) {
-    const value = config[field];
-    if (!Number.isInteger(value) || value < 1) throw new WaveletInputError(`model config '${field}': expected a positive integer, found ${value}`);
-  }
-  if (config.levels > 16) throw new WaveletInputError(`model config 'levels': at most 16 (a look back of 2^15 positions), found ${config.levels}`);
-  if (!Number.isInteger(config.lowRank) || config.lowRank < 0) throw new WaveletInputError(`model config 'lowRank': expected an integer >= 0, found ${config.lowRank}`);
+  for (const field of ['vocabSize', 'context', 'layers', 'width', 'levels', 'mlpExpansion'] as const) checkSize(config, field, 1);
+  checkSize(config, 'lowRank', 0);
   if (config.liftingSharing !== 'shared' && config.liftingSharing !== 'per-block') throw new WaveletInputError(`model config 'liftingSharing': expected shared or per-block, found ${JSON.stringify(config.liftingSharing)}`);
   return config;
 }
 
 function checkGPT(config: GPTConfig): GPTConfig {
-  const positive = ['vocabSize', 'context', 'layers', 'width', 'heads', 'feedForward'] as const;
-  for (const field of positive) {
-    const value = config[field];
-    if (!Number.isInteger(value) || value < 1) throw new WaveletInputError(`model config '${field}': expected a positive integer, found ${value}`);
-  }
-  if (!Number.isInteger(config.headDense) || config.headDense < 0) throw new WaveletInputError(`model config 'headDense': expected an integer >= 0, found ${config.headDense}`);
+  for (const field of ['vocabSize', 'context', 'layers', 'width', 'heads', 'feedForward'] as const) checkSize(config, field, 1);
+  checkSize(config, 'headDense', 0);
   if (config.width % config.heads !== 0) throw new WaveletInputError(`model config: width ${config.width} is not a multiple of heads ${config.heads}`);
-  if (config.wavelet && config.width % 2 !== 0) throw new WaveletInputError(`model config: the wavelet structure filters half the channels, so width must be even, found ${config.width}`);
+  const wavelet = config.wavelet;
+  if (wavelet === undefined) throw new WaveletInputError(`model config 'wavelet': expected a wavelet structure or null (the baseline), found nothing`);
+  if (wavelet !== null) {
+    if (typeof wavelet !== 'object' || Array.isArray(wavelet)) throw new WaveletInputError(`model config 'wavelet': expected an object or null, found ${JSON.stringify(wavelet)}`);
+    if (config.width % 2 !== 0) throw new WaveletInputError(`model config: the wavelet structure filters half the channels, so width must be even, found ${config.width}`);
+    const { maxWindow } = wavelet;
+    if (maxWindow !== undefined && (!Number.isInteger(maxWindow) || maxWindow < 2 || maxWindow > config.context)) {
+      throw new WaveletInputError(`model config 'wavelet.maxWindow': expected an integer from 2 to the context ${config.context}, found ${JSON.stringify(maxWindow)}`);
+    }
+    planWavelet(config.width, { ...wavelet, maxWindow: maxWindow ?? config.context }); // checks the form, mapping, half and sharing
+  }
   return config;
 }
 

@@ -3,6 +3,7 @@
 // in a module's memory with a bump arena. Kernels take byte offsets into that memory, so a
 // training loop keeps its tensors there and copies nothing.
 
+import { fetchBytes } from '../io/fetch_bytes.js';
 import { BackendUnavailableError } from '../errors.js';
 
 export interface WaveletWasmExports {
@@ -74,9 +75,11 @@ async function wasmBytes(source: WasmSource, file: string): Promise<BufferSource
       throw new BackendUnavailableError(`wasm kernels not found at ${url.pathname}: run 'npm run build' first (${(error as Error).message})`);
     }
   }
-  const response = await fetch(url);
-  if (!response.ok) throw new BackendUnavailableError(`wasm kernels at ${url}: HTTP ${response.status}`);
-  return response.arrayBuffer();
+  try {
+    return await fetchBytes(String(url));
+  } catch (error) {
+    throw new BackendUnavailableError(`wasm kernels: ${(error as Error).message}`);
+  }
 }
 
 /**

@@ -3,11 +3,12 @@
 // the initial parameters; the models that lost are disposed.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { BackendUnavailableError } from '../../src/errors.js';
 import { checkBackendName, chooseBackend } from '../../src/backends/registry.js';
-import { fileChoiceCache } from '../../src/io/choice_cache.js';
+import { choiceCachePath, fileChoiceCache } from '../../src/io/choice_cache.js';
 import { checkConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
 import { DEFAULT_ADAMW } from '../../src/kernels/optimizer/ref.js';
@@ -42,6 +43,47 @@ for (const work of [{ mode: 'train', batch: 4 }, { mode: 'generate', batch: 2 }]
     second.model.dispose();
   });
 }
+
+test('a damaged cache costs only the timing: null, an array, a folder, an unknown backend; an empty XDG_CACHE_HOME is ignored', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wavelet-gpt-cache-'));
+  const options = { config, layout, parameters: params, optimizer: DEFAULT_ADAMW };
+  const work = { mode: 'train', batch: 2 } as const;
+  let key = '';
+  const probe = await chooseBackend(options, work, { budgetMs: 50, gpu: await webgpuBackend(), cache: { get: () => undefined, set: (k) => void (key = k) } });
+  probe.model.dispose();
+  const entry = (backend: string) => JSON.stringify({ [`${packageVersion()} ${key}`]: { backend, reason: 'cached', timings: [] } });
+  for (const [name, content, cached] of [['null', 'null', false], ['array', '[1, 2]', false], ['damaged', '{"a": ', false], ['unknown backend', entry('tpu'), false], ['good', entry('wasm'), true]] as const) {
+    const path = join(dir, `${name}.json`);
+    writeFileSync(path, content);
+    const { model, choice } = await chooseBackend(options, work, { budgetMs: 50, gpu: await webgpuBackend(), cache: fileChoiceCache(path) });
+    assert.is(choice.cached, cached, name);
+    assert.ok(['wasm', 'webgpu'].includes(model.backend), `${name}: ${model.backend}`);
+    model.dispose();
+    assert.ok(JSON.parse(readFileSync(path, 'utf8')) !== null, `${name}: replaced by a good cache`);
+  }
+  const folder = join(dir, 'folder');
+  mkdirSync(folder);
+  const { model } = await chooseBackend(options, work, { budgetMs: 50, gpu: await webgpuBackend(), cache: fileChoiceCache(folder) });
+  model.dispose();
+  const saved = process.env.XDG_CACHE_HOME;
+  try {
+    for (const value of ['', 'relative/cache']) {
+      process.env.XDG_CACHE_HOME = value;
+      assert.ok(isAbsolute(choiceCachePath()) && choiceCachePath().startsWith(homedir()), `XDG_CACHE_HOME '${value}': ${choiceCachePath()}`);
+    }
+  } finally {
+    if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = saved;
+  }
+});
+const packageVersion = () => (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+
+test('no backend can run the model: one error naming each backend and why', async () => {
+  const options = { config, layout, parameters: params, optimizer: DEFAULT_ADAMW, memoryBudget: 1024 };
+  const error = await chooseBackend(options, { mode: 'train', batch: 2 }, { budgetMs: 50, gpu: await webgpuBackend() }).then(() => undefined, (e: Error) => e);
+  assert.instance(error, BackendUnavailableError);
+  assert.match(error!.message, /^no backend ran this model: .*wasm: not available \(a step at batch 2 \(context 16\) needs [\d.]+ MiB on wasm .*js: not available \(a step at batch 2/);
+});
 
 test('backend names: one list, checked with the option named', () => {
   assert.is(checkBackendName('wasm', '--backend'), 'wasm');
