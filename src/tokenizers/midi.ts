@@ -80,12 +80,56 @@ export function parseMidiFile(bytes: Uint8Array, what = 'MIDI file'): MidiData {
     if (at + 8 > bytes.length) throw new TokenizerInputError(`${what}: truncated: ${tracks} tracks declared, chunk ${chunk} is missing`);
     const length = view.getUint32(at + 4);
     if (at + 8 + length > bytes.length) throw new TokenizerInputError(`${what}: truncated: chunk ${chunk} (${tag(at)}) declares ${length} bytes, ${bytes.length - at - 8} are there`);
+    if (chunk > 0 && tag(at) === 'MTrk') checkTrackEvents(bytes, at + 8, at + 8 + length, `${what}: track ${chunk - 1}`);
     at += 8 + length;
   }
   try {
     return midiFile.parseMidi(bytes);
   } catch (error) {
     throw new TokenizerInputError(`${what}: cannot be parsed, truncated or corrupt (${(error as Error).message})`);
+  }
+}
+
+/**
+ * Walks a track's events as midi-file will read them, checking that every length read from the
+ * file stays inside the track's chunk: a length running past it once sent midi-file's reader past
+ * the end, where it looped until the heap ran out (a 160-byte file, uncatchable).
+ */
+function checkTrackEvents(bytes: Uint8Array, start: number, end: number, what: string): void {
+  let at = start;
+  const fail = (reason: string): never => {
+    throw new TokenizerInputError(`${what}: ${reason} at byte ${at}; truncated or corrupt`);
+  };
+  const byte = () => (at < end ? bytes[at++] : fail('an event runs past the end of its chunk'));
+  const varInt = () => {
+    let value = 0;
+    for (let k = 0; k < 4; k++) {
+      const b = byte();
+      value = value * 128 + (b & 0x7f);
+      if (!(b & 0x80)) return value;
+    }
+    return fail('a variable-length number longer than 4 bytes');
+  };
+  const skip = (length: number) => (at + length <= end ? void (at += length) : fail(`a length of ${length} bytes runs past the end of its chunk`));
+  let running: number | undefined;
+  while (at < end) {
+    varInt(); // delta time
+    const status = byte();
+    if (status === 0xff) {
+      byte(); // meta type
+      skip(varInt());
+    } else if (status === 0xf0 || status === 0xf7) {
+      skip(varInt());
+    } else if (status >= 0xf0) {
+      fail(`status byte 0x${status.toString(16)} is not an event`);
+    } else if (status & 0x80) {
+      running = status;
+      skip((status >> 4) === 0xc || (status >> 4) === 0xd ? 1 : 2);
+    } else {
+      // running status: this byte is the first parameter
+      if (running === undefined) fail('a running-status event before any status byte');
+      skip((running! >> 4) === 0xc || (running! >> 4) === 0xd ? 0 : 1);
+    }
   }
 }
 

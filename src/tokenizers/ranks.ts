@@ -68,10 +68,15 @@ export function ranksFromHuggingFace(json: string, what = 'tokenizer.json'): Bpe
   } catch (error) {
     throw new TokenizerInputError(`${what}: not JSON (${(error as Error).message})`);
   }
-  const model = parsed.model;
-  if (!model || model.type !== 'BPE' || typeof model.vocab !== 'object') {
-    throw new TokenizerInputError(`${what}: expected a model of type 'BPE' with a vocab, found ${model ? `type '${model.type}'` : 'no model'}`);
+  const model = parsed?.model;
+  if (!model || typeof model !== 'object' || model.type !== 'BPE' || !model.vocab || typeof model.vocab !== 'object' || Array.isArray(model.vocab)) {
+    throw new TokenizerInputError(`${what}: expected a model of type 'BPE' with a vocab, found ${model && typeof model === 'object' ? `type '${model.type}'${model.vocab && typeof model.vocab === 'object' ? '' : ' without a vocab object'}` : 'no model'}`);
   }
+  // Ids index an array: each a distinct integer below a bound no real vocabulary nears.
+  const checkId = (id: unknown, where: string): number => {
+    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= 2 ** 24) throw new TokenizerInputError(`${what}: ${where} has id ${JSON.stringify(id)}, expected an integer from 0 to ${2 ** 24 - 1}`);
+    return id as number;
+  };
   const alphabet = byteLevelAlphabet();
   const tokens: Uint8Array[] = [];
   for (const [text, id] of Object.entries(model.vocab)) {
@@ -80,19 +85,31 @@ export function ranksFromHuggingFace(json: string, what = 'tokenizer.json'): Bpe
       if (b === undefined) throw new TokenizerInputError(`${what}: token '${text}' (id ${id}) is not in the byte-level alphabet: not a byte-level BPE`);
       return b;
     });
-    tokens[id] = Uint8Array.from(bytes);
+    const at = checkId(id, `token '${text}'`);
+    if (tokens[at]) throw new TokenizerInputError(`${what}: token '${text}' has id ${at}, which another token has`);
+    tokens[at] = Uint8Array.from(bytes);
   }
+  const merges = model.merges ?? [];
+  if (!Array.isArray(merges)) throw new TokenizerInputError(`${what}: model.merges is ${JSON.stringify(merges)?.slice(0, 40)}, expected a list`);
   let previous = -1;
-  (model.merges ?? []).forEach((merge, i) => {
-    const [left, right] = Array.isArray(merge) ? merge : merge.split(' ');
-    const id = model.vocab![left + right];
+  merges.forEach((merge, i) => {
+    const pair = Array.isArray(merge) ? merge : typeof merge === 'string' ? merge.split(' ') : undefined;
+    if (!pair || pair.length !== 2 || !pair.every((part) => typeof part === 'string')) throw new TokenizerInputError(`${what}: merge ${i} is ${JSON.stringify(merge)?.slice(0, 40)}, expected "left right" or ["left", "right"]`);
+    const [left, right] = pair;
+    const id = Object.hasOwn(model.vocab!, left + right) ? model.vocab![left + right] : undefined;
     if (id === undefined || id <= previous) {
       throw new TokenizerInputError(`${what}: merge ${i} ('${left}' '${right}') makes ${id === undefined ? 'no token' : `token ${id}, after token ${previous}`}: ids are not merge ranks`);
     }
     previous = id;
   });
+  const added = parsed.added_tokens ?? [];
+  if (!Array.isArray(added)) throw new TokenizerInputError(`${what}: added_tokens is ${JSON.stringify(added)?.slice(0, 40)}, expected a list`);
   const specialTokens: Record<string, number> = {};
-  for (const added of parsed.added_tokens ?? []) if (added.special !== false) specialTokens[added.content] = added.id;
+  added.forEach((token, i) => {
+    if (!token || typeof token !== 'object' || typeof token.content !== 'string') throw new TokenizerInputError(`${what}: added_tokens[${i}] is ${JSON.stringify(token)?.slice(0, 60)}, expected {"id", "content"}`);
+    const id = checkId(token.id, `added token ${JSON.stringify(token.content)}`);
+    if (token.special !== false) specialTokens[token.content] = id;
+  });
   for (const id of Object.values(specialTokens)) delete tokens[id]; // never produced by merges
   return { tokens, specialTokens };
 }
