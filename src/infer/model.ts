@@ -61,6 +61,9 @@ export interface LoadOptions extends FetchOptions {
   choiceCache?: ChoiceCache;
 }
 
+/** Decoders kept for reuse a batch size: as many as run at once in a sequential caller and one beside it. */
+const IDLE_DECODERS = 2;
+
 /** A trained model of either architecture (the GPT, WaveletGPT or WaveletLM), loaded for generation. */
 export class WaveletModel {
   /** Decoders not in use, by batch size: made once (caches allocated) and reused. */
@@ -104,13 +107,24 @@ export class WaveletModel {
     return this.model.decoder(batch);
   }
 
+  /** Keeps a finished decoder for the next call of its batch size, up to IDLE_DECODERS; frees the rest (a server's burst of concurrent requests once kept one each for good). */
   private release(batch: number, decoder: Decoder): void {
-    if (!this.idle.has(batch)) this.idle.set(batch, []);
-    this.idle.get(batch)!.push(decoder);
+    const idle = this.idle.get(batch) ?? [];
+    this.idle.set(batch, idle);
+    if (idle.length < IDLE_DECODERS) idle.push(decoder);
+    else decoder.dispose();
+  }
+
+  /** Decoders kept for reuse now, of every batch size. */
+  get idleDecoders(): number {
+    let count = 0;
+    for (const list of this.idle.values()) count += list.length;
+    return count;
   }
 
   /** Frees the model's buffers and memory (GPU buffers, the wasm instance); generate() cannot be called after. */
   dispose(): void {
+    for (const list of this.idle.values()) for (const decoder of list) decoder.dispose();
     this.idle.clear();
     this.model.dispose();
   }

@@ -16,6 +16,7 @@ import { WaveletGPT } from '../../src/infer/model.js';
 import { checkConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
+import { startWorkerd } from './workerd.js';
 import { CharacterTokenizer } from '../../src/tokenizers/characters.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
 import { emptyOptimizerState } from '../../src/kernels/optimizer/ref.js';
@@ -83,62 +84,12 @@ test('Bun runs the browser bundle and generates the same text', () => {
   assert.equal(JSON.parse(out), { backend: 'wasm', text: expected });
 });
 
-async function waitFor<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what}: not ready after ${seconds} s (${String(last)})`);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 test('a worker in workerd answers with generated text, refuses bad or oversized requests with the cap named, serves a short request beside a long one, and keeps serving', async () => {
   const workerd = runtimeBinary(['@cloudflare', 'workerd-linux-64', 'bin', 'workerd'], 'workerd');
   if (!workerd) return;
-  const site = join(dir, 'worker');
-  cpSync(join(root, 'dist', 'bundles', 'worker'), site, { recursive: true });
-  copyFileSync(join(root, 'examples', 'worker', 'worker.mjs'), join(site, 'worker.mjs'));
-  copyFileSync(checkpoint, join(site, 'checkpoint.bin'));
-  for (const wasm of ['wavelet.wasm', 'tokenizers.wasm']) copyFileSync(join(root, 'build', wasm), join(site, wasm));
-  const chunks = readdirSync(join(site, 'chunks')).map((file) => `chunks/${file}`);
-  const port = await freePort();
-  const modules = [
-    `(name = "worker.mjs", esModule = embed "worker.mjs")`,
-    `(name = "wavelet-gpt.mjs", esModule = embed "wavelet-gpt.mjs")`,
-    ...chunks.map((c) => `(name = "${c}", esModule = embed "${c}")`),
-    `(name = "checkpoint.bin", data = embed "checkpoint.bin")`,
-    `(name = "wavelet.wasm", wasm = embed "wavelet.wasm")`,
-    `(name = "tokenizers.wasm", wasm = embed "tokenizers.wasm")`,
-  ];
-  writeFileSync(join(site, 'config.capnp'), [
-    'using Workerd = import "/workerd/workerd.capnp";',
-    `const config :Workerd.Config = (services = [(name = "main", worker = .worker)], sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")]);`,
-    `const worker :Workerd.Worker = (modules = [${modules.join(', ')}], compatibilityDate = "2024-09-01");`,
-  ].join('\n'));
-  const child: ChildProcess = spawn(workerd, ['serve', join(site, 'config.capnp')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout!.on('data', (d) => (log += d));
-  child.stderr!.on('data', (d) => (log += d));
+  const server = await startWorkerd(workerd, root, join(dir, 'worker'), checkpoint);
+  const { post } = server;
   try {
-    const url = `http://127.0.0.1:${port}/`;
-    const post = (body: string) => fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-    await waitFor('workerd', 30, async () => ((await fetch(url)).status === 405 ? true : undefined)).catch((error: Error) => {
-      throw new Error(`${error.message}; workerd said: ${log}`);
-    });
     const bad = await post('{"prompt": ');
     assert.is(bad.status, 400);
     assert.match(((await bad.json()) as { error: string }).error, /the request body is not JSON/);
@@ -146,7 +97,7 @@ test('a worker in workerd answers with generated text, refuses bad or oversized 
     assert.is(unknown.status, 400);
     assert.match(((await unknown.json()) as { error: string }).error, /"Ω" not in the model's/);
     const good = await post(JSON.stringify({ prompt, ...options }));
-    assert.is(good.status, 200, log);
+    assert.is(good.status, 200, server.log());
     assert.equal(await good.json(), { text: expected, backend: 'wasm' });
     // Requests over the caps, or of the wrong shape, are refused with what is wrong named.
     const refusals: [unknown, number, RegExp][] = [
@@ -162,17 +113,35 @@ test('a worker in workerd answers with generated text, refuses bad or oversized 
       assert.is(response.status, status, JSON.stringify(body).slice(0, 60));
       assert.match(((await response.json()) as { error: string }).error, message);
     }
-    // Fair: a short request sent after a long one has started finishes first (the long one yields after each token).
+    // Fair: a short request sent after a long one has started finishes first (tokens go to the least served request).
     const finished: string[] = [];
     const long = post(JSON.stringify({ prompt, maxTokens: 1000, seed: 2 })).then(async (r) => (finished.push('long'), r.status));
     await new Promise((r) => setTimeout(r, 20));
     const short = post(JSON.stringify({ prompt, maxTokens: 5, seed: 3 })).then(async (r) => (finished.push('short'), r.status));
-    assert.equal(await Promise.all([long, short]), [200, 200]);
+    assert.equal(await Promise.all([long, short]), [200, 200], server.log());
     assert.equal(finished, ['short', 'long']);
+    // Requests of any shape (seeded): each an answer with a status of 200, 400 or 413, never a crash; then a good one still answers.
+    const random = new SeededRandom(21);
+    const statuses = new Map<number, number>();
+    for (let n = 0; n < 150; n++) {
+      const fields = { prompt: pick(random, [prompt, '', 'Call', 42, null, ['a'], 'Ω', 'a'.repeat(4001)]), maxTokens: pick(random, [1, 3, 0, -1, 1.5, '3', null, 1001]), seed: pick(random, [1, 'x', 2.5, undefined]), temperature: pick(random, [0, 0.9, -1, 'hot', undefined]), topP: pick(random, [0.5, 2, undefined]), topK: pick(random, [3, -2, undefined]) };
+      const body = random.next() < 0.2 ? new TextDecoder().decode(Uint8Array.from({ length: random.below(64) }, () => random.below(256))) : JSON.stringify(random.next() < 0.1 ? pick(random, [[], 1, 'x', null]) : fields);
+      const response = await post(body);
+      const answer = await response.text();
+      assert.ok([200, 400, 413].includes(response.status), `${body.slice(0, 80)}: ${response.status} ${answer}`);
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+    }
+    assert.ok((statuses.get(200) ?? 0) > 0 && (statuses.get(400) ?? 0) > 0, JSON.stringify([...statuses]));
+    const after = await post(JSON.stringify({ prompt, ...options }));
+    assert.equal(await after.json(), { text: expected, backend: 'wasm' });
   } finally {
-    child.kill();
+    server.stop();
   }
 });
+
+function pick<T>(random: SeededRandom, values: readonly T[]): T {
+  return values[random.below(values.length)];
+}
 
 function staticServer(base: string): Promise<Server> {
   const types: Record<string, string> = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm' };

@@ -154,6 +154,16 @@ test('candidates: the kept tokens and weights of a selection equal those of a fu
   }
 });
 
+test('concurrent generations each take a decoder; afterwards two are kept for reuse and the rest freed', async () => {
+  const model = await WaveletModel.load(dir, { backend: 'wasm' });
+  const texts = await Promise.all(Array.from({ length: 6 }, (_, i) => model.complete('ab', { maxTokens: 5 + i, seed: i })));
+  assert.is(texts.length, 6);
+  assert.is(model.idleDecoders, 2);
+  assert.is(await model.complete('ab', { maxTokens: 5, seed: 0 }), texts[0], 'a reused decoder generates as a new one');
+  assert.is(model.idleDecoders, 2);
+  model.dispose();
+});
+
 test('IncrementalText: the text shown token by token equals the whole decode cut at the first stop, for UTF-8 split across byte tokens', async () => {
   const bytes = new ByteTokenizer();
   const random = new SeededRandom(11);
