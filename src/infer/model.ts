@@ -163,6 +163,7 @@ export class WaveletModel {
     const T = this.config.context;
     // All sequences advance together: sequence b reads its prompt, then what it generated.
     const sequences = prompts.map((p) => p.slice());
+    const seen = prompts.map((p) => new Set(p)); // the repetition penalty's tokens, kept as they come
     const texts = prompts.map(() => new IncrementalText(this.tokenizer, stops));
     const counts = prompts.map(() => 0);
     const done = prompts.map(() => maxTokens === 0);
@@ -179,8 +180,9 @@ export class WaveletModel {
       for (let b = 0; b < B; b++) {
         if (done[b] || fed < prompts[b].length) continue; // still reading its prompt
         const V = this.config.vocabSize;
-        const token = sampleToken(logits.subarray(b * V, b * V + V), sequences[b], sampling, random);
+        const token = sampleToken(logits.subarray(b * V, b * V + V), seen[b], sampling, random);
         sequences[b].push(token);
+        seen[b].add(token);
         const { text, stopped } = texts[b].push(token, ++counts[b] >= maxTokens);
         if (stopped || counts[b] >= maxTokens) done[b] = true;
         yield { index: b, token, text };

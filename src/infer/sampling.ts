@@ -31,12 +31,9 @@ export function checkSampling(o: SamplingOptions): Required<SamplingOptions> {
  * of their total. Found by selection, not by sorting the vocabulary: a heap of k for top-k, and for
  * top-p a heap grown fourfold until it holds the mass (GPT-2's 50,257 logits cost O(V) a token).
  */
-export function candidates(logits: ArrayLike<number>, history: ArrayLike<number>, options: Required<SamplingOptions>): { tokens: number[]; weights: number[] } {
+export function candidates(logits: ArrayLike<number>, history: ArrayLike<number> | ReadonlySet<number>, options: Required<SamplingOptions>): { tokens: number[]; weights: number[] } {
   const V = logits.length;
-  const scores = Float64Array.from(logits);
-  if (options.repetitionPenalty !== 1) {
-    for (const token of new Set(Array.from(history))) scores[token] = scores[token] > 0 ? scores[token] / options.repetitionPenalty : scores[token] * options.repetitionPenalty;
-  }
+  const scores = penalised(logits, history, options.repetitionPenalty);
   let best = 0;
   for (let i = 1; i < V; i++) if (scores[i] > scores[best]) best = i;
   if (options.temperature === 0) return { tokens: [best], weights: [1] };
@@ -63,6 +60,15 @@ export function candidates(logits: ArrayLike<number>, history: ArrayLike<number>
     const tokens = order.slice(0, kept).sort((a, b) => a - b);
     return { tokens, weights: tokens.map(weight) };
   }
+}
+
+/** The logits as float64, those of tokens in `history` penalised (a Set: the caller keeps it as tokens come, and the cost stays O(V)). */
+function penalised(logits: ArrayLike<number>, history: ArrayLike<number> | ReadonlySet<number>, penalty: number): Float64Array {
+  const scores = Float64Array.from(logits);
+  if (penalty !== 1) {
+    for (const token of history instanceof Set ? history : new Set(Array.from(history as ArrayLike<number>))) scores[token] = scores[token] > 0 ? scores[token] / penalty : scores[token] * penalty;
+  }
+  return scores;
 }
 
 /** The `size` highest scores' tokens, highest first (ties: lower token first), by a min-heap. */
@@ -99,7 +105,18 @@ function topScores(scores: Float64Array, size: number): number[] {
 }
 
 /** The next token from `logits` (V) given the tokens so far (for the repetition penalty): a draw among candidates(), in token order. */
-export function sampleToken(logits: ArrayLike<number>, history: ArrayLike<number>, options: Required<SamplingOptions>, random: SeededRandom): number {
+export function sampleToken(logits: ArrayLike<number>, history: ArrayLike<number> | ReadonlySet<number>, options: Required<SamplingOptions>, random: SeededRandom): number {
+  if (options.temperature > 0 && options.topP >= 1 && (options.topK === 0 || options.topK >= logits.length)) {
+    // Nothing cut: the draw walks the logits themselves (the same draw as over candidates(), without its arrays).
+    const scores = penalised(logits, history, options.repetitionPenalty);
+    let max = -Infinity;
+    for (let i = 0; i < scores.length; i++) if (scores[i] > max) max = scores[i];
+    let total = 0;
+    for (let i = 0; i < scores.length; i++) total += (scores[i] = Math.exp((scores[i] - max) / options.temperature));
+    let r = random.next() * total;
+    for (let i = 0; i < scores.length; i++) if ((r -= scores[i]) < 0) return i;
+    return scores.length - 1;
+  }
   const { tokens, weights } = candidates(logits, history, options);
   if (tokens.length === 1) return tokens[0];
   let total = 0;

@@ -21,6 +21,7 @@ import { GENERATE_FLAGS } from '../../src/cli/generate.js';
 import { QUANTIZE_FLAGS } from '../../src/cli/quantize.js';
 import { checkSettings } from '../../src/train/trainer.js';
 import { mutateBytes, mutateJson, pick, survives, tally, type Tally } from './fuzz.js';
+import { TokenizerInputError, WaveletInputError } from '../../src/errors.js';
 
 const report: Record<string, Tally & { inputs: number; seconds: number }> = {};
 async function campaign(name: string, inputs: number, run: (random: SeededRandom, counts: Tally, n: number) => Promise<void>): Promise<void> {
@@ -70,6 +71,29 @@ test('checkpoints: 3,000 with a field of the header or of the config, tokenizer 
     const bytes = mutateBytes(checkpoint, random, 8 + headerLength + 64); // mostly the header, where lengths and offsets are
     await survives(counts, `byte mutation ${n}`, () => load(bytes));
   });
+});
+
+test('checkpoints that once gave a stack trace or generated garbage: each a one-line error naming the field', async () => {
+  const config = JSON.parse(header.__metadata__.config);
+  const meta = (fields: object) => ({ ...header, __metadata__: { ...header.__metadata__, ...fields } });
+  const cases: [string, unknown, RegExp][] = [
+    ['a null header', null, /not a safetensors file \(its header is null, not an object of tensors\)/],
+    ['a null tensor entry', { ...header, wte: null }, /tensor 'wte' is null, expected \{dtype, shape, data_offsets\}/],
+    ['a null metadata', { ...header, __metadata__: null }, /not a wavelet-gpt checkpoint \(format undefined\)/],
+    ['metadata of numbers', { ...header, __metadata__: { format: 1 } }, /__metadata__ must be an object of strings/],
+    ['a config of "null"', meta({ config: 'null' }), /model config: expected an object, found null/],
+    ['a context of 1e9', meta({ config: JSON.stringify({ ...config, context: 1e9 }) }), /model config 'context': expected an integer from 1 to 1,048,576, found 1000000000/],
+    ['a window of 1e9', meta({ config: JSON.stringify({ ...config, wavelet: { form: 'haar', maxWindow: 1e9 } }) }), /'wavelet.maxWindow': expected an integer from 2 to the context 8, found 1000000000/],
+    ['a tokenizer of another vocabulary', meta({ tokenizer: JSON.stringify({ type: 'characters', symbols: ['x', 'y'], unknown: 'error' }) }), /its tokenizer has 2 tokens, its model 10/],
+  ];
+  for (const [what, value, pattern] of cases) {
+    const error = await load(withHeader(value)).then(() => undefined, (e: Error) => e);
+    assert.ok(error instanceof WaveletInputError || error instanceof TokenizerInputError, `${what}: ${error?.stack ?? 'loaded'}`);
+    assert.match(error!.message, pattern, what);
+  }
+  const nan = checkpoint.slice();
+  new DataView(nan.buffer).setFloat32(8 + headerLength + header.wte.data_offsets[0] + 4 * 5, NaN, true);
+  await load(nan).then(() => assert.unreachable('NaN weights loaded'), (e: Error) => assert.match(e.message, /tensor 'wte' holds NaN at index 5; the weights must be finite/));
 });
 
 test('WAV: 4,000 files with bytes of the header or the data mutated, through the mu-law tokenizer', async () => {

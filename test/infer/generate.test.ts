@@ -152,6 +152,15 @@ test('candidates: the kept tokens and weights of a selection equal those of a fu
     const max = Math.max(...Array.from(expected, (t) => logits[t]));
     assertClose(found.weights, expected.map((t) => Math.exp((logits[t] - max) / settings.temperature)), 1e-12, `weights ${JSON.stringify(options)}`);
   }
+  // Without a cut, sampleToken draws over the logits directly: the same token as a draw over candidates()
+  const all = checkSampling({ temperature: 0.7, repetitionPenalty: 1.3 });
+  const history = new Set([3, 50, 700]);
+  for (let seed = 0; seed < 50; seed++) {
+    const { tokens, weights } = candidates(logits, history, all);
+    let r = new SeededRandom(seed).next() * weights.reduce((a, b) => a + b, 0);
+    const drawn = tokens.find((_, i) => (r -= weights[i]) < 0) ?? tokens[tokens.length - 1];
+    assert.is(sampleToken(logits, history, all, new SeededRandom(seed)), drawn, `seed ${seed}`);
+  }
 });
 
 test('concurrent generations each take a decoder; afterwards two are kept for reuse and the rest freed', async () => {
