@@ -46,7 +46,7 @@ const result = {
   benchmark: 'generation_length',
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
   model: '2 layers x 32, context 64 (the window slides), wasm decoder, random weights',
-  characters: await measure('characters', await CharacterTokenizer.fromCorpus('abcdefghijklmnopqrstuvwxyz .,;\n')),
+  characters: await measure('characters', await CharacterTokenizer.fromCorpus('abcdefghijklmnopqrstuvwxyz .,;\n'), 0),
   gpt2_all_tokens: await measure('gpt2', await gpt2Tokenizer(), 0),
   gpt2_top_k_40: await measure('gpt2-topk', await gpt2Tokenizer(), 40),
 };

@@ -159,8 +159,9 @@ function checkGPT(config: GPTConfig): GPTConfig {
     if (typeof wavelet !== 'object' || Array.isArray(wavelet)) throw new WaveletInputError(`model config 'wavelet': expected an object or null, found ${JSON.stringify(wavelet)}`);
     if (config.width % 2 !== 0) throw new WaveletInputError(`model config: the wavelet structure filters half the channels, so width must be even, found ${config.width}`);
     const { maxWindow } = wavelet;
-    if (maxWindow !== undefined && (!Number.isInteger(maxWindow) || maxWindow < 2 || maxWindow > config.context)) {
-      throw new WaveletInputError(`model config 'wavelet.maxWindow': expected an integer from 2 to the context ${config.context}, found ${JSON.stringify(maxWindow)}`);
+    // Longer than the context is allowed (the window never fills: the layer tests use it), not without bound (learnable taps grow with it).
+    if (maxWindow !== undefined && (!Number.isInteger(maxWindow) || maxWindow < 2 || maxWindow > SIZE_BOUNDS.context)) {
+      throw new WaveletInputError(`model config 'wavelet.maxWindow': expected an integer from 2 to ${SIZE_BOUNDS.context.toLocaleString('en')}, found ${JSON.stringify(maxWindow)}`);
     }
     planWavelet(config.width, { ...wavelet, maxWindow: maxWindow ?? config.context }); // checks the form, mapping, half and sharing
   }

@@ -83,7 +83,7 @@ test('checkpoints that once gave a stack trace or generated garbage: each a one-
     ['metadata of numbers', { ...header, __metadata__: { format: 1 } }, /__metadata__ must be an object of strings/],
     ['a config of "null"', meta({ config: 'null' }), /model config: expected an object, found null/],
     ['a context of 1e9', meta({ config: JSON.stringify({ ...config, context: 1e9 }) }), /model config 'context': expected an integer from 1 to 1,048,576, found 1000000000/],
-    ['a window of 1e9', meta({ config: JSON.stringify({ ...config, wavelet: { form: 'haar', maxWindow: 1e9 } }) }), /'wavelet.maxWindow': expected an integer from 2 to the context 8, found 1000000000/],
+    ['a window of 1e9', meta({ config: JSON.stringify({ ...config, wavelet: { form: 'haar', maxWindow: 1e9 } }) }), /'wavelet.maxWindow': expected an integer from 2 to 1,048,576, found 1000000000/],
     ['a tokenizer of another vocabulary', meta({ tokenizer: JSON.stringify({ type: 'characters', symbols: ['x', 'y'], unknown: 'error' }) }), /its tokenizer has 2 tokens, its model 10/],
   ];
   for (const [what, value, pattern] of cases) {

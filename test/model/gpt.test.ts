@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
-import { checkConfig, presetConfig } from '../../src/model/config.js';
+import { checkConfig, presetConfig, type GPTConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
 import { JsModel } from '../../src/backends/js/model.js';
@@ -54,7 +54,13 @@ test('presets and config errors', () => {
   assert.throws(() => presetConfig('huge', null), /unknown preset 'huge': expected one of paper-text8, tiny/);
   assert.throws(() => checkConfig({ ...base, width: 13, heads: 1, wavelet: { form: 'haar' } }), /width must be even, found 13/);
   assert.throws(() => checkConfig({ ...base, heads: 5, wavelet: null }), /width 12 is not a multiple of heads 5/);
-  assert.throws(() => checkConfig({ ...base, layers: 0, wavelet: null }), /'layers': expected a positive integer, found 0/);
+  assert.throws(() => checkConfig({ ...base, layers: 0, wavelet: null }), /'layers': expected an integer from 1 to 1,024, found 0/);
+  // sizes only a damaged or hostile file declares are refused before anything is allocated
+  assert.throws(() => checkConfig({ ...base, context: 1e9, wavelet: null }), /'context': expected an integer from 1 to 1,048,576, found 1000000000/);
+  assert.throws(() => checkConfig(null as unknown as GPTConfig), /model config: expected an object, found null/);
+  assert.throws(() => checkConfig({ ...base, wavelet: { form: 'haar', maxWindow: 1e9 } }), /'wavelet.maxWindow': expected an integer from 2 to 1,048,576/);
+  assert.throws(() => checkConfig({ ...base, wavelet: { form: 'wiggly' as 'haar' } }), /form/);
+  assert.throws(() => checkConfig({ ...base, wavelet: 'haar' as unknown as null }), /'wavelet': expected an object or null, found "haar"/);
 });
 
 test.run();

@@ -181,8 +181,8 @@ test('WaveletLM presets and config errors', () => {
   const small = parameterLayout(waveletLmPresetConfig('small')).count;
   assert.ok(small > 10e6 && small < 30e6, `the GPU preset has ${small} parameters`);
   assert.throws(() => waveletLmPresetConfig('huge'), /unknown WaveletLM preset 'huge': expected one of tiny, small/);
-  assert.throws(() => checkConfig({ ...BASE, levels: 0 }), /'levels': expected a positive integer, found 0/);
-  assert.throws(() => checkConfig({ ...BASE, lowRank: -1 }), /'lowRank': expected an integer >= 0, found -1/);
+  assert.throws(() => checkConfig({ ...BASE, levels: 0 }), /'levels': expected an integer from 1 to 16, found 0/);
+  assert.throws(() => checkConfig({ ...BASE, lowRank: -1 }), /'lowRank': expected an integer from 0 to 4,096, found -1/);
   assert.throws(() => checkConfig({ ...BASE, liftingSharing: 'some' as 'shared' }), /'liftingSharing': expected shared or per-block/);
   assert.throws(() => checkConfig({ ...BASE, architecture: 'mamba' as 'wavelet-lm' }), /'architecture': expected gpt or wavelet-lm, found "mamba"/);
 });
