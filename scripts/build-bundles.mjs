@@ -1,4 +1,5 @@
-// Builds the portable inference bundles into dist/bundles/ with esbuild, the wasm inlined:
+// Inlines GPT-2's BPE table into dist/tokenizers/gpt2_ranks.js, then builds the portable
+// inference bundles into dist/bundles/ with esbuild, the wasm inlined:
 //   node/wavelet-gpt.mjs (Node), browser/wavelet-gpt.mjs (browsers, Deno, Bun: ESM, no Node
 //   built-ins), worker/wavelet-gpt.mjs (workers: the browser build for a neutral platform).
 // GPT-2's BPE table (half a megabyte) is split into a chunk beside each, fetched only by a BPE
@@ -6,6 +7,10 @@
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+
+// GPT-2's table inlined into the library's own module (dist/tokenizers/gpt2_ranks.js, which tsc
+// wrote as a re-export of js-tiktoken): js-tiktoken is then needed at build time only.
+await build({ entryPoints: ['src/tokenizers/gpt2_ranks.ts'], bundle: true, format: 'esm', outfile: 'dist/tokenizers/gpt2_ranks.js', allowOverwrite: true, logLevel: 'warning' });
 
 const targets = [
   { name: 'node', platform: 'node' },

@@ -2,7 +2,9 @@
 # Everything a fresh Debian/Ubuntu machine needs, from apt: Chromium (whose SwiftShader gives
 # WebGPU a software Vulkan driver where no GPU is) and the Vulkan loader; espeak-ng (speech for
 # the audio tokenizer) and openttd-openmsx (MIDI files for the MIDI tokenizer). Then `npm ci`,
-# which builds the AssemblyScript kernels and the TypeScript. Safe to run again.
+# which builds the AssemblyScript kernels and the TypeScript, and, on x64 Linux, the runtimes the
+# bundle tests run in (workerd, Deno, Bun: their npm platform packages, kept out of package.json so
+# that a library user does not install 350 MB of test runtimes). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages="chromium libvulkan1 espeak-ng openttd-openmsx"
@@ -18,3 +20,6 @@ if [ -n "$missing" ]; then
   fi
 fi
 npm ci --no-audit --no-fund
+if [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; then
+  npm install --no-save --no-audit --no-fund @cloudflare/workerd-linux-64@1.20261117.1 @deno/linux-x64-glibc@2.9.6 @oven/bun-linux-x64@1.4.5
+fi

@@ -122,7 +122,8 @@ export async function ensureNavigatorGpu(): Promise<GPU> {
   try {
     webgpu = (await import('webgpu')) as unknown as typeof webgpu;
   } catch (error) {
-    throw new BackendUnavailableError(`no navigator.gpu and the 'webgpu' package (Dawn for Node) did not load: ${(error as Error).message}`);
+    const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND';
+    throw new BackendUnavailableError(`no navigator.gpu, and the 'webgpu' package (Dawn for Node, an optional peer dependency) ${missing ? 'is not installed: npm install webgpu' : `did not load: ${(error as Error).message.split('\n')[0]}`}`);
   }
   Object.assign(globalThis, webgpu.globals);
   // Dawn crashes if the GPU object is collected while a device lives: keep it for the process.

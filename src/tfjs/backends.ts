@@ -22,7 +22,13 @@ const loaders: Record<TfjsBackendName, () => Promise<unknown>> = {
 
 export async function useTfjsBackend(name: TfjsBackendName): Promise<void> {
   if (!(name in loaders)) throw new BackendUnavailableError(`tfjs backend: expected one of ${Object.keys(loaders).join(', ')}, found '${name}'`);
-  await loaders[name]();
+  try {
+    await loaders[name]();
+  } catch (error) {
+    // an optional peer dependency, installed by those who use it
+    const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND';
+    throw new BackendUnavailableError(`tfjs backend '${name}': ${missing ? `npm install @tensorflow/tfjs-backend-${name}@4.22.0 (an optional peer dependency); ` : ''}${(error as Error).message.split('\n')[0]}`);
+  }
   if (!(await tf.setBackend(name))) throw new BackendUnavailableError(`tfjs backend '${name}' failed to initialise on this machine`);
   await tf.ready();
 }

@@ -40,9 +40,9 @@ export function ranksFromTiktoken(text: string, specialTokens: Record<string, nu
   return { tokens, specialTokens };
 }
 
-/** GPT-2's r50k_base (50,256 tokens and <|endoftext|> = 50256), from the js-tiktoken package. */
+/** GPT-2's r50k_base (50,256 tokens and <|endoftext|> = 50256), from the js-tiktoken package (inlined into dist by the build). */
 export async function loadGpt2Ranks(): Promise<BpeRanks> {
-  const module = (await import('js-tiktoken/ranks/r50k_base')) as unknown as { default: { bpe_ranks: string; special_tokens: Record<string, number> } };
+  const module = (await import('./gpt2_ranks.js')) as unknown as { default: { bpe_ranks: string; special_tokens: Record<string, number> } };
   const { bpe_ranks, special_tokens } = module.default;
   return { ...ranksFromPacked(bpe_ranks, special_tokens, 'js-tiktoken r50k_base'), name: 'gpt2' };
 }

@@ -37,9 +37,10 @@ const expected = await (await WaveletGPT.load(checkpoint, { backend: 'wasm' })).
 const bundle = (target: string) => join(root, 'dist', 'bundles', target, 'wavelet-gpt.mjs');
 
 /**
- * A runtime's binary from its platform package (optional dependencies for x64 Linux, where CI
- * runs: the wrapper packages need install scripts, and their other platforms' packages are not
- * on every registry). Elsewhere undefined: the test says it is skipped.
+ * A runtime's binary from its platform package (installed for x64 Linux, where CI runs, by
+ * scripts/setup.sh: the wrapper packages need install scripts, their other platforms' packages
+ * are not on every registry, and a library user should not install them). Elsewhere undefined:
+ * the test says it is skipped.
  */
 function runtimeBinary(path: string[], name: string): string | undefined {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
@@ -47,7 +48,7 @@ function runtimeBinary(path: string[], name: string): string | undefined {
     return undefined;
   }
   const binary = join(root, 'node_modules', ...path);
-  assert.ok(existsSync(binary), `${binary}: npm ci installs it (optional dependency ${path.slice(0, 2).join('/')})`);
+  assert.ok(existsSync(binary), `${binary}: bash scripts/setup.sh installs it (${path.slice(0, 2).join('/')}, kept out of package.json)`);
   return binary;
 }
 
