@@ -5,22 +5,36 @@
 // GPT-2's BPE table (half a megabyte) is split into a chunk beside each, fetched only by a BPE
 // model. Prints the entry's size, raw and gzipped (also in dist/bundles/sizes.json).
 import { build } from 'esbuild';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
 // GPT-2's table inlined into the library's own module (dist/tokenizers/gpt2_ranks.js, which tsc
 // wrote as a re-export of js-tiktoken): js-tiktoken is then needed at build time only.
 await build({ entryPoints: ['src/tokenizers/gpt2_ranks.ts'], bundle: true, format: 'esm', outfile: 'dist/tokenizers/gpt2_ranks.js', allowOverwrite: true, logLevel: 'warning' });
 
+// Browsers, Deno and workers never reach the Node-only paths (files, Dawn), which are behind
+// runtime checks; their builds get a module in place of each Node import that throws if ever
+// called, so that a consumer's bundler finds no `node:` or `webgpu` import to resolve.
+const nodeOnly = {
+  name: 'node-only',
+  setup(build) {
+    build.onResolve({ filter: /^(node:.*|webgpu)$/ }, (args) => ({ path: args.path, namespace: 'node-only' }));
+    build.onLoad({ filter: /.*/, namespace: 'node-only' }, (args) => ({
+      contents: `const unavailable = () => { throw new Error(${JSON.stringify(`${args.path} is Node-only; this build of wavelet-gpt is for browsers, Deno and workers`)}); };\nexport default new Proxy({}, { get: unavailable });\nexport const readFile = unavailable, stat = unavailable;`,
+      loader: 'js',
+    }));
+  },
+};
 const targets = [
-  { name: 'node', platform: 'node' },
-  { name: 'browser', platform: 'browser' },
-  { name: 'worker', platform: 'neutral', mainFields: ['browser', 'module', 'main'], conditions: ['worker', 'browser'] },
+  { name: 'node', platform: 'node', external: ['node:*', 'webgpu'] }, // Dawn for Node: found in node_modules when asked for
+  { name: 'browser', platform: 'browser', plugins: [nodeOnly] },
+  { name: 'worker', platform: 'neutral', mainFields: ['browser', 'module', 'main'], conditions: ['worker', 'browser'], plugins: [nodeOnly] },
 ];
 mkdirSync('dist/bundles', { recursive: true });
 const sizes = {};
 for (const { name, ...options } of targets) {
   const outdir = `dist/bundles/${name}`;
+  rmSync(outdir, { recursive: true, force: true }); // no chunk of an earlier build is left to ship
   const outfile = `${outdir}/wavelet-gpt.mjs`;
   await build({
     entryPoints: { 'wavelet-gpt': 'bundles/inference.ts' },
@@ -32,7 +46,6 @@ for (const { name, ...options } of targets) {
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
     loader: { '.wasm': 'binary' },
-    external: ['node:*', 'webgpu'], // Dawn for Node: found in node_modules when asked for; browsers have navigator.gpu
     logLevel: 'warning',
     target: 'es2022', // esbuild then decodes the inlined wasm itself (Node 20 has no Uint8Array.fromBase64)
     ...options,
@@ -41,4 +54,15 @@ for (const { name, ...options } of targets) {
   sizes[outfile] = { bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
 }
 writeFileSync('dist/bundles/sizes.json', JSON.stringify(sizes, null, 2) + '\n');
+// The bundles' types: those of the library's own declarations (the bundle is WaveletModel with the kernels inlined).
+writeFileSync('dist/bundles/wavelet-gpt.d.ts', [
+  '/// <reference types="@webgpu/types" />',
+  '// Types of wavelet-gpt/bundle (scripts/build-bundles.mjs): WaveletModel with its kernels inlined.',
+  "import type { LoadOptions, WaveletModel } from '../infer/model.js';",
+  "export { WaveletModel, WaveletGPT, type LoadOptions, type GenerateOptions, type GeneratedToken } from '../infer/model.js';",
+  "export { wasmSimdSupported } from '../runtime/wasm.js';",
+  '/** WaveletModel.load with the inlined kernels (unless `options` names others). */',
+  'export declare function loadModel(source: Uint8Array | ArrayBuffer | URL | string, options?: LoadOptions): Promise<WaveletModel>;',
+  '',
+].join('\n'));
 for (const [name, { bytes, gzip }] of Object.entries(sizes)) console.log(`${name}: ${(bytes / 1024).toFixed(0)} KiB, ${(gzip / 1024).toFixed(0)} KiB gzipped`);

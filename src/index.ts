@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // wavelet-gpt: wavelet-structured language models on WebGPU and WebAssembly SIMD.
 // The public surface: the causal multi-scale filter bank on three backends, the model, the
 // backends' models (training and generation). Everything here runs in browsers and workers too. Node-only parts (the

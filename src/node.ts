@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // wavelet-gpt/node: the parts that need Node's file system: the training loop with its
 // checkpoints, logs and plots, and the backend chooser's cache of its measurements on disk.
 export { train, checkSettings, curvesSvg, type TrainSettings, type TrainLog, type LogEntry, type Resume, TrainingDivergedError } from './train/trainer.js';

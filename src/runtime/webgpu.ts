@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // The WebGPU backend: finds an adapter (the browser's navigator.gpu, or Dawn through the `webgpu`
 // package in Node), asks for a device with the adapter's own limits (the defaults cap storage
 // buffers at 8 a stage and buffers at 256 MiB), and turns WebGPU's silent validation errors into

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // wavelet-gpt/tfjs: the wavelet structure as a TensorFlow.js op, backend selection, and the
 // network in TensorFlow.js (the gradient oracle). TensorFlow.js is an optional peer dependency
 // (about 300 MB that the rest of the package never loads): this entry looks for it first and, when

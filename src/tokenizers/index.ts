@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // The tokenizers, and saving one with a checkpoint: toJSON() gives plain data, tokenizerFromJSON
 // rebuilds it (BPE tables are named, not copied: { type: 'bpe', ranks: 'gpt2' }).
 

@@ -1,0 +1,95 @@
+// The package as a user gets it: `npm pack`, installed into a fresh project (its dependencies from
+// the registry), then used as users do: esbuild bundles `wavelet-gpt/bundle` for the browser with
+// no Node import left to resolve, and the bundled page generates in headless Chromium what Node
+// generates; TypeScript checks an importer with skipLibCheck off; require() says why not; the
+// source maps carry their sources.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { WaveletModel } from '../../src/infer/model.js';
+import { checkConfig } from '../../src/model/config.js';
+import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
+import { emptyOptimizerState } from '../../src/kernels/optimizer/ref.js';
+import { CharacterTokenizer } from '../../src/tokenizers/characters.js';
+import { saveCheckpoint } from '../../src/train/checkpoint.js';
+
+const root = resolve('.');
+const project = mkdtempSync(join(tmpdir(), 'wavelet-gpt-consumer-'));
+const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+// dist/ is built already (npm ci ran the build): pack it as it stands.
+const tarball = npm(['pack', '--ignore-scripts', '--pack-destination', project, '--silent'], root).trim().split('\n').pop()!;
+writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true }));
+npm(['install', '--no-audit', '--no-fund', '--silent', join(project, tarball)], project);
+
+const tokenizer = await CharacterTokenizer.fromCorpus('Call me Ishmael. Some years ago');
+const config = checkConfig({ vocabSize: tokenizer.vocabSize, context: 16, layers: 2, width: 16, heads: 2, feedForward: 32, headDense: 0, wavelet: { form: 'haar' } });
+const layout = parameterLayout(config);
+saveCheckpoint(project, { config, tokenizer: tokenizer.toJSON(), parameters: initialParameters(config, layout, 3), optimizer: emptyOptimizerState('adamw', layout.count), training: { step: 0, samplerState: 0, plateau: null, settings: {} } });
+const options = { maxTokens: 20, temperature: 0.9, seed: 5 };
+const expected = await (await WaveletModel.load(join(project, 'checkpoint.safetensors'), { backend: 'wasm' })).complete('Call me ', options);
+
+test('installed: the dependencies a library user gets are the runtime ones only', () => {
+  const installed = readdirSync(join(project, 'node_modules')).flatMap((name) => (name.startsWith('@') ? readdirSync(join(project, 'node_modules', name)).map((inner) => `${name}/${inner}`) : [name]));
+  assert.equal(installed.filter((name) => !name.startsWith('.')).sort(), ['@webgpu/types', 'midi-file', 'wavelet-gpt']);
+});
+
+test('esbuild bundles wavelet-gpt/bundle for the browser, and the page generates in Chromium what Node generates', async () => {
+  writeFileSync(join(project, 'page.js'), [
+    "import { loadModel } from 'wavelet-gpt/bundle';",
+    'const model = await loadModel(new URL("/checkpoint.safetensors", location.href), { backend: "wasm" });',
+    `document.body.dataset.text = await model.complete('Call me ', ${JSON.stringify(options)});`,
+  ].join('\n'));
+  await build({ entryPoints: [join(project, 'page.js')], bundle: true, platform: 'browser', format: 'esm', splitting: true, outdir: join(project, 'out'), absWorkingDir: project, logLevel: 'silent' });
+  const output = readdirSync(join(project, 'out'), { recursive: true }).map(String).filter((f) => f.endsWith('.js'));
+  for (const file of output) assert.not.match(readFileSync(join(project, 'out', file), 'utf8'), /\bimport\((["'])(node:|webgpu)/, `${file}: a Node import left for the browser`);
+  writeFileSync(join(project, 'out', 'index.html'), '<!doctype html><body><script type="module" src="/page.js"></script></body>');
+  const files: Record<string, [string, string]> = { '/checkpoint.safetensors': [join(project, 'checkpoint.safetensors'), 'application/octet-stream'] };
+  const server = createServer((request, response) => {
+    const path = request.url === '/' ? '/index.html' : request.url!;
+    const [file, type] = files[path] ?? [join(project, 'out', path), path.endsWith('.html') ? 'text/html' : 'text/javascript'];
+    if (!existsSync(file)) return void response.writeHead(404).end();
+    response.writeHead(200, { 'content-type': type }).end(readFileSync(file));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/`);
+    await page.waitForFunction(() => document.body.dataset.text !== undefined || false, undefined, { timeout: 30000 }).catch(() => assert.unreachable(errors.join('; ')));
+    assert.is(await page.evaluate(() => document.body.dataset.text), expected);
+    assert.equal(errors, []);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
+
+test('TypeScript checks an importer of every entry with skipLibCheck off; require() says to import', () => {
+  writeFileSync(join(project, 'use.ts'), [
+    "import { WaveletGPT, WaveletModel } from 'wavelet-gpt';",
+    "import { loadModel } from 'wavelet-gpt/bundle';",
+    "import { gpt2Tokenizer } from 'wavelet-gpt/tokenizers';",
+    'export const loaders: unknown[] = [WaveletGPT, WaveletModel.load, loadModel, gpt2Tokenizer];',
+  ].join('\n'));
+  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: false, noEmit: true, lib: ['ES2022', 'DOM'], types: [] }, files: ['use.ts'] }));
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { encoding: 'utf8' });
+  assert.is(tsc.status, 0, tsc.stdout + tsc.stderr);
+  const required = spawnSync(process.execPath, ['-e', "require('wavelet-gpt')"], { cwd: project, encoding: 'utf8' });
+  assert.is.not(required.status, 0);
+  assert.match(required.stderr, /wavelet-gpt is an ES module .* await import\('wavelet-gpt'\)/);
+});
+
+test('the source maps carry their sources', () => {
+  const map = JSON.parse(readFileSync(join(project, 'node_modules', 'wavelet-gpt', 'dist', 'infer', 'model.js.map'), 'utf8')) as { sourcesContent?: string[] };
+  assert.ok(map.sourcesContent?.[0]?.includes('export class WaveletModel'), 'sourcesContent holds the TypeScript');
+});
+
+test.run();
