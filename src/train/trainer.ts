@@ -301,6 +301,6 @@ export function curvesSvg(log: TrainLog): string {
       { name: 'train (running mean)', values: smoothed, x: log.entries.map((e) => e.step + 1) },
       { name: 'validation', values: evaluated.map((e) => bits(e.validationLoss!)), x: evaluated.map((e) => e.step + 1) },
     ],
-    { title: `${name}, ${log.config.layers} layers x ${log.config.width}: loss`, xLabel: 'step', yLabel: 'bits per token' },
+    { title: `${name}, ${log.config.layers} layers x ${log.config.width}: training and validation loss in bits per token`, xLabel: 'step', yLabel: 'bits per token' },
   );
 }
