@@ -63,6 +63,13 @@ export interface ChooseSettings extends BackendDevices {
   /** About how long to time each backend. Default 1000 ms. */
   budgetMs?: number;
   cache?: ChoiceCache;
+  /**
+   * Time a software WebGPU adapter too (SwiftShader: correct, and tens of times slower than wasm,
+   * so by default it is not timed, which saved the first train of a shape 45 s of silence).
+   */
+  timeSoftwareAdapter?: boolean;
+  /** Told what is being timed, as it starts (the CLI prints it: timing can take seconds). */
+  onTiming?(message: string): void;
 }
 
 function cores(): number {
@@ -130,7 +137,7 @@ export async function chooseBackend(options: ModelOptions, work: Workload, setti
   // A device made here is given to the model that wins (adoptDevice); the others must not destroy it.
   const make = (backend: BackendName) => createModel(backend, options, { gpu, wasm: settings.wasm });
   const unit = work.mode === 'train' ? `a step of this model at batch ${work.batch}` : `a token of this model at batch ${work.batch}`;
-  const key = JSON.stringify({ gpu: gpu ? gpuNote : null, wasm: wasmSimdSupported(), cores: cores(), config: options.config, work });
+  const key = JSON.stringify({ gpu: gpu ? gpuNote : null, wasm: wasmSimdSupported(), cores: cores(), config: options.config, work, ...(settings.timeSoftwareAdapter && { software: true }) });
   // A cached choice is used only when it names a backend (a damaged or foreign cache once made an unknown name train on js).
   const cached = settings.cache?.get(key);
   const known = cached && (BACKEND_NAMES as readonly string[]).includes(cached.backend) ? cached : undefined;
@@ -147,6 +154,10 @@ export async function chooseBackend(options: ModelOptions, work: Workload, setti
       timings.push({ backend, ms: null, note: `not available (${gpuNote})` });
       continue;
     }
+    if (backend === 'webgpu' && gpu!.adapter.software && !settings.timeSoftwareAdapter) {
+      timings.push({ backend, ms: null, note: `not timed (${gpuNote}: a software adapter, slower than wasm; --backend webgpu uses it)` });
+      continue;
+    }
     if (backend === 'wasm' && !wasmSimdSupported()) {
       timings.push({ backend, ms: null, note: 'not available (no WebAssembly SIMD)' });
       continue;
@@ -158,6 +169,7 @@ export async function chooseBackend(options: ModelOptions, work: Workload, setti
       continue;
     }
     try {
+      settings.onTiming?.(`timing ${backend} (${backend === 'webgpu' ? gpuNote : backend === 'wasm' ? 'WebAssembly SIMD' : 'plain TypeScript'}): ${unit}, about ${(budgetMs / 1000).toFixed(1)} s`);
       const model = await make(backend);
       models.set(backend, model);
       const ms = await timeWorkload(model, work, budgetMs);

@@ -126,6 +126,9 @@ export async function runTrain(options: Options): Promise<void> {
         if (fromStep > 0) console.error(`resuming at step ${fromStep}`);
         bar = new ProgressBar(settings.steps, fromStep);
       },
+      timing(message) {
+        console.error(message);
+      },
       step(entry, total) {
         bar!.update(entry.step + 1, `loss ${entry.loss.toFixed(3)} | ${entry.tokensPerSecond.toLocaleString('en')} tok/s`);
         void total;

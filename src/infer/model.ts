@@ -59,6 +59,8 @@ export interface LoadOptions extends FetchOptions {
   /** Backend 'auto': about how long to time each backend (ms, default 300), and a store of earlier choices. */
   chooseBudgetMs?: number;
   choiceCache?: ChoiceCache;
+  /** Backend 'auto': told what is being timed as it starts. */
+  onTiming?(message: string): void;
 }
 
 /** Decoders kept for reuse a batch size: as many as run at once in a sequential caller and one beside it. */
@@ -92,7 +94,7 @@ export class WaveletModel {
     const devices = { gpu: options.gpu, wasm: options.wasm };
     const { model, choice } =
       requested === 'auto'
-        ? await chooseBackend(modelOptions, { mode: 'generate', batch: 1 }, { ...devices, budgetMs: options.chooseBudgetMs ?? 300, cache: options.choiceCache })
+        ? await chooseBackend(modelOptions, { mode: 'generate', batch: 1 }, { ...devices, budgetMs: options.chooseBudgetMs ?? 300, cache: options.choiceCache, onTiming: options.onTiming })
         : { model: await createModel(requested, modelOptions, devices), choice: undefined };
     return new WaveletModel(checkpoint.config, tokenizer as unknown as TextTokenizer, model, choice);
   }

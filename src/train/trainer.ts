@@ -76,6 +76,8 @@ export class TrainingDivergedError extends Error {
 export interface TrainEvents {
   /** notes: what claiming the run's folder found and did (a stale lock, a killed run's temporary files). */
   start?(info: { config: ModelConfig; corpus: Corpus; model: BackendModel; choice?: BackendChoice; fromStep: number; parameters: number; notes: string[] }): void;
+  /** The backend chooser is timing a backend (backend auto, a shape not measured before). */
+  timing?(message: string): void;
   step?(entry: LogEntry, totalSteps: number): void;
   evaluation?(entry: LogEntry): void;
   /** After the last step, with the trained model (disposed when this returns). */
@@ -83,9 +85,9 @@ export interface TrainEvents {
 }
 
 /** The model for --backend; auto asks the chooser, which times each backend here. */
-async function chooseModel(backend: TrainSettings['backend'], options: ModelOptions, batch: number): Promise<{ model: BackendModel; choice?: BackendChoice }> {
+async function chooseModel(backend: TrainSettings['backend'], options: ModelOptions, batch: number, onTiming?: (message: string) => void): Promise<{ model: BackendModel; choice?: BackendChoice }> {
   const name = checkBackendName(backend, '--backend');
-  if (name === 'auto') return chooseBackend(options, { mode: 'train', batch }, { cache: fileChoiceCache() });
+  if (name === 'auto') return chooseBackend(options, { mode: 'train', batch }, { cache: fileChoiceCache(), onTiming });
   return { model: await createModel(name, options) };
 }
 
@@ -197,7 +199,7 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   const optimizer = defaultOptimizer(split.optimizer ?? 'adamw', split.weightDecay);
   const folder = claimRunFolder(dir, existing, flag);
   try {
-    const { model, choice } = await chooseModel(split.backend, { config, layout, parameters: resumed?.parameters ?? initialParameters(config, layout, split.seed), optimizer, memoryBudget: options.memoryBudget }, split.batch);
+    const { model, choice } = await chooseModel(split.backend, { config, layout, parameters: resumed?.parameters ?? initialParameters(config, layout, split.seed), optimizer, memoryBudget: options.memoryBudget }, split.batch, events.timing);
     try {
       if (resumed) await model.load(resumed.parameters, resumed.optimizer);
       return await runSteps({ settings: split, config, corpus, model, resumed, schedule, events, notes: folder.notes, start: { choice, parameters: layout.count } });

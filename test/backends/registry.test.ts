@@ -85,6 +85,24 @@ test('no backend can run the model: one error naming each backend and why', asyn
   assert.match(error!.message, /^no backend ran this model: .*wasm: not available \(a step at batch 2 \(context 16\) needs [\d.]+ MiB on wasm .*js: not available \(a step at batch 2/);
 });
 
+test('a software adapter is not timed unless asked; what is timed is said as it starts', async () => {
+  const gpu = await webgpuBackend();
+  const options = { config, layout, parameters: params, optimizer: DEFAULT_ADAMW };
+  const messages: string[] = [];
+  const { model, choice } = await chooseBackend(options, { mode: 'train', batch: 2 }, { budgetMs: 50, gpu, onTiming: (m) => messages.push(m) });
+  model.dispose();
+  assert.ok(messages.some((m) => /^timing wasm \(WebAssembly SIMD\): a step of this model at batch 2, about 0\.1 s$/.test(m)), messages.join('\n'));
+  const webgpu = choice.timings.find((t) => t.backend === 'webgpu')!;
+  if (gpu?.adapter.software) {
+    assert.is(webgpu.ms, null);
+    assert.match(webgpu.note, /^not timed \(.*: a software adapter, slower than wasm; --backend webgpu uses it\)$/);
+    assert.not.ok(messages.some((m) => m.startsWith('timing webgpu')));
+    const asked = await chooseBackend(options, { mode: 'train', batch: 2 }, { budgetMs: 50, gpu, timeSoftwareAdapter: true });
+    asked.model.dispose();
+    assert.ok(asked.choice.timings.find((t) => t.backend === 'webgpu')!.ms! > 0, 'timed when asked');
+  }
+});
+
 test('backend names: one list, checked with the option named', () => {
   assert.is(checkBackendName('wasm', '--backend'), 'wasm');
   assert.throws(() => checkBackendName('cuda', '--backend'), /--backend: expected auto, webgpu, wasm or js, found 'cuda'/);
