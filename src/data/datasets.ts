@@ -64,6 +64,8 @@ export interface PrepareOptions {
 interface Preparer {
   description: string;
   symbol: string;
+  /** What `size` counts for this dataset; absent where it takes no size (a whole text), and a size given is refused. */
+  size?: string;
   /** Sequences split at VALIDATION_FRACTION, or (classification) rows split by the preparer. */
   prepare(options: PrepareOptions): Promise<{ tokens: Uint32Array; tokenizer: AnyTokenizer; source: string } | ({ tokenizer: AnyTokenizer; source: string } & ClassificationRows)>;
 }
@@ -211,6 +213,7 @@ export const DATASETS: Record<string, Preparer> = {
   speech: {
     description: `espeak-ng reading the start of Moby-Dick in ${SPEECH_VOICES.length} voices, 16 kHz mu-law 8-bit (256 symbols)`,
     symbol: 'sample',
+    size: 'characters read aloud, default 2,000',
     async prepare({ size = 2000 }) {
       const text = defaultCorpusText().slice(0, size);
       return { tokens: await speak(text), tokenizer: await MuLawTokenizer.create(), source: `espeak-ng ${SPEECH_VOICES.join(', ')} reading the first ${size} characters of Moby-Dick` };
@@ -219,6 +222,7 @@ export const DATASETS: Record<string, Preparer> = {
   listops: {
     description: "Long Range Arena's ListOps: LRA's generator and settings (depth 10, up to 10 arguments, 500-2000 symbols), 10 classes",
     symbol: 'example',
+    size: 'expressions, default 10,000',
     async prepare({ size = 10000 }) {
       return { ...listOpsDataset(size, LRA_LISTOPS), tokenizer: new ListOpsTokenizer(), source: `${size} expressions from LRA's ListOps generator (seed 1)` };
     },
@@ -226,6 +230,7 @@ export const DATASETS: Record<string, Preparer> = {
   'listops-short': {
     description: 'ListOps as LRA generates it (depth 10, up to 10 arguments) but 10-64 symbols, for CPUs; 10 classes',
     symbol: 'example',
+    size: 'expressions, default 20,000',
     async prepare({ size = 20000 }) {
       const settings = { ...LRA_LISTOPS, minLength: 10, maxLength: 64 };
       return { ...listOpsDataset(size, settings), tokenizer: new ListOpsTokenizer(), source: `${size} expressions from LRA's ListOps generator (seed 1), 10-64 symbols` };
@@ -261,6 +266,8 @@ export function splitTokens(tokens: Uint32Array): { train: Uint32Array; validati
 export async function prepareDataset(name: string, options: PrepareOptions = {}): Promise<Dataset> {
   const preparer = DATASETS[name];
   if (!preparer) throw new WaveletInputError(`dataset '${name}': expected one of ${datasetNames().join(', ')}, or a text file`);
+  if (options.size !== undefined && !preparer.size) throw new WaveletInputError(`--dataset-size: dataset '${name}' takes no size (${preparer.description}); the datasets with one: ${datasetNames().filter((n) => DATASETS[n].size).map((n) => `${n} (${DATASETS[n].size})`).join(', ')}`);
+  if (options.size !== undefined && !(Number.isInteger(options.size) && options.size >= 1)) throw new WaveletInputError(`--dataset-size: expected a positive integer, found ${options.size}`);
   const prepared = await preparer.prepare(options);
   const { tokenizer, source } = prepared;
   if ('tokens' in prepared) return { name, symbol: preparer.symbol, source, tokenizer, ...splitTokens(prepared.tokens) };

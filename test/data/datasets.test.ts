@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureDataset, loadDataset, midiEvents, saveDataset, speak, splitTokens, VALIDATION_FRACTION, type Dataset } from '../../src/data/datasets.js';
+import { ensureDataset, loadDataset, midiEvents, prepareDataset, saveDataset, speak, splitTokens, VALIDATION_FRACTION, type Dataset } from '../../src/data/datasets.js';
 import { gpt2Tokenizer, text8Tokenizer } from '../../src/tokenizers/index.js';
 import { decodeNotes, encodeNotes, writeNotesMidi } from '../../src/tokenizers/midi.js';
 import { MuLawTokenizer } from '../../src/tokenizers/mulaw.js';
@@ -79,6 +79,13 @@ test('ensureDataset: a folder that no longer loads is prepared again', async () 
   assert.is(again.train.length, first.train.length);
   assert.equal(Array.from(again.validation.subarray(0, 50)), Array.from(first.validation.subarray(0, 50)));
   assert.ok(Array.from(first.train.subarray(0, 1000)).every((t) => t < 27), 'text8: 27 symbols');
+});
+
+test('--dataset-size: taken by the datasets that have a size, refused by name by the others (it was silently ignored)', async () => {
+  await prepareDataset('bpe-moby', { size: 1000 }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /--dataset-size: dataset 'bpe-moby' takes no size .*the datasets with one: speech \(characters read aloud, default 2,000\), listops \(expressions, default 10,000\), listops-short/));
+  await prepareDataset('listops-short', { size: 0 }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /--dataset-size: expected a positive integer, found 0/));
+  const small = await prepareDataset('listops-short', { size: 50 });
+  assert.is((small.train.length + small.validation.length) / (small.exampleLength! + 1), 50);
 });
 
 test.run();
