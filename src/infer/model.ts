@@ -264,11 +264,16 @@ async function readSource(source: Uint8Array | ArrayBuffer | URL | string, optio
   if (source instanceof Uint8Array) return [source, 'checkpoint bytes'];
   if (source instanceof ArrayBuffer) return [new Uint8Array(source), 'checkpoint bytes'];
   const text = String(source);
+  const node = typeof process !== 'undefined' && Boolean(process.versions?.node);
   if (source instanceof URL || /^(https?|file|blob|data):/.test(text)) {
-    if (text.startsWith('file:') && typeof process !== 'undefined' && process.versions?.node) return readFile(new URL(text));
+    if (text.startsWith('file:') && node) return readFile(new URL(text));
     return [await fetchBytes(text, options), text];
   }
-  return readFile(text);
+  if (node) return readFile(text);
+  // Elsewhere a path is an address relative to the page (a browser) or nothing to resolve it against.
+  const base = (globalThis as { location?: { href: string } }).location?.href;
+  if (!base) throw new WaveletInputError(`${text}: a path, with no file system and no page to resolve it against here; give a full URL or the bytes`);
+  return [await fetchBytes(new URL(text, base).href, options), text];
 }
 
 async function readFile(path: string | URL): Promise<[Uint8Array, string]> {

@@ -38,22 +38,19 @@ test('installed: the dependencies a library user gets are the runtime ones only'
   assert.equal(installed.filter((name) => !name.startsWith('.')).sort(), ['@webgpu/types', 'midi-file', 'wavelet-gpt']);
 });
 
-test('esbuild bundles wavelet-gpt/bundle for the browser, and the page generates in Chromium what Node generates', async () => {
-  writeFileSync(join(project, 'page.js'), [
-    "import { loadModel } from 'wavelet-gpt/bundle';",
-    'const model = await loadModel(new URL("/checkpoint.safetensors", location.href), { backend: "wasm" });',
-    `document.body.dataset.text = await model.complete('Call me ', ${JSON.stringify(options)});`,
-  ].join('\n'));
-  await build({ entryPoints: [join(project, 'page.js')], bundle: true, platform: 'browser', format: 'esm', splitting: true, outdir: join(project, 'out'), absWorkingDir: project, logLevel: 'silent' });
-  const output = readdirSync(join(project, 'out'), { recursive: true }).map(String).filter((f) => f.endsWith('.js'));
-  for (const file of output) assert.not.match(readFileSync(join(project, 'out', file), 'utf8'), /\bimport\((["'])(node:|webgpu)/, `${file}: a Node import left for the browser`);
-  writeFileSync(join(project, 'out', 'index.html'), '<!doctype html><body><script type="module" src="/page.js"></script></body>');
-  const files: Record<string, [string, string]> = { '/checkpoint.safetensors': [join(project, 'checkpoint.safetensors'), 'application/octet-stream'] };
+/** Bundles `entry` (in the project) with esbuild for the browser, serves it with `files`, opens it in Chromium; the body's text once `ready` holds. */
+async function runPage(entry: string, files: Record<string, string>, ready: string): Promise<string> {
+  const out = join(project, `out-${entry.replace(/\W/g, '')}`);
+  await build({ entryPoints: [join(project, entry)], bundle: true, platform: 'browser', format: 'esm', splitting: true, outdir: out, absWorkingDir: project, logLevel: 'silent' });
+  const output = readdirSync(out, { recursive: true }).map(String).filter((f) => f.endsWith('.js'));
+  for (const file of output) assert.not.match(readFileSync(join(out, file), 'utf8'), /\bimport\((["'])(node:|webgpu)/, `${file}: a Node import left for the browser`);
+  const script = entry.replace(/\.js$/, '.js');
+  writeFileSync(join(out, 'index.html'), `<!doctype html><body><script type="module" src="/${script}"></script></body>`);
   const server = createServer((request, response) => {
     const path = request.url === '/' ? '/index.html' : request.url!;
-    const [file, type] = files[path] ?? [join(project, 'out', path), path.endsWith('.html') ? 'text/html' : 'text/javascript'];
+    const file = files[path] ?? join(out, path);
     if (!existsSync(file)) return void response.writeHead(404).end();
-    response.writeHead(200, { 'content-type': type }).end(readFileSync(file));
+    response.writeHead(200, { 'content-type': path.endsWith('.html') ? 'text/html' : path.endsWith('.js') ? 'text/javascript' : 'application/octet-stream' }).end(readFileSync(file));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { chromium } = await import('playwright-core');
@@ -63,13 +60,47 @@ test('esbuild bundles wavelet-gpt/bundle for the browser, and the page generates
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/`);
-    await page.waitForFunction(() => document.body.dataset.text !== undefined || false, undefined, { timeout: 30000 }).catch(() => assert.unreachable(errors.join('; ')));
-    assert.is(await page.evaluate(() => document.body.dataset.text), expected);
+    await page.waitForFunction(ready, undefined, { timeout: 30000 }).catch(() => assert.unreachable(errors.join('; ') || 'the page did not finish'));
     assert.equal(errors, []);
+    return await page.evaluate(() => document.body.dataset.text ?? document.body.textContent ?? '');
   } finally {
     await browser.close();
     server.close();
   }
+}
+
+test('esbuild bundles wavelet-gpt/bundle for the browser, and the page generates in Chromium what Node generates', async () => {
+  writeFileSync(join(project, 'bundled.js'), [
+    "import { loadModel } from 'wavelet-gpt/bundle';",
+    'const model = await loadModel(new URL("/checkpoint.safetensors", location.href), { backend: "wasm" });',
+    `document.body.dataset.text = await model.complete('Call me ', ${JSON.stringify(options)});`,
+  ].join('\n'));
+  const text = await runPage('bundled.js', { '/checkpoint.safetensors': join(project, 'checkpoint.safetensors') }, 'document.body.dataset.text !== undefined');
+  assert.is(text, expected);
+});
+
+test("the README's quick start, as written: train and generate from the command line, in Node, and in a browser page", async () => {
+  const section = readFileSync(join(root, 'README.md'), 'utf8').split('## Quick start, as an npm user')[1].split('\n## ')[0];
+  const blocks = [...section.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map((m) => ({ language: m[1], code: m[2] }));
+  assert.equal(blocks.map((b) => b.language), ['sh', 'js', 'js']);
+  writeFileSync(join(project, 'my.txt'), 'It was the best of times, it was the worst of times, it was the age of wisdom. '.repeat(200));
+  for (const line of blocks[0].code.trim().split('\n')) {
+    if (line === 'npm install wavelet-gpt') continue; // done above, from the packed tarball
+    const result = spawnSync('sh', ['-c', line], { cwd: project, encoding: 'utf8' });
+    assert.is(result.status, 0, `${line}\n${result.stderr}`);
+  }
+  assert.ok(existsSync(join(project, 'runs', 'mine', 'checkpoint.safetensors')));
+  const oracle = await WaveletModel.load(join(project, 'runs', 'mine'), { backend: 'wasm' });
+  const want = await oracle.complete('It was', { maxTokens: 100, seed: 1 });
+  oracle.dispose();
+  assert.ok(want.length >= 100, 'a hundred characters');
+  writeFileSync(join(project, 'generate.mjs'), blocks[1].code);
+  const node = spawnSync(process.execPath, ['generate.mjs'], { cwd: project, encoding: 'utf8' });
+  assert.is(node.status, 0, node.stderr);
+  assert.is(node.stdout, want);
+  writeFileSync(join(project, 'page.js'), blocks[2].code);
+  const text = await runPage('page.js', { '/runs/mine/checkpoint.safetensors': join(project, 'runs', 'mine', 'checkpoint.safetensors') }, "document.body.textContent.length > 0");
+  assert.is(text, want);
 });
 
 test('TypeScript checks an importer of every entry with skipLibCheck off; require() says to import', () => {
