@@ -12,7 +12,12 @@ export interface BpeRanks {
   specialTokens: Record<string, number>;
   /** A published table's name ('gpt2'): what a saved tokenizer records instead of 50k tokens. */
   name?: string;
+  /** A space put before a text that does not start with one (Hugging Face's ByteLevel `add_prefix_space`, as RoBERTa's). */
+  addPrefixSpace?: boolean;
 }
+
+/** A saved BPE tokenizer: a published table by name, or a table of its own. */
+export type BpeTokenizerJSON = { type: 'bpe'; ranks: string; addPrefixSpace?: boolean } | { type: 'bpe'; table: string; specialTokens: Record<string, number>; addPrefixSpace?: boolean };
 
 /** What encode does with a special token's text (such as `<|endoftext|>`) found in its input. */
 export type SpecialTokenPolicy = 'allow' | 'refuse' | 'as-text';
@@ -64,6 +69,8 @@ export class BpeTokenizer {
 
   encode(text: string, options: BpeEncodeOptions = {}): Uint32Array {
     if (typeof text !== 'string') throw new TokenizerInputError(`encode: expected a string, found ${typeof text}`);
+    // Hugging Face's ByteLevel pre-tokenizer adds the space to the whole text once, before splitting at special tokens.
+    if (this.ranks.addPrefixSpace && text.length > 0 && !text.startsWith(' ')) text = ' ' + text;
     const policy = options.specialTokens ?? 'refuse';
     if (policy === 'as-text' || !this.specialPattern) return this.encodeOrdinary(text);
     const parts: Uint32Array[] = [];
@@ -126,9 +133,19 @@ export class BpeTokenizer {
     return new TextDecoder().decode(this.decodeBytes(ids));
   }
 
-  toJSON(): { type: 'bpe'; ranks: string } {
-    if (!this.ranks.name) throw new TokenizerInputError('a BPE tokenizer with an unnamed rank table cannot be saved by name; keep its table beside the checkpoint');
-    return { type: 'bpe', ranks: this.ranks.name };
+  /**
+   * What a checkpoint saves: a published table by name ({ type: 'bpe', ranks: 'gpt2' }), any other
+   * table whole, in tiktoken's format (a line `<base64 token> <id>` a token; about 700 KB for
+   * 50 k tokens), with its special tokens and prefix space.
+   */
+  toJSON(): BpeTokenizerJSON {
+    const prefix = this.ranks.addPrefixSpace ? { addPrefixSpace: true } : {};
+    if (this.ranks.name) return { type: 'bpe', ranks: this.ranks.name, ...prefix };
+    const lines: string[] = [];
+    this.ranks.tokens.forEach((bytes, id) => {
+      if (bytes) lines.push(`${btoa(String.fromCharCode(...bytes))} ${id}`);
+    });
+    return { type: 'bpe', table: lines.join('\n'), specialTokens: this.ranks.specialTokens, ...prefix };
   }
 
   /** A decoder for a stream of tokens: characters split across tokens come out once complete. */

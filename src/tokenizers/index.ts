@@ -1,21 +1,21 @@
 /// <reference types="@webgpu/types" preserve="true" />
 // The tokenizers, and saving one with a checkpoint: toJSON() gives plain data, tokenizerFromJSON
-// rebuilds it (BPE tables are named, not copied: { type: 'bpe', ranks: 'gpt2' }).
+// rebuilds it (a published BPE table by name, { type: 'bpe', ranks: 'gpt2' }; any other whole).
 
 import { TokenizerInputError } from '../errors.js';
-import { BpeTokenizer } from './bpe.js';
+import { BpeTokenizer, type BpeTokenizerJSON } from './bpe.js';
 import { ByteTokenizer } from './bytes.js';
 import { CharacterTokenizer, type CharacterTokenizerJSON } from './characters.js';
 import { ListOpsTokenizer } from './listops.js';
 import { MidiTokenizer } from './midi.js';
 import { MuLawTokenizer } from './mulaw.js';
 import { PixelTokenizer, type PixelLayout } from './pixels.js';
-import { loadGpt2Ranks } from './ranks.js';
+import { loadGpt2Ranks, ranksFromTiktoken } from './ranks.js';
 
 export type TokenizerJSON =
   | CharacterTokenizerJSON
   | { type: 'bytes' }
-  | { type: 'bpe'; ranks: 'gpt2' }
+  | BpeTokenizerJSON
   | { type: 'mulaw'; sampleRate: number }
   | { type: 'midi' }
   | { type: 'pixels'; layout: PixelLayout }
@@ -35,9 +35,18 @@ export async function tokenizerFromJSON(json: unknown, what = 'tokenizer'): Prom
       return CharacterTokenizer.fromJSON(data as CharacterTokenizerJSON);
     case 'bytes':
       return new ByteTokenizer();
-    case 'bpe':
-      if ((data as { ranks?: string }).ranks !== 'gpt2') throw new TokenizerInputError(`${what}: unknown BPE table '${(data as { ranks?: string }).ranks}', expected 'gpt2'`);
-      return gpt2Tokenizer();
+    case 'bpe': {
+      const bpe = data as Partial<{ ranks: string; table: string; specialTokens: Record<string, number>; addPrefixSpace: boolean }>;
+      if (bpe.addPrefixSpace !== undefined && typeof bpe.addPrefixSpace !== 'boolean') throw new TokenizerInputError(`${what}: addPrefixSpace is ${JSON.stringify(bpe.addPrefixSpace)}, expected true or false`);
+      const prefix = bpe.addPrefixSpace ? { addPrefixSpace: true } : {};
+      if (typeof bpe.table === 'string') {
+        const specials = bpe.specialTokens ?? {};
+        if (typeof specials !== 'object' || Array.isArray(specials) || !Object.values(specials).every((id) => Number.isInteger(id) && id >= 0)) throw new TokenizerInputError(`${what}: specialTokens must map texts to ids`);
+        return BpeTokenizer.create({ ...ranksFromTiktoken(bpe.table, specials, `${what} table`), ...prefix });
+      }
+      if (bpe.ranks !== 'gpt2') throw new TokenizerInputError(`${what}: unknown BPE table '${bpe.ranks}', expected 'gpt2' or a table of its own`);
+      return BpeTokenizer.create({ ...(await loadGpt2Ranks()), ...prefix });
+    }
     case 'mulaw':
       return MuLawTokenizer.create();
     case 'midi':

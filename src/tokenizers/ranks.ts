@@ -57,6 +57,44 @@ function byteLevelAlphabet(): Map<string, number> {
 }
 
 /**
+ * The fields of a tokenizer.json beyond the vocabulary and merges, each honoured or refused by
+ * name: a field that would change the ids and that this tokenizer does not do must never be
+ * ignored (a GPT-2 tokenizer.json with add_prefix_space: true once gave other ids, silently).
+ * Honoured: GPT-2's pipeline (no normalizer, the ByteLevel pre-tokenizer with GPT-2's split and
+ * with or without add_prefix_space, the ByteLevel decoder and post-processor, special added tokens).
+ */
+function checkTokenizerJsonFields(parsed: Record<string, unknown>, what: string): void {
+  const refuse = (field: string, value: unknown, why: string) => {
+    throw new TokenizerInputError(`${what}: ${field} ${JSON.stringify(value)?.slice(0, 80)} is not supported (${why}): its ids would differ from Hugging Face's`);
+  };
+  if (!parsed || typeof parsed !== 'object') return;
+  if (parsed.normalizer != null) refuse('normalizer', parsed.normalizer, 'no normalization is applied here');
+  const pre = parsed.pre_tokenizer as { type?: string; use_regex?: boolean; add_prefix_space?: unknown } | null | undefined;
+  if (pre != null) {
+    if (typeof pre !== 'object' || pre.type !== 'ByteLevel') refuse('pre_tokenizer', pre, "only GPT-2's ByteLevel pre-tokenizer is applied");
+    if (pre.use_regex === false) refuse('pre_tokenizer.use_regex', false, "GPT-2's split is always applied");
+    if (pre.add_prefix_space !== undefined && typeof pre.add_prefix_space !== 'boolean') refuse('pre_tokenizer.add_prefix_space', pre.add_prefix_space, 'expected true or false');
+  }
+  const decoder = parsed.decoder as { type?: string } | null | undefined;
+  if (decoder != null && (typeof decoder !== 'object' || decoder.type !== 'ByteLevel')) refuse('decoder', decoder, 'only the ByteLevel decoder is applied');
+  const post = parsed.post_processor as { type?: string } | null | undefined;
+  if (post != null && (typeof post !== 'object' || post.type !== 'ByteLevel')) refuse('post_processor', post, 'no template (BOS/EOS tokens) is added');
+  const model = parsed.model as Record<string, unknown> | undefined;
+  if (model && typeof model === 'object') {
+    if (model.dropout != null && model.dropout !== 0) refuse('model.dropout', model.dropout, 'merges are always applied');
+    for (const field of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) if (model[field] != null && model[field] !== '') refuse(`model.${field}`, model[field], 'not a byte-level BPE feature');
+    if (model.byte_fallback === true) refuse('model.byte_fallback', true, 'a byte-level BPE has every byte already');
+    if (model.ignore_merges === true) refuse('model.ignore_merges', true, 'whole words are always merged, never looked up first');
+  }
+  const added = parsed.added_tokens;
+  if (Array.isArray(added)) {
+    for (const token of added as { content?: unknown; special?: unknown }[]) {
+      if (token && typeof token === 'object' && token.special === false) refuse('added_tokens', token, 'a non-special added token would be matched before the merges');
+    }
+  }
+}
+
+/**
  * A Hugging Face tokenizer.json of a byte-level BPE model (GPT-2's, and its kind): token strings
  * in the byte-level alphabet are turned back into bytes, and ids serve as ranks, which is how
  * GPT-2's vocabulary is ordered (its merges in id order); a table whose merges disagree is refused.
@@ -68,6 +106,7 @@ export function ranksFromHuggingFace(json: string, what = 'tokenizer.json'): Bpe
   } catch (error) {
     throw new TokenizerInputError(`${what}: not JSON (${(error as Error).message})`);
   }
+  checkTokenizerJsonFields(parsed as Record<string, unknown>, what);
   const model = parsed?.model;
   if (!model || typeof model !== 'object' || model.type !== 'BPE' || !model.vocab || typeof model.vocab !== 'object' || Array.isArray(model.vocab)) {
     throw new TokenizerInputError(`${what}: expected a model of type 'BPE' with a vocab, found ${model && typeof model === 'object' ? `type '${model.type}'${model.vocab && typeof model.vocab === 'object' ? '' : ' without a vocab object'}` : 'no model'}`);
@@ -111,5 +150,7 @@ export function ranksFromHuggingFace(json: string, what = 'tokenizer.json'): Bpe
     if (token.special !== false) specialTokens[token.content] = id;
   });
   for (const id of Object.values(specialTokens)) delete tokens[id]; // never produced by merges
+  const pre = (parsed as { pre_tokenizer?: { add_prefix_space?: boolean } | null }).pre_tokenizer;
+  if (pre?.add_prefix_space === true) return { tokens, specialTokens, addPrefixSpace: true };
   return { tokens, specialTokens };
 }

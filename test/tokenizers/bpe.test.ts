@@ -8,6 +8,7 @@ import { defaultCorpusText } from '../../src/data/corpus.js';
 import { TokenizerInputError } from '../../src/errors.js';
 import { BpeTokenizer } from '../../src/tokenizers/bpe.js';
 import { loadGpt2Ranks, ranksFromHuggingFace } from '../../src/tokenizers/ranks.js';
+import { tokenizerFromJSON } from '../../src/tokenizers/index.js';
 import { seededRandom } from '../helpers.js';
 
 const tiktoken = get_encoding('gpt2');
@@ -102,7 +103,7 @@ test('bad input: ids out of range, a non-string, a tokenizer.json that is not on
   assert.throws(() => ranksFromHuggingFace('{"model":{"type":"BPE","vocab":{"ab":0,"\u4e2d":1}}}'), /not in the byte-level alphabet/);
 });
 
-test('a Hugging Face tokenizer.json of GPT-2 gives the same ids as tiktoken', async () => {
+test('a Hugging Face tokenizer.json: GPT-2\'s gives the same ids as tiktoken; add_prefix_space honoured; every other field that changes ids refused by name', async () => {
   // Written here from the r50k table, in tokenizer.json's byte-level alphabet.
   const ranks = await loadGpt2Ranks();
   const direct = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
@@ -112,10 +113,47 @@ test('a Hugging Face tokenizer.json of GPT-2 gives the same ids as tiktoken', as
   const vocab: Record<string, number> = {};
   ranks.tokens.forEach((bytes, id) => (vocab[Array.from(bytes, (b) => alphabet[b]).join('')] = id));
   vocab['<|endoftext|>'] = 50256;
-  const json = JSON.stringify({ model: { type: 'BPE', vocab, merges: [] }, added_tokens: [{ id: 50256, content: '<|endoftext|>', special: true }] });
-  const tokenizer = await BpeTokenizer.create(ranksFromHuggingFace(json), readFileSync('build/tokenizers.wasm'));
+  // GPT-2's own tokenizer.json pipeline, field by field
+  const gpt2Json = {
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, vocab, merges: [] },
+    added_tokens: [{ id: 50256, content: '<|endoftext|>', special: true }],
+  };
+  const tokenizer = await BpeTokenizer.create(ranksFromHuggingFace(JSON.stringify(gpt2Json)), readFileSync('build/tokenizers.wasm'));
   const text = defaultCorpusText().slice(0, 50_000) + ' ünïcödé 😀<|endoftext|>';
   assert.equal(Array.from(tokenizer.encode(text, { specialTokens: 'allow' })), Array.from(tiktoken.encode(text, 'all')));
+
+  // add_prefix_space: true (RoBERTa's setting) is honoured: Hugging Face puts a space before a text
+  // that does not start with one, so the ids are tiktoken's of the spaced text.
+  const prefixed = await BpeTokenizer.create(ranksFromHuggingFace(JSON.stringify({ ...gpt2Json, pre_tokenizer: { ...gpt2Json.pre_tokenizer, add_prefix_space: true } })), readFileSync('build/tokenizers.wasm'));
+  for (const sample of ['Hello world', ' Hello world', 'Call me Ishmael.<|endoftext|>Some years ago', '']) {
+    const spaced = sample === '' || sample.startsWith(' ') ? sample : ' ' + sample;
+    assert.equal(Array.from(prefixed.encode(sample, { specialTokens: 'allow' })), Array.from(tiktoken.encode(spaced, 'all')), JSON.stringify(sample));
+  }
+
+  // Saved into a checkpoint's metadata and read back: the same ids (the table is written whole, the prefix space kept).
+  const saved = JSON.parse(JSON.stringify(prefixed.toJSON()));
+  assert.is(saved.addPrefixSpace, true);
+  const restored = await tokenizerFromJSON(saved);
+  const sample = defaultCorpusText().slice(0, 5_000);
+  assert.equal(Array.from((restored as BpeTokenizer).encode(sample)), Array.from(prefixed.encode(sample)));
+
+  // Every other field that would change the ids is refused by name, never ignored.
+  const refused: [object, RegExp][] = [
+    [{ normalizer: { type: 'NFC' } }, /normalizer \{"type":"NFC"\} is not supported \(no normalization is applied here\): its ids would differ from Hugging Face's/],
+    [{ pre_tokenizer: { type: 'Metaspace', replacement: '▁' } }, /pre_tokenizer .*\(only GPT-2's ByteLevel pre-tokenizer/],
+    [{ pre_tokenizer: { type: 'ByteLevel', use_regex: false } }, /pre_tokenizer.use_regex false/],
+    [{ decoder: { type: 'WordPiece' } }, /decoder .*\(only the ByteLevel decoder/],
+    [{ post_processor: { type: 'TemplateProcessing' } }, /post_processor .*\(no template/],
+    [{ model: { ...gpt2Json.model, dropout: 0.1 } }, /model.dropout 0.1/],
+    [{ model: { ...gpt2Json.model, byte_fallback: true } }, /model.byte_fallback true/],
+    [{ model: { ...gpt2Json.model, ignore_merges: true } }, /model.ignore_merges true/],
+    [{ added_tokens: [{ id: 50257, content: '<pad>', special: false }] }, /added_tokens .*<pad>.*\(a non-special added token/],
+  ];
+  for (const [change, pattern] of refused) assert.throws(() => ranksFromHuggingFace(JSON.stringify({ ...gpt2Json, ...change })), pattern);
 });
 
 test.run();
