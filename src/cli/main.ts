@@ -9,6 +9,7 @@ import { runInfo } from './info.js';
 import { runTrain, TRAIN_FLAGS, TRAIN_USAGE } from './train.js';
 import { QUANTIZE_FLAGS, QUANTIZE_USAGE, runQuantize } from './quantize.js';
 import { GENERATE_FLAGS, GENERATE_USAGE, runGenerate } from './generate.js';
+import { runTokenizer, TOKENIZER_FLAGS, TOKENIZER_USAGE } from './tokenizer.js';
 import { DATA_FLAGS, REPLICATE_FLAGS, REPLICATE_USAGE, runData, runReplicate, runReplicateReport } from './replicate.js';
 import { flagsUsage, parseFlags, type Flag, type Options } from './options.js';
 import { TokenizerInputError } from '../errors.js';
@@ -33,6 +34,7 @@ commands:
 ${TRAIN_USAGE}
 ${GENERATE_USAGE}
 ${QUANTIZE_USAGE}
+${TOKENIZER_USAGE}
 ${REPLICATE_USAGE}
 ${DEMO_USAGE}
   help [COMMAND]           this text, or one command's (also COMMAND --help); --version the version`;
@@ -44,6 +46,7 @@ const COMMANDS: Record<string, { flags: readonly Flag[]; usage: string; run(opti
   quantize: { flags: QUANTIZE_FLAGS, usage: QUANTIZE_USAGE, run: (o) => runQuantize(o) },
   replicate: { flags: REPLICATE_FLAGS, usage: REPLICATE_USAGE, run: (o) => runReplicate(o) },
   data: { flags: DATA_FLAGS, usage: '  data NAME --out DIR [--dataset-size N]', run: (o, [name]) => runData(name, o) },
+  tokenizer: { flags: TOKENIZER_FLAGS, usage: TOKENIZER_USAGE, run: (o, [subcommand]) => runTokenizer(subcommand, o) },
   demo: { flags: DEMO_FLAGS, usage: DEMO_USAGE, run: (o) => runDemo(o) },
 };
 
@@ -57,7 +60,7 @@ async function main(argv: string[]): Promise<void> {
   const known = COMMANDS[command];
   if (known) {
     if (rest.includes('--help') || rest.includes('-h')) return void console.log(`usage: wavelet-gpt\n${known.usage}`);
-    const positional = command === 'data' ? rest.slice(0, 1) : [];
+    const positional = (command === 'data' || command === 'tokenizer') && rest[0] && !rest[0].startsWith('-') ? rest.slice(0, 1) : [];
     return known.run(parseFlags(command, rest.slice(positional.length), known.flags), positional);
   }
   switch (command) {

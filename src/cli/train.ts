@@ -29,7 +29,7 @@ const SIZE_FLAGS: readonly Flag[] = [
 /** The flags of `train`, each declared once: the parser, the defaults and the usage read them. */
 export const TRAIN_FLAGS: readonly Flag[] = [
   { name: 'data', value: 'FILE', help: 'a text file or a prepared dataset (default: Moby-Dick, fetched once)' },
-  { name: 'tokenizer', value: 'char|byte', choices: ['char', 'byte'], default: 'char', help: 'tokenizer for a text file' },
+  { name: 'tokenizer', value: 'char|byte|FILE.json', default: 'char', help: 'tokenizer for a text file: characters, bytes, or a byte-level BPE (`tokenizer train` writes one)' },
   { name: 'architecture', value: ARCHITECTURES.join('|'), choices: ARCHITECTURES, default: 'gpt', help: 'the GPT (WaveletGPT with --wavelet) or the attention-free WaveletLM' },
   { name: 'preset', value: 'NAME', default: 'tiny', help: `sizes: ${Object.keys(PRESETS).join(', ')} (GPT); ${Object.keys(WAVELET_LM_PRESETS).join(', ')} (WaveletLM)` },
   { name: 'wavelet', value: 'haar|learnable|ema|none', choices: ['haar', 'learnable', 'ema', 'none'], help: "the GPT's wavelet structure between blocks (default haar; none: the baseline)" },

@@ -63,5 +63,6 @@ export async function tokenizerFromJSON(json: unknown, what = 'tokenizer'): Prom
 export { BpeTokenizer, ByteTokenizer, CharacterTokenizer, ListOpsTokenizer, MidiTokenizer, MuLawTokenizer, PixelTokenizer };
 export { text8Tokenizer, normalizeText8, TEXT8_SYMBOLS, UNKNOWN_CHARACTER } from './characters.js';
 export { loadGpt2Ranks, ranksFromHuggingFace, ranksFromTiktoken, ranksFromPacked } from './ranks.js';
+export { trainBpe, bpeTokenizerJson, type BpeTrainOptions, type TrainedBpe } from './bpe_train.js';
 export { readWav, writeWav, resample, mixToMono, type Audio } from '../audio/wav.js';
 export { notesOf, encodeNotes, decodeNotes, writeNotesMidi, parseMidiFile, type Note } from './midi.js';

@@ -10,10 +10,13 @@ import { SeededRandom } from '../model/random.js';
 import { IGNORED_TARGET } from '../kernels/gpt/ref.js';
 import { ByteTokenizer } from '../tokenizers/bytes.js';
 import { CharacterTokenizer } from '../tokenizers/characters.js';
+import { BpeTokenizer } from '../tokenizers/bpe.js';
+import { ranksFromHuggingFace } from '../tokenizers/ranks.js';
 import { tokenizerFromJSON, type AnyTokenizer } from '../tokenizers/index.js';
 
-export type TextTokenizerKind = 'char' | 'byte';
-export type TextTokenizer = CharacterTokenizer | ByteTokenizer;
+/** Characters, bytes, or the path of a byte-level BPE's tokenizer.json (`wavelet-gpt tokenizer train` writes one). */
+export type TextTokenizerKind = 'char' | 'byte' | string;
+export type TextTokenizer = CharacterTokenizer | ByteTokenizer | BpeTokenizer;
 
 export interface Corpus {
   path: string;
@@ -55,17 +58,22 @@ export async function loadCorpus(path: string | undefined, kind: TextTokenizerKi
   let tokenizer: TextTokenizer;
   if (savedTokenizer) {
     const restored = await tokenizerFromJSON(savedTokenizer, 'checkpoint tokenizer');
-    if (!(restored instanceof CharacterTokenizer || restored instanceof ByteTokenizer)) throw new WaveletInputError(`checkpoint tokenizer: expected a text tokenizer, found ${restored.kind}`);
+    if (!(restored instanceof CharacterTokenizer || restored instanceof ByteTokenizer || restored instanceof BpeTokenizer)) throw new WaveletInputError(`checkpoint tokenizer: expected a text tokenizer, found ${restored.kind}`);
     tokenizer = restored;
   } else if (kind === 'char') {
     tokenizer = await CharacterTokenizer.fromCorpus(text, 'replace');
   } else if (kind === 'byte') {
     tokenizer = new ByteTokenizer();
+  } else if (typeof kind === 'string' && kind.endsWith('.json')) {
+    if (!existsSync(kind)) throw new WaveletInputError(`--tokenizer ${kind}: no such file`);
+    tokenizer = await BpeTokenizer.create(ranksFromHuggingFace(readFileSync(kind, 'utf8'), kind));
   } else {
-    throw new WaveletInputError(`--tokenizer: expected char or byte, found '${kind}'`);
+    throw new WaveletInputError(`--tokenizer: expected char, byte or a tokenizer.json file, found '${kind}'`);
   }
-  const tokens = tokenizer.encode(text);
-  return checkLength({ path: file, tokenizer, symbol: kind === 'char' ? 'character' : 'byte', ...splitTokens(tokens) }, tokens.length, context);
+  // The text as text: a special token's characters in it are encoded as characters.
+  const tokens = tokenizer instanceof BpeTokenizer ? tokenizer.encode(text, { specialTokens: 'as-text' }) : tokenizer.encode(text);
+  const symbol = tokenizer instanceof CharacterTokenizer ? 'character' : tokenizer instanceof ByteTokenizer ? 'byte' : 'token';
+  return checkLength({ path: file, tokenizer, symbol, ...splitTokens(tokens) }, tokens.length, context);
 }
 
 function checkLength(corpus: Corpus, tokens: number, context: number): Corpus {
