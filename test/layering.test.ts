@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const LAYERS: string[][] = [
-  ['errors.ts', 'generated'],
+  ['errors.ts', 'heap.ts', 'generated'],
   ['model'], // configs, parameters, the network descriptions, the wavelet plan
   ['io', 'audio', 'report'], // file formats, atomic writes, plots
   ['runtime'], // the wasm module and the WebGPU device

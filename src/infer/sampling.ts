@@ -3,6 +3,7 @@
 // every machine and backend. The kept tokens are found by selection, linear in the vocabulary.
 
 import { WaveletInputError } from '../errors.js';
+import { Heap } from '../heap.js';
 import type { SeededRandom } from '../model/random.js';
 
 export interface SamplingOptions {
@@ -71,37 +72,16 @@ function penalised(logits: ArrayLike<number>, history: ArrayLike<number> | Reado
   return scores;
 }
 
-/** The `size` highest scores' tokens, highest first (ties: lower token first), by a min-heap. */
+/** The `size` highest scores' tokens, highest first (ties: lower token first), by a min-heap of `size`. */
 function topScores(scores: Float64Array, size: number): number[] {
-  // a below b: a is the worse candidate (lower score, or equal score and higher id)
+  // worse(a, b): a is the worse candidate (lower score, or equal score and higher id); the worst kept comes out first
   const worse = (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && a > b);
-  const heap: number[] = [];
-  const down = (i: number) => {
-    for (;;) {
-      const [l, r] = [2 * i + 1, 2 * i + 2];
-      let m = i;
-      if (l < heap.length && worse(heap[l], heap[m])) m = l;
-      if (r < heap.length && worse(heap[r], heap[m])) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m], heap[i]];
-      i = m;
-    }
-  };
+  const heap = new Heap<number>(worse);
   for (let token = 0; token < scores.length; token++) {
-    if (heap.length < size) {
-      heap.push(token);
-      for (let i = heap.length - 1; i > 0; ) {
-        const parent = (i - 1) >> 1;
-        if (!worse(heap[i], heap[parent])) break;
-        [heap[i], heap[parent]] = [heap[parent], heap[i]];
-        i = parent;
-      }
-    } else if (worse(heap[0], token)) {
-      heap[0] = token;
-      down(0);
-    }
+    if (heap.size < size) heap.push(token);
+    else if (worse(heap.peek()!, token)) heap.replaceTop(token);
   }
-  return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
+  return heap.toArray().sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
 }
 
 /** The next token from `logits` (V) given the tokens so far (for the repetition penalty): a draw among candidates(), in token order. */

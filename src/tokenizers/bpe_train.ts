@@ -8,6 +8,7 @@
 // trainBpeReference recounts everything each merge, the plain oracle the tests hold it to.
 
 import { TokenizerInputError } from '../errors.js';
+import { Heap } from '../heap.js';
 import type { BpeRanks } from './bpe.js';
 
 /** GPT-2's pre-tokenization pattern (tiktoken's r50k `pat_str`). */
@@ -104,41 +105,14 @@ export function trainBpe(text: string, options: BpeTrainOptions): TrainedBpe {
   };
   words.forEach((_, w) => addPairs(w, 1));
   // A max-heap of [count, pair]; entries go stale as counts change and are checked when popped.
-  const heap: [number, number][] = [];
-  const better = (x: [number, number], y: [number, number]) => x[0] > y[0] || (x[0] === y[0] && x[1] < y[1]);
-  const push = (entry: [number, number]) => {
-    heap.push(entry);
-    for (let i = heap.length - 1; i > 0; ) {
-      const parent = (i - 1) >> 1;
-      if (!better(heap[i], heap[parent])) break;
-      [heap[i], heap[parent]] = [heap[parent], heap[i]];
-      i = parent;
-    }
-  };
-  const pop = (): [number, number] | undefined => {
-    const top = heap[0];
-    const last = heap.pop();
-    if (heap.length && last) {
-      heap[0] = last;
-      for (let i = 0; ; ) {
-        const [l, r] = [2 * i + 1, 2 * i + 2];
-        let m = i;
-        if (l < heap.length && better(heap[l], heap[m])) m = l;
-        if (r < heap.length && better(heap[r], heap[m])) m = r;
-        if (m === i) break;
-        [heap[i], heap[m]] = [heap[m], heap[i]];
-        i = m;
-      }
-    }
-    return top;
-  };
-  for (const [k, count] of pairCount) push([count, k]);
+  const heap = new Heap<[number, number]>((x, y) => x[0] > y[0] || (x[0] === y[0] && x[1] < y[1]));
+  for (const [k, count] of pairCount) heap.push([count, k]);
   const merges: [number, number][] = [];
   const idOf = tokenIds(merges);
   const target = vocabSize - specialTokens.length;
   while (256 + merges.length < target) {
-    let entry = pop();
-    while (entry && pairCount.get(entry[1]) !== entry[0]) entry = pop(); // stale
+    let entry = heap.pop();
+    while (entry && pairCount.get(entry[1]) !== entry[0]) entry = heap.pop(); // stale
     if (!entry || entry[0] < minFrequency) break;
     const k = entry[1];
     const [a, b] = [Math.floor(k / 2 ** 21), k % 2 ** 21];
@@ -167,7 +141,7 @@ export function trainBpe(text: string, options: BpeTrainOptions): TrainedBpe {
     pairCount.delete(k);
     for (const t of touched) {
       const count = pairCount.get(t);
-      if (count !== undefined && count > 0) push([count, t]);
+      if (count !== undefined && count > 0) heap.push([count, t]);
     }
   }
   return ranksOf(merges, specialTokens);
