@@ -11,7 +11,7 @@ import { QUANTIZE_FLAGS, QUANTIZE_USAGE, runQuantize } from './quantize.js';
 import { GENERATE_FLAGS, GENERATE_USAGE, runGenerate } from './generate.js';
 import { runTokenizer, TOKENIZER_FLAGS, TOKENIZER_USAGE } from './tokenizer.js';
 import { DATA_FLAGS, REPLICATE_FLAGS, REPLICATE_USAGE, runData, runReplicate, runReplicateReport } from './replicate.js';
-import { flagsUsage, parseFlags, type Flag, type Options } from './options.js';
+import { closest, flagsUsage, parseFlags, type Flag, type Options } from './options.js';
 import { TokenizerInputError } from '../errors.js';
 import { TrainingDivergedError } from '../train/trainer.js';
 
@@ -77,8 +77,10 @@ async function main(argv: string[]): Promise<void> {
     case '-h':
       console.log(rest[0] && COMMANDS[rest[0]] ? `usage: wavelet-gpt\n${COMMANDS[rest[0]].usage}` : USAGE);
       return;
-    default:
-      throw new WaveletInputError(`unknown command '${command}': expected info, ${Object.keys(COMMANDS).join(', ')}, replicate-report or help`);
+    default: {
+      const near = closest(command, ['info', ...Object.keys(COMMANDS), 'replicate-report', 'help']);
+      throw new WaveletInputError(`unknown command '${command}'${near ? ` (did you mean ${near}?)` : ''}: expected info, ${Object.keys(COMMANDS).join(', ')}, replicate-report or help`);
+    }
   }
 }
 

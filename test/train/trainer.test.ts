@@ -127,6 +127,7 @@ test('bad input: one line naming the problem, exit code 2, nothing already writt
     [['train', '--resume', otherConfig], /tensor '.*' is (missing|of \d+ values), the config needs \d+/],
     [['train', '--resume', run, '--data', corpus], /train --resume: --data cannot change a run being continued/],
     [['train', '--stepz', '3'], /unknown option '--stepz' \(did you mean --steps\?\)/],
+    [['trian'], /unknown command 'trian' \(did you mean train\?\)/],
     [['train', '--steps=three'], /--steps: expected an integer >= 1, found 'three'/],
     [['train', '--architecture', 'wavelet-lm', '--heads', '4', '--data', corpus], /--heads: a size of the GPT architecture, not of wavelet-lm/],
     [['train', '--architecture', 'wavelet-lm', '--wavelet', 'haar', '--data', corpus], /--wavelet haar: WaveletLM has its own wavelets/],
