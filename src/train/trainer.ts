@@ -2,6 +2,8 @@
 // accumulation), the learning-rate schedule, the optimizer (AdamW or Adagrad), evaluation on fixed held-out crops, and at
 // each evaluation a log, a plot and a checkpoint, all written atomically. A run resumes exactly
 // from its checkpoint; a loss that turns NaN or infinite stops the run before anything is saved.
+// The memory of a step is planned before it is taken (backends/memory.ts), and a batch that does
+// not fit is refused, or split into micro-batches when asked.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
@@ -165,8 +167,9 @@ function splitBatch(settings: TrainSettings, config: ModelConfig, microBatch: Tr
 
 /**
  * Trains from scratch with `requested`, or continues the run in `resume.dir` with its own settings.
- * The run's folder is claimed first (run_folder.ts): a run already there is refused unless resumed
- * or overwritten, and a second process is kept out until this one ends.
+ * The run's folder is checked first (run_folder.ts: a run already there is refused unless resumed
+ * or overwritten) and taken, under a lock that keeps a second process out until this one ends,
+ * once the data, the config and the step's memory are known good.
  */
 export async function train(requested: TrainSettings, events: TrainEvents = {}, resume?: Resume, options: TrainOptions = {}): Promise<TrainLog> {
   const [dir, existing, flag] = resume ? [resume.dir, 'resume' as const, '--resume'] : [requested.out, options.overwrite ? ('overwrite' as const) : ('refuse' as const), '--out'];
