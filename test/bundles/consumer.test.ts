@@ -1,7 +1,7 @@
 // The package as a user gets it: `npm pack`, installed into a fresh project (its dependencies from
-// the registry), then used as users do: esbuild bundles `wavelet-gpt/bundle` for the browser with
-// no Node import left to resolve, and the bundled page generates in headless Chromium what Node
-// generates; TypeScript checks an importer with skipLibCheck off; require() says why not; the
+// the registry), then used as users do: esbuild and Vite bundle `wavelet-gpt/bundle` for the
+// browser with no Node import left to resolve, and the bundled page generates in headless Chromium
+// what Node generates; TypeScript checks an importer with skipLibCheck off; require() says why not; the
 // source maps carry their sources.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { WaveletModel } from '../../src/infer/model.js';
 import { checkConfig } from '../../src/model/config.js';
@@ -38,19 +38,29 @@ test('installed: the dependencies a library user gets are the runtime ones only'
   assert.equal(installed.filter((name) => !name.startsWith('.')).sort(), ['@webgpu/types', 'midi-file', 'wavelet-gpt']);
 });
 
-/** Bundles `entry` (in the project) with esbuild for the browser, serves it with `files`, opens it in Chromium; the body's text once `ready` holds. */
-async function runPage(entry: string, files: Record<string, string>, ready: string): Promise<string> {
-  const out = join(project, `out-${entry.replace(/\W/g, '')}`);
-  await build({ entryPoints: [join(project, entry)], bundle: true, platform: 'browser', format: 'esm', splitting: true, outdir: out, absWorkingDir: project, logLevel: 'silent' });
+/** Bundles `entry` (in the project) for the browser with esbuild or Vite, serves it with `files`, opens it in Chromium; the body's text once `ready` holds. */
+async function runPage(entry: string, files: Record<string, string>, ready: string, bundler: 'esbuild' | 'vite' = 'esbuild'): Promise<string> {
+  const out = join(project, `out-${bundler}-${entry.replace(/\W/g, '')}`);
+  const html = `<!doctype html><body><script type="module" src="/${entry}"></script></body>`;
+  let index: string;
+  if (bundler === 'vite') {
+    index = join(project, `vite-${entry.replace(/\W/g, '')}.html`);
+    writeFileSync(index, html);
+    const { build: viteBuild } = await import('vite');
+    await viteBuild({ root: project, logLevel: 'error', build: { outDir: out, emptyOutDir: true, target: 'es2022', rollupOptions: { input: index } } });
+    index = join(out, basename(index));
+  } else {
+    await build({ entryPoints: [join(project, entry)], bundle: true, platform: 'browser', format: 'esm', splitting: true, outdir: out, absWorkingDir: project, logLevel: 'silent' });
+    index = join(out, 'index.html');
+    writeFileSync(index, html);
+  }
   const output = readdirSync(out, { recursive: true }).map(String).filter((f) => f.endsWith('.js'));
   for (const file of output) assert.not.match(readFileSync(join(out, file), 'utf8'), /\bimport\((["'])(node:|webgpu)/, `${file}: a Node import left for the browser`);
-  const script = entry.replace(/\.js$/, '.js');
-  writeFileSync(join(out, 'index.html'), `<!doctype html><body><script type="module" src="/${script}"></script></body>`);
   const server = createServer((request, response) => {
-    const path = request.url === '/' ? '/index.html' : request.url!;
-    const file = files[path] ?? join(out, path);
+    const path = request.url!;
+    const file = path === '/' ? index : (files[path] ?? join(out, path));
     if (!existsSync(file)) return void response.writeHead(404).end();
-    response.writeHead(200, { 'content-type': path.endsWith('.html') ? 'text/html' : path.endsWith('.js') ? 'text/javascript' : 'application/octet-stream' }).end(readFileSync(file));
+    response.writeHead(200, { 'content-type': path === '/' ? 'text/html' : path.endsWith('.js') ? 'text/javascript' : 'application/octet-stream' }).end(readFileSync(file));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { chromium } = await import('playwright-core');
@@ -99,8 +109,11 @@ test("the README's quick start, as written: train and generate from the command 
   assert.is(node.status, 0, node.stderr);
   assert.is(node.stdout, want);
   writeFileSync(join(project, 'page.js'), blocks[2].code);
-  const text = await runPage('page.js', { '/runs/mine/checkpoint.safetensors': join(project, 'runs', 'mine', 'checkpoint.safetensors') }, "document.body.textContent.length > 0");
-  assert.is(text, want);
+  // the page through both bundlers the README names
+  for (const bundler of ['esbuild', 'vite'] as const) {
+    const text = await runPage('page.js', { '/runs/mine/checkpoint.safetensors': join(project, 'runs', 'mine', 'checkpoint.safetensors') }, 'document.body.textContent.length > 0', bundler);
+    assert.is(text, want, bundler);
+  }
 });
 
 test('TypeScript checks an importer of every entry with skipLibCheck off; require() says to import', () => {
