@@ -78,7 +78,9 @@ async function wasmBytes(source: WasmSource, file: string): Promise<BufferSource
   try {
     return await fetchBytes(String(url));
   } catch (error) {
-    throw new BackendUnavailableError(`wasm kernels: ${(error as Error).message}`);
+    // Bundled for a page, build/ is not beside the bundle unless the bundler copied it.
+    const hint = source ? '' : `; in a browser or worker, import 'wavelet-gpt/bundle' (the kernels inlined), or pass the ${file} module's URL or bytes (LoadOptions.wasm / tokenizersWasm)`;
+    throw new BackendUnavailableError(`wasm kernels: ${(error as Error).message}${hint}`);
   }
 }
 

@@ -89,6 +89,16 @@ test('esbuild bundles wavelet-gpt/bundle for the browser, and the page generates
   assert.is(text, expected);
 });
 
+test('the main entry bundles for a browser too (Node-only imports mapped away), and in a page says where the kernels are', async () => {
+  // The kernels are files beside dist/ that esbuild does not copy: the page is told to use wavelet-gpt/bundle or pass them.
+  writeFileSync(join(project, 'main-entry.js'), [
+    "import { WaveletModel } from 'wavelet-gpt';",
+    "document.body.dataset.text = await WaveletModel.load('/checkpoint.safetensors', { backend: 'wasm' }).then(() => 'loaded', (e) => e.message);",
+  ].join('\n'));
+  const text = await runPage('main-entry.js', { '/checkpoint.safetensors': join(project, 'checkpoint.safetensors') }, 'document.body.dataset.text !== undefined');
+  assert.match(text, /wasm kernels: .*HTTP 404.*; in a browser or worker, import 'wavelet-gpt\/bundle' \(the kernels inlined\), or pass the \w+\.wasm module's URL or bytes/);
+});
+
 test("the README's quick start, as written: train and generate from the command line, in Node, and in a browser page", async () => {
   const section = readFileSync(join(root, 'README.md'), 'utf8').split('## Quick start, as an npm user')[1].split('\n## ')[0];
   const blocks = [...section.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map((m) => ({ language: m[1], code: m[2] }));
