@@ -1,6 +1,7 @@
-// Command-line flags declared once each (name, value, default, help): the parser, the defaults and
-// the usage text all read the declaration, so they cannot drift apart.
+// Command-line flags declared once each (name, value, default, help): the parser (Node's util.parseArgs
+// and the checks it lacks), the defaults and the usage text all read the declaration, so they cannot drift apart.
 
+import { parseArgs } from 'node:util';
 import { WaveletInputError } from '../errors.js';
 
 export interface Flag {
@@ -10,7 +11,7 @@ export interface Flag {
   help: string;
   /** Used when the flag is absent; none for flags that are optional or required by the command. */
   default?: string | number;
-  /** How the value is read: a number (finite), an integer, a switch (`--x`, `--x=false`; no value follows), or text (the default). */
+  /** How the value is read: a number (finite), an integer, a switch (`--x`; no value follows), or text (the default). */
   type?: 'number' | 'integer' | 'boolean';
   /** The values allowed, checked when given. */
   choices?: readonly string[];
@@ -47,7 +48,7 @@ export class Options {
     return readNumber(flag, text);
   }
 
-  /** A switch: given without a value (or `=true`), or not. */
+  /** A switch: given, or not. */
   boolean(name: string): boolean {
     const flag = this.flag(name);
     if (flag.type !== 'boolean') throw new Error(`${this.command}: --${name} is not a switch`); // a bug
@@ -66,30 +67,41 @@ export class Options {
   }
 }
 
-/** Reads `--name value` and `--name=value` pairs; every name must be declared, every choice allowed. */
+/**
+ * Reads the flags with Node's own parser (util.parseArgs: `--name value`, `--name=value`, switches,
+ * `--name=-1` for a value starting with a dash), then checks what it cannot: every choice allowed,
+ * every number a number within its bounds. Its errors become one line naming the command, with a
+ * "did you mean" for a mistyped name.
+ */
 export function parseFlags(command: string, args: string[], flags: readonly Flag[]): Options {
   const byName = new Map(flags.map((f) => [f.name, f]));
+  const declared = Object.fromEntries(flags.map((f) => [f.name, { type: f.type === 'boolean' ? ('boolean' as const) : ('string' as const) }]));
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args, options: declared, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const named = /'(-[^' ]*)/.exec(message)?.[1] ?? '';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const near = closest(named, flags.map((f) => f.name));
+      throw new WaveletInputError(`${command}: unknown option '${named}'${near ? ` (did you mean --${near}?)` : ''}; \`wavelet-gpt ${command} --help\` lists them`);
+    }
+    const flag = byName.get(named.replace(/^--/, ''));
+    if (flag?.type === 'boolean') throw new WaveletInputError(`${named}: a switch, given alone, without a value`);
+    if (flag && /missing/.test(message)) throw new WaveletInputError(`${command}: option '${named}' needs a value (${flag.value})`);
+    if (flag && /ambiguous/.test(message)) throw new WaveletInputError(`${command}: option '${named}' is followed by a dash; a value starting with one is written ${named}=VALUE`);
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new WaveletInputError(`${command}: ${message.split('.')[0].toLowerCase()}; options are written --name value`);
+    throw new WaveletInputError(`${command}: ${message.split('\n')[0]}`);
+  }
   const given = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const [name, inline] = arg.startsWith('--') ? splitOnce(arg.slice(2), '=') : ['', undefined];
-    const flag = byName.get(name);
-    if (!flag) {
-      const near = closest(name || arg, flags.map((f) => f.name));
-      throw new WaveletInputError(`${command}: unknown option '${arg}'${near ? ` (did you mean --${near}?)` : ''}; \`wavelet-gpt ${command} --help\` lists them`);
-    }
-    if (flag.type === 'boolean') {
-      const value = inline ?? 'true';
-      if (value !== 'true' && value !== 'false') throw new WaveletInputError(`--${name}: a switch, given alone or as --${name}=true or --${name}=false; found '${value}'`);
-      given.set(name, value);
-      continue;
-    }
-    const value = inline ?? args[++i];
-    if (value === undefined) throw new WaveletInputError(`${command}: option '--${name}' needs a value (${flag.value})`);
-    if (flag.choices && !flag.choices.includes(value)) throw new WaveletInputError(`--${name}: expected ${orList(flag.choices)}, found '${value}'`);
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    const flag = byName.get(name)!;
+    const text = String(value);
+    if (flag.choices && !flag.choices.includes(text)) throw new WaveletInputError(`--${name}: expected ${orList(flag.choices)}, found '${text}'`);
     // Numbers are checked now, before any work: a bad value found after an hour of training costs the hour.
-    if ((flag.type === 'number' || flag.type === 'integer') && !flag.words?.includes(value)) readNumber(flag, value);
-    given.set(name, value);
+    if ((flag.type === 'number' || flag.type === 'integer') && !flag.words?.includes(text)) readNumber(flag, text);
+    given.set(name, text);
   }
   return new Options(command, byName, given);
 }
@@ -117,11 +129,6 @@ export function flagsUsage(synopsis: string, summary: string, flags: readonly Fl
 
 export function orList(values: readonly string[]): string {
   return values.length < 2 ? values.join('') : `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
-}
-
-function splitOnce(text: string, separator: string): [string, string | undefined] {
-  const at = text.indexOf(separator);
-  return at < 0 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
 }
 
 /** The declared name nearest to a mistyped one (edit distance at most 2), if any. */
