@@ -1,17 +1,16 @@
-// `wavelet-gpt quantize`: an int8 inference checkpoint (per-channel scales, infer/quantize.ts)
-// from a training checkpoint, with what it costs: the validation loss of both on the run's own
-// held-out data, in bits per symbol, and the two files' sizes.
+// `wavelet-gpt quantize`: a lean inference checkpoint from a training checkpoint, the weights alone
+// as int8 (per-channel scales, io/int8.ts), bf16, f16 or f32, with what it costs: the validation
+// loss of both on the run's own held-out data, in bits per symbol, and the two files' sizes.
 
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { WaveletInputError } from '../errors.js';
-import { dequantizeTensors, quantizeInt8 } from '../io/int8.js';
+import { quantizeInt8 } from '../io/int8.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { parameterLayout } from '../model/parameters.js';
-import { CHECKPOINT_FORMAT } from '../io/checkpoint.js';
+import { parameterLayout, slice } from '../model/parameters.js';
+import { CHECKPOINT_FORMAT, parseCheckpoint } from '../io/checkpoint.js';
 import { CHECKPOINT_FILE, holdsTrainingState, loadCheckpoint } from '../train/checkpoint.js';
-import { corpusValidationBatches, loadCorpus, type TextTokenizerKind } from '../train/data.js';
-import { createModel } from '../backends/registry.js';
+import { validationBits } from './weights_cost.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { flagsUsage, type Flag, type Options } from './options.js';
 
@@ -20,11 +19,12 @@ export const QUANTIZE_FLAGS: readonly Flag[] = [
   { name: 'out', value: 'FILE', help: 'required: the int8 checkpoint to write (not the run\'s own checkpoint)' },
   { name: 'eval-batches', value: 'N', type: 'integer', min: 1, default: 8, help: 'held-out batches the cost is measured on' },
   { name: 'batch', value: 'B', type: 'integer', min: 1, default: 8, help: 'sequences a batch' },
+  { name: 'dtype', value: 'int8|bf16|f16|f32', choices: ['int8', 'bf16', 'f16', 'f32'], default: 'int8', help: 'the weights\' type: int8 with per-channel scales, half precision, or float32 (all without the optimizer\'s state)' },
 ];
 
 export const QUANTIZE_USAGE = flagsUsage(
   'quantize --checkpoint DIR --out FILE [options]',
-  "an int8 checkpoint for inference (per-channel scales, about a quarter the size); prints the\nvalidation loss of both on the run's held-out data",
+  "a lean checkpoint for inference: the weights alone (no optimizer state), int8 with per-channel\nscales (about a twelfth of the training checkpoint), bf16 or f16 (a sixth) or f32 (a third);\nprints the validation loss of both on the run's held-out data",
   QUANTIZE_FLAGS,
 );
 
@@ -39,32 +39,22 @@ export async function runQuantize(options: Options): Promise<void> {
   const source = loadCheckpoint(checkpoint);
   const { config, parameters } = source;
   const layout = parameterLayout(config);
-  const tensors = quantizeInt8(layout, parameters);
-  const metadata = { format: CHECKPOINT_FORMAT, config: JSON.stringify(config), tokenizer: JSON.stringify(source.tokenizer), training: JSON.stringify({ ...source.training, quantized: 'int8 per-channel' }) };
-  writeFileAtomic(out, writeSafetensors(tensors, metadata));
+  const dtype = options.string('dtype') as 'int8' | 'bf16' | 'f16' | 'f32';
+  const tensors = dtype === 'int8' ? quantizeInt8(layout, parameters) : layout.tensors.map((t) => ({ name: t.name, shape: t.shape, data: slice(parameters, layout, t.name) }));
+  const metadata = { format: CHECKPOINT_FORMAT, config: JSON.stringify(config), tokenizer: JSON.stringify(source.tokenizer), training: JSON.stringify({ ...source.training, quantized: dtype === 'int8' ? 'int8 per-channel' : dtype }) };
+  const floatType = ({ int8: 'F32', f32: 'F32', f16: 'F16', bf16: 'BF16' } as const)[dtype];
+  writeFileAtomic(out, writeSafetensors(tensors, metadata, floatType));
 
-  // The cost, measured: both weight sets on the run's validation crops.
-  const settings = (source.training.settings ?? {}) as { data?: string; tokenizer?: TextTokenizerKind };
-  const corpus = await loadCorpus(settings.data, settings.tokenizer ?? 'char', config.context, source.tokenizer);
-  const batches = corpusValidationBatches(corpus, options.number('batch'), config.context, options.number('eval-batches'));
-  const loss = async (weights: Float32Array) => {
-    const model = await createModel('wasm', { config, layout, parameters: weights });
-    try {
-      let sum = 0;
-      for (const b of batches) sum += await model.evaluate(b.tokens, b.targets, b.tokens.length / config.context, config.context);
-      return sum / batches.length / Math.LN2;
-    } finally {
-      model.dispose();
-    }
-  };
-  const [full, int8] = [await loss(parameters), await loss(dequantizeTensors(layout, tensors))];
+  // The cost, measured: both weight sets, the written one as it reads back, on the run's validation crops.
+  const written = parseCheckpoint(readFileSync(out), out).parameters;
+  const { bits: [full, lean], data, symbol } = await validationBits(source, [parameters, written], options.number('batch'), options.number('eval-batches'));
   const sizes = [statSync(join(checkpoint, CHECKPOINT_FILE)).size, statSync(out).size];
   console.log(JSON.stringify({
     checkpoint,
     out,
-    bytes: { float32_with_optimizer: sizes[0], int8: sizes[1] },
-    validation_bits_per_symbol: { float32: +full.toFixed(4), int8: +int8.toFixed(4), increase: +(int8 - full).toFixed(4) },
-    data: corpus.path,
-    symbol: corpus.symbol,
+    bytes: { float32_with_optimizer: sizes[0], [dtype]: sizes[1] },
+    validation_bits_per_symbol: { float32: +full.toFixed(4), [dtype]: +lean.toFixed(4), increase: +(lean - full).toFixed(4) },
+    data,
+    symbol,
   }, null, 2));
 }
