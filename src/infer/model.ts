@@ -25,6 +25,8 @@ export interface GenerateOptions extends SamplingOptions {
   seed?: number;
   /** Stop a sequence when its text ends with one of these (the stop text is not returned). */
   stop?: string[];
+  /** Stops generating: the generator throws the signal's reason (an AbortError) before the next token. */
+  signal?: AbortSignal;
 }
 
 /** A generated token and the text it adds (empty while a character is incomplete), of prompt `index`. */
@@ -160,7 +162,8 @@ export class WaveletModel {
 
   private async *run(decoder: Decoder, prompts: number[][], options: GenerateOptions, sampling: ReturnType<typeof checkSampling>, maxTokens: number): AsyncGenerator<GeneratedToken> {
     const stops = options.stop ?? [];
-    const random = new SeededRandom(options.seed ?? 1);
+    // One generator a sequence, each from the seed: a prompt in a batch gets the text it gets alone.
+    const randoms = prompts.map(() => new SeededRandom(options.seed ?? 1));
     const B = prompts.length;
     const T = this.config.context;
     // All sequences advance together: sequence b reads its prompt, then what it generated.
@@ -173,6 +176,7 @@ export class WaveletModel {
     let logits: Float32Array = new Float32Array(0);
     const feed = async (at: number) => (logits = await decoder.step(sequences.map((s) => s[Math.min(at, s.length - 1)])));
     while (!done.every(Boolean)) {
+      options.signal?.throwIfAborted();
       if (decoder.position === T) {
         // The window is full: start again from the last half context, positions from 0.
         decoder.reset();
@@ -182,7 +186,7 @@ export class WaveletModel {
       for (let b = 0; b < B; b++) {
         if (done[b] || fed < prompts[b].length) continue; // still reading its prompt
         const V = this.config.vocabSize;
-        const token = sampleToken(logits.subarray(b * V, b * V + V), seen[b], sampling, random);
+        const token = sampleToken(logits.subarray(b * V, b * V + V), seen[b], sampling, randoms[b]);
         sequences[b].push(token);
         seen[b].add(token);
         const { text, stopped } = texts[b].push(token, ++counts[b] >= maxTokens);
@@ -190,6 +194,49 @@ export class WaveletModel {
         yield { index: b, token, text };
       }
     }
+  }
+
+  /**
+   * The logits (V) after each token of `ids`: row t predicts token t + 1. Past the context the
+   * window slides as in generation (the decoder starts again from the last half context).
+   */
+  async logits(ids: ArrayLike<number>): Promise<Float32Array[]> {
+    const V = this.config.vocabSize;
+    const T = this.config.context;
+    for (let i = 0; i < ids.length; i++) if (!Number.isInteger(ids[i]) || ids[i] < 0 || ids[i] >= V) throw new WaveletInputError(`logits: token ${i} is ${ids[i]}, expected an integer id in 0..${V - 1}`);
+    const decoder = await this.acquire(1);
+    const rows: Float32Array[] = [];
+    try {
+      for (let t = 0; t < ids.length; t++) {
+        if (decoder.position === T) {
+          decoder.reset();
+          for (let k = t - Math.floor(T / 2); k < t; k++) await decoder.step([ids[k]]);
+        }
+        rows.push((await decoder.step([ids[t]])).slice(0, V));
+      }
+    } finally {
+      this.release(1, decoder);
+    }
+    return rows;
+  }
+
+  /**
+   * How likely the model finds `text`: the natural-log probability of each token after the first
+   * (given those before it), their mean negative (nats a token), bits a token and perplexity.
+   */
+  async score(text: string): Promise<{ tokens: number[]; logProbabilities: number[]; natsPerToken: number; bitsPerToken: number; perplexity: number }> {
+    const tokens = this.encode(text);
+    if (tokens.length < 2) throw new WaveletInputError(`score: ${JSON.stringify(text)} is ${tokens.length} token; at least two are needed (the first is given, the rest are scored)`);
+    const rows = await this.logits(tokens.slice(0, -1));
+    const logProbabilities = rows.map((row, t) => {
+      let max = -Infinity;
+      for (const v of row) max = Math.max(max, v);
+      let sum = 0;
+      for (const v of row) sum += Math.exp(v - max);
+      return row[tokens[t + 1]] - max - Math.log(sum);
+    });
+    const nats = -logProbabilities.reduce((a, b) => a + b, 0) / logProbabilities.length;
+    return { tokens, logProbabilities, natsPerToken: nats, bitsPerToken: nats / Math.LN2, perplexity: Math.exp(nats) };
   }
 
   /** The whole continuation of each prompt. */

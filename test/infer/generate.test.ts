@@ -84,6 +84,49 @@ test('a batch of prompts gives what each prompt gives alone (greedy); the same s
   assert.equal(await model.complete(prompts, { temperature: 0, maxTokens: 8 }), alone);
   const options = { temperature: 1, topK: 5, topP: 0.9, repetitionPenalty: 1.3, seed: 9, maxTokens: 20 };
   assert.is(await model.complete('ab', options), await model.complete('ab', options));
+  // sampled too: each prompt of a batch draws from its own generator, seeded alike, so it gets its text alone
+  const sampled = { temperature: 1, seed: 4, maxTokens: 30 };
+  const single = await Promise.all(prompts.map((p) => model.complete(p, sampled)));
+  assert.equal(await model.complete(prompts, sampled), single);
+  assert.is.not(single[0], await model.complete(prompts[0], { ...sampled, seed: 5 }), 'another seed, another text');
+});
+
+test('an AbortSignal stops generation before the next token', async () => {
+  const model = await WaveletModel.load(dir);
+  const controller = new AbortController();
+  const got: number[] = [];
+  const run = (async () => {
+    for await (const token of model.generate('ab', { maxTokens: 1000, signal: controller.signal })) {
+      got.push(token.token);
+      if (got.length === 5) controller.abort();
+    }
+  })();
+  await run.then(() => assert.unreachable('finished'), (e: Error) => assert.is(e.name, 'AbortError'));
+  assert.is(got.length, 5);
+  assert.is(model.idleDecoders, 1, 'the decoder went back to the model');
+});
+
+test('score and logits: the cached decoder\'s log-probabilities equal a full forward pass over each prefix; perplexity is exp of the mean', async () => {
+  const model = await WaveletModel.load(dir, { backend: 'wasm' });
+  const text = 'abc hag. fed';
+  const scored = await model.score(text);
+  const ids = scored.tokens;
+  assert.is(scored.logProbabilities.length, ids.length - 1);
+  for (let t = 1; t < ids.length; t++) {
+    const row = await reference.nextLogits(Int32Array.from(ids.slice(0, t)));
+    const max = Math.max(...row);
+    const logZ = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
+    assert.ok(Math.abs(scored.logProbabilities[t - 1] - (row[ids[t]] - logZ)) < 1e-4, `token ${t}: ${scored.logProbabilities[t - 1]} vs ${row[ids[t]] - logZ}`);
+  }
+  const nats = -scored.logProbabilities.reduce((a, b) => a + b, 0) / (ids.length - 1);
+  assert.ok(Math.abs(scored.natsPerToken - nats) < 1e-12 && Math.abs(scored.perplexity - Math.exp(nats)) < 1e-9 && Math.abs(scored.bitsPerToken - nats / Math.LN2) < 1e-12);
+  // past the context (12) the window slides as generation's does: rows stay finite and the count right
+  const long = await model.logits(Array.from({ length: 30 }, (_, i) => i % config.vocabSize));
+  assert.is(long.length, 30);
+  assert.ok(long.every((row) => row.length === config.vocabSize && row.every(Number.isFinite)));
+  await model.score('a').then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /at least two are needed/));
+  await model.logits([0, 99]).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /logits: token 1 is 99/));
+  model.dispose();
 });
 
 test('stop sequences end the text before them; past the context the window slides', async () => {
