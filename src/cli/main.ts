@@ -7,7 +7,7 @@ import { BackendUnavailableError, WaveletInputError } from '../errors.js';
 import { runDemo } from './demo.js';
 import { runInfo } from './info.js';
 import { runTrain, TRAIN_FLAGS, TRAIN_USAGE } from './train.js';
-import { QUANTIZE_FLAGS, QUANTIZE_USAGE, runQuantize } from './quantize.js';
+import { EXPORT_FLAGS, EXPORT_USAGE, QUANTIZE_FLAGS, QUANTIZE_USAGE, runQuantize } from './quantize.js';
 import { GENERATE_FLAGS, GENERATE_USAGE, runGenerate } from './generate.js';
 import { runTokenizer, TOKENIZER_FLAGS, TOKENIZER_USAGE } from './tokenizer.js';
 import { DATA_FLAGS, REPLICATE_FLAGS, REPLICATE_USAGE, runData, runReplicate, runReplicateReport } from './replicate.js';
@@ -34,6 +34,7 @@ commands:
 ${TRAIN_USAGE}
 ${GENERATE_USAGE}
 ${QUANTIZE_USAGE}
+${EXPORT_USAGE}
 ${TOKENIZER_USAGE}
 ${REPLICATE_USAGE}
 ${DEMO_USAGE}
@@ -44,6 +45,7 @@ const COMMANDS: Record<string, { flags: readonly Flag[]; usage: string; run(opti
   train: { flags: TRAIN_FLAGS, usage: TRAIN_USAGE, run: (o) => runTrain(o) },
   generate: { flags: GENERATE_FLAGS, usage: GENERATE_USAGE, run: (o) => runGenerate(o) },
   quantize: { flags: QUANTIZE_FLAGS, usage: QUANTIZE_USAGE, run: (o) => runQuantize(o) },
+  export: { flags: EXPORT_FLAGS, usage: EXPORT_USAGE, run: (o) => runQuantize(o, 'export') },
   replicate: { flags: REPLICATE_FLAGS, usage: REPLICATE_USAGE, run: (o) => runReplicate(o) },
   data: { flags: DATA_FLAGS, usage: '  data NAME --out DIR [--dataset-size N]', run: (o, [name]) => runData(name, o) },
   tokenizer: { flags: TOKENIZER_FLAGS, usage: TOKENIZER_USAGE, run: (o, [subcommand]) => runTokenizer(subcommand, o) },

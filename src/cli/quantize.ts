@@ -19,8 +19,17 @@ export const QUANTIZE_FLAGS: readonly Flag[] = [
   { name: 'out', value: 'FILE', help: 'required: the int8 checkpoint to write (not the run\'s own checkpoint)' },
   { name: 'eval-batches', value: 'N', type: 'integer', min: 1, default: 8, help: 'held-out batches the cost is measured on' },
   { name: 'batch', value: 'B', type: 'integer', min: 1, default: 8, help: 'sequences a batch' },
-  { name: 'dtype', value: 'int8|bf16|f16|f32', choices: ['int8', 'bf16', 'f16', 'f32'], default: 'int8', help: 'the weights\' type: int8 with per-channel scales, half precision, or float32 (all without the optimizer\'s state)' },
+  { name: 'dtype', value: 'int8|bf16|f16|f32', choices: ['int8', 'bf16', 'f16', 'f32', 'bfloat16', 'float16', 'float32'], default: 'int8', help: 'the weights\' type: int8 with per-channel scales, half precision, or float32 (all without the optimizer\'s state)' },
 ];
+
+/** `export`: the same command, for the weights alone at a float type (float32 by default). */
+export const EXPORT_FLAGS: readonly Flag[] = QUANTIZE_FLAGS.map((f) => (f.name === 'dtype' ? { ...f, value: 'float32|float16|bfloat16|int8', default: 'float32' } : f));
+
+export const EXPORT_USAGE = flagsUsage(
+  'export --checkpoint DIR --out FILE [--dtype float32|float16|bfloat16|int8]',
+  "the weights alone (no optimizer state) as a safetensors checkpoint for inference; quantize's\ncommand with float32 by default",
+  EXPORT_FLAGS,
+);
 
 export const QUANTIZE_USAGE = flagsUsage(
   'quantize --checkpoint DIR --out FILE [options]',
@@ -28,18 +37,20 @@ export const QUANTIZE_USAGE = flagsUsage(
   QUANTIZE_FLAGS,
 );
 
-export async function runQuantize(options: Options): Promise<void> {
+export async function runQuantize(options: Options, command = 'quantize'): Promise<void> {
   const [checkpoint, out] = [options.string('checkpoint'), options.string('out')];
-  if (!checkpoint || !out) throw new WaveletInputError('quantize: --checkpoint DIR and --out FILE are required');
+  if (!checkpoint || !out) throw new WaveletInputError(`${command}: --checkpoint DIR and --out FILE are required`);
   // The run's checkpoint holds the optimizer's state too: replacing it would end the run.
-  if (resolve(out) === resolve(join(checkpoint, CHECKPOINT_FILE))) throw new WaveletInputError(`quantize --out ${out}: that is the run's own checkpoint (weights and optimizer state); write the int8 file elsewhere, e.g. ${join(checkpoint, 'int8.safetensors')}`);
-  if (holdsTrainingState(out)) throw new WaveletInputError(`quantize --out ${out}: a training checkpoint (it holds an optimizer's state) is there; write the int8 file elsewhere`);
-  if (existsSync(out) && statSync(out).isDirectory()) throw new WaveletInputError(`quantize --out ${out}: a folder; give the file to write, e.g. ${join(out, 'int8.safetensors')}`);
-  if (!existsSync(dirname(resolve(out)))) throw new WaveletInputError(`quantize --out ${out}: the folder ${dirname(out)} does not exist`);
+  if (resolve(out) === resolve(join(checkpoint, CHECKPOINT_FILE))) throw new WaveletInputError(`${command} --out ${out}: that is the run's own checkpoint (weights and optimizer state); write the int8 file elsewhere, e.g. ${join(checkpoint, 'int8.safetensors')}`);
+  if (holdsTrainingState(out)) throw new WaveletInputError(`${command} --out ${out}: a training checkpoint (it holds an optimizer's state) is there; write the int8 file elsewhere`);
+  if (existsSync(out) && statSync(out).isDirectory()) throw new WaveletInputError(`${command} --out ${out}: a folder; give the file to write, e.g. ${join(out, 'int8.safetensors')}`);
+  if (!existsSync(dirname(resolve(out)))) throw new WaveletInputError(`${command} --out ${out}: the folder ${dirname(out)} does not exist`);
   const source = loadCheckpoint(checkpoint);
   const { config, parameters } = source;
   const layout = parameterLayout(config);
-  const dtype = options.string('dtype') as 'int8' | 'bf16' | 'f16' | 'f32';
+  const named = options.string('dtype')!;
+  const aliases: Record<string, string> = { bfloat16: 'bf16', float16: 'f16', float32: 'f32' };
+  const dtype = (aliases[named] ?? named) as 'int8' | 'bf16' | 'f16' | 'f32';
   const tensors = dtype === 'int8' ? quantizeInt8(layout, parameters) : layout.tensors.map((t) => ({ name: t.name, shape: t.shape, data: slice(parameters, layout, t.name) }));
   const metadata = { format: CHECKPOINT_FORMAT, config: JSON.stringify(config), tokenizer: JSON.stringify(source.tokenizer), training: JSON.stringify({ ...source.training, quantized: dtype === 'int8' ? 'int8 per-channel' : dtype }) };
   const floatType = ({ int8: 'F32', f32: 'F32', f16: 'F16', bf16: 'BF16' } as const)[dtype];

@@ -68,7 +68,7 @@ test('safetensors: F16 and BF16 tensors write at two bytes a value and read as f
   }
 });
 
-test('quantize --dtype f16|bf16|f32: a weights-only checkpoint at a sixth or a third of the training one, nearly as good, that generates', () => {
+test('quantize --dtype f16 and export --dtype bfloat16|float32: a weights-only checkpoint at a sixth or a third of the training one, nearly as good, that generates', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wavelet-gpt-half-'));
   writeFileSync(join(dir, 'corpus.txt'), 'the quick brown fox jumps over the lazy dog. '.repeat(300));
   const env = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') };
@@ -77,9 +77,10 @@ test('quantize --dtype f16|bf16|f32: a weights-only checkpoint at a sixth or a t
   const trained = cli(['train', '--data', join(dir, 'corpus.txt'), '--context', '16', '--batch', '4', '--steps', '30', '--eval-every', '30', '--eval-batches', '2', '--sample', '0', '--backend', 'wasm', '--out', run]);
   assert.is(trained.status, 0, trained.stderr);
   const full = statSync(join(run, 'checkpoint.safetensors')).size;
-  for (const [dtype, fraction] of [['f16', 1 / 6], ['bf16', 1 / 6], ['f32', 1 / 3]] as const) {
-    const out = join(dir, `${dtype}.safetensors`);
-    const made = cli(['quantize', '--checkpoint', run, '--out', out, '--dtype', dtype, '--eval-batches', '2', '--batch', '4']);
+  // quantize with the short names; export (float32 by default) with the long ones
+  for (const [command, dtypeFlag, dtype, fraction] of [['quantize', ['--dtype', 'f16'], 'f16', 1 / 6], ['export', ['--dtype', 'bfloat16'], 'bf16', 1 / 6], ['export', [], 'f32', 1 / 3]] as const) {
+    const out = join(dir, `${command}-${dtype}.safetensors`);
+    const made = cli([command, '--checkpoint', run, '--out', out, ...dtypeFlag, '--eval-batches', '2', '--batch', '4']);
     assert.is(made.status, 0, made.stderr);
     const report = JSON.parse(made.stdout) as { bytes: Record<string, number>; validation_bits_per_symbol: Record<string, number> };
     assert.ok(Math.abs(report.bytes[dtype] / full - fraction) < 0.05, `${dtype}: ${report.bytes[dtype]} of ${full} bytes`);
