@@ -50,6 +50,7 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { name: 'eval-batches', value: 'N', type: 'integer', min: 1, default: 4, help: 'held-out batches an evaluation' },
   { name: 'seed', value: 'S', type: 'integer', default: 1, help: 'seed of the weights and the batches' },
   { name: 'out', value: 'DIR', default: 'runs/train', help: 'where the checkpoint, log and plot go' },
+  { name: 'init', value: 'CHECKPOINT', help: "fine-tune: start from these weights (a run folder or a .safetensors file, lean ones too) with a fresh optimizer; the model and tokenizer are the checkpoint's" },
   { name: 'overwrite', value: '', type: 'boolean', help: 'replace a run already in --out (refused otherwise)' },
   { name: 'resume', value: 'DIR', help: 'continue the run in DIR with its settings (--steps, --lr, --min-lr given again override them)' },
   { name: 'sample', value: 'N', type: 'integer', min: 0, default: 200, help: 'tokens sampled at the end, 0 for none' },
@@ -97,6 +98,7 @@ export function trainSettings(options: Options): TrainSettings {
     evalBatches: options.number('eval-batches'),
     seed: options.declares('seed') ? options.number('seed') : 1,
     out: optional('out') ?? 'runs/train',
+    ...(options.declares('init') && options.has('init') && { init: options.string('init') }),
   };
 }
 
@@ -108,6 +110,12 @@ export async function runTrain(options: Options): Promise<void> {
     const allowed = ['resume', 'steps', 'lr', 'min-lr', 'sample', 'temperature', 'memory-budget'];
     const other = Object.keys(options.entries()).find((name) => !allowed.includes(name));
     if (other) throw new WaveletInputError(`train --resume: --${other} cannot change a run being continued (its settings are in its checkpoint); only ${allowed.slice(1).map((a) => `--${a}`).join(', ')} may be given again`);
+  }
+  if (options.has('init')) {
+    // The model and its tokenizer come from the checkpoint: a flag that would change them is refused, not ignored.
+    const model = ['architecture', 'preset', 'wavelet', 'tokenizer', ...Object.keys(SIZE_FIELDS)].find((name) => options.has(name));
+    if (model) throw new WaveletInputError(`train --init: --${model} cannot change the model being fine-tuned (its sizes and tokenizer are in the checkpoint)`);
+    if (resume !== undefined) throw new WaveletInputError('train: --init starts a new run from weights, --resume continues a run; give one');
   }
   let bar: ProgressBar | undefined;
   let corpusInfo: Corpus | undefined;

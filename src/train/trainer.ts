@@ -5,7 +5,7 @@
 // The memory of a step is planned before it is taken (backends/memory.ts), and a batch that does
 // not fit is refused, or split into micro-batches when asked.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { WaveletInputError } from '../errors.js';
@@ -22,6 +22,7 @@ import { checkTrainingMemory, memoryLimits, memoryShortfall, MemoryPlanError, pl
 import { networkOf } from '../model/networks.js';
 import { checkBackendName, chooseBackend, createModel, type BackendChoice } from '../backends/registry.js';
 import { fileChoiceCache } from '../io/choice_cache.js';
+import { parseCheckpoint } from '../io/checkpoint.js';
 import { defaultOptimizer, OPTIMIZER_KINDS, OPTIMIZER_SLOTS, type OptimizerKind } from '../kernels/optimizer/ref.js';
 import { checkSchedule, initialPlateau, learningRate, plateauAfterEvaluation, type PlateauState, type ScheduleKind, type ScheduleSettings } from './schedule.js';
 
@@ -52,6 +53,8 @@ export interface TrainSettings {
   evalBatches: number;
   seed: number;
   out: string;
+  /** Fine-tuning: the weights to start from (a run folder or a checkpoint file, lean ones too), with their model and tokenizer and a fresh optimizer. */
+  init?: string;
 }
 
 export interface LogEntry {
@@ -180,15 +183,19 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
     throw new WaveletInputError(`--resume ${resume!.dir}: the run is already at step ${resumed.training.step} of ${settings.steps}; give --steps above ${resumed.training.step} to train further`);
   }
   const schedule = checkSchedule({ kind: settings.schedule, peak: settings.lr, floor: settings.minLr, warmupSteps: settings.warmup, totalSteps: settings.steps, patience: 3, factor: 3 } satisfies ScheduleSettings);
-  const contextHint = resumed?.config.context ?? settings.sizes?.context ?? configFor({ ...settings, sizes: {} }, 2).context;
-  const corpus = await loadCorpus(settings.data, settings.tokenizer, contextHint, resumed?.tokenizer);
+  // Fine-tuning starts from another run's weights, model and tokenizer (a resumed run has its own).
+  const initial = settings.init !== undefined && !resumed ? readInitialWeights(settings.init) : undefined;
+  const start = resumed ?? initial;
+  const contextHint = start?.config.context ?? settings.sizes?.context ?? configFor({ ...settings, sizes: {} }, 2).context;
+  // The checkpoint's tokenizer encodes the new data: a character it lacks is an error naming it (or U+FFFD, by its policy).
+  const corpus = await loadCorpus(settings.data, settings.tokenizer, contextHint, start?.tokenizer);
   if (corpus.exampleLength !== undefined && settings.sizes?.context !== undefined && settings.sizes.context !== corpus.exampleLength) {
     throw new WaveletInputError(`--context ${settings.sizes.context}: ${corpus.path} is a classification dataset of ${corpus.exampleLength}-token examples; leave --context out (it is set to ${corpus.exampleLength})`);
   }
   // A classification dataset fixes the context: one example a sequence.
   const sized = corpus.exampleLength === undefined ? settings : { ...settings, sizes: { ...settings.sizes, context: corpus.exampleLength } };
-  const config = resumed ? checkConfig(resumed.config) : configFor(sized, corpus.tokenizer.vocabSize);
-  if (config.vocabSize !== corpus.tokenizer.vocabSize) throw new WaveletInputError(`checkpoint: its model has ${config.vocabSize} tokens, its tokenizer ${corpus.tokenizer.vocabSize}`);
+  const config = start ? checkConfig(start.config) : configFor(sized, corpus.tokenizer.vocabSize);
+  if (config.vocabSize !== corpus.tokenizer.vocabSize) throw new WaveletInputError(`${initial ? `--init ${settings.init}` : 'checkpoint'}: its model has ${config.vocabSize} tokens, the data's tokenizer ${corpus.tokenizer.vocabSize}`);
   if (resumed && options.microBatch !== undefined) throw new WaveletInputError(`--micro-batch: a run being continued keeps its batch and accumulation (--batch ${settings.batch}, --accumulate ${settings.accumulate})`);
   const split = splitBatch(settings, config, options.microBatch, options.memoryBudget);
   // The memory a step needs, checked before anything is written (backend auto: the chooser counts out a backend it does not fit).
@@ -202,9 +209,10 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   const optimizer = defaultOptimizer(split.optimizer ?? 'adamw', split.weightDecay);
   const folder = claimRunFolder(dir, existing, flag);
   try {
-    const { model, choice } = await chooseModel(split.backend, { config, layout, parameters: resumed?.parameters ?? initialParameters(config, layout, split.seed), optimizer, memoryBudget: options.memoryBudget }, split.batch, events.timing);
+    const { model, choice } = await chooseModel(split.backend, { config, layout, parameters: start?.parameters ?? initialParameters(config, layout, split.seed), optimizer, memoryBudget: options.memoryBudget }, split.batch, events.timing);
     try {
       if (resumed) await model.load(resumed.parameters, resumed.optimizer);
+      if (initial) folder.notes.push(`starting from the weights of ${settings.init}${initial.step !== undefined ? ` (trained ${initial.step} steps)` : ''}, with a fresh optimizer`);
       return await runSteps({ settings: split, config, corpus, model, resumed, schedule, events, notes: folder.notes, start: { choice, parameters: layout.count } });
     } finally {
       model.dispose();
@@ -212,6 +220,20 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   } finally {
     folder.release();
   }
+}
+
+/** The weights, model and tokenizer of a checkpoint to fine-tune from: a run folder or a file, with or without optimizer state, at any precision. */
+function readInitialWeights(path: string): { config: ModelConfig; tokenizer: unknown; parameters: Float32Array; step?: number } {
+  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, CHECKPOINT_FILE) : path;
+  if (!existsSync(file)) throw new WaveletInputError(`--init ${path}: no such file${file !== path ? ` (a run folder holds ${CHECKPOINT_FILE})` : ''}`);
+  const { config, tokenizer, parameters, metadata } = parseCheckpoint(readFileSync(file), file);
+  let step: number | undefined;
+  try {
+    step = (JSON.parse(metadata.training ?? '{}') as { step?: number }).step;
+  } catch {
+    // the step is only reported
+  }
+  return { config, tokenizer, parameters, step };
 }
 
 interface Run {

@@ -228,6 +228,40 @@ test('--micro-batch splits each batch into micro-batches: the same losses and va
   assert.match(tight.stderr, /wavelet-gpt: a step at batch 4 \(context 16\) needs [\d.]+ MiB on wasm .* the memory budget \(--memory-budget\) is 0\.2 MiB; (--micro-batch \d|not even one)/);
 });
 
+test('--init fine-tunes: the weights, model and tokenizer of a checkpoint (lean ones too), a fresh optimizer, the new data encoded by the old tokenizer', () => {
+  const base = join(workdir, 'base'), tuned = join(workdir, 'tuned'), fresh = join(workdir, 'fresh'), lean = join(workdir, 'lean.safetensors');
+  const other = join(workdir, 'other.txt');
+  writeFileSync(other, 'the lazy dog jumps over the quick brown fox. '.repeat(300));
+  assert.is(cli(['train', ...SMALL, '--steps', '60', '--eval-every', '60', '--lr', '1e-2', '--out', base]).status, 0);
+  const args = ['train', '--data', other, '--batch', '4', '--eval-batches', '2', '--sample', '0', '--backend', 'wasm', '--steps', '10', '--eval-every', '10'];
+  const run = cli([...args, '--init', base, '--out', tuned]);
+  assert.is(run.status, 0, run.stderr);
+  assert.match(run.stderr, /starting from the weights of .*base \(trained 60 steps\), with a fresh optimizer/);
+  const [before, after] = [readLog(base), readLog(tuned)];
+  assert.equal(after.config, before.config, "the checkpoint's model");
+  assert.ok(after.entries[0].loss < 0.6 * Math.log(before.config.vocabSize), `the first loss on the new text, ${after.entries[0].loss}, is a trained model's, not a fresh one's (ln V = ${Math.log(before.config.vocabSize)})`);
+  assert.is(loadCheckpoint(tuned).optimizer.t, 10, 'a fresh optimizer: 10 steps, not 70');
+  // from scratch on the same new text, the first loss is about ln V
+  assert.is(cli([...args, '--context', '16', '--out', fresh]).status, 0);
+  assert.ok(readLog(fresh).entries[0].loss > 0.9 * Math.log(readLog(fresh).config.vocabSize));
+  // a lean (weights-only, float16) export is a starting point too
+  assert.is(cli(['export', '--checkpoint', base, '--out', lean, '--dtype', 'float16']).status, 0);
+  assert.is(cli([...args, '--init', lean, '--out', join(workdir, 'tuned-lean')]).status, 0);
+  for (const [extra, message] of [
+    [['--width', '64'], /train --init: --width cannot change the model being fine-tuned/],
+    [['--tokenizer', 'byte'], /train --init: --tokenizer cannot change the model/],
+    [['--init', join(workdir, 'nowhere')], /--init .*nowhere: no such file/],
+  ] as const) {
+    const refused = cli([...args, ...(extra[0] === '--init' ? extra : ['--init', base, ...extra]), '--out', join(workdir, 'refused')]);
+    assert.is(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, message);
+  }
+  // the old tokenizer meets the new data: a character it lacks becomes its unknown symbol (its policy), never silently a new id
+  writeFileSync(other, 'zebras quiz vexing jocks! '.repeat(300));
+  const unknown = cli([...args, '--init', base, '--out', join(workdir, 'tuned-unknown')]);
+  assert.is(unknown.status, 0, unknown.stderr);
+});
+
 test('a diverging run stops at the NaN with its last checkpoint intact', () => {
   const run = join(workdir, 'diverge');
   assert.is(cli(['train', ...SMALL, '--steps', '4', '--eval-every', '4', '--out', run]).status, 0);
