@@ -93,6 +93,11 @@ export function trainingMemory(backend: BackendName, config: ModelConfig, networ
   return { backend, batch: B, context: T, parts, total, largestBuffer };
 }
 
+/** The plan of a step at (B, T) as a function of B (the network's buffers assigned once): what the checks and the micro-batch search ask of. */
+export function stepPlan(backend: BackendName, config: ModelConfig, network: Network, slots: number, T: number): (B: number) => TrainingMemory {
+  return (B) => trainingMemory(backend, config, network, slots, B, T);
+}
+
 /** Why `plan` does not fit `limits`, or undefined when it does. */
 export function memoryShortfall(plan: TrainingMemory, limits: MemoryLimits): string | undefined {
   if (limits.totalBytes !== undefined && plan.total > limits.totalBytes) {
@@ -125,5 +130,5 @@ export function checkTrainingMemory(plan: (B: number) => TrainingMemory, B: numb
 
 /** A backend model's check before it lays out a training step at (B, T): refuses what will not fit. */
 export function checkStepMemory(backend: BackendName, config: ModelConfig, network: Network, slots: number, B: number, T: number, budgetBytes?: number, bufferBytes?: number): void {
-  checkTrainingMemory((b) => trainingMemory(backend, config, network, slots, b, T), B, memoryLimits(backend, budgetBytes, bufferBytes));
+  checkTrainingMemory(stepPlan(backend, config, network, slots, T), B, memoryLimits(backend, budgetBytes, bufferBytes));
 }

@@ -174,15 +174,10 @@ export class WaveletModel {
     const done = prompts.map(() => maxTokens === 0);
     let fed = 0; // tokens of each sequence fed to the decoder
     let logits: Float32Array = new Float32Array(0);
-    const feed = async (at: number) => (logits = await decoder.step(sequences.map((s) => s[Math.min(at, s.length - 1)])));
+    const tokensAt = (at: number) => sequences.map((s) => s[Math.min(at, s.length - 1)]);
     while (!done.every(Boolean)) {
       options.signal?.throwIfAborted();
-      if (decoder.position === T) {
-        // The window is full: start again from the last half context, positions from 0.
-        decoder.reset();
-        for (let k = fed - Math.floor(T / 2); k < fed; k++) await feed(k);
-      }
-      await feed(fed++);
+      logits = await stepInWindow(decoder, T, fed++, tokensAt);
       for (let b = 0; b < B; b++) {
         if (done[b] || fed < prompts[b].length) continue; // still reading its prompt
         const V = this.config.vocabSize;
@@ -207,13 +202,7 @@ export class WaveletModel {
     const decoder = await this.acquire(1);
     const rows: Float32Array[] = [];
     try {
-      for (let t = 0; t < ids.length; t++) {
-        if (decoder.position === T) {
-          decoder.reset();
-          for (let k = t - Math.floor(T / 2); k < t; k++) await decoder.step([ids[k]]);
-        }
-        rows.push((await decoder.step([ids[t]])).slice(0, V));
-      }
+      for (let t = 0; t < ids.length; t++) rows.push((await stepInWindow(decoder, T, t, (k) => [ids[k]])).slice(0, V));
     } finally {
       this.release(1, decoder);
     }
@@ -247,6 +236,19 @@ export class WaveletModel {
     for await (const { index, text } of this.generate(prompt, options)) texts[index] += text;
     return Array.isArray(prompt) ? texts : texts[0];
   }
+}
+
+/**
+ * Feeds the tokens at position `at` (`tokensAt(k)`: the batch's tokens at k), sliding the window
+ * first when the context is full: the decoder starts again from the last half context, positions
+ * from 0. Generation and scoring both step through this.
+ */
+async function stepInWindow(decoder: Decoder, T: number, at: number, tokensAt: (k: number) => ArrayLike<number>): Promise<Float32Array> {
+  if (decoder.position === T) {
+    decoder.reset();
+    for (let k = at - Math.floor(T / 2); k < at; k++) await decoder.step(tokensAt(k));
+  }
+  return decoder.step(tokensAt(at));
 }
 
 /**

@@ -10,6 +10,7 @@
 import { TokenizerInputError } from '../errors.js';
 import { Heap } from '../heap.js';
 import type { BpeRanks } from './bpe.js';
+import { byteLevelCharacters } from './ranks.js';
 
 /** GPT-2's pre-tokenization pattern (tiktoken's r50k `pat_str`). */
 const GPT2_SPLIT = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
@@ -178,15 +179,6 @@ export function trainBpeReference(text: string, options: BpeTrainOptions): Train
     }
   }
   return ranksOf(merges, specialTokens);
-}
-
-/** GPT-2's byte-to-character map (bytes_to_unicode), as tokenizer.json writes tokens. */
-function byteLevelCharacters(): string[] {
-  const direct = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-  const out: string[] = [];
-  let next = 0;
-  for (let b = 0; b < 256; b++) out[b] = String.fromCodePoint(direct(b) ? b : 256 + next++);
-  return out;
 }
 
 /** A Hugging Face tokenizer.json of a trained table: GPT-2's pipeline, the vocabulary and merges. */

@@ -47,13 +47,18 @@ export async function loadGpt2Ranks(): Promise<BpeRanks> {
   return { ...ranksFromPacked(bpe_ranks, special_tokens, 'js-tiktoken r50k_base'), name: 'gpt2' };
 }
 
-/** GPT-2's byte-to-character map (bytes_to_unicode): printable bytes stand for themselves, the rest from U+0100 on. */
-function byteLevelAlphabet(): Map<string, number> {
+/** GPT-2's byte-to-character map (bytes_to_unicode), the character of each byte as tokenizer.json writes tokens: printable bytes stand for themselves, the rest from U+0100 on. */
+export function byteLevelCharacters(): string[] {
   const direct = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-  const map = new Map<string, number>();
+  const out: string[] = [];
   let next = 0;
-  for (let b = 0; b < 256; b++) map.set(String.fromCodePoint(direct(b) ? b : 256 + next++), b);
-  return map;
+  for (let b = 0; b < 256; b++) out[b] = String.fromCodePoint(direct(b) ? b : 256 + next++);
+  return out;
+}
+
+/** The same map read the other way: the byte of each character. */
+function byteLevelAlphabet(): Map<string, number> {
+  return new Map(byteLevelCharacters().map((character, byte) => [character, byte]));
 }
 
 /**

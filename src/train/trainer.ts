@@ -18,7 +18,7 @@ import { loadCheckpoint, saveCheckpoint, CHECKPOINT_FILE } from './checkpoint.js
 import { checkRunFolder, claimRunFolder } from './run_folder.js';
 import { batchSampler, corpusValidationBatches, loadCorpus, type Corpus, type TextTokenizerKind } from './data.js';
 import type { BackendModel, BackendName, ModelOptions } from '../backends/model.js';
-import { checkTrainingMemory, memoryLimits, memoryShortfall, MemoryPlanError, planMicroBatch, trainingMemory } from '../backends/memory.js';
+import { checkTrainingMemory, memoryLimits, memoryShortfall, MemoryPlanError, planMicroBatch, stepPlan } from '../backends/memory.js';
 import { networkOf } from '../model/networks.js';
 import { checkBackendName, chooseBackend, createModel, type BackendChoice } from '../backends/registry.js';
 import { fileChoiceCache } from '../io/choice_cache.js';
@@ -153,7 +153,7 @@ function splitBatch(settings: TrainSettings, config: ModelConfig, microBatch: Tr
   if (microBatch === undefined) return settings;
   const B = settings.batch;
   const backend = settings.backend === 'auto' ? 'wasm' : settings.backend;
-  const plan = (b: number) => trainingMemory(backend, config, networkOf(config), OPTIMIZER_SLOTS[settings.optimizer ?? 'adamw'].length, b, config.context);
+  const plan = stepPlan(backend, config, networkOf(config), OPTIMIZER_SLOTS[settings.optimizer ?? 'adamw'].length, config.context);
   const limits = memoryLimits(backend, budget, undefined, 'the memory budget (--memory-budget) is');
   let micro: number | undefined;
   if (microBatch === 'auto') {
@@ -204,7 +204,7 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   const planned: BackendName = split.backend === 'auto' ? 'js' : split.backend;
   const budget = options.memoryBudget ?? (planned === 'js' ? totalmem() : undefined);
   const why = options.memoryBudget === undefined ? "this machine's memory is" : 'the memory budget (--memory-budget) is';
-  checkTrainingMemory((b) => trainingMemory(planned, config, networkOf(config), slots, b, config.context), split.batch, memoryLimits(planned, budget, undefined, why));
+  checkTrainingMemory(stepPlan(planned, config, networkOf(config), slots, config.context), split.batch, memoryLimits(planned, budget, undefined, why));
   const layout = parameterLayout(config);
   const optimizer = defaultOptimizer(split.optimizer ?? 'adamw', split.weightDecay);
   const folder = claimRunFolder(dir, existing, flag);
