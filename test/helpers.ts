@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { createWasmBackend, type WasmBackend } from '../src/runtime/wasm.js';
 import { SeededRandom } from '../src/model/random.js';
 import { slice, type ParameterLayout } from '../src/model/parameters.js';
+import { isLoraTensor } from '../src/model/lora.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/runtime/webgpu.js';
 import type { BackendModel, ModelOptions } from '../src/backends/model.js';
 import { WasmModel } from '../src/backends/wasm/model.js';
@@ -20,12 +21,13 @@ export function seededRandom(seed: number): () => number {
 }
 
 /**
- * Redraws the model's random tensors (init 'normal' or 'residual') as scale * N(0, 1) from
- * `random`, in layout order: wider than GPT-2's 0.02, so that every path carries gradient and
- * logits differ well above rounding. Returns `params`.
+ * Redraws the model's random tensors (init 'normal' or 'residual') and LoRA's adapters (B starts
+ * at zero, which would leave A without gradient) as scale * N(0, 1) from `random`, in layout
+ * order: wider than GPT-2's 0.02, so that every path carries gradient and logits differ well above
+ * rounding. Returns `params`.
  */
 export function redrawWeights(params: Float32Array, layout: ParameterLayout, random: SeededRandom, scale: number): Float32Array {
-  for (const t of layout.tensors) if (t.init === 'normal' || t.init === 'residual') slice(params, layout, t.name).forEach((_, i, v) => (v[i] = scale * random.normal()));
+  for (const t of layout.tensors) if (t.init === 'normal' || t.init === 'residual' || isLoraTensor(t.name)) slice(params, layout, t.name).forEach((_, i, v) => (v[i] = scale * random.normal()));
   return params;
 }
 

@@ -7,6 +7,7 @@ import type { ModelConfig } from '../model/config.js';
 import type { ParameterLayout } from '../model/parameters.js';
 import type { OptimizerSettings, OptimizerState } from '../kernels/optimizer/ref.js';
 import type { Network } from '../model/network.js';
+import { tensorRanges } from '../model/parameters.js';
 
 /** The backends, fastest first where each runs: the one place their names are written. */
 export const BACKEND_NAMES = ['webgpu', 'wasm', 'js'] as const;
@@ -27,6 +28,17 @@ export interface ModelOptions {
   network?: Network;
   /** Bytes a training step may take in all (backends/memory.ts); a step planned above it is refused with the figures. */
   memoryBudget?: number;
+  /**
+   * Parameters the optimizer leaves exactly as they are, by tensor name (fine-tuning part of a
+   * model, LoRA's base weights): their gradients are zeroed before the norm and the update, and
+   * their optimizer state is held at zero.
+   */
+  frozen?: readonly string[];
+}
+
+/** The ranges of the parameters `options.frozen` names (checked against the layout). */
+export function frozenRanges(options: ModelOptions): [number, number][] {
+  return tensorRanges(options.layout, options.frozen ?? []);
 }
 
 /**

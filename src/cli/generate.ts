@@ -8,6 +8,7 @@ import { flagsUsage, type Flag, type Options } from './options.js';
 
 export const GENERATE_FLAGS: readonly Flag[] = [
   { name: 'checkpoint', value: 'DIR|FILE|URL', help: 'required: a run folder, a .safetensors file or a URL' },
+  { name: 'adapter', value: 'FILE|URL', help: 'LoRA adapters for the model (train --lora writes DIR/adapter.safetensors), merged on load' },
   { name: 'prompt', value: 'TEXT', help: 'required: the text to continue' },
   { name: 'max-tokens', value: 'N', type: 'integer', min: 1, default: 200, help: 'tokens to generate' },
   { name: 'temperature', value: 'T', type: 'number', min: 0, default: 0.8, help: '0 picks the most likely token' },
@@ -31,7 +32,7 @@ export async function runGenerate(options: Options): Promise<void> {
   const prompt = options.string('prompt');
   if (!checkpoint) throw new WaveletInputError('generate: --checkpoint is required (a run folder, a .safetensors file or a URL)');
   if (prompt === undefined) throw new WaveletInputError('generate: --prompt is required');
-  const model = await WaveletModel.load(checkpoint, { backend: options.string('backend') as 'auto', choiceCache: fileChoiceCache(), onTiming: (message) => console.error(message) });
+  const model = await WaveletModel.load(checkpoint, { backend: options.string('backend') as 'auto', adapter: options.string('adapter'), choiceCache: fileChoiceCache(), onTiming: (message) => console.error(message) });
   if (model.choice) console.error(`backend: ${model.choice.reason}${model.choice.cached ? ' (measured before, cached)' : ''}`);
   const stop = options.string('stop');
   const settings = {

@@ -8,6 +8,7 @@ import { WaveletInputError } from '../errors.js';
 import { quantizeInt8 } from '../io/int8.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { parameterLayout, slice } from '../model/parameters.js';
+import { mergeAdapters } from '../model/adapters.js';
 import { CHECKPOINT_FORMAT, parseCheckpoint } from '../io/checkpoint.js';
 import { CHECKPOINT_FILE, holdsTrainingState, loadCheckpoint } from '../train/checkpoint.js';
 import { validationBits } from './weights_cost.js';
@@ -45,7 +46,9 @@ export async function runQuantize(options: Options, command = 'quantize'): Promi
   if (holdsTrainingState(out)) throw new WaveletInputError(`${command} --out ${out}: a training checkpoint (it holds an optimizer's state) is there; write the int8 file elsewhere`);
   if (existsSync(out) && statSync(out).isDirectory()) throw new WaveletInputError(`${command} --out ${out}: a folder; give the file to write, e.g. ${join(out, 'int8.safetensors')}`);
   if (!existsSync(dirname(resolve(out)))) throw new WaveletInputError(`${command} --out ${out}: the folder ${dirname(out)} does not exist`);
-  const source = loadCheckpoint(checkpoint);
+  const checkpointRead = loadCheckpoint(checkpoint);
+  // A run with LoRA adapters is written merged: a plain model, as fast as its base.
+  const source = { ...checkpointRead, ...mergeAdapters(checkpointRead.config, checkpointRead.parameters) };
   const { config, parameters } = source;
   const layout = parameterLayout(config);
   const named = options.string('dtype')!;

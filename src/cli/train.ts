@@ -12,6 +12,7 @@ import { ARCHITECTURES, describeSizes, modelName, PRESETS, WAVELET_LM_PRESETS, t
 import { BACKEND_NAMES } from '../backends/model.js';
 import { OPTIMIZER_KINDS, type OptimizerKind } from '../kernels/optimizer/ref.js';
 import { flagsUsage, type Flag, type Options } from './options.js';
+import { DEFAULT_LORA_TARGETS } from '../model/lora.js';
 
 const SIZE_FLAGS: readonly Flag[] = [
   { name: 'context', value: 'T', type: 'integer', min: 1, help: 'context length' },
@@ -51,6 +52,10 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { name: 'seed', value: 'S', type: 'integer', default: 1, help: 'seed of the weights and the batches' },
   { name: 'out', value: 'DIR', default: 'runs/train', help: 'where the checkpoint, log and plot go' },
   { name: 'init', value: 'CHECKPOINT', help: "fine-tune: start from these weights (a run folder or a .safetensors file, lean ones too) with a fresh optimizer; the model and tokenizer are the checkpoint's" },
+  { name: 'freeze', value: 'PATTERNS', help: "parameters left as they are, by name, comma-separated ('wte,wpe,h0.*': `*` any characters)" },
+  { name: 'lora', value: 'R', type: 'integer', min: 1, help: 'fine-tune with LoRA adapters of rank R (needs --init): the base frozen, DIR/adapter.safetensors written apart' },
+  { name: 'lora-alpha', value: 'A', type: 'number', min: 0.0001, help: "the adapters' change is scaled by A / R (default: R, a scale of 1)" },
+  { name: 'lora-targets', value: 'PATTERNS', help: `the matrices adapted, comma-separated (default ${DEFAULT_LORA_TARGETS.join(',')}: attention and MLP)` },
   { name: 'overwrite', value: '', type: 'boolean', help: 'replace a run already in --out (refused otherwise)' },
   { name: 'resume', value: 'DIR', help: 'continue the run in DIR with its settings (--steps, --lr, --min-lr given again override them)' },
   { name: 'sample', value: 'N', type: 'integer', min: 0, default: 200, help: 'tokens sampled at the end, 0 for none' },
@@ -99,7 +104,19 @@ export function trainSettings(options: Options): TrainSettings {
     seed: options.declares('seed') ? options.number('seed') : 1,
     out: optional('out') ?? 'runs/train',
     ...(options.declares('init') && options.has('init') && { init: options.string('init') }),
+    ...(options.declares('freeze') && options.has('freeze') && { freeze: patternList(options.string('freeze')!) }),
+    ...(options.declares('lora') && options.has('lora') && {
+      lora: {
+        rank: options.number('lora'),
+        alpha: options.has('lora-alpha') ? options.number('lora-alpha') : options.number('lora'),
+        targets: options.has('lora-targets') ? patternList(options.string('lora-targets')!) : DEFAULT_LORA_TARGETS,
+      },
+    }),
   };
+}
+
+function patternList(text: string): string[] {
+  return text.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
 }
 
 export async function runTrain(options: Options): Promise<void> {
@@ -111,6 +128,7 @@ export async function runTrain(options: Options): Promise<void> {
     const other = Object.keys(options.entries()).find((name) => !allowed.includes(name));
     if (other) throw new WaveletInputError(`train --resume: --${other} cannot change a run being continued (its settings are in its checkpoint); only ${allowed.slice(1).map((a) => `--${a}`).join(', ')} may be given again`);
   }
+  for (const flag of ['lora-alpha', 'lora-targets']) if (options.has(flag) && !options.has('lora')) throw new WaveletInputError(`train: --${flag} sets the LoRA adapters of --lora R; give --lora too`);
   if (options.has('init')) {
     // The model and its tokenizer come from the checkpoint: a flag that would change them is refused, not ignored.
     const model = ['architecture', 'preset', 'wavelet', 'tokenizer', ...Object.keys(SIZE_FIELDS)].find((name) => options.has(name));

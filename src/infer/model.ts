@@ -11,6 +11,8 @@ import { SeededRandom } from '../model/random.js';
 import { CharacterTokenizer, tokenizerFromJSON } from '../tokenizers/index.js';
 import { tokenizerRuntime } from '../tokenizers/runtime.js';
 import { parseCheckpoint } from '../io/checkpoint.js';
+import { applyAdapter } from '../io/adapter.js';
+import { mergeAdapters } from '../model/adapters.js';
 import { fetchBytes, type FetchOptions } from '../io/fetch_bytes.js';
 import type { WasmSource } from '../runtime/wasm.js';
 import type { WebGPUBackend } from '../runtime/webgpu.js';
@@ -63,6 +65,8 @@ export interface LoadOptions extends FetchOptions {
   choiceCache?: ChoiceCache;
   /** Backend 'auto': told what is being timed as it starts. */
   onTiming?(message: string): void;
+  /** A LoRA adapter file (`train --lora` writes DIR/adapter.safetensors) for this model: bytes, a URL or a path, merged into the weights on load. */
+  adapter?: Uint8Array | ArrayBuffer | URL | string;
 }
 
 /** Decoders kept for reuse a batch size: as many as run at once in a sequential caller and one beside it. */
@@ -84,7 +88,14 @@ export class WaveletModel {
   static async load(source: Uint8Array | ArrayBuffer | URL | string, options: LoadOptions = {}): Promise<WaveletModel> {
     const [bytes, what] = await readSource(source, options);
     if (options.signal?.aborted) throw new WaveletInputError(`${what}: the load was aborted`);
-    const checkpoint = parseCheckpoint(bytes, what);
+    const parsed = parseCheckpoint(bytes, what);
+    let adapted = { config: parsed.config, parameters: parsed.parameters };
+    if (options.adapter !== undefined) {
+      const [adapterBytes, adapterWhat] = await readSource(options.adapter, options);
+      adapted = applyAdapter(adapted, adapterBytes, adapterWhat);
+    }
+    // Adapters merged into the weights they adapt: generation runs the plain model, no extra layers a token.
+    const checkpoint = { ...parsed, ...mergeAdapters(adapted.config, adapted.parameters) };
     if (options.tokenizersWasm) await tokenizerRuntime(options.tokenizersWasm);
     const tokenizer = await tokenizerFromJSON(checkpoint.tokenizer, `${what} tokenizer`);
     if (tokenizer.kind === 'mulaw' || tokenizer.kind === 'midi' || tokenizer.kind === 'pixels' || tokenizer.kind === 'listops') {

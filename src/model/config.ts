@@ -5,6 +5,7 @@
 
 import { WaveletInputError } from '../errors.js';
 import { planWavelet, type FilteredHalf, type KernelSharing, type WaveletForm, type WindowMapping } from './wavelet_plan.js';
+import { checkLora, type LoraSettings } from './lora.js';
 
 export interface WaveletStructure {
   form: WaveletForm;
@@ -32,6 +33,8 @@ export interface GPTConfig {
   headDense: number;
   /** null: the baseline GPT. */
   wavelet: WaveletStructure | null;
+  /** LoRA adapters beside some of its matrices (model/lora.ts); absent: none. */
+  lora?: LoraSettings;
 }
 
 /**
@@ -59,6 +62,8 @@ export interface WaveletLMConfig {
   lowRank: number;
   /** One set of lifting networks for all blocks (their default) or one per block. */
   liftingSharing: 'shared' | 'per-block';
+  /** LoRA adapters beside some of its matrices (model/lora.ts); absent: none. */
+  lora?: LoraSettings;
 }
 
 export type ModelConfig = GPTConfig | WaveletLMConfig;
@@ -71,8 +76,9 @@ export function isWaveletLM(config: ModelConfig): config is WaveletLMConfig {
 
 /** The architecture's name as people know it. */
 export function modelName(config: ModelConfig): string {
-  if (isWaveletLM(config)) return 'WaveletLM';
-  return config.wavelet ? `WaveletGPT (${config.wavelet.form})` : 'GPT baseline';
+  const adapters = config.lora ? ` with LoRA adapters of rank ${config.lora.rank}` : '';
+  if (isWaveletLM(config)) return `WaveletLM${adapters}`;
+  return (config.wavelet ? `WaveletGPT (${config.wavelet.form})` : 'GPT baseline') + adapters;
 }
 
 /** The sizes in a line: '2 layers x 32, 4 heads, context 64, vocabulary 27'. */
@@ -138,6 +144,7 @@ export function checkConfig<Config extends ModelConfig>(config: Config): Config 
   if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new WaveletInputError(`model config: expected an object, found ${JSON.stringify(config)}`);
   const architecture = config.architecture ?? 'gpt';
   if (!ARCHITECTURES.includes(architecture)) throw new WaveletInputError(`model config 'architecture': expected ${ARCHITECTURES.join(' or ')}, found ${JSON.stringify(architecture)}`);
+  if (config.lora !== undefined) checkLora(config.lora);
   if (isWaveletLM(config)) return checkWaveletLM(config) as Config;
   return checkGPT(config as GPTConfig) as Config;
 }

@@ -6,6 +6,7 @@ import { haarInitialTaps, planWavelet, type WaveletPlan } from './wavelet_plan.j
 import { isWaveletLM, waveletGaps, type GPTConfig, type ModelConfig } from './config.js';
 import { SeededRandom } from './random.js';
 import { waveletLmTensors } from './wavelet_lm.js';
+import { loraTargets, loraTensors } from './lora.js';
 
 /**
  * How a tensor starts: GPT-2's N(0, 0.02) ('normal'; 'residual' scaled by 1/sqrt(2L)), constants,
@@ -51,6 +52,8 @@ export function parameterLayout(config: ModelConfig): ParameterLayout {
   };
   if (isWaveletLM(config)) waveletLmTensors(config, add);
   else gptTensors(config, add);
+  // After the model's own: its tensors keep their offsets, and an adapter's are one range.
+  if (config.lora) for (const t of loraTensors(loraTargets(tensors, config.lora), config.lora.rank)) add(t.name, t.shape, t.init);
   return { tensors, byName: new Map(tensors.map((t) => [t.name, t])), count: offset };
 }
 
@@ -117,6 +120,24 @@ export function slice(buffer: Float32Array, layout: ParameterLayout, name: strin
   const t = layout.byName.get(name);
   if (!t) throw new Error(`no parameter '${name}'`);
   return buffer.subarray(t.offset, t.offset + t.size);
+}
+
+/** The [start, end) ranges of a layout that the named tensors cover, adjacent ones joined; an unknown name is an error. */
+export function tensorRanges(layout: ParameterLayout, names: readonly string[]): [number, number][] {
+  const ranges = names
+    .map((name) => {
+      const t = layout.byName.get(name);
+      if (!t) throw new Error(`no parameter '${name}'`);
+      return [t.offset, t.offset + t.size] as [number, number];
+    })
+    .sort((a, b) => a[0] - b[0]);
+  const joined: [number, number][] = [];
+  for (const range of ranges) {
+    const last = joined[joined.length - 1];
+    if (last && last[1] >= range[0]) last[1] = Math.max(last[1], range[1]);
+    else joined.push([...range]);
+  }
+  return joined;
 }
 
 /** The taps tensor used in the gap after block l (learnable form). */

@@ -20,6 +20,9 @@ import { batchSampler, corpusValidationBatches, loadCorpus, type Corpus, type Te
 import type { BackendModel, BackendName, ModelOptions } from '../backends/model.js';
 import { checkTrainingMemory, memoryLimits, memoryShortfall, MemoryPlanError, planMicroBatch, stepPlan } from '../backends/memory.js';
 import { networkOf } from '../model/networks.js';
+import { checkLora, namePattern, type LoraSettings } from '../model/lora.js';
+import { mergeAdapters, splitAdapterTensors } from '../model/adapters.js';
+import { ADAPTER_FILE, writeAdapter } from '../io/adapter.js';
 import { checkBackendName, chooseBackend, createModel, type BackendChoice } from '../backends/registry.js';
 import { fileChoiceCache } from '../io/choice_cache.js';
 import { parseCheckpoint } from '../io/checkpoint.js';
@@ -55,6 +58,10 @@ export interface TrainSettings {
   out: string;
   /** Fine-tuning: the weights to start from (a run folder or a checkpoint file, lean ones too), with their model and tokenizer and a fresh optimizer. */
   init?: string;
+  /** Name patterns of parameters left as they are (model/lora.ts's namePattern: `*` any characters). */
+  freeze?: string[];
+  /** Fine-tuning with LoRA adapters (needs init): the base weights frozen, the adapters trained and saved apart. */
+  lora?: LoraSettings;
 }
 
 export interface LogEntry {
@@ -194,7 +201,9 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   }
   // A classification dataset fixes the context: one example a sequence.
   const sized = corpus.exampleLength === undefined ? settings : { ...settings, sizes: { ...settings.sizes, context: corpus.exampleLength } };
-  const config = start ? checkConfig(start.config) : configFor(sized, corpus.tokenizer.vocabSize);
+  if (settings.lora && !start) throw new WaveletInputError('--lora: adapters change a trained model; give --init CHECKPOINT (the model to adapt)');
+  // A resumed run's config has its adapters already; fine-tuning adds them to the model given.
+  const config = initial && settings.lora ? checkConfig({ ...initial.config, lora: checkLora(settings.lora) }) : start ? checkConfig(start.config) : configFor(sized, corpus.tokenizer.vocabSize);
   if (config.vocabSize !== corpus.tokenizer.vocabSize) throw new WaveletInputError(`${initial ? `--init ${settings.init}` : 'checkpoint'}: its model has ${config.vocabSize} tokens, the data's tokenizer ${corpus.tokenizer.vocabSize}`);
   if (resumed && options.microBatch !== undefined) throw new WaveletInputError(`--micro-batch: a run being continued keeps its batch and accumulation (--batch ${settings.batch}, --accumulate ${settings.accumulate})`);
   const split = splitBatch(settings, config, options.microBatch, options.memoryBudget);
@@ -206,13 +215,21 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   const why = options.memoryBudget === undefined ? "this machine's memory is" : 'the memory budget (--memory-budget) is';
   checkTrainingMemory(stepPlan(planned, config, networkOf(config), slots, config.context), split.batch, memoryLimits(planned, budget, undefined, why));
   const layout = parameterLayout(config);
+  const frozen = frozenTensors(config, split.freeze);
+  let parameters = initialParameters(config, layout, split.seed);
+  if (resumed) parameters = resumed.parameters;
+  else if (initial) parameters.set(initial.parameters); // the adapters' tensors come after the model's (parameters.ts)
   const optimizer = defaultOptimizer(split.optimizer ?? 'adamw', split.weightDecay);
   const folder = claimRunFolder(dir, existing, flag);
   try {
-    const { model, choice } = await chooseModel(split.backend, { config, layout, parameters: start?.parameters ?? initialParameters(config, layout, split.seed), optimizer, memoryBudget: options.memoryBudget }, split.batch, events.timing);
+    const { model, choice } = await chooseModel(split.backend, { config, layout, parameters, optimizer, memoryBudget: options.memoryBudget, frozen }, split.batch, events.timing);
     try {
       if (resumed) await model.load(resumed.parameters, resumed.optimizer);
       if (initial) folder.notes.push(`starting from the weights of ${settings.init}${initial.step !== undefined ? ` (trained ${initial.step} steps)` : ''}, with a fresh optimizer`);
+      if (frozen.length) {
+        const count = (names: readonly string[]) => names.reduce((sum, name) => sum + layout.byName.get(name)!.size, 0);
+        folder.notes.push(`training ${(layout.count - count(frozen)).toLocaleString('en')} of ${layout.count.toLocaleString('en')} parameters (${frozen.length} tensors frozen${config.lora ? ': the base model, under LoRA adapters' : ''})`);
+      }
       return await runSteps({ settings: split, config, corpus, model, resumed, schedule, events, notes: folder.notes, start: { choice, parameters: layout.count } });
     } finally {
       model.dispose();
@@ -222,7 +239,22 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
   }
 }
 
-/** The weights, model and tokenizer of a checkpoint to fine-tune from: a run folder or a file, with or without optimizer state, at any precision. */
+/**
+ * The tensors the optimizer leaves alone: those matching `patterns` (each must match one), and
+ * under LoRA adapters the whole base model. Training nothing is an error.
+ */
+function frozenTensors(config: ModelConfig, patterns: readonly string[] = []): string[] {
+  const names = parameterLayout(config).tensors.map((t) => t.name);
+  for (const pattern of patterns) {
+    if (!names.some(namePattern([pattern]))) throw new WaveletInputError(`--freeze '${pattern}': matches no parameter of the model (they are named as ${names.slice(0, 6).join(', ')}, ...)`);
+  }
+  const frozen = new Set(names.filter(namePattern(patterns)));
+  if (config.lora) for (const name of splitAdapterTensors(config).base) frozen.add(name);
+  if (frozen.size === names.length) throw new WaveletInputError(`--freeze ${patterns.join(',')}: freezes every parameter; nothing would train`);
+  return names.filter((name) => frozen.has(name));
+}
+
+/** The weights, model and tokenizer of a checkpoint to fine-tune from: a run folder or a file, with or without optimizer state, at any precision; adapters are merged into the weights they adapt. */
 function readInitialWeights(path: string): { config: ModelConfig; tokenizer: unknown; parameters: Float32Array; step?: number } {
   const file = existsSync(path) && statSync(path).isDirectory() ? join(path, CHECKPOINT_FILE) : path;
   if (!existsSync(file)) throw new WaveletInputError(`--init ${path}: no such file${file !== path ? ` (a run folder holds ${CHECKPOINT_FILE})` : ''}`);
@@ -233,7 +265,7 @@ function readInitialWeights(path: string): { config: ModelConfig; tokenizer: unk
   } catch {
     // the step is only reported
   }
-  return { config, tokenizer, parameters, step };
+  return { ...mergeAdapters(config, parameters), tokenizer, step };
 }
 
 interface Run {
@@ -301,6 +333,8 @@ async function runSteps({ settings, config, corpus, model, resumed, schedule, ev
       // resumed run drops the entries after the checkpoint's step (never the other way round).
       writeFileAtomic(logPath, JSON.stringify(log, null, 1));
       writeFileAtomic(join(out, 'curves.svg'), curvesSvg(log));
+      // The adapters alone beside the checkpoint: what a fine-tuning with LoRA is for, at a few hundredths of the size.
+      if (config.lora) writeFileAtomic(join(out, ADAPTER_FILE), writeAdapter(config, await model.parameters()));
       saveCheckpoint(out, {
         config,
         tokenizer: corpus.tokenizer.toJSON(),

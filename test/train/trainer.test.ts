@@ -10,6 +10,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrainLog } from '../../src/train/trainer.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
+import { parameterLayout, slice } from '../../src/model/parameters.js';
 import type { GPTConfig } from '../../src/model/config.js';
 
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
@@ -260,6 +261,51 @@ test('--init fine-tunes: the weights, model and tokenizer of a checkpoint (lean 
   writeFileSync(other, 'zebras quiz vexing jocks! '.repeat(300));
   const unknown = cli([...args, '--init', base, '--out', join(workdir, 'tuned-unknown')]);
   assert.is(unknown.status, 0, unknown.stderr);
+});
+
+test('--lora R trains adapters alone: the base bit for bit, DIR/adapter.safetensors apart, generation with --adapter equal to the run merged; --freeze keeps what it names', () => {
+  const base = join(workdir, 'base'), lora = join(workdir, 'lora'), merged = join(workdir, 'merged.safetensors'), frozen = join(workdir, 'frozen');
+  const other = join(workdir, 'other-lora.txt');
+  writeFileSync(other, 'the lazy dog jumps over the quick brown fox. '.repeat(300));
+  const args = ['train', '--data', other, '--batch', '4', '--eval-batches', '2', '--sample', '0', '--backend', 'wasm', '--steps', '20', '--eval-every', '20', '--lr', '1e-2'];
+  const run = cli([...args, '--init', base, '--lora', '4', '--out', lora]);
+  assert.is(run.status, 0, run.stderr);
+  assert.match(run.stderr, /training [\d,]+ of [\d,]+ parameters \(\d+ tensors frozen: the base model, under LoRA adapters\)/);
+  assert.match(run.stderr, /with LoRA adapters of rank 4/);
+  const [before, after] = [loadCheckpoint(base), loadCheckpoint(lora)];
+  assert.equal(after.config.lora, { rank: 4, alpha: 4, targets: ['*.qkv.w', '*.proj.w', '*.fc.w', '*.fcproj.w'] });
+  assert.equal(Array.from(after.parameters.subarray(0, before.parameters.length)), Array.from(before.parameters), 'the base weights, bit for bit');
+  const log = readLog(lora);
+  assert.ok(log.entries.at(-1)!.validationLoss! < log.entries[0].loss, `the adapters learn: ${log.entries[0].loss} -> ${log.entries.at(-1)!.validationLoss}`);
+  const adapter = join(lora, 'adapter.safetensors');
+  assert.ok(readFileSync(adapter).length < readFileSync(join(lora, 'checkpoint.safetensors')).length / 10, 'the adapters alone, a small file');
+  // Generation: the base with the adapter file, the run itself and its merged export say the same.
+  const generate = (checkpoint: string, ...extra: string[]) => cli(['generate', '--checkpoint', checkpoint, ...extra, '--prompt', 'the ', '--max-tokens', '40', '--temperature', '0', '--backend', 'wasm']);
+  const withAdapter = generate(base, '--adapter', adapter);
+  assert.is(withAdapter.status, 0, withAdapter.stderr);
+  assert.is(generate(lora).stdout, withAdapter.stdout);
+  assert.is(cli(['export', '--checkpoint', lora, '--out', merged]).status, 0);
+  assert.is(generate(merged).stdout, withAdapter.stdout);
+  assert.match(generate(lora, '--adapter', adapter).stderr, /has adapters of its own; merge them first/);
+  // --freeze: the named tensors unchanged, the rest trained
+  assert.is(cli([...args, '--init', base, '--freeze', 'wte,wpe,h0.*', '--out', frozen]).status, 0);
+  const layout = parameterLayout(before.config);
+  const tuned = loadCheckpoint(frozen).parameters;
+  for (const t of layout.tensors) {
+    const same = slice(tuned, layout, t.name).every((v, i) => v === slice(before.parameters, layout, t.name)[i]);
+    assert.is(same, t.name === 'wte' || t.name === 'wpe' || t.name.startsWith('h0.'), `${t.name} ${same ? 'unchanged' : 'trained'}`);
+  }
+  for (const [extra, message] of [
+    [['--lora', '4', '--context', '16'], /--lora: adapters change a trained model; give --init CHECKPOINT/],
+    [['--init', base, '--lora-alpha', '8'], /--lora-alpha sets the LoRA adapters of --lora R; give --lora too/],
+    [['--init', base, '--freeze', 'nope*'], /--freeze 'nope\*': matches no parameter of the model/],
+    [['--init', base, '--lora', '2', '--lora-targets', 'wte'], /LoRA target 'wte' is not the weight of a linear layer/],
+    [['--init', base, '--freeze', '*'], /freezes every parameter; nothing would train/],
+  ] as const) {
+    const refused = cli([...args, ...extra, '--out', join(workdir, 'refused-lora')]);
+    assert.is(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, message);
+  }
 });
 
 test('a diverging run stops at the NaN with its last checkpoint intact', () => {

@@ -1,14 +1,14 @@
 // The plain TypeScript backend: the network run on the reference kernels. Correct everywhere and
 // slow; the fallback where neither WebGPU nor wasm SIMD runs, and the oracle of the others.
 
-import { decayMask, emptyOptimizerState, OPTIMIZER_SLOTS, optimizerStep } from '../../kernels/optimizer/ref.js';
+import { decayMask, emptyOptimizerState, OPTIMIZER_SLOTS, optimizerStep, withoutFrozenState } from '../../kernels/optimizer/ref.js';
 import { checkStepMemory } from '../memory.js';
 import * as L from '../../kernels/gpt/ref.js';
 import { networkOf } from '../../model/networks.js';
 import { slice, waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram, type Program } from '../program.js';
-import { checkOptimizerState, makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
+import { checkOptimizerState, frozenRanges, makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
 import { jsLayer, type JsLayerContext, type JsOperation } from './layers.js';
 
 interface TrainingProgram {
@@ -33,6 +33,7 @@ export class JsModel implements BackendModel {
   private readonly params: Float32Array;
   private readonly training: { grads: Float32Array; state: OptimizerState; mask: Uint8Array } | undefined;
   private current: TrainingProgram | undefined;
+  private readonly frozen: [number, number][];
 
   constructor(private readonly options: ModelOptions) {
     this.config = options.config;
@@ -40,7 +41,8 @@ export class JsModel implements BackendModel {
     this.network = options.network ?? networkOf(this.config);
     this.params = options.parameters.slice();
     const n = this.layout.count;
-    this.training = options.optimizer ? { grads: new Float32Array(n), state: emptyOptimizerState(options.optimizer.kind, n), mask: decayMask(this.layout) } : undefined;
+    this.frozen = frozenRanges(options);
+    this.training = options.optimizer ? { grads: new Float32Array(n), state: emptyOptimizerState(options.optimizer.kind, n), mask: decayMask(this.layout, this.frozen) } : undefined;
   }
 
   private context(B: number, T: number, tokens: Int32Array, generation?: JsLayerContext['generation']): JsLayerContext {
@@ -104,6 +106,7 @@ export class JsModel implements BackendModel {
   async update(lr: number): Promise<number> {
     const s = this.training;
     if (!s) throw trainingUnavailable('js');
+    for (const [start, end] of this.frozen) s.grads.fill(0, start, end);
     const norm = optimizerStep(this.params, s.grads, s.state, s.mask, lr, this.options.optimizer!);
     s.grads.fill(0);
     return norm;
@@ -140,6 +143,7 @@ export class JsModel implements BackendModel {
     const s = this.training;
     if (!s) return;
     if (optimizer) checkOptimizerState('js', this.options.optimizer, this.layout.count, optimizer);
+    if (optimizer) optimizer = withoutFrozenState(optimizer, this.frozen);
     s.grads.fill(0);
     for (const [name, slot] of Object.entries(s.state.slots)) slot.set(optimizer?.slots[name] ?? new Float32Array(slot.length));
     s.state.t = optimizer?.t ?? 0;

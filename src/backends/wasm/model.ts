@@ -5,14 +5,14 @@
 
 import { createWasmBackend, type WasmBackend, type WasmSource } from '../../runtime/wasm.js';
 import { WasmWaveletOp } from '../../kernels/wavelet/wasm.js';
-import { clipScale, decayMask, OPTIMIZER_SLOTS } from '../../kernels/optimizer/ref.js';
+import { clipScale, decayMask, OPTIMIZER_SLOTS, withoutFrozenState } from '../../kernels/optimizer/ref.js';
 import { networkOf } from '../../model/networks.js';
 import type { ModelConfig } from '../../model/config.js';
 import { waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram, type Program } from '../program.js';
 import { checkStepMemory } from '../memory.js';
-import { checkOptimizerState, makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
+import { checkOptimizerState, frozenRanges, makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
 import { wasmLayer, type WasmLayerContext, type WasmOperation } from './layers.js';
 
 interface TrainingProgram {
@@ -44,9 +44,11 @@ export class WasmModel implements BackendModel {
   private wavelet: WasmWaveletOp | undefined;
   private current: TrainingProgram | undefined;
   private readonly decoders = new Set<Decoder>();
+  private readonly frozen: [number, number][];
 
   private constructor(wasm: WasmBackend, private readonly options: ModelOptions) {
     this.wasm = wasm;
+    this.frozen = frozenRanges(options);
     this.config = options.config;
     this.layout = options.layout;
     this.network = options.network ?? networkOf(this.config);
@@ -61,7 +63,7 @@ export class WasmModel implements BackendModel {
         return ptr;
       };
       const slots = Object.fromEntries(OPTIMIZER_SLOTS[options.optimizer.kind].map((name) => [name, zeros()]));
-      this.training = { grads: zeros(), slots, mask: arena.put(decayMask(this.layout)), t: 0 };
+      this.training = { grads: zeros(), slots, mask: arena.put(decayMask(this.layout, this.frozen)), t: 0 };
     }
     const plan = waveletPlanOf(this.config);
     this.wavelet = plan ? new WasmWaveletOp(wasm, plan) : undefined;
@@ -151,6 +153,8 @@ export class WasmModel implements BackendModel {
     const { kernels: k, arena } = this.module;
     const a = this.options.optimizer!;
     const n = this.layout.count;
+    const grads = arena.f32(s.grads, n);
+    for (const [start, end] of this.frozen) grads.fill(0, start, end);
     const norm = Math.sqrt(k.sumSquares(s.grads, n));
     const scale = clipScale(norm, a.clipNorm);
     s.t++;
@@ -205,6 +209,7 @@ export class WasmModel implements BackendModel {
     const s = this.training;
     if (!s) return;
     if (optimizer) checkOptimizerState('wasm', this.options.optimizer, n, optimizer);
+    if (optimizer) optimizer = withoutFrozenState(optimizer, this.frozen);
     arena.f32(s.grads, n).fill(0);
     for (const [name, ptr] of Object.entries(s.slots)) arena.f32(ptr, n).set(optimizer?.slots[name] ?? new Float32Array(n));
     s.t = optimizer?.t ?? 0;

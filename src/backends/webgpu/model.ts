@@ -11,14 +11,14 @@ import { f32Bits, GptKernels, grid, record, type KernelLaunch, type GpuCommand }
 import { matmulScratchFloats, type MatmulProduct } from '../../kernels/gpt/matmul.js';
 import type { AttentionTiling } from '../../kernels/gpt/attention.js';
 import { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
-import { decayMask, OPTIMIZER_SLOTS } from '../../kernels/optimizer/ref.js';
+import { decayMask, OPTIMIZER_SLOTS, withoutFrozenState } from '../../kernels/optimizer/ref.js';
 import { checkStepMemory } from '../memory.js';
 import { networkOf } from '../../model/networks.js';
 import { isWaveletLM, nextPowerOfTwo, type ModelConfig } from '../../model/config.js';
 import { waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram } from '../program.js';
-import { checkOptimizerState, makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
+import { checkOptimizerState, frozenRanges, makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
 import { linearProducts, reductionFloats, webgpuLayer, type WebGPULayerContext } from './layers.js';
 
 /** Layer kinds whose backward reduces into a parameter's gradient through the reductions' scratch. */
@@ -65,7 +65,8 @@ export class WebGPUModel implements BackendModel {
   private readonly kernels: GptKernels;
   private readonly params: GPUBuffer;
   /** slots: the optimizer's state (OPTIMIZER_SLOTS) by name, a buffer each. */
-  private readonly training: { grads: GPUBuffer; slots: Record<string, GPUBuffer>; mask: GPUBuffer; normState: GPUBuffer; optimizer: KernelLaunch[]; t: number; buffers: GPUBuffer[] } | undefined;
+  private readonly training: { grads: GPUBuffer; slots: Record<string, GPUBuffer>; mask: GPUBuffer; normState: GPUBuffer; optimizer: GpuCommand[]; t: number; buffers: GPUBuffer[] } | undefined;
+  private readonly frozen: [number, number][];
   private readonly wavelet: WebGPUWaveletOp | undefined;
   private current: TrainingProgram | undefined;
   private readonly decoders = new Set<Decoder>();
@@ -74,6 +75,7 @@ export class WebGPUModel implements BackendModel {
   private constructor(readonly gpu: WebGPUBackend, private readonly options: ModelOptions, private readonly ownsDevice: boolean, attentionTiling?: AttentionTiling) {
     this.config = options.config;
     this.layout = options.layout;
+    this.frozen = frozenRanges(options);
     this.device = gpu.device;
     this.network = options.network ?? networkOf(this.config);
     // WaveletLM has no attention: its attention pipeline is compiled for a small head and never runs.
@@ -86,13 +88,15 @@ export class WebGPUModel implements BackendModel {
       const slots = Object.fromEntries(OPTIMIZER_SLOTS[kind].map((name) => [name, createBuffer(this.device, 4 * n)]));
       // The shader binds two slots; Adagrad's second is a placeholder it never reads.
       const [slot0, slot1 = createBuffer(this.device, 4)] = Object.values(slots);
-      const mask = createBuffer(this.device, 4 * n, undefined, Uint32Array.from(decayMask(this.layout)));
+      const mask = createBuffer(this.device, 4 * n, undefined, Uint32Array.from(decayMask(this.layout, this.frozen)));
       const [partials, pages] = grid(n, 256);
       const partialCount = partials * pages;
       const normState = createBuffer(this.device, 4 * (1 + partialCount));
       const buffers = [this.params, grads, slot0, slot1, mask, normState];
       const uniforms = [n, partialCount, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-      const optimizer = [
+      const optimizer: GpuCommand[] = [
+        // Frozen parameters: their gradients zeroed before the norm reads them.
+        ...this.frozen.map(([start, end]): GpuCommand => ({ encode: (encoder) => encoder.clearBuffer(grads, 4 * start, 4 * (end - start)) })),
         this.kernels.dispatch('optimizer', 'norm_partials', uniforms, buffers, grid(n, 256)),
         this.kernels.dispatch('optimizer', 'norm_total', uniforms, buffers, [1, 1, 1]),
         this.kernels.dispatch('optimizer', `update_${kind}`, uniforms, buffers, grid(n, 256)),
@@ -227,7 +231,7 @@ export class WebGPUModel implements BackendModel {
     // Adagrad reads lr, epsilon, weight decay and the clip; the moments' fields are AdamW's.
     const [beta1, beta2] = a.kind === 'adamw' ? [a.beta1, a.beta2] : [0, 0];
     const values = Float32Array.of(lr, beta1, beta2, a.epsilon, a.weightDecay, a.clipNorm, 1 - beta1 ** s.t, 1 - beta2 ** s.t);
-    for (const d of s.optimizer) this.write(d.uniforms, 8, values);
+    for (const d of s.optimizer) if ('uniforms' in d) this.write(d.uniforms, 8, values);
     return this.submit(s.optimizer, { buffer: s.normState, offset: 0, floats: 1 }).then(([norm]) => norm);
   }
 
@@ -319,6 +323,7 @@ export class WebGPUModel implements BackendModel {
     const s = this.training;
     if (!s) return;
     if (optimizer) checkOptimizerState('webgpu', this.options.optimizer, this.layout.count, optimizer);
+    if (optimizer) optimizer = withoutFrozenState(optimizer, this.frozen);
     const zeros = new Float32Array(this.layout.count);
     for (const [name, buffer] of Object.entries(s.slots)) this.write(buffer, 0, optimizer?.slots[name] ?? zeros);
     this.write(s.grads, 0, zeros);

@@ -56,11 +56,26 @@ export function emptyOptimizerState(kind: OptimizerKind, count: number): Optimiz
   return { kind, t: 0, slots: Object.fromEntries(OPTIMIZER_SLOTS[kind].map((name) => [name, new Float32Array(count)])) };
 }
 
-/** Which parameters decay: matrices (weights of linear layers and embeddings); not gains, biases or wavelet taps. */
-export function decayMask(layout: ParameterLayout): Uint8Array {
+/** Which parameters decay: matrices (weights of linear layers and embeddings); not gains, biases or wavelet taps, nor frozen ranges. */
+export function decayMask(layout: ParameterLayout, frozen: readonly [number, number][] = []): Uint8Array {
   const mask = new Uint8Array(layout.count);
   for (const t of layout.tensors) if (t.shape.length === 2) mask.fill(1, t.offset, t.offset + t.size);
+  for (const [start, end] of frozen) mask.fill(0, start, end);
   return mask;
+}
+
+/**
+ * A state with the frozen ranges' slots at zero. With their gradients held at zero too, both
+ * optimizers leave those parameters exactly as they are (AdamW's update is 0 / (0 + epsilon)).
+ */
+export function withoutFrozenState(state: OptimizerState, frozen: readonly [number, number][]): OptimizerState {
+  if (frozen.length === 0) return state;
+  const slots = Object.fromEntries(Object.entries(state.slots).map(([name, slot]) => {
+    const copy = slot.slice();
+    for (const [start, end] of frozen) copy.fill(0, start, end);
+    return [name, copy];
+  }));
+  return { ...state, slots };
 }
 
 export function globalNorm(grads: Float32Array): number {
