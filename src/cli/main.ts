@@ -13,7 +13,7 @@ import { runTokenizer, TOKENIZER_FLAGS, TOKENIZER_USAGE } from './tokenizer.js';
 import { DATA_FLAGS, REPLICATE_FLAGS, REPLICATE_USAGE, runData, runReplicate, runReplicateReport } from './replicate.js';
 import { closest, flagsUsage, parseFlags, type Flag, type Options } from './options.js';
 import { TokenizerInputError } from '../errors.js';
-import { TrainingDivergedError } from '../train/trainer.js';
+import { TrainingDivergedError, TrainingStoppedError } from '../train/trainer.js';
 
 const DEMO_FLAGS: readonly Flag[] = [
   { name: 'out', value: 'DIR', default: 'runs/demo', help: 'where the SVG goes' },
@@ -92,6 +92,10 @@ main(process.argv.slice(2)).then(
     if (error instanceof WaveletInputError || error instanceof BackendUnavailableError || error instanceof TokenizerInputError || error instanceof TrainingDivergedError) {
       console.error(`wavelet-gpt: ${error.message}`);
       process.exit(2);
+    }
+    if (error instanceof TrainingStoppedError) {
+      console.error(`wavelet-gpt: ${error.message}`);
+      process.exit(130); // as a shell reports a program stopped by Ctrl-C
     }
     console.error(error);
     process.exit(1);

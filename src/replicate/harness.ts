@@ -14,7 +14,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { CHECKPOINT_FILE, loadCheckpoint } from '../train/checkpoint.js';
 import { checkConfig, isWaveletLM, waveletLmPresetConfig, WAVELET_LM_PRESETS, type GPTConfig, type WaveletLMConfig } from '../model/config.js';
 import { parameterLayout } from '../model/parameters.js';
-import { train, WAVELET_LM_ONLY, type LogEntry, type TrainLog, type TrainSettings } from '../train/trainer.js';
+import { runTraining, WAVELET_LM_ONLY, type LogEntry, type TrainLog, type TrainSettings } from '../train/trainer.js';
 import { replicationMarkdown, replicationSvg } from './report.js';
 import { summarize, type RunResult, type VariantSummary } from './spe.js';
 
@@ -113,7 +113,7 @@ export function matchedWaveletLM(gpt: GPTConfig, shape: Omit<WaveletLMConfig, 'a
   return best!.config;
 }
 
-/** train()'s settings of one run of a variant; the WaveletLM's are matched to the baseline's config. */
+/** runTraining()'s settings of one run of a variant; the WaveletLM's are matched to the baseline's config. */
 function variantSettings(settings: ReplicateSettings, variant: Variant, data: string, seed: number, dir: string, baseline: TrainLog | undefined): TrainSettings {
   const training = { ...settings.training, data, tokenizer: 'char' as const, seed, out: dir };
   const sizes = { ...settings.training.sizes };
@@ -163,7 +163,7 @@ export async function replicate(settings: ReplicateSettings, events: ReplicateEv
         events.runStart?.({ variant, seed, index, total, resumedFrom });
         const runSettings = variantSettings(settings, variant, data, seed, dir, baseline);
         const onStep = { step: (entry: LogEntry) => events.step?.({ variant, seed, entry, steps: settings.training.steps }) };
-        log = resumable ? await train(runSettings, onStep, { dir, overrides: { steps: settings.training.steps } }) : await train(runSettings, onStep, undefined, { overwrite: true }); // a run of its own that never reached a checkpoint
+        log = resumable ? await runTraining(runSettings, onStep, { dir, overrides: { steps: settings.training.steps } }) : await runTraining(runSettings, onStep, undefined, { overwrite: true }); // a run of its own that never reached a checkpoint
       }
       if (variant === 'none') baseline = log;
       config ??= log.config;

@@ -80,6 +80,11 @@ export interface TrainLog {
   entries: LogEntry[];
 }
 
+/** A run stopped on request (Ctrl-C in the CLI) after saving the step it reached. */
+export class TrainingStoppedError extends Error {
+  override name = 'TrainingStoppedError';
+}
+
 /** A run that cannot go on: a NaN or infinite loss. The message says what is intact and what to do. */
 export class TrainingDivergedError extends Error {
   override name = 'TrainingDivergedError';
@@ -135,10 +140,19 @@ export function checkSettings(s: TrainSettings): TrainSettings {
   return s;
 }
 
-/** A run to continue: its folder, and the settings given again (total steps, learning rates). */
+/** The settings a caller may leave out, and what they are then (the CLI's flags show the same). */
+export const TRAIN_DEFAULTS = {
+  tokenizer: 'char', architecture: 'gpt', preset: 'tiny', backend: 'auto', steps: 300, batch: 8, accumulate: 1, optimizer: 'adamw',
+  lr: 3e-3, minLr: 1e-4, warmup: 20, schedule: 'cosine', evalEvery: 50, evalBatches: 4, seed: 1, out: 'runs/train',
+} as const satisfies Partial<TrainSettings>;
+
+/** What a run being continued may be given again; its other settings are its own (in its checkpoint). */
+export const RESUME_OVERRIDES = ['steps', 'lr', 'minLr', 'backend', 'evalEvery', 'evalBatches'] as const;
+
+/** A run to continue: its folder, and the settings given again. */
 export interface Resume {
   dir: string;
-  overrides: Partial<Pick<TrainSettings, 'steps' | 'lr' | 'minLr'>>;
+  overrides: Partial<Pick<TrainSettings, (typeof RESUME_OVERRIDES)[number]>>;
 }
 
 export interface TrainOptions {
@@ -153,6 +167,8 @@ export interface TrainOptions {
   microBatch?: number | 'auto';
   /** Bytes a training step may take (backends/memory.ts); by default each backend's own limit. */
   memoryBudget?: number;
+  /** Stops the run before its next step, a checkpoint written at the step reached; the run rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** settings with each batch split into micro-batches as `microBatch` asks (see TrainOptions). */
@@ -181,7 +197,7 @@ function splitBatch(settings: TrainSettings, config: ModelConfig, microBatch: Tr
  * or overwritten) and taken, under a lock that keeps a second process out until this one ends,
  * once the data, the config and the step's memory are known good.
  */
-export async function train(requested: TrainSettings, events: TrainEvents = {}, resume?: Resume, options: TrainOptions = {}): Promise<TrainLog> {
+export async function runTraining(requested: TrainSettings, events: TrainEvents = {}, resume?: Resume, options: TrainOptions = {}): Promise<TrainLog> {
   const [dir, existing, flag] = resume ? [resume.dir, 'resume' as const, '--resume'] : [requested.out, options.overwrite ? ('overwrite' as const) : ('refuse' as const), '--out'];
   checkRunFolder(dir, existing, flag); // before any work; the folder is taken once the data and model are known good
   const resumed = resume ? loadCheckpoint(resume.dir) : undefined;
@@ -230,7 +246,7 @@ export async function train(requested: TrainSettings, events: TrainEvents = {}, 
         const count = (names: readonly string[]) => names.reduce((sum, name) => sum + layout.byName.get(name)!.size, 0);
         folder.notes.push(`training ${(layout.count - count(frozen)).toLocaleString('en')} of ${layout.count.toLocaleString('en')} parameters (${frozen.length} tensors frozen${config.lora ? ': the base model, under LoRA adapters' : ''})`);
       }
-      return await runSteps({ settings: split, config, corpus, model, resumed, schedule, events, notes: folder.notes, start: { choice, parameters: layout.count } });
+      return await runSteps({ settings: split, config, corpus, model, resumed, schedule, events, notes: folder.notes, start: { choice, parameters: layout.count }, signal: options.signal });
     } finally {
       model.dispose();
     }
@@ -278,10 +294,11 @@ interface Run {
   events: TrainEvents;
   notes: string[];
   start: { choice?: BackendChoice; parameters: number };
+  signal?: AbortSignal;
 }
 
 /** The steps of a run in its claimed folder: batches, updates, evaluations, the log, the plot and checkpoints. */
-async function runSteps({ settings, config, corpus, model, resumed, schedule, events, notes, start }: Run): Promise<TrainLog> {
+async function runSteps({ settings, config, corpus, model, resumed, schedule, events, notes, start, signal }: Run): Promise<TrainLog> {
   const out = settings.out;
   const T = config.context;
   const sampler = batchSampler(corpus, settings.batch, T, new SeededRandom(resumed ? resumed.training.samplerState : settings.seed + 1));
@@ -302,7 +319,32 @@ async function runSteps({ settings, config, corpus, model, resumed, schedule, ev
     }
   }
   events.start?.({ config, corpus, model, choice: start.choice, fromStep, parameters: start.parameters, notes });
+  /** The log, the plot, the adapters and the checkpoint after `steps` steps, each written atomically. */
+  const save = async (steps: number) => {
+    // The log first: killed between the two writes, the log runs ahead of the checkpoint, and a
+    // resumed run drops the entries after the checkpoint's step (never the other way round).
+    writeFileAtomic(logPath, JSON.stringify(log, null, 1));
+    writeFileAtomic(join(out, 'curves.svg'), curvesSvg(log));
+    const parameters = await model.parameters();
+    // The adapters alone beside the checkpoint: what a fine-tuning with LoRA is for, at a few hundredths of the size.
+    if (config.lora) writeFileAtomic(join(out, ADAPTER_FILE), writeAdapter(config, parameters));
+    saveCheckpoint(out, {
+      config,
+      tokenizer: corpus.tokenizer.toJSON(),
+      parameters,
+      optimizer: await model.optimizerState(),
+      training: { step: steps, samplerState: sampler.random.state, plateau, settings },
+    });
+  };
   for (let step = fromStep; step < settings.steps; step++) {
+    // A step on the CPU backends resolves in microtasks alone: without a turn of the event loop
+    // between steps, nothing else runs (Ctrl-C's handler, a page's clicks) until the run ends.
+    await nextTurn();
+    if (signal?.aborted) {
+      // Stopped between steps: nothing of the work done is lost.
+      if (step > fromStep && log.entries.at(-1)?.validationLoss === undefined) await save(step);
+      throw signal.reason;
+    }
     const started = performance.now();
     const lr = learningRate(schedule, step, plateau);
     // Every micro-batch and the update are issued before the first await (BackendModel's contract).
@@ -329,24 +371,18 @@ async function runSteps({ settings, config, corpus, model, resumed, schedule, ev
     log.entries.push(entry);
     events.step?.(entry, settings.steps);
     if (evaluate) {
-      // The log first: killed between the two writes, the log runs ahead of the checkpoint, and a
-      // resumed run drops the entries after the checkpoint's step (never the other way round).
-      writeFileAtomic(logPath, JSON.stringify(log, null, 1));
-      writeFileAtomic(join(out, 'curves.svg'), curvesSvg(log));
-      // The adapters alone beside the checkpoint: what a fine-tuning with LoRA is for, at a few hundredths of the size.
-      if (config.lora) writeFileAtomic(join(out, ADAPTER_FILE), writeAdapter(config, await model.parameters()));
-      saveCheckpoint(out, {
-        config,
-        tokenizer: corpus.tokenizer.toJSON(),
-        parameters: await model.parameters(),
-        optimizer: await model.optimizerState(),
-        training: { step: step + 1, samplerState: sampler.random.state, plateau, settings },
-      });
+      await save(step + 1);
       events.evaluation?.(entry);
     }
   }
   await events.finish?.(model, log);
   return log;
+}
+
+/** Resolves on the event loop's next turn, after the events waiting (setImmediate in Node, a timer elsewhere). */
+function nextTurn(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (callback: () => void) => void }).setImmediate;
+  return new Promise((resolve) => (immediate ? immediate(() => resolve()) : setTimeout(resolve, 0)));
 }
 
 /** Training loss (a running mean, to see through batch noise) and validation loss, in bits per token. */
