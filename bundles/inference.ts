@@ -5,12 +5,21 @@
 import waveletWasm from '../build/wavelet.wasm';
 import tokenizersWasm from '../build/tokenizers.wasm';
 import { WaveletModel, WaveletGPT, type LoadOptions } from '../src/infer/model.js';
+import { serveModelWith } from '../src/infer/worker_host.js';
+import type { MessageEndpoint } from '../src/infer/worker_protocol.js';
 
 /** WaveletModel.load with the inlined kernels (unless `options` names others). */
 export function loadModel(source: Uint8Array | ArrayBuffer | URL | string, options: LoadOptions = {}): Promise<WaveletModel> {
   return WaveletModel.load(source, { wasm: waveletWasm, tokenizersWasm, ...options });
 }
 
+/** Serves a model in a worker (a Web Worker's scope by default) for createWorkerModel, loaded with the inlined kernels. */
+export function serveModel(endpoint?: MessageEndpoint): void {
+  serveModelWith(loadModel, endpoint);
+}
+
 export { WaveletModel, WaveletGPT, type LoadOptions };
+export { createWorkerModel, WorkerModel, type WorkerModelOptions } from '../src/infer/worker_model.js';
+export { clearModelCache } from '../src/io/model_cache.js';
 export type { GenerateOptions, GeneratedToken } from '../src/infer/model.js';
 export { wasmSimdSupported } from '../src/runtime/wasm.js';

@@ -63,6 +63,11 @@ writeFileSync('dist/bundles/wavelet-gpt.d.ts', [
   "export { wasmSimdSupported } from '../runtime/wasm.js';",
   '/** WaveletModel.load with the inlined kernels (unless `options` names others). */',
   'export declare function loadModel(source: Uint8Array | ArrayBuffer | URL | string, options?: LoadOptions): Promise<WaveletModel>;',
+  "export { createWorkerModel, WorkerModel, type WorkerModelOptions } from '../infer/worker_model.js';",
+  "export { clearModelCache } from '../io/model_cache.js';",
+  "import type { MessageEndpoint } from '../infer/worker_protocol.js';",
+  '/** Serves a model in a worker (a Web Worker\'s scope by default) for createWorkerModel, loaded with the inlined kernels. */',
+  'export declare function serveModel(endpoint?: MessageEndpoint): void;',
   '',
 ].join('\n'));
 for (const [name, { bytes, gzip }] of Object.entries(sizes)) console.log(`${name}: ${(bytes / 1024).toFixed(0)} KiB, ${(gzip / 1024).toFixed(0)} KiB gzipped`);

@@ -13,7 +13,9 @@ import { tokenizerRuntime } from '../tokenizers/runtime.js';
 import { parseCheckpoint } from '../io/checkpoint.js';
 import { applyAdapter } from '../io/adapter.js';
 import { mergeAdapters } from '../model/adapters.js';
-import { fetchBytes, type FetchOptions } from '../io/fetch_bytes.js';
+import type { FetchOptions } from '../io/fetch_bytes.js';
+import { fetchCached } from '../io/model_cache.js';
+import { turnsEvery } from '../runtime/next_turn.js';
 import type { WasmSource } from '../runtime/wasm.js';
 import type { WebGPUBackend } from '../runtime/webgpu.js';
 import type { BackendModel, BackendName, Decoder } from '../backends/model.js';
@@ -65,6 +67,11 @@ export interface LoadOptions extends FetchOptions {
   choiceCache?: ChoiceCache;
   /** Backend 'auto': told what is being timed as it starts. */
   onTiming?(message: string): void;
+  /**
+   * Keep downloads in the browser's Cache API and load from it next time (clearModelCache()
+   * empties it). Default: where the Cache API exists; true where it does not is an error.
+   */
+  cache?: boolean;
   /** A LoRA adapter file (`train --lora` writes DIR/adapter.safetensors) for this model: bytes, a URL or a path, merged into the weights on load. */
   adapter?: Uint8Array | ArrayBuffer | URL | string;
 }
@@ -186,7 +193,11 @@ export class WaveletModel {
     let fed = 0; // tokens of each sequence fed to the decoder
     let logits: Float32Array = new Float32Array(0);
     const tokensAt = (at: number) => sequences.map((s) => s[Math.min(at, s.length - 1)]);
+    // Every 16 ms the event loop gets a turn: a page paints, a worker hears 'stop', a server answers others.
+    const breathe = turnsEvery(16);
     while (!done.every(Boolean)) {
+      const pause = breathe();
+      if (pause) await pause;
       options.signal?.throwIfAborted();
       logits = await stepInWindow(decoder, T, fed++, tokensAt);
       for (let b = 0; b < B; b++) {
@@ -320,20 +331,20 @@ function heldBack(text: string, stops: string[]): number {
   return held;
 }
 
-async function readSource(source: Uint8Array | ArrayBuffer | URL | string, options: FetchOptions): Promise<[Uint8Array, string]> {
+async function readSource(source: Uint8Array | ArrayBuffer | URL | string, options: FetchOptions & { cache?: boolean }): Promise<[Uint8Array, string]> {
   if (source instanceof Uint8Array) return [source, 'checkpoint bytes'];
   if (source instanceof ArrayBuffer) return [new Uint8Array(source), 'checkpoint bytes'];
   const text = String(source);
   const node = typeof process !== 'undefined' && Boolean(process.versions?.node);
   if (source instanceof URL || /^(https?|file|blob|data):/.test(text)) {
     if (text.startsWith('file:') && node) return readFile(new URL(text));
-    return [await fetchBytes(text, options), text];
+    return [await fetchCached(text, options), text];
   }
   if (node) return readFile(text);
   // Elsewhere a path is an address relative to the page (a browser) or nothing to resolve it against.
   const base = (globalThis as { location?: { href: string } }).location?.href;
   if (!base) throw new WaveletInputError(`${text}: a path, with no file system and no page to resolve it against here; give a full URL or the bytes`);
-  return [await fetchBytes(new URL(text, base).href, options), text];
+  return [await fetchCached(new URL(text, base).href, options), text];
 }
 
 async function readFile(path: string | URL): Promise<[Uint8Array, string]> {

@@ -15,8 +15,8 @@ export interface FetchOptions {
   idleTimeoutMs?: number;
   /** Milliseconds for the whole download. Default 600,000. */
   totalTimeoutMs?: number;
-  /** Called as bytes arrive: received, and the total when the server declared it. */
-  onProgress?(received: number, total: number | undefined): void;
+  /** Called as bytes arrive: received, the total when the server declared it, and the URL (a load fetches a checkpoint and maybe an adapter). */
+  onProgress?(received: number, total: number | undefined, url: string): void;
 }
 
 export async function fetchBytes(url: string, options: FetchOptions = {}): Promise<Uint8Array> {
@@ -58,7 +58,7 @@ export async function fetchBytes(url: string, options: FetchOptions = {}): Promi
         chunks.push(value);
         received += value.length;
         restart();
-        options.onProgress?.(received, expected);
+        options.onProgress?.(received, expected, url);
       }
     } catch (error) {
       const cause = why || `the connection failed (${(error as Error).message})`;

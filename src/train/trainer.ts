@@ -10,6 +10,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { WaveletInputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { nextTurn } from '../runtime/next_turn.js';
 import { checkConfig, modelName, presetConfig, waveletLmPresetConfig, type Architecture, type GPTConfig, type ModelConfig, type WaveletLMConfig, type WaveletStructure } from '../model/config.js';
 import { initialParameters, parameterLayout } from '../model/parameters.js';
 import { SeededRandom } from '../model/random.js';
@@ -377,12 +378,6 @@ async function runSteps({ settings, config, corpus, model, resumed, schedule, ev
   }
   await events.finish?.(model, log);
   return log;
-}
-
-/** Resolves on the event loop's next turn, after the events waiting (setImmediate in Node, a timer elsewhere). */
-function nextTurn(): Promise<void> {
-  const immediate = (globalThis as { setImmediate?: (callback: () => void) => void }).setImmediate;
-  return new Promise((resolve) => (immediate ? immediate(() => resolve()) : setTimeout(resolve, 0)));
 }
 
 /** Training loss (a running mean, to see through batch noise) and validation loss, in bits per token. */
