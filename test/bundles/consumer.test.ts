@@ -39,7 +39,7 @@ test('installed: the dependencies a library user gets are the runtime ones only'
 });
 
 /** Bundles `entry` (in the project) for the browser with esbuild or Vite, serves it with `files`, opens it in Chromium; the body's text once `ready` holds. */
-async function runPage(entry: string, files: Record<string, string>, ready: string, bundler: 'esbuild' | 'vite' = 'esbuild'): Promise<string> {
+async function runPage(entry: string, files: Record<string, string>, ready: string, bundler: 'esbuild' | 'vite' = 'esbuild', workers: string[] = []): Promise<string> {
   const out = join(project, `out-${bundler}-${entry.replace(/\W/g, '')}`);
   const html = `<!doctype html><body><script type="module" src="/${entry}"></script></body>`;
   let index: string;
@@ -47,10 +47,11 @@ async function runPage(entry: string, files: Record<string, string>, ready: stri
     index = join(project, `vite-${entry.replace(/\W/g, '')}.html`);
     writeFileSync(index, html);
     const { build: viteBuild } = await import('vite');
-    await viteBuild({ root: project, logLevel: 'error', build: { outDir: out, emptyOutDir: true, target: 'es2022', rollupOptions: { input: index } } });
+    await viteBuild({ root: project, logLevel: 'error', worker: { format: 'es' }, build: { outDir: out, emptyOutDir: true, target: 'es2022', rollupOptions: { input: index } } });
     index = join(out, basename(index));
   } else {
-    await build({ entryPoints: [join(project, entry)], bundle: true, platform: 'browser', format: 'esm', splitting: true, outdir: out, absWorkingDir: project, logLevel: 'silent' });
+    // A worker's script is an entry of its own, beside the page's (esbuild does not follow `new Worker(new URL(...))`).
+    await build({ entryPoints: [entry, ...workers].map((file) => join(project, file)), bundle: true, platform: 'browser', format: 'esm', splitting: true, outdir: out, absWorkingDir: project, logLevel: 'silent' });
     index = join(out, 'index.html');
     writeFileSync(index, html);
   }
@@ -122,6 +123,53 @@ test("the README's quick start, as written: train and generate from the command 
   // the page through both bundlers the README names
   for (const bundler of ['esbuild', 'vite'] as const) {
     const text = await runPage('page.js', { '/runs/mine/checkpoint.safetensors': join(project, 'runs', 'mine', 'checkpoint.safetensors') }, 'document.body.textContent.length > 0', bundler);
+    assert.is(text, want, bundler);
+  }
+});
+
+/** The code blocks of a README section, by language. */
+function readmeBlocks(heading: string): { language: string; code: string }[] {
+  const section = readFileSync(join(root, 'README.md'), 'utf8').split(`\n## ${heading}\n`)[1].split('\n## ')[0];
+  return [...section.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map((m) => ({ language: m[1], code: m[2] }));
+}
+
+test("the README's 'Fine-tune a model', as written: a full fine-tune, LoRA adapters generated with and exported merged, and train(options)", () => {
+  const blocks = readmeBlocks('Fine-tune a model');
+  assert.equal(blocks.map((b) => b.language), ['sh', 'js']);
+  writeFileSync(join(project, 'other.txt'), 'It was the season of Light, it was the season of Darkness, it was the spring of hope. '.repeat(150));
+  const run = (line: string) => {
+    const result = spawnSync('sh', ['-c', line], { cwd: project, encoding: 'utf8' });
+    assert.is(result.status, 0, `${line}\n${result.stderr}`);
+    return result;
+  };
+  const outputs = blocks[0].code.trim().split('\n').map(run);
+  assert.match(outputs[1].stderr, /training [\d,]+ of [\d,]+ parameters \(\d+ tensors frozen: the base model, under LoRA adapters\)/);
+  const adapter = readFileSync(join(project, 'runs', 'lora', 'adapter.safetensors')).length;
+  const checkpoint = readFileSync(join(project, 'runs', 'lora', 'checkpoint.safetensors')).length;
+  assert.ok(adapter < checkpoint / 10, `the adapters alone (${adapter} bytes) beside the run's checkpoint (${checkpoint} bytes)`);
+  assert.ok(existsSync(join(project, 'lora-merged.safetensors')));
+  assert.match(outputs[2].stdout, /^It was/);
+  for (const dir of ['tuned', 'lora']) {
+    const log = JSON.parse(readFileSync(join(project, 'runs', dir, 'log.json'), 'utf8')) as { entries: { loss: number; validationLoss?: number }[] };
+    assert.ok(log.entries.at(-1)!.validationLoss! < log.entries[0].loss, `${dir}: the new text's loss falls`);
+  }
+  writeFileSync(join(project, 'fine-tune.mjs'), blocks[1].code);
+  const library = spawnSync(process.execPath, ['fine-tune.mjs'], { cwd: project, encoding: 'utf8' });
+  assert.is(library.status, 0, library.stderr);
+  assert.match(library.stdout, /^step 50: validation [\d.]+ nats\nstep 100: validation [\d.]+ nats\n$/);
+  assert.ok(existsSync(join(project, 'runs', 'lora-js', 'adapter.safetensors')));
+});
+
+test("the README's 'In a web page', as written: the model in a Web Worker, through esbuild and Vite, streams what Node generates", async () => {
+  const blocks = readmeBlocks('In a web page');
+  assert.equal(blocks.map((b) => b.language), ['js', 'js']);
+  writeFileSync(join(project, 'model-worker.js'), blocks[0].code);
+  writeFileSync(join(project, 'worker-page.js'), blocks[1].code);
+  const oracle = await WaveletModel.load(join(project, 'runs', 'mine'), { backend: 'wasm' });
+  const want = await oracle.complete('It was', { maxTokens: 100, seed: 1 });
+  oracle.dispose();
+  for (const bundler of ['esbuild', 'vite'] as const) {
+    const text = await runPage('worker-page.js', { '/runs/mine/checkpoint.safetensors': join(project, 'runs', 'mine', 'checkpoint.safetensors') }, `document.body.textContent.length >= ${want.length}`, bundler, ['model-worker.js']);
     assert.is(text, want, bundler);
   }
 });
