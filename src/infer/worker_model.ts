@@ -99,7 +99,7 @@ export class WorkerModel {
   failure: Error | undefined;
 
   /** @internal */
-  send(message: ToWorker, transfer: Transferable[] = []): void {
+  send(message: ToWorker, transfer: ArrayBuffer[] = []): void {
     this.worker.postMessage(message, transfer);
   }
 

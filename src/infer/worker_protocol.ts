@@ -40,7 +40,8 @@ export type FromWorker =
 
 /** Either face of a channel to or from a worker. */
 export interface MessageEndpoint {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
+  /** (Node's transfer list and the DOM's differ in type; both take the buffers given.) */
+  postMessage(message: unknown, transfer?: readonly unknown[]): void;
   addEventListener?(type: 'message', listener: (event: MessageEvent) => void): void;
   removeEventListener?(type: 'message', listener: (event: MessageEvent) => void): void;
   addEventListener?(type: 'error', listener: (event: ErrorEvent) => void): void;
