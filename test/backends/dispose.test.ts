@@ -1,6 +1,7 @@
 // dispose() gives back what a model holds: every GPU buffer it or its decoders made (counted by
 // wrapping the device's createBuffer, independently of our own bookkeeping), the chooser's losing
-// models, the wasm arena's blocks of each decoder, and the wasm instance itself.
+// models, the wasm arena's blocks of each decoder, and the wasm instance itself; and so does
+// WaveletModel.dispose, with the decoders it keeps for reuse.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
@@ -10,6 +11,10 @@ import { WebGPUModel } from '../../src/backends/webgpu/model.js';
 import { DEFAULT_ADAMW } from '../../src/kernels/optimizer/ref.js';
 import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
 import { webgpuBackend } from '../helpers.js';
+import { WaveletModel } from '../../src/infer/model.js';
+import { CharacterTokenizer } from '../../src/tokenizers/characters.js';
+import { writeSafetensors } from '../../src/io/safetensors.js';
+import { CHECKPOINT_FORMAT } from '../../src/io/checkpoint.js';
 import { TEST_CONFIGS } from '../model/configs.js';
 
 const config = TEST_CONFIGS[3][1]; // learnable: every kind of buffer (taps, tap gradients)
@@ -86,6 +91,38 @@ test('wasm: decoders give their blocks back to the arena; dispose lets the insta
     gc!();
   }
   assert.is(instance.deref(), undefined, 'the module\'s memory was collected');
+});
+
+test('WaveletModel.dispose frees what the model, its chooser and its kept decoders made', async () => {
+  const tokenizer = await CharacterTokenizer.fromCorpus('abcdefghijklm');
+  const small = { ...config, vocabSize: tokenizer.vocabSize };
+  const smallLayout = parameterLayout(small);
+  const bytes = writeSafetensors(
+    smallLayout.tensors.map((t) => ({ name: t.name, shape: t.shape, data: initialParameters(small, smallLayout, 2).subarray(t.offset, t.offset + t.size) })),
+    { format: CHECKPOINT_FORMAT, config: JSON.stringify(small), tokenizer: JSON.stringify(tokenizer.toJSON()) },
+  );
+  const gpu = await webgpuBackend();
+  if (gpu) {
+    const live = countBuffers(gpu.device);
+    const start = live();
+    for (const backend of ['webgpu', 'auto'] as const) {
+      const model = await WaveletModel.load(bytes, { backend, gpu, chooseBudgetMs: 30 });
+      await model.complete(['abc', 'def'], { maxTokens: 5 });
+      await Promise.all([model.complete('abc', { maxTokens: 5 }), model.complete('abc', { maxTokens: 5 }), model.complete('abc', { maxTokens: 5 })]); // three decoders at once, two kept
+      assert.ok(live() > start + 20, `backend ${backend}: the model and its kept decoders hold buffers (${live() - start})`);
+      model.dispose();
+      assert.is(live(), start, `backend ${backend}: every GPU buffer destroyed`);
+    }
+  }
+  const model = await WaveletModel.load(bytes, { backend: 'wasm' });
+  await model.complete('abc', { maxTokens: 5 });
+  const memory = new WeakRef((model as unknown as { model: { wasm: { kernels: { memory: WebAssembly.Memory } } } }).model.wasm.kernels.memory);
+  model.dispose();
+  for (let i = 0; i < 10 && memory.deref(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    (globalThis as { gc?: () => void }).gc!();
+  }
+  assert.is(memory.deref(), undefined, "the wasm instance's memory was collected");
 });
 
 test.run();
