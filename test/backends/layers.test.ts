@@ -14,6 +14,7 @@ import { checkConfig, type GPTConfig, type WaveletStructure } from '../../src/mo
 import { networkBuilder, type Layer, type Network } from '../../src/model/network.js';
 import { initialParameters, slice, waveletPlanOf, type AddTensor, type Init, type ParameterLayout, type ParameterTensor } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
+import { loraTensors, withLora } from '../../src/model/lora.js';
 import { useTfjsBackend } from '../../src/tfjs/backends.js';
 import { tfjsLoss, tfjsParameters } from '../../src/tfjs/network.js';
 import { registerWaveletOp } from '../../src/tfjs/wavelet_op.js';
@@ -102,6 +103,19 @@ const CASES: LayerCase[] = [
       const ins = [x, linear(add, tensor, x, 'second', C, C), add({ kind: 'gelu', in: x, out: 'third' }, C)];
       const routes = [0, 1, 2].map((row) => add({ kind: 'scale_route', ins, out: `routed${row}`, matrix: 'route', row }, C));
       return [add({ kind: 'sum', a: add({ kind: 'sum', a: routes[0], b: routes[1], out: 'r01', scaleA: 1, scaleB: 1 }, C), b: routes[2], out: 'routed', scaleA: 1, scaleB: 1 }, C), C];
+    },
+  },
+  {
+    // The rewrite itself (model/lora.ts) on a linear layer: base + (alpha / r) up(down(x)).
+    name: 'LoRA beside a linear layer, 6 -> 5, rank 2', kinds: ['linear', 'sum'],
+    build: (x, add, tensor) => {
+      tensor('a.w', [5, C], { normal: 0.5 });
+      tensor('a.b', [5], { normal: 0.5 });
+      for (const t of loraTensors([{ name: 'a.w', shape: [5, C] }], 2)) tensor(t.name, t.shape, { normal: 0.5 }); // B drawn too: A then has a gradient
+      const base: Network = { layers: [{ kind: 'linear', in: x, out: 'a', weight: 'a.w', bias: 'a.b', inFeatures: C, outFeatures: 5 }], widths: new Map([['a', 5]]), logits: 'a' };
+      const adapted = withLora(base, { rank: 2, alpha: 3, targets: ['a.w'] }, ['a.w']);
+      for (const layer of adapted.layers) add(layer, adapted.widths.get(layer.out)!);
+      return ['a', 5];
     },
   },
   { name: 'running_mean', kinds: ['running_mean'], build: (x, add) => [add({ kind: 'running_mean', in: x, out: 'mean' }, C), C] },
