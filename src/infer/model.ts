@@ -254,10 +254,15 @@ export class WaveletModel {
   async complete(prompt: string, options?: GenerateOptions): Promise<string>;
   async complete(prompt: string[], options?: GenerateOptions): Promise<string[]>;
   async complete(prompt: string | string[], options: GenerateOptions = {}): Promise<string | string[]> {
-    const texts = (Array.isArray(prompt) ? prompt : [prompt]).map(() => '');
-    for await (const { index, text } of this.generate(prompt, options)) texts[index] += text;
-    return Array.isArray(prompt) ? texts : texts[0];
+    return collectTexts(prompt, this.generate(prompt, options));
   }
+}
+
+/** The texts a generation of `prompt` streams, put together: one string, or one a prompt. */
+export async function collectTexts(prompt: string | string[], stream: AsyncIterable<GeneratedToken>): Promise<string | string[]> {
+  const texts = (Array.isArray(prompt) ? prompt : [prompt]).map(() => '');
+  for await (const { index, text } of stream) texts[index] += text;
+  return Array.isArray(prompt) ? texts : texts[0];
 }
 
 /**

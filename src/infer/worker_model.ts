@@ -10,7 +10,7 @@
 
 import { BackendUnavailableError, TokenizerInputError, WaveletInputError } from '../errors.js';
 import type { ModelConfig } from '../model/config.js';
-import type { GeneratedToken, GenerateOptions } from './model.js';
+import { collectTexts, type GeneratedToken, type GenerateOptions } from './model.js';
 import { listen, listenForFailure, type FromWorker, type LoadedModel, type MessageEndpoint, type ToWorker, type WorkerLoadOptions } from './worker_protocol.js';
 
 export interface WorkerModelOptions extends WorkerLoadOptions {
@@ -149,9 +149,7 @@ export class WorkerModel {
   async complete(prompt: string, options?: GenerateOptions): Promise<string>;
   async complete(prompt: string[], options?: GenerateOptions): Promise<string[]>;
   async complete(prompt: string | string[], options: GenerateOptions = {}): Promise<string | string[]> {
-    const texts = (Array.isArray(prompt) ? prompt : [prompt]).map(() => '');
-    for await (const { index, text } of this.generate(prompt, options)) texts[index] += text;
-    return Array.isArray(prompt) ? texts : texts[0];
+    return collectTexts(prompt, this.generate(prompt, options));
   }
 
   /** Frees the model in the worker (its GPU buffers and wasm memory), then ends the worker. */
