@@ -177,9 +177,11 @@ test("the README's 'In a web page', as written: the model in a Web Worker, throu
 test('TypeScript checks an importer of every entry with skipLibCheck off; require() says to import', () => {
   writeFileSync(join(project, 'use.ts'), [
     "import { WaveletGPT, WaveletModel } from 'wavelet-gpt';",
-    "import { loadModel } from 'wavelet-gpt/bundle';",
+    "import { loadModel, createWorkerModel, serveModel, clearModelCache } from 'wavelet-gpt/bundle';",
     "import { gpt2Tokenizer } from 'wavelet-gpt/tokenizers';",
-    'export const loaders: unknown[] = [WaveletGPT, WaveletModel.load, loadModel, gpt2Tokenizer];',
+    "import { train, type TrainingOptions } from 'wavelet-gpt/node';",
+    "const options: TrainingOptions = { init: 'runs/mine', lora: { rank: 4, targets: ['*.fc.w'] }, freeze: ['wte'], signal: new AbortController().signal };",
+    'export const loaders: unknown[] = [WaveletGPT, WaveletModel.load, loadModel, gpt2Tokenizer, createWorkerModel, serveModel, clearModelCache, train, options];',
   ].join('\n'));
   writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, skipLibCheck: false, noEmit: true, lib: ['ES2022', 'DOM'], types: [] }, files: ['use.ts'] }));
   const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { encoding: 'utf8' });
