@@ -106,69 +106,230 @@ export function layernormBackward(dinp: usize, dw: usize, db: usize, dout: usize
 }
 
 /**
- * out (N, OC) = inp (N, C) @ w^T + bias; w is (OC, C), bias 0 for none. Four output channels at
- * a time share each load of the input row.
+ * out (N, OC) = inp (N, C) @ w^T + bias; w is (OC, C), bias 0 for none. Two rows by four output
+ * channels at a time: each load of an input row serves four channels and each load of a weight
+ * row two positions. Every output is summed in the same order however the rows are grouped (four
+ * lanes over c, their sum, then the tail of c, then the bias): a row gives the same bits alone, in
+ * a pair, or in another thread's share of the rows.
  */
 export function matmulForward(out: usize, inp: usize, w: usize, bias: usize, N: i32, C: i32, OC: i32): void {
   const rowBytes = <usize>C << 2;
-  for (let n = 0; n < N; n++) {
-    const x = inp + <usize>n * rowBytes;
-    const o = out + (<usize>(n * OC) << 2);
+  let n = 0;
+  for (; n + 2 <= N; n += 2) {
+    const x0 = inp + <usize>n * rowBytes;
+    const x1 = x0 + rowBytes;
+    const o0 = out + (<usize>(n * OC) << 2);
+    const o1 = o0 + (<usize>OC << 2);
     let oc = 0;
     for (; oc + 4 <= OC; oc += 4) {
       const w0 = w + <usize>oc * rowBytes;
       const w1 = w0 + rowBytes;
       const w2 = w1 + rowBytes;
       const w3 = w2 + rowBytes;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
+      let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
       let c = 0;
       for (; c + 4 <= C; c += 4) {
         const at = <usize>c << 2;
-        const xv = v128.load(x + at);
-        a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(w0 + at)));
-        a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(w1 + at)));
-        a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(w2 + at)));
-        a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(w3 + at)));
+        const xa = v128.load(x0 + at);
+        const xb = v128.load(x1 + at);
+        const v0 = v128.load(w0 + at);
+        const v1 = v128.load(w1 + at);
+        const v2 = v128.load(w2 + at);
+        const v3 = v128.load(w3 + at);
+        a00 = f32x4.add(a00, f32x4.mul(xa, v0));
+        a01 = f32x4.add(a01, f32x4.mul(xa, v1));
+        a02 = f32x4.add(a02, f32x4.mul(xa, v2));
+        a03 = f32x4.add(a03, f32x4.mul(xa, v3));
+        a10 = f32x4.add(a10, f32x4.mul(xb, v0));
+        a11 = f32x4.add(a11, f32x4.mul(xb, v1));
+        a12 = f32x4.add(a12, f32x4.mul(xb, v2));
+        a13 = f32x4.add(a13, f32x4.mul(xb, v3));
       }
-      let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
-      for (; c < C; c++) {
-        const xc = f(x, c);
-        s0 += xc * f(w0, c);
-        s1 += xc * f(w1, c);
-        s2 += xc * f(w2, c);
-        s3 += xc * f(w3, c);
-      }
-      if (bias) {
-        s0 += f(bias, oc);
-        s1 += f(bias, oc + 1);
-        s2 += f(bias, oc + 2);
-        s3 += f(bias, oc + 3);
-      }
-      setF(o, oc, s0);
-      setF(o, oc + 1, s1);
-      setF(o, oc + 2, s2);
-      setF(o, oc + 3, s3);
+      setF(o0, oc, finishDot(a00, x0, w0, c, C, bias, oc));
+      setF(o0, oc + 1, finishDot(a01, x0, w1, c, C, bias, oc + 1));
+      setF(o0, oc + 2, finishDot(a02, x0, w2, c, C, bias, oc + 2));
+      setF(o0, oc + 3, finishDot(a03, x0, w3, c, C, bias, oc + 3));
+      setF(o1, oc, finishDot(a10, x1, w0, c, C, bias, oc));
+      setF(o1, oc + 1, finishDot(a11, x1, w1, c, C, bias, oc + 1));
+      setF(o1, oc + 2, finishDot(a12, x1, w2, c, C, bias, oc + 2));
+      setF(o1, oc + 3, finishDot(a13, x1, w3, c, C, bias, oc + 3));
     }
-    for (; oc < OC; oc++) setF(o, oc, dot(x, w + <usize>oc * rowBytes, C) + (bias ? f(bias, oc) : 0));
+    for (; oc < OC; oc++) {
+      const wr = w + <usize>oc * rowBytes;
+      setF(o0, oc, dot(x0, wr, C) + (bias ? f(bias, oc) : 0));
+      setF(o1, oc, dot(x1, wr, C) + (bias ? f(bias, oc) : 0));
+    }
+  }
+  for (; n < N; n++) {
+    const x = inp + <usize>n * rowBytes;
+    const o = out + (<usize>(n * OC) << 2);
+    for (let oc = 0; oc < OC; oc++) setF(o, oc, dot(x, w + <usize>oc * rowBytes, C) + (bias ? f(bias, oc) : 0));
   }
 }
 
+/** A dot product's end, as dot() ends it: the lanes' sum, the tail of c from `c`, then the bias. */
+@inline
+function finishDot(acc: v128, x: usize, w: usize, c: i32, C: i32, bias: usize, oc: i32): f32 {
+  let s = hsum(acc);
+  for (; c < C; c++) s += f(x, c) * f(w, c);
+  return s + (bias ? f(bias, oc) : 0);
+}
+
+/** Both gradients of matmulForward (dinp += dout @ w, dw += dout^T @ inp, dbias += column sums of dout). */
 export function matmulBackward(dinp: usize, dw: usize, dbias: usize, dout: usize, inp: usize, w: usize, N: i32, C: i32, OC: i32): void {
+  matmulBackwardInput(dinp, dout, w, N, C, OC);
+  matmulBackwardWeights(dw, dbias, dout, inp, N, C, OC, 0, OC);
+}
+
+/**
+ * dinp (N, C) += dout (N, OC) @ w (OC, C). Four rows by eight channels kept in registers while
+ * the output channels pass; each element adds its terms in the order of oc, whatever the grouping.
+ */
+export function matmulBackwardInput(dinp: usize, dout: usize, w: usize, N: i32, C: i32, OC: i32): void {
   const rowBytes = <usize>C << 2;
-  for (let n = 0; n < N; n++) {
-    const d = dout + (<usize>(n * OC) << 2);
-    const di = dinp + <usize>n * rowBytes;
-    for (let oc = 0; oc < OC; oc++) axpy(di, f(d, oc), w + <usize>oc * rowBytes, C);
-  }
-  for (let oc = 0; oc < OC; oc++) {
-    const dwRow = dw + <usize>oc * rowBytes;
-    let db: f32 = 0;
-    for (let n = 0; n < N; n++) {
-      const g = f(dout, n * OC + oc);
-      db += g;
-      axpy(dwRow, g, inp + <usize>n * rowBytes, C);
+  const doutRow = <usize>OC << 2;
+  let n = 0;
+  for (; n + 4 <= N; n += 4) {
+    const d0 = dout + <usize>n * doutRow;
+    const d1 = d0 + doutRow;
+    const d2 = d1 + doutRow;
+    const d3 = d2 + doutRow;
+    const i0 = dinp + <usize>n * rowBytes;
+    const i1 = i0 + rowBytes;
+    const i2 = i1 + rowBytes;
+    const i3 = i2 + rowBytes;
+    let c = 0;
+    for (; c + 8 <= C; c += 8) {
+      const at = <usize>c << 2;
+      let a0 = v128.load(i0 + at), b0 = v128.load(i0 + at + 16);
+      let a1 = v128.load(i1 + at), b1 = v128.load(i1 + at + 16);
+      let a2 = v128.load(i2 + at), b2 = v128.load(i2 + at + 16);
+      let a3 = v128.load(i3 + at), b3 = v128.load(i3 + at + 16);
+      for (let oc = 0; oc < OC; oc++) {
+        const wr = w + <usize>oc * rowBytes + at;
+        const wa = v128.load(wr);
+        const wb = v128.load(wr + 16);
+        const g0 = f32x4.splat(f(d0, oc)), g1 = f32x4.splat(f(d1, oc)), g2 = f32x4.splat(f(d2, oc)), g3 = f32x4.splat(f(d3, oc));
+        a0 = f32x4.add(a0, f32x4.mul(g0, wa));
+        b0 = f32x4.add(b0, f32x4.mul(g0, wb));
+        a1 = f32x4.add(a1, f32x4.mul(g1, wa));
+        b1 = f32x4.add(b1, f32x4.mul(g1, wb));
+        a2 = f32x4.add(a2, f32x4.mul(g2, wa));
+        b2 = f32x4.add(b2, f32x4.mul(g2, wb));
+        a3 = f32x4.add(a3, f32x4.mul(g3, wa));
+        b3 = f32x4.add(b3, f32x4.mul(g3, wb));
+      }
+      v128.store(i0 + at, a0);
+      v128.store(i0 + at + 16, b0);
+      v128.store(i1 + at, a1);
+      v128.store(i1 + at + 16, b1);
+      v128.store(i2 + at, a2);
+      v128.store(i2 + at + 16, b2);
+      v128.store(i3 + at, a3);
+      v128.store(i3 + at + 16, b3);
     }
-    if (dbias) setF(dbias, oc, f(dbias, oc) + db);
+    for (let r = 0; r < 4; r++) inputGradientTail(dinp + <usize>(n + r) * rowBytes, dout + <usize>(n + r) * doutRow, w, c, C, OC);
+  }
+  for (; n < N; n++) inputGradientTail(dinp + <usize>n * rowBytes, dout + <usize>n * doutRow, w, 0, C, OC);
+}
+
+/** One row of dinp from channel c on: each element its terms in the order of oc. */
+@inline
+function inputGradientTail(di: usize, d: usize, w: usize, c: i32, C: i32, OC: i32): void {
+  const rowBytes = <usize>C << 2;
+  for (; c + 4 <= C; c += 4) {
+    const at = <usize>c << 2;
+    let a = v128.load(di + at);
+    for (let oc = 0; oc < OC; oc++) a = f32x4.add(a, f32x4.mul(f32x4.splat(f(d, oc)), v128.load(w + <usize>oc * rowBytes + at)));
+    v128.store(di + at, a);
+  }
+  for (; c < C; c++) {
+    let s = f(di, c);
+    for (let oc = 0; oc < OC; oc++) s += f(d, oc) * f(w + <usize>oc * rowBytes, c);
+    setF(di, c, s);
+  }
+}
+
+/** Rows of inp a block of dw's accumulation reads before moving on (kept in the fastest caches). */
+const WEIGHT_GRADIENT_ROWS = 64;
+
+/**
+ * dw[ocStart..ocEnd) (OC, C) += dout^T @ inp and dbias += dout's column sums, for the output
+ * channels ocStart..ocEnd (a thread's share). Four channels by eight inputs kept in registers over
+ * a block of rows; each element adds its terms in the order of n, whatever the grouping.
+ */
+export function matmulBackwardWeights(dw: usize, dbias: usize, dout: usize, inp: usize, N: i32, C: i32, OC: i32, ocStart: i32, ocEnd: i32): void {
+  const rowBytes = <usize>C << 2;
+  const doutRow = <usize>OC << 2;
+  if (dbias) {
+    for (let oc = ocStart; oc < ocEnd; oc++) {
+      let db: f32 = 0;
+      for (let n = 0; n < N; n++) db += f(dout, n * OC + oc);
+      setF(dbias, oc, f(dbias, oc) + db);
+    }
+  }
+  for (let n0 = 0; n0 < N; n0 += WEIGHT_GRADIENT_ROWS) {
+    const n1 = min(N, n0 + WEIGHT_GRADIENT_ROWS);
+    let oc = ocStart;
+    for (; oc + 4 <= ocEnd; oc += 4) {
+      const r0 = dw + <usize>oc * rowBytes;
+      const r1 = r0 + rowBytes;
+      const r2 = r1 + rowBytes;
+      const r3 = r2 + rowBytes;
+      let c = 0;
+      for (; c + 8 <= C; c += 8) {
+        const at = <usize>c << 2;
+        let a0 = v128.load(r0 + at), b0 = v128.load(r0 + at + 16);
+        let a1 = v128.load(r1 + at), b1 = v128.load(r1 + at + 16);
+        let a2 = v128.load(r2 + at), b2 = v128.load(r2 + at + 16);
+        let a3 = v128.load(r3 + at), b3 = v128.load(r3 + at + 16);
+        for (let n = n0; n < n1; n++) {
+          const xr = inp + <usize>n * rowBytes + at;
+          const xa = v128.load(xr);
+          const xb = v128.load(xr + 16);
+          const g = v128.load(dout + <usize>n * doutRow + (<usize>oc << 2));
+          const g0 = f32x4.splat(f32x4.extract_lane(g, 0)), g1 = f32x4.splat(f32x4.extract_lane(g, 1));
+          const g2 = f32x4.splat(f32x4.extract_lane(g, 2)), g3 = f32x4.splat(f32x4.extract_lane(g, 3));
+          a0 = f32x4.add(a0, f32x4.mul(g0, xa));
+          b0 = f32x4.add(b0, f32x4.mul(g0, xb));
+          a1 = f32x4.add(a1, f32x4.mul(g1, xa));
+          b1 = f32x4.add(b1, f32x4.mul(g1, xb));
+          a2 = f32x4.add(a2, f32x4.mul(g2, xa));
+          b2 = f32x4.add(b2, f32x4.mul(g2, xb));
+          a3 = f32x4.add(a3, f32x4.mul(g3, xa));
+          b3 = f32x4.add(b3, f32x4.mul(g3, xb));
+        }
+        v128.store(r0 + at, a0);
+        v128.store(r0 + at + 16, b0);
+        v128.store(r1 + at, a1);
+        v128.store(r1 + at + 16, b1);
+        v128.store(r2 + at, a2);
+        v128.store(r2 + at + 16, b2);
+        v128.store(r3 + at, a3);
+        v128.store(r3 + at + 16, b3);
+      }
+      for (let r = 0; r < 4; r++) weightGradientTail(dw, dout, inp, oc + r, c, C, OC, n0, n1);
+    }
+    for (; oc < ocEnd; oc++) weightGradientTail(dw, dout, inp, oc, 0, C, OC, n0, n1);
+  }
+}
+
+/** One row of dw from input channel c on, over rows n0..n1: each element its terms in the order of n. */
+@inline
+function weightGradientTail(dw: usize, dout: usize, inp: usize, oc: i32, c: i32, C: i32, OC: i32, n0: i32, n1: i32): void {
+  const rowBytes = <usize>C << 2;
+  const r = dw + <usize>oc * rowBytes;
+  for (; c + 4 <= C; c += 4) {
+    const at = <usize>c << 2;
+    let a = v128.load(r + at);
+    for (let n = n0; n < n1; n++) a = f32x4.add(a, f32x4.mul(f32x4.splat(f(dout, n * OC + oc)), v128.load(inp + <usize>n * rowBytes + at)));
+    v128.store(r + at, a);
+  }
+  for (; c < C; c++) {
+    let s = f(r, c);
+    for (let n = n0; n < n1; n++) s += f(dout, n * OC + oc) * f(inp + <usize>n * rowBytes, c);
+    setF(r, c, s);
   }
 }
 
