@@ -2,7 +2,7 @@
 // bank and the layers of the GPT around it, sharing one memory.
 export { planRuns, streamingFilter, packTaps, learnableFilter, learnableTapGradient } from './wavelet';
 export {
-  encoderForward, encoderBackward, layernormForward, layernormBackward, matmulForward, matmulBackward, matmulBackwardInput, matmulBackwardWeights,
+  encoderForward, encoderBackward, layernormForward, layernormBackward, matmulForward, matmulBackward, matmulBackwardInput, matmulBackwardWeights, matmulBackwardShare,
   attentionForward, attentionBackward, decodeAttention, geluForward, geluBackward, residualForward, addScaled,
   crossEntropyForward, crossEntropyBackward,
 } from './model/layers';

@@ -183,6 +183,15 @@ export function matmulBackward(dinp: usize, dw: usize, dbias: usize, dout: usize
 }
 
 /**
+ * A thread's share of matmulBackward: the rows nStart..nEnd of dinp, and the output channels
+ * ocStart..ocEnd of dw and dbias (each thread writes its own, so no two threads touch a float).
+ */
+export function matmulBackwardShare(dinp: usize, dw: usize, dbias: usize, dout: usize, inp: usize, w: usize, N: i32, C: i32, OC: i32, nStart: i32, nEnd: i32, ocStart: i32, ocEnd: i32): void {
+  if (nEnd > nStart) matmulBackwardInput(dinp + (<usize>(nStart * C) << 2), dout + (<usize>(nStart * OC) << 2), w, nEnd - nStart, C, OC);
+  if (ocEnd > ocStart) matmulBackwardWeights(dw, dbias, dout, inp, N, C, OC, ocStart, ocEnd);
+}
+
+/**
  * dinp (N, C) += dout (N, OC) @ w (OC, C). Four rows by eight channels kept in registers while
  * the output channels pass; each element adds its terms in the order of oc, whatever the grouping.
  */

@@ -34,6 +34,8 @@ export interface ModelOptions {
    * their optimizer state is held at zero.
    */
   frozen?: readonly string[];
+  /** wasm: threads sharing the work (workers over one shared memory); 1, the default, runs on this thread alone. */
+  threads?: number;
 }
 
 /** The ranges of the parameters `options.frozen` names (checked against the layout). */

@@ -5,6 +5,7 @@
 
 import { fetchBytes } from '../io/fetch_bytes.js';
 import { BackendUnavailableError } from '../errors.js';
+import { threadsUnavailable, WasmThreadPool } from './wasm_threads.js';
 
 export interface WaveletWasmExports {
   memory: WebAssembly.Memory;
@@ -23,6 +24,7 @@ export interface ModelWasmExports {
   layernormBackward(dinp: number, dw: number, db: number, dout: number, inp: number, w: number, mean: number, rstd: number, N: number, C: number): void;
   matmulForward(out: number, inp: number, w: number, bias: number, N: number, C: number, OC: number): void;
   matmulBackward(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number): void;
+  matmulBackwardShare(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number, nStart: number, nEnd: number, ocStart: number, ocEnd: number): void;
   attentionForward(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number): void;
   decodeAttention(out: number, qkv: number, keys: number, values: number, B: number, T: number, t: number, C: number, NH: number, scores: number): void;
   attentionBackward(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number): void;
@@ -187,6 +189,8 @@ export interface WasmBackend {
   kind: 'wasm';
   kernels: WaveletWasmExports & ModelWasmExports;
   arena: WasmArena;
+  /** The workers sharing this memory (threads > 1); absent: this thread alone. */
+  pool?: WasmThreadPool;
 }
 
 /** Instantiates one of our modules (`file` in build/ unless `source` says otherwise). */
@@ -211,4 +215,37 @@ export async function instantiateModule<T extends { memory: WebAssembly.Memory }
 export async function createWasmBackend(source?: WasmSource): Promise<WasmBackend> {
   const kernels = await instantiateModule<WaveletWasmExports & ModelWasmExports>('wavelet.wasm', source);
   return { kind: 'wasm', kernels, arena: new WasmArena(kernels) };
+}
+
+/**
+ * The kernels on `threads` threads: build/wavelet-threads.wasm (`source` says otherwise) over one
+ * shared memory, in this thread and in threads - 1 workers (wasm_threads.ts) that run the kernels
+ * named `parallel` on their shares. Where threads cannot run, a BackendUnavailableError says why.
+ */
+export async function createThreadedWasmBackend(threads: number, parallel: readonly string[], source?: WasmSource): Promise<WasmBackend> {
+  if (!Number.isInteger(threads) || threads < 2) throw new RangeError(`threads: expected an integer >= 2, found ${threads}`);
+  const why = threadsUnavailable();
+  if (why) throw new BackendUnavailableError(`wasm threads: ${why}`);
+  if (!wasmSimdSupported()) throw new BackendUnavailableError('this WebAssembly engine has no SIMD (128-bit) support');
+  const code = await wasmBytes(source, 'wavelet-threads.wasm');
+  const module = code instanceof WebAssembly.Module ? code : await WebAssembly.compile(code);
+  // As large as wasm32 allows, where the host grants the address space; a quarter of it elsewhere.
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+  } catch {
+    memory = new WebAssembly.Memory({ initial: 1, maximum: 16384, shared: true });
+  }
+  const instance = await WebAssembly.instantiate(module, {
+    env: {
+      memory,
+      abort(_message: number, _file: number, line: number, column: number) {
+        throw new Error(`wavelet-threads.wasm aborted at ${line}:${column}`);
+      },
+    },
+  });
+  (instance.exports as { _initialize?: () => void })._initialize?.();
+  const kernels = instance.exports as unknown as WaveletWasmExports & ModelWasmExports;
+  const pool = await WasmThreadPool.create(module, memory, threads, parallel);
+  return { kind: 'wasm', kernels, arena: new WasmArena(kernels), pool };
 }

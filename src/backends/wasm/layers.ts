@@ -10,11 +10,14 @@ import type { ModelConfig } from '../../model/config.js';
 import type { Factor } from '../../model/network.js';
 import { LiftingPredictState, RunningMeanState } from '../../kernels/wavelet_lm/ref.js';
 import type { LayerBuffers, LayerOperations } from '../program.js';
+import type { ParallelKernels } from './parallel.js';
 
 export type WasmOperation = () => void;
 
 export interface WasmLayerContext {
   wasm: WasmBackend;
+  /** The heavy kernels, shared out across the backend's threads (this one alone without a pool). */
+  parallel: ParallelKernels;
   config: ModelConfig;
   wavelet: WasmWaveletOp | undefined;
   /** Byte offsets of a parameter, of its gradient (training). */
@@ -33,6 +36,7 @@ export function wasmLayer(io: LayerBuffers<number>, ctx: WasmLayerContext): Laye
   const { layer, inputs: [x, x2], output: y, outputWidth, inputGradients: [dx, dx2], outputGradient: dy } = io;
   const { wasm, config, B, T, generation } = ctx;
   const { kernels: k, arena } = wasm;
+  const par = ctx.parallel;
   const N = B * T;
   const C = config.width;
   const p = ctx.parameter;
@@ -57,15 +61,15 @@ export function wasmLayer(io: LayerBuffers<number>, ctx: WasmLayerContext): Laye
     case 'layernorm': {
       const mean = ctx.alloc(4 * N), rstd = ctx.alloc(4 * N);
       return {
-        forward: [() => k.layernormForward(y, mean, rstd, x, p(layer.weight), p(layer.bias), N, outputWidth)],
+        forward: [() => par.layernormForward(y, mean, rstd, x, p(layer.weight), p(layer.bias), N, outputWidth)],
         backward: () => [() => k.layernormBackward(dx, g(layer.weight), g(layer.bias), dy!, x, p(layer.weight), mean, rstd, N, outputWidth)],
       };
     }
     case 'linear': {
       const { inFeatures: K, outFeatures: M, bias } = layer;
       return {
-        forward: [() => k.matmulForward(y, x, p(layer.weight), bias ? p(bias) : 0, N, K, M)],
-        backward: () => [() => k.matmulBackward(dx, g(layer.weight), bias ? g(bias) : 0, dy!, x, p(layer.weight), N, K, M)],
+        forward: [() => par.matmulForward(y, x, p(layer.weight), bias ? p(bias) : 0, N, K, M)],
+        backward: () => [() => par.matmulBackward(dx, g(layer.weight), bias ? g(bias) : 0, dy!, x, p(layer.weight), N, K, M)],
       };
     }
     case 'attention': {
@@ -83,15 +87,15 @@ export function wasmLayer(io: LayerBuffers<number>, ctx: WasmLayerContext): Laye
           k.decodeAttention(y, x, keys, values, B, context, t, C, NH, scores);
         }] };
       }
-      const att = ctx.alloc(4 * B * NH * T * T), scratch = ctx.alloc(4 * T);
+      const att = ctx.alloc(4 * B * NH * T * T), scratch = ctx.alloc(4 * T * par.threads); // T floats a thread
       return {
-        forward: [() => k.attentionForward(y, att, x, B, T, C, NH)],
-        backward: () => [() => k.attentionBackward(dx, dy!, x, att, B, T, C, NH, scratch)],
+        forward: [() => par.attentionForward(y, att, x, B, T, C, NH)],
+        backward: () => [() => par.attentionBackward(dx, dy!, x, att, B, T, C, NH, scratch)],
       };
     }
     case 'gelu': {
       const n = N * outputWidth;
-      return { forward: [() => k.geluForward(y, x, n)], backward: () => [() => k.geluBackward(dx, x, dy!, n)] };
+      return { forward: [() => par.geluForward(y, x, n)], backward: () => [() => par.geluBackward(dx, x, dy!, n)] };
     }
     case 'residual':
       return { forward: [() => k.residualForward(y, x, x2, N * C)] };

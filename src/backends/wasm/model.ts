@@ -3,7 +3,9 @@
 // AssemblyScript kernel (backends/wasm/layers.ts). Activations are allocated once for a batch
 // shape and again only when it changes.
 
-import { createWasmBackend, type WasmBackend, type WasmSource } from '../../runtime/wasm.js';
+import { createThreadedWasmBackend, createWasmBackend, type WasmBackend, type WasmSource } from '../../runtime/wasm.js';
+import { WaveletInputError } from '../../errors.js';
+import { PARALLEL_KERNELS, parallelKernels, type ParallelKernels } from './parallel.js';
 import { WasmWaveletOp } from '../../kernels/wavelet/wasm.js';
 import { clipScale, decayMask, OPTIMIZER_SLOTS, withoutFrozenState } from '../../kernels/optimizer/ref.js';
 import { networkOf } from '../../model/networks.js';
@@ -45,9 +47,11 @@ export class WasmModel implements BackendModel {
   private current: TrainingProgram | undefined;
   private readonly decoders = new Set<Decoder>();
   private readonly frozen: [number, number][];
+  private readonly parallel: ParallelKernels;
 
   private constructor(wasm: WasmBackend, private readonly options: ModelOptions) {
     this.wasm = wasm;
+    this.parallel = parallelKernels(wasm);
     this.frozen = frozenRanges(options);
     this.config = options.config;
     this.layout = options.layout;
@@ -69,8 +73,19 @@ export class WasmModel implements BackendModel {
     this.wavelet = plan ? new WasmWaveletOp(wasm, plan) : undefined;
   }
 
-  static async create(options: ModelOptions, source?: WasmSource): Promise<WasmModel> {
-    return new WasmModel(await createWasmBackend(source), options);
+  /**
+   * source: build/wavelet.wasm's bytes, module or URL; threadsSource likewise
+   * build/wavelet-threads.wasm's, for options.threads above 1.
+   */
+  static async create(options: ModelOptions, source?: WasmSource, threadsSource?: WasmSource): Promise<WasmModel> {
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) throw new WaveletInputError(`threads: expected an integer >= 1, found ${threads}`);
+    return new WasmModel(threads > 1 ? await createThreadedWasmBackend(threads, PARALLEL_KERNELS, threadsSource) : await createWasmBackend(source), options);
+  }
+
+  /** Threads sharing the work (1: this one alone). */
+  get threads(): number {
+    return this.module.pool?.threads ?? 1;
   }
 
   private get module(): WasmBackend {
@@ -81,6 +96,7 @@ export class WasmModel implements BackendModel {
   private context(B: number, T: number, tokens: number, alloc: (bytes: number) => number, generation?: WasmLayerContext['generation']): WasmLayerContext {
     return {
       wasm: this.module,
+      parallel: this.parallel,
       config: this.config,
       wavelet: this.wavelet,
       parameter: (name) => this.offsets.get(name)!,
@@ -258,6 +274,7 @@ export class WasmModel implements BackendModel {
     for (const decoder of [...this.decoders]) decoder.dispose();
     this.releaseProgram();
     this.wavelet = undefined;
+    this.wasm?.pool?.dispose();
     this.wasm = undefined; // the instance and its memory go with the last reference
   }
 }

@@ -1,0 +1,104 @@
+// The wasm layers' heavy kernels shared out across the threads of a WasmThreadPool: matmuls by
+// rows (and, for one row, by output channels), their gradients by rows of the input's gradient
+// and output channels of the weights', attention by sequences, GELU and LayerNorm by rows. Each
+// share is a call of the same kernel on a slice of the same buffers, and every output element is
+// computed by one thread in the order one thread computes it (assembly/model/layers.ts), so the
+// results are the same bits at any thread count. Work too small to repay a wake-up stays here.
+
+import type { WasmBackend } from '../../runtime/wasm.js';
+
+/**
+ * The least work worth a share, a wake-up of the workers costing tens of microseconds:
+ * multiply-adds of a matmul or attention share, elements of an elementwise one. Tests set them to
+ * 1 to share out every kernel, however small.
+ */
+export const shareThresholds = { macs: 1 << 18, elements: 1 << 13 };
+
+/** The kernels the workers are given (their indices travel in the control block). */
+export const PARALLEL_KERNELS = ['matmulForward', 'matmulBackwardShare', 'attentionForward', 'attentionBackward', 'geluForward', 'geluBackward', 'layernormForward'] as const;
+
+export interface ParallelKernels {
+  readonly threads: number;
+  matmulForward(out: number, inp: number, w: number, bias: number, N: number, C: number, OC: number): void;
+  matmulBackward(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number): void;
+  attentionForward(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number): void;
+  /** scratch: T floats a thread. */
+  attentionBackward(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number): void;
+  geluForward(out: number, inp: number, n: number): void;
+  geluBackward(dinp: number, inp: number, dout: number, n: number): void;
+  layernormForward(out: number, mean: number, rstd: number, inp: number, w: number, b: number, N: number, C: number): void;
+}
+
+/** [start, end) of `parts` near-equal pieces of `total`, the boundaries multiples of `align`. */
+export function splitRange(total: number, parts: number, align = 1): [number, number][] {
+  const units = Math.ceil(total / align);
+  const ranges: [number, number][] = [];
+  for (let i = 0; i < parts; i++) {
+    const start = Math.min(total, Math.floor((units * i) / parts) * align);
+    const end = Math.min(total, Math.floor((units * (i + 1)) / parts) * align);
+    if (end > start) ranges.push([start, end]);
+  }
+  return ranges;
+}
+
+/** How many shares `work` units make at `least` a share, at most the threads. */
+function shareCount(threads: number, work: number, least: number, pieces: number): number {
+  return Math.max(1, Math.min(threads, Math.floor(work / least), pieces));
+}
+
+export function parallelKernels(wasm: WasmBackend): ParallelKernels {
+  const k = wasm.kernels;
+  const pool = wasm.pool;
+  const threads = pool?.threads ?? 1;
+  const kernels = k as unknown as Record<string, (...args: number[]) => unknown>;
+  const run = (kernel: (typeof PARALLEL_KERNELS)[number], shares: number[][]) => (shares.length === 1 ? kernels[kernel](...shares[0]) : pool!.run(kernels, kernel, shares));
+  return {
+    threads,
+    matmulForward(out, inp, w, bias, N, C, OC) {
+      const parts = shareCount(threads, N * C * OC, shareThresholds.macs, N > 1 ? Math.ceil(N / 2) : Math.ceil(OC / 4));
+      if (parts === 1) return k.matmulForward(out, inp, w, bias, N, C, OC);
+      if (N === 1) {
+        // One row (a token being decoded): its output channels shared out.
+        return run('matmulForward', splitRange(OC, parts, 4).map(([a, b]) => [out + 4 * a, inp, w + 4 * a * C, bias ? bias + 4 * a : 0, 1, C, b - a]));
+      }
+      run('matmulForward', splitRange(N, parts, 2).map(([a, b]) => [out + 4 * a * OC, inp + 4 * a * C, w, bias, b - a, C, OC]));
+    },
+    matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC) {
+      const parts = shareCount(threads, 2 * N * C * OC, shareThresholds.macs, Math.max(N, Math.ceil(OC / 4)));
+      if (parts === 1) return k.matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC);
+      const rows = splitRange(N, parts, 4);
+      const channels = splitRange(OC, parts, 4);
+      const shares = Array.from({ length: Math.max(rows.length, channels.length) }, (_, i) => {
+        const [n0, n1] = rows[i] ?? [0, 0];
+        const [o0, o1] = channels[i] ?? [0, 0];
+        return [dinp, dw, dbias, dout, inp, w, N, C, OC, n0, n1, o0, o1];
+      });
+      run('matmulBackwardShare', shares);
+    },
+    attentionForward(out, att, qkv, B, T, C, NH) {
+      const parts = shareCount(threads, B * T * T * C, shareThresholds.macs, B);
+      if (parts === 1) return k.attentionForward(out, att, qkv, B, T, C, NH);
+      run('attentionForward', splitRange(B, parts).map(([a, b]) => [out + 4 * a * T * C, att + 4 * a * NH * T * T, qkv + 4 * a * T * 3 * C, b - a, T, C, NH]));
+    },
+    attentionBackward(dqkv, dout, qkv, att, B, T, C, NH, scratch) {
+      const parts = shareCount(threads, 2 * B * T * T * C, shareThresholds.macs, B);
+      if (parts === 1) return k.attentionBackward(dqkv, dout, qkv, att, B, T, C, NH, scratch);
+      run('attentionBackward', splitRange(B, parts).map(([a, b], i) => [dqkv + 4 * a * T * 3 * C, dout + 4 * a * T * C, qkv + 4 * a * T * 3 * C, att + 4 * a * NH * T * T, b - a, T, C, NH, scratch + 4 * i * T]));
+    },
+    geluForward(out, inp, n) {
+      const parts = shareCount(threads, n, shareThresholds.elements, n);
+      if (parts === 1) return k.geluForward(out, inp, n);
+      run('geluForward', splitRange(n, parts, 4).map(([a, b]) => [out + 4 * a, inp + 4 * a, b - a]));
+    },
+    geluBackward(dinp, inp, dout, n) {
+      const parts = shareCount(threads, n, shareThresholds.elements, n);
+      if (parts === 1) return k.geluBackward(dinp, inp, dout, n);
+      run('geluBackward', splitRange(n, parts, 4).map(([a, b]) => [dinp + 4 * a, inp + 4 * a, dout + 4 * a, b - a]));
+    },
+    layernormForward(out, mean, rstd, inp, w, b, N, C) {
+      const parts = shareCount(threads, N * C, shareThresholds.elements, N);
+      if (parts === 1) return k.layernormForward(out, mean, rstd, inp, w, b, N, C);
+      run('layernormForward', splitRange(N, parts).map(([a, e]) => [out + 4 * a * C, mean + 4 * a, rstd + 4 * a, inp + 4 * a * C, w, b, e - a, C]));
+    },
+  };
+}

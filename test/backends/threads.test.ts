@@ -1,0 +1,85 @@
+// The wasm backend on several threads (runtime/wasm_threads.ts, backends/wasm/parallel.ts): every
+// kernel shared out (the thresholds at 1, so that the small shapes here split too), a training
+// step, an evaluation and decoding at batch 1 and 3 give the same bits at 1, 2 and 3 threads, on
+// odd shapes (width 66: not a multiple of 4 or 8; 25 positions; output widths not a multiple of
+// four). The 1-thread engine is itself held to the js backend by the model tables.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { WasmModel } from '../../src/backends/wasm/model.js';
+import { shareThresholds, splitRange } from '../../src/backends/wasm/parallel.js';
+import { DEFAULT_ADAMW } from '../../src/kernels/optimizer/ref.js';
+import { checkConfig } from '../../src/model/config.js';
+import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
+import { SeededRandom } from '../../src/model/random.js';
+import { redrawWeights } from '../helpers.js';
+
+const source = readFileSync('build/wavelet.wasm');
+const append = (list: number[], values: ArrayLike<number>) => {
+  for (let i = 0; i < values.length; i++) list.push(values[i]);
+};
+const threadsSource = readFileSync('build/wavelet-threads.wasm');
+
+test('splitRange: near-equal pieces on aligned boundaries, covering the range once', () => {
+  assert.equal(splitRange(10, 3), [[0, 3], [3, 6], [6, 10]]);
+  assert.equal(splitRange(10, 3, 4), [[0, 4], [4, 8], [8, 10]]);
+  assert.equal(splitRange(2, 4), [[0, 1], [1, 2]]);
+  assert.equal(splitRange(1, 3, 4), [[0, 1]]);
+});
+
+for (const [name, config] of [
+  ['GPT with learnable wavelets and a dense head', checkConfig({ vocabSize: 29, context: 25, layers: 2, width: 66, heads: 3, feedForward: 130, headDense: 37, wavelet: { form: 'learnable' } })],
+  ['WaveletLM', checkConfig({ architecture: 'wavelet-lm', vocabSize: 29, context: 25, layers: 2, width: 66, levels: 2, mlpExpansion: 2, lowRank: 3, liftingSharing: 'shared' })],
+] as const) {
+  test(`${name}: training, evaluation and decoding give the same bits at 1, 2 and 3 threads`, async () => {
+    const saved = { ...shareThresholds };
+    Object.assign(shareThresholds, { macs: 1, elements: 1 });
+    try {
+      const layout = parameterLayout(config);
+      const random = new SeededRandom(11);
+      const parameters = redrawWeights(initialParameters(config, layout, 4), layout, random, 0.3);
+      const [B, T] = [3, 25];
+      const tokens = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
+      const targets = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
+      const runs: number[][] = [];
+      for (const threads of [1, 2, 3]) {
+        const model = await WasmModel.create({ config, layout, parameters, optimizer: DEFAULT_ADAMW, threads }, source, threadsSource);
+        assert.is(model.threads, threads);
+        const seen: number[] = [];
+        for (let step = 0; step < 2; step++) {
+          seen.push(await model.forwardBackward(tokens, targets, B, T, 1));
+          append(seen, await model.gradients());
+          seen.push(await model.update(1e-2));
+        }
+        append(seen, await model.parameters());
+        seen.push(await model.evaluate(tokens, targets, B, T));
+        for (const batch of [1, 3]) {
+          const decoder = await model.decoder(batch);
+          for (let t = 0; t < 6; t++) append(seen, await decoder.step(Array.from({ length: batch }, (_, b) => tokens[b * T + t])));
+          decoder.dispose();
+        }
+        model.dispose();
+        runs.push(seen);
+      }
+      for (const threads of [2, 3]) {
+        const run = runs[threads - 1];
+        assert.is(run.length, runs[0].length);
+        const first = run.findIndex((value, i) => !Object.is(value, runs[0][i]));
+        assert.is(first, -1, `${threads} threads: value ${first} is ${run[first]}, one thread's ${runs[0][first]}`);
+      }
+    } finally {
+      Object.assign(shareThresholds, saved);
+    }
+  });
+}
+
+test('threads: a count that is not a positive integer is refused by name', async () => {
+  const config = checkConfig({ vocabSize: 5, context: 4, layers: 1, width: 8, heads: 2, feedForward: 8, headDense: 0, wavelet: null });
+  const layout = parameterLayout(config);
+  for (const threads of [0, 1.5, -2]) {
+    const error = await WasmModel.create({ config, layout, parameters: initialParameters(config, layout, 1), threads }, source, threadsSource).then(() => undefined, (e: Error) => e);
+    assert.match(error?.message ?? '', new RegExp(`threads: expected an integer >= 1, found ${threads}`));
+  }
+});
+
+test.run();
