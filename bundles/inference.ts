@@ -4,13 +4,14 @@
 // compiled modules instead: loadModel(checkpoint, { wasm: waveletModule, tokenizersWasm: tokenizersModule }).
 import waveletWasm from '../build/wavelet.wasm';
 import tokenizersWasm from '../build/tokenizers.wasm';
+import threadsWasm from '../build/wavelet-threads.wasm';
 import { WaveletModel, WaveletGPT, type LoadOptions } from '../src/infer/model.js';
 import { serveModelWith } from '../src/infer/worker_host.js';
 import type { MessageEndpoint } from '../src/infer/worker_protocol.js';
 
 /** WaveletModel.load with the inlined kernels (unless `options` names others). */
 export function loadModel(source: Uint8Array | ArrayBuffer | URL | string, options: LoadOptions = {}): Promise<WaveletModel> {
-  return WaveletModel.load(source, { wasm: waveletWasm, tokenizersWasm, ...options });
+  return WaveletModel.load(source, { wasm: waveletWasm, tokenizersWasm, wasmThreads: threadsWasm, ...options });
 }
 
 /** Serves a model in a worker (a Web Worker's scope by default) for createWorkerModel, loaded with the inlined kernels. */

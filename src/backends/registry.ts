@@ -5,18 +5,23 @@
 // choice made before for the same device, model and work is reused.
 
 import { wasmSimdSupported, type WasmSource } from '../runtime/wasm.js';
+import { processorCount, threadsUnavailable } from '../runtime/wasm_threads.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../runtime/webgpu.js';
 import { BackendUnavailableError, WaveletInputError } from '../errors.js';
 import { SeededRandom } from '../model/random.js';
 import { BACKEND_NAMES, type BackendModel, type BackendName, type ModelOptions } from './model.js';
 import { JsModel } from './js/model.js';
 import { WasmModel } from './wasm/model.js';
+import { shareThresholds } from './wasm/parallel.js';
+import { networkOf } from '../model/networks.js';
 import { WebGPUModel } from './webgpu/model.js';
 
 /** Where the devices come from: a WebGPU device to use, the wasm kernels where there is no file system. */
 export interface BackendDevices {
   gpu?: WebGPUBackend;
   wasm?: WasmSource;
+  /** build/wavelet-threads.wasm likewise (the wasm backend on more than one thread). */
+  wasmThreads?: WasmSource;
 }
 
 /** `backend` as a backend's name, or an error naming `what` (a flag, an option). */
@@ -29,7 +34,7 @@ export function checkBackendName(backend: string, what: string, allowAuto = true
 /** The model of one backend. A WebGPU device made here is destroyed with the model; one given is not. */
 export async function createModel(backend: BackendName, options: ModelOptions, devices: BackendDevices = {}): Promise<BackendModel> {
   if (backend === 'webgpu') return WebGPUModel.create(options, devices.gpu);
-  if (backend === 'wasm') return WasmModel.create(options, devices.wasm);
+  if (backend === 'wasm') return WasmModel.create(options, devices.wasm, devices.wasmThreads);
   return new JsModel(options);
 }
 
@@ -41,6 +46,8 @@ export interface Workload {
 
 export interface Timing {
   backend: BackendName;
+  /** wasm: the threads it ran on. */
+  threads?: number;
   /** Median milliseconds a training step or a decoded token, or null when it could not run here. */
   ms: number | null;
   note: string;
@@ -48,6 +55,8 @@ export interface Timing {
 
 export interface BackendChoice {
   backend: BackendName;
+  /** wasm: the threads that were fastest. */
+  threads?: number;
   reason: string;
   timings: Timing[];
   cached: boolean;
@@ -70,11 +79,36 @@ export interface ChooseSettings extends BackendDevices {
   timeSoftwareAdapter?: boolean;
   /** Told what is being timed, as it starts (the CLI prints it: timing can take seconds). */
   onTiming?(message: string): void;
+  /** The backends to time (default all); `--backend wasm` with threads to choose times wasm alone. */
+  backends?: readonly BackendName[];
 }
 
-function cores(): number {
-  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  return nav?.hardwareConcurrency ?? 1;
+/**
+ * The thread counts to time: the one asked for, or 1, 2, 4, ... and the processors here. Timing
+ * stops at the first count that is not faster than the one before (wasm_threads.ts's overhead).
+ */
+async function threadCounts(asked: number | undefined, options: ModelOptions, work: Workload): Promise<number[]> {
+  if (asked !== undefined) return [asked];
+  if (!worthSharing(options, work)) return [1];
+  const processors = await processorCount();
+  const counts: number[] = [];
+  for (let n = 1; n < processors; n *= 2) counts.push(n);
+  counts.push(processors);
+  return counts;
+}
+
+/** Whether the model's largest matmul, at this workload, is large enough for wasm's threads to share out (backends/wasm/parallel.ts). */
+function worthSharing(options: ModelOptions, work: Workload): boolean {
+  const rows = work.mode === 'train' ? work.batch * options.config.context : work.batch;
+  const network = options.network ?? networkOf(options.config);
+  let largest = 0;
+  for (const layer of network.layers) if (layer.kind === 'linear') largest = Math.max(largest, layer.inFeatures * layer.outFeatures * rows);
+  return largest >= 2 * shareThresholds.macs;
+}
+
+/** A timing's name in a reason: 'webgpu', 'wasm', 'wasm on 4 threads'. */
+function label(timing: { backend: BackendName; threads?: number }): string {
+  return timing.threads && timing.threads > 1 ? `${timing.backend} on ${timing.threads} threads` : timing.backend;
 }
 
 /** Runs `unit` until `budgetMs` is spent (one warm-up, then at least two); the median milliseconds. */
@@ -135,21 +169,24 @@ export async function chooseBackend(options: ModelOptions, work: Workload, setti
   const ownsGpu = gpu !== undefined && gpu !== settings.gpu;
   if (gpu) gpuNote = `${gpu.adapter.description || gpu.adapter.device}${gpu.adapter.software ? ' (software)' : ''}`;
   // A device made here is given to the model that wins (adoptDevice); the others must not destroy it.
-  const make = (backend: BackendName) => createModel(backend, options, { gpu, wasm: settings.wasm });
+  const make = (backend: BackendName, threads?: number) => createModel(backend, { ...options, threads }, { gpu, wasm: settings.wasm, wasmThreads: settings.wasmThreads });
   const unit = work.mode === 'train' ? `a step of this model at batch ${work.batch}` : `a token of this model at batch ${work.batch}`;
-  const key = JSON.stringify({ gpu: gpu ? gpuNote : null, wasm: wasmSimdSupported(), cores: cores(), config: options.config, work, ...(settings.timeSoftwareAdapter && { software: true }) });
+  const processors = await processorCount();
+  const candidates = settings.backends ?? BACKEND_NAMES;
+  const key = JSON.stringify({ gpu: gpu ? gpuNote : null, wasm: wasmSimdSupported(), cores: processors, threads: options.threads ?? null, config: options.config, work, ...(settings.timeSoftwareAdapter && { software: true }), ...(settings.backends && { backends: settings.backends }) });
   // A cached choice is used only when it names a backend (a damaged or foreign cache once made an unknown name train on js).
   const cached = settings.cache?.get(key);
-  const known = cached && (BACKEND_NAMES as readonly string[]).includes(cached.backend) ? cached : undefined;
-  if (known && (known.backend !== 'webgpu' || gpu)) {
+  const known = cached && (candidates as readonly string[]).includes(cached.backend) ? cached : undefined;
+  // (A choice of threads where threads no longer run, a page without its isolation headers, is timed again.)
+  if (known && (known.backend !== 'webgpu' || gpu) && !((known.threads ?? 1) > 1 && threadsUnavailable())) {
     if (known.backend !== 'webgpu' && ownsGpu) gpu!.destroy();
-    const model = await make(known.backend);
+    const model = await make(known.backend, known.threads);
     return { model: ownsGpu && known.backend === 'webgpu' ? adoptDevice(model, gpu!) : model, choice: { ...known, cached: true } };
   }
 
   const timings: Timing[] = [];
-  const models = new Map<BackendName, BackendModel>();
-  for (const backend of BACKEND_NAMES) {
+  const models = new Map<string, BackendModel>();
+  for (const backend of candidates) {
     if (backend === 'webgpu' && !gpu) {
       timings.push({ backend, ms: null, note: `not available (${gpuNote})` });
       continue;
@@ -168,27 +205,40 @@ export async function chooseBackend(options: ModelOptions, work: Workload, setti
       timings.push({ backend, ms: null, note: 'not timed (the fallback where neither webgpu nor wasm runs)' });
       continue;
     }
-    try {
-      settings.onTiming?.(`timing ${backend} (${backend === 'webgpu' ? gpuNote : backend === 'wasm' ? 'WebAssembly SIMD' : 'plain TypeScript'}): ${unit}, about ${(budgetMs / 1000).toFixed(1)} s`);
-      const model = await make(backend);
-      models.set(backend, model);
-      const ms = await timeWorkload(model, work, budgetMs);
-      timings.push({ backend, ms: +ms.toFixed(3), note: backend === 'webgpu' ? gpuNote : backend === 'wasm' ? 'WebAssembly SIMD, one thread' : 'plain TypeScript' });
-    } catch (error) {
-      const message = (error as Error).message.split('\n')[0];
-      timings.push({ backend, ms: null, note: error instanceof BackendUnavailableError ? `not available (${message})` : `failed (${message})` });
+    let fastest = Infinity;
+    for (const threads of backend === 'wasm' ? await threadCounts(options.threads, options, work) : [undefined]) {
+      const why = threads && threads > 1 ? threadsUnavailable() : undefined;
+      if (why) {
+        timings.push({ backend, threads, ms: null, note: `not available (${why})` });
+        break;
+      }
+      const timing = { backend, ...(threads !== undefined && { threads }) };
+      try {
+        const what = backend === 'webgpu' ? gpuNote : backend === 'wasm' ? `WebAssembly SIMD, ${threads === 1 ? 'one thread' : `${threads} threads`}` : 'plain TypeScript';
+        settings.onTiming?.(`timing ${label(timing)} (${what}): ${unit}, about ${(budgetMs / 1000).toFixed(1)} s`);
+        const model = await make(backend, threads);
+        models.set(label(timing), model);
+        const ms = await timeWorkload(model, work, budgetMs);
+        timings.push({ ...timing, ms: +ms.toFixed(3), note: what });
+        if (ms >= fastest) break; // more threads than this only add overhead
+        fastest = ms;
+      } catch (error) {
+        const message = (error as Error).message.split('\n')[0];
+        timings.push({ ...timing, ms: null, note: error instanceof BackendUnavailableError ? `not available (${message})` : `failed (${message})` });
+        break;
+      }
     }
   }
   const ran = timings.filter((t) => t.ms !== null).sort((a, b) => a.ms! - b.ms!);
-  if (!ran.length) throw new BackendUnavailableError(`no backend ran this model: ${timings.map((t) => `${t.backend}: ${t.note}`).join('; ')}`);
+  if (!ran.length) throw new BackendUnavailableError(`no backend ran this model: ${timings.map((t) => `${label(t)}: ${t.note}`).join('; ')}`);
   const best = ran[0];
-  const others = ran.slice(1).map((t) => `${t.backend} ${(t.ms! / best.ms!).toFixed(1)}x slower`);
-  const absent = timings.filter((t) => t.ms === null).map((t) => `${t.backend} ${t.note}`);
-  const reason = `${best.backend}: ${best.ms} ms ${unit}${others.length ? `; ${others.join(', ')}` : ''}${absent.length ? `; ${absent.join('; ')}` : ''}`;
-  const choice = { backend: best.backend, reason, timings };
+  const others = ran.slice(1).map((t) => `${label(t)} ${(t.ms! / best.ms!).toFixed(1)}x slower`);
+  const absent = timings.filter((t) => t.ms === null).map((t) => `${label(t)} ${t.note}`);
+  const reason = `${label(best)}: ${best.ms} ms ${unit}${others.length ? `; ${others.join(', ')}` : ''}${absent.length ? `; ${absent.join('; ')}` : ''}`;
+  const choice = { backend: best.backend, ...(best.threads !== undefined && { threads: best.threads }), reason, timings };
   settings.cache?.set(key, choice);
-  for (const [backend, model] of models) if (backend !== best.backend) model.dispose();
-  let model = models.get(best.backend)!;
+  for (const [name, model] of models) if (name !== label(best)) model.dispose();
+  let model = models.get(label(best))!;
   if (ownsGpu) model = best.backend === 'webgpu' ? adoptDevice(model, gpu!) : (gpu!.destroy(), model);
   if (work.mode === 'train') await model.load(options.parameters); // the timing steps moved it
   return { model, choice: { ...choice, cached: false } };

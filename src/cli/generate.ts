@@ -18,6 +18,7 @@ export const GENERATE_FLAGS: readonly Flag[] = [
   { name: 'seed', value: 'S', type: 'integer', default: 1, help: "the sampler's seed" },
   { name: 'stop', value: 'TEXT', help: 'stop when the text appears' },
   { name: 'stream', value: '', type: 'boolean', help: 'print tokens as they come' },
+  { name: 'threads', value: 'N|auto', type: 'integer', min: 1, words: ['auto'], default: 'auto', help: "the wasm backend's threads; auto times 1, 2, 4, ... where the model is large enough to share out" },
   { name: 'backend', value: 'auto|webgpu|wasm|js', choices: ['auto', ...BACKEND_NAMES], default: 'auto', help: 'auto times each backend here and keeps the fastest' },
 ];
 
@@ -32,7 +33,7 @@ export async function runGenerate(options: Options): Promise<void> {
   const prompt = options.string('prompt');
   if (!checkpoint) throw new WaveletInputError('generate: --checkpoint is required (a run folder, a .safetensors file or a URL)');
   if (prompt === undefined) throw new WaveletInputError('generate: --prompt is required');
-  const model = await WaveletModel.load(checkpoint, { backend: options.string('backend') as 'auto', adapter: options.string('adapter'), choiceCache: fileChoiceCache(), onTiming: (message) => console.error(message) });
+  const model = await WaveletModel.load(checkpoint, { backend: options.string('backend') as 'auto', adapter: options.string('adapter'), threads: options.string('threads') === 'auto' ? 'auto' : options.number('threads'), choiceCache: fileChoiceCache(), onTiming: (message) => console.error(message) });
   if (model.choice) console.error(`backend: ${model.choice.reason}${model.choice.cached ? ' (measured before, cached)' : ''}`);
   const stop = options.string('stop');
   const settings = {

@@ -36,6 +36,7 @@ export const TRAIN_FLAGS: readonly Flag[] = [
   { name: 'wavelet', value: 'haar|learnable|ema|none', choices: ['haar', 'learnable', 'ema', 'none'], help: "the GPT's wavelet structure between blocks (default haar; none: the baseline)" },
   ...SIZE_FLAGS,
   { name: 'backend', value: 'auto|webgpu|wasm|js', choices: ['auto', ...BACKEND_NAMES], default: TRAIN_DEFAULTS.backend, help: 'auto times each backend here and keeps the fastest' },
+  { name: 'threads', value: 'N|auto', type: 'integer', min: 1, words: ['auto'], default: 'auto', help: "the wasm backend's threads; auto times 1, 2, 4, ... up to the processors here and keeps the fastest" },
   { name: 'steps', value: 'N', type: 'integer', min: 1, default: TRAIN_DEFAULTS.steps, help: 'optimizer steps in all' },
   { name: 'batch', value: 'B', type: 'integer', min: 1, default: TRAIN_DEFAULTS.batch, help: 'sequences a batch (run whole, or split by --micro-batch)' },
   { name: 'accumulate', value: 'K', type: 'integer', min: 1, default: TRAIN_DEFAULTS.accumulate, help: 'batches a step (their gradients added)' },
@@ -129,7 +130,7 @@ export async function runTrain(options: Options): Promise<void> {
   const resume = options.string('resume');
   if (resume !== undefined) {
     // A run continues with its own settings; only these may be given again.
-    const allowed = ['resume', ...RESUME_OVERRIDES.map(kebabCase), 'sample', 'temperature', 'memory-budget'];
+    const allowed = ['resume', ...RESUME_OVERRIDES.map(kebabCase), 'sample', 'temperature', 'memory-budget', 'threads'];
     const other = Object.keys(options.entries()).find((name) => !allowed.includes(name));
     if (other) throw new WaveletInputError(`train --resume: --${other} cannot change a run being continued (its settings are in its checkpoint); only ${allowed.slice(1).map((a) => `--${a}`).join(', ')} may be given again`);
   }
@@ -195,6 +196,7 @@ export async function runTrain(options: Options): Promise<void> {
       ...(options.has('micro-batch') && { microBatch: options.string('micro-batch') === 'auto' ? 'auto' : options.number('micro-batch') }),
       ...(options.has('memory-budget') && { memoryBudget: Math.round(options.number('memory-budget') * 2 ** 30) }),
       signal: interrupt.signal,
+      threads: options.string('threads') === 'auto' ? 'auto' : options.number('threads'),
     },
   ).finally(() => {
     process.off('SIGINT', stop).off('SIGTERM', stop);

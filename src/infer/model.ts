@@ -68,6 +68,14 @@ export interface LoadOptions extends FetchOptions {
   /** Backend 'auto': told what is being timed as it starts. */
   onTiming?(message: string): void;
   /**
+   * The wasm backend's threads: a count, or 'auto' (the default): where the model is large enough
+   * to share out, 1, 2, 4, ... threads are timed and the fastest kept (a page needs cross-origin
+   * isolation for threads; without it wasm runs on one and the choice says why).
+   */
+  threads?: number | 'auto';
+  /** build/wavelet-threads.wasm (bytes, a module or a URL) where there is no file system. */
+  wasmThreads?: WasmSource;
+  /**
    * Keep downloads in the browser's Cache API and load from it next time (clearModelCache()
    * empties it). Default: where the Cache API exists; true where it does not is an error.
    */
@@ -110,12 +118,16 @@ export class WaveletModel {
     }
     if (tokenizer.vocabSize !== checkpoint.config.vocabSize) throw new WaveletInputError(`${what}: its tokenizer has ${tokenizer.vocabSize} tokens, its model ${checkpoint.config.vocabSize}`);
     const requested = checkBackendName(options.backend ?? 'auto', 'backend');
-    const modelOptions = { config: checkpoint.config, layout: parameterLayout(checkpoint.config), parameters: checkpoint.parameters };
-    const devices = { gpu: options.gpu, wasm: options.wasm };
+    const threads = options.threads ?? 'auto';
+    if (threads !== 'auto' && (!Number.isInteger(threads) || threads < 1)) throw new WaveletInputError(`threads: expected a positive integer or 'auto', found ${JSON.stringify(threads)}`);
+    if (threads !== 'auto' && threads > 1 && requested !== 'auto' && requested !== 'wasm') throw new WaveletInputError(`threads ${threads}: threads share the wasm backend's work; backend '${requested}' does not use them`);
+    const modelOptions = { config: checkpoint.config, layout: parameterLayout(checkpoint.config), parameters: checkpoint.parameters, ...(threads !== 'auto' && { threads }) };
+    const devices = { gpu: options.gpu, wasm: options.wasm, wasmThreads: options.wasmThreads };
+    const choose = (backends?: BackendName[]) => chooseBackend(modelOptions, { mode: 'generate', batch: 1 }, { ...devices, budgetMs: options.chooseBudgetMs ?? 300, cache: options.choiceCache, onTiming: options.onTiming, backends });
     const { model, choice } =
-      requested === 'auto'
-        ? await chooseBackend(modelOptions, { mode: 'generate', batch: 1 }, { ...devices, budgetMs: options.chooseBudgetMs ?? 300, cache: options.choiceCache, onTiming: options.onTiming })
-        : { model: await createModel(requested, modelOptions, devices), choice: undefined };
+      requested === 'auto' ? await choose()
+      : requested === 'wasm' && threads === 'auto' ? await choose(['wasm'])
+      : { model: await createModel(requested, modelOptions, devices), choice: undefined };
     return new WaveletModel(checkpoint.config, tokenizer as unknown as TextTokenizer, model, choice);
   }
 

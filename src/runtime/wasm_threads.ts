@@ -43,12 +43,12 @@ const start = async ({ module, memory, control, shares, index, names }) => {
     Atomics.notify(ctl, ${DONE});
   }
 };
-if (typeof self !== 'undefined' && typeof self.addEventListener === 'function' && typeof require === 'undefined') {
-  self.addEventListener('message', (event) => start(event.data), { once: true });
-} else {
-  require('node:worker_threads').parentPort.once('message', start);
-}
 `;
+
+/** The worker's program with the way its runtime hands it its first message. */
+function workerSource(web: boolean): string {
+  return WORKER_SOURCE + (web ? "self.addEventListener('message', (event) => start(event.data), { once: true });\n" : "require('node:worker_threads').parentPort.once('message', start);\n");
+}
 
 /** A worker as either runtime gives it. */
 interface ThreadWorker {
@@ -77,14 +77,15 @@ export async function processorCount(): Promise<number> {
   return 1;
 }
 
+/** A worker: a Web Worker where the runtime has them (browsers, Deno, Bun), else Node's worker_threads. */
 async function spawn(): Promise<ThreadWorker> {
-  if (typeof process !== 'undefined' && process.versions?.node && typeof (globalThis as { Deno?: unknown }).Deno === 'undefined') {
-    const { Worker } = await import('node:worker_threads');
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+  if (typeof Worker !== 'function') {
+    const { Worker: NodeWorker } = await import('node:worker_threads');
+    const worker = new NodeWorker(workerSource(false), { eval: true });
     worker.unref(); // a sleeping worker does not keep the process alive
     return worker;
   }
-  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+  const url = URL.createObjectURL(new Blob([workerSource(true)], { type: 'text/javascript' }));
   try {
     return new Worker(url, { type: 'module' });
   } finally {

@@ -157,9 +157,13 @@ export async function createWebGPUBackend(): Promise<WebGPUBackend> {
   const gpu = await ensureNavigatorGpu();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
+    // The hint is Node's (Dawn finds its driver through Vulkan); a browser says itself why it has no adapter.
+    const node = typeof process !== 'undefined' && Boolean(process.versions?.node) && typeof (globalThis as { Deno?: unknown }).Deno === 'undefined';
     throw new BackendUnavailableError(
-      'WebGPU: no adapter. In Node on Linux, point VK_ICD_FILENAMES at a Vulkan driver: a GPU vendor\'s, or for a slow software one ' +
-        "Chromium's SwiftShader (apt-get install chromium; VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)",
+      node
+        ? 'WebGPU: no adapter. In Node on Linux, point VK_ICD_FILENAMES at a Vulkan driver: a GPU vendor\'s, or for a slow software one ' +
+            "Chromium's SwiftShader (apt-get install chromium; VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)"
+        : 'WebGPU: no adapter (this browser has WebGPU off, or no GPU it accepts)',
     );
   }
   const limits = adapter.limits;

@@ -28,6 +28,8 @@ export interface TrainingOptions extends Partial<Omit<TrainSettings, 'sizes' | '
   microBatch?: number | 'auto';
   /** Bytes a training step may take. */
   memoryBudget?: number;
+  /** The wasm backend's threads, or 'auto' (the default): timed 1, 2, 4, ... up to the processors here. */
+  threads?: number | 'auto';
   /** Stops the run before its next step, after writing a checkpoint at the step reached (resume continues from it); train() then rejects with the signal's reason. */
   signal?: AbortSignal;
   onStart?: TrainEvents['start'];
@@ -37,7 +39,7 @@ export interface TrainingOptions extends Partial<Omit<TrainSettings, 'sizes' | '
   onTiming?(message: string): void;
 }
 
-const RUN_FIELDS = ['resume', 'overwrite', 'microBatch', 'memoryBudget', 'signal', 'onStart', 'onStep', 'onEvaluation', 'onTiming'];
+const RUN_FIELDS = ['resume', 'overwrite', 'microBatch', 'memoryBudget', 'threads', 'signal', 'onStart', 'onStep', 'onEvaluation', 'onTiming'];
 
 /** Trains (or continues) a run as the options say; resolves to its log when the last step is done. */
 export async function train(options: TrainingOptions = {}): Promise<TrainLog> {
@@ -50,6 +52,7 @@ export async function train(options: TrainingOptions = {}): Promise<TrainLog> {
       microBatch: options.microBatch,
       memoryBudget: options.memoryBudget,
       signal: options.signal,
+      threads: options.threads,
     });
   } catch (error) {
     if (error instanceof WaveletInputError) error.message = namingFields(error.message);

@@ -102,11 +102,20 @@ export interface TrainEvents {
   finish?(model: BackendModel, log: TrainLog): Promise<void> | void;
 }
 
-/** The model for --backend; auto asks the chooser, which times each backend here. */
-async function chooseModel(backend: TrainSettings['backend'], options: ModelOptions, batch: number, onTiming?: (message: string) => void): Promise<{ model: BackendModel; choice?: BackendChoice }> {
+/**
+ * The model for --backend and --threads; auto asks the chooser, which times each backend here
+ * (and wasm on 1, 2, 4, ... threads unless --threads says how many).
+ */
+async function chooseModel(backend: TrainSettings['backend'], threads: TrainOptions['threads'], options: ModelOptions, batch: number, onTiming?: (message: string) => void): Promise<{ model: BackendModel; choice?: BackendChoice }> {
   const name = checkBackendName(backend, '--backend');
-  if (name === 'auto') return chooseBackend(options, { mode: 'train', batch }, { cache: fileChoiceCache(), onTiming });
-  return { model: await createModel(name, options) };
+  const count = threads === undefined || threads === 'auto' ? undefined : threads;
+  if (count !== undefined && (!Number.isInteger(count) || count < 1)) throw new WaveletInputError(`--threads: expected a positive integer or auto, found ${count}`);
+  if (count !== undefined && count > 1 && name !== 'auto' && name !== 'wasm') throw new WaveletInputError(`--threads ${count}: threads share the wasm backend's work; --backend ${name} runs on ${name === 'webgpu' ? 'the GPU' : 'one thread'}`);
+  const withThreads = { ...options, ...(count !== undefined && { threads: count }) };
+  const work = { mode: 'train', batch } as const;
+  if (name === 'auto') return chooseBackend(withThreads, work, { cache: fileChoiceCache(), onTiming });
+  if (name === 'wasm' && count === undefined) return chooseBackend(withThreads, work, { cache: fileChoiceCache(), onTiming, backends: ['wasm'] });
+  return { model: await createModel(name, withThreads) };
 }
 
 /** Sizes that only one architecture has, by flag: given to the other, they are an error, not ignored (replicate also reads the WaveletLM list). */
@@ -170,6 +179,8 @@ export interface TrainOptions {
   memoryBudget?: number;
   /** Stops the run before its next step, a checkpoint written at the step reached; the run rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** The wasm backend's threads: a count, or 'auto' (the default): the chooser times 1, 2, 4, ... up to the processors here. */
+  threads?: number | 'auto';
 }
 
 /** settings with each batch split into micro-batches as `microBatch` asks (see TrainOptions). */
@@ -239,7 +250,7 @@ export async function runTraining(requested: TrainSettings, events: TrainEvents 
   const optimizer = defaultOptimizer(split.optimizer ?? 'adamw', split.weightDecay);
   const folder = claimRunFolder(dir, existing, flag);
   try {
-    const { model, choice } = await chooseModel(split.backend, { config, layout, parameters, optimizer, memoryBudget: options.memoryBudget, frozen }, split.batch, events.timing);
+    const { model, choice } = await chooseModel(split.backend, options.threads, { config, layout, parameters, optimizer, memoryBudget: options.memoryBudget, frozen }, split.batch, events.timing);
     try {
       if (resumed) await model.load(resumed.parameters, resumed.optimizer);
       if (initial) folder.notes.push(`starting from the weights of ${settings.init}${initial.step !== undefined ? ` (trained ${initial.step} steps)` : ''}, with a fresh optimizer`);

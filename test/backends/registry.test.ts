@@ -32,7 +32,13 @@ for (const work of [{ mode: 'train', batch: 4 }, { mode: 'generate', batch: 2 }]
     assert.is(first.choice.backend, fastest.backend);
     assert.is(first.model.backend, fastest.backend);
     const unit = work.mode === 'train' ? 'a step' : 'a token';
-    assert.match(first.choice.reason, new RegExp(`^${fastest.backend}: [\\d.]+ ms ${unit} of this model at batch ${work.batch}`));
+    const name = fastest.threads && fastest.threads > 1 ? `${fastest.backend} on ${fastest.threads} threads` : fastest.backend;
+    assert.match(first.choice.reason, new RegExp(`^${name}: [\\d.]+ ms ${unit} of this model at batch ${work.batch}`));
+    assert.is(first.choice.threads, fastest.threads);
+    // wasm is timed on one thread, then on more while more is faster (up to the processors here)
+    const wasm = first.choice.timings.filter((t) => t.backend === 'wasm');
+    assert.is(wasm[0].threads, 1);
+    for (let i = 1; i < wasm.length; i++) assert.ok(wasm[i].threads! > wasm[i - 1].threads! && wasm[i - 1].ms !== null, JSON.stringify(wasm));
     assert.not.ok(first.choice.cached);
     assert.equal(Array.from(await first.model.parameters()), Array.from(params), 'the timing steps are undone');
     assert.ok(existsSync(path));
@@ -40,6 +46,8 @@ for (const work of [{ mode: 'train', batch: 4 }, { mode: 'generate', batch: 2 }]
     const second = await chooseBackend(options, work, { budgetMs: 200, cache, gpu });
     assert.ok(second.choice.cached);
     assert.is(second.choice.backend, first.choice.backend);
+    assert.is(second.choice.threads, first.choice.threads);
+    assert.is((second.model as { threads?: number }).threads ?? undefined, first.choice.threads);
     second.model.dispose();
   });
 }
@@ -91,7 +99,7 @@ test('a software adapter is not timed unless asked; what is timed is said as it 
   const messages: string[] = [];
   const { model, choice } = await chooseBackend(options, { mode: 'train', batch: 2 }, { budgetMs: 50, gpu, onTiming: (m) => messages.push(m) });
   model.dispose();
-  assert.ok(messages.some((m) => /^timing wasm \(WebAssembly SIMD\): a step of this model at batch 2, about 0\.1 s$/.test(m)), messages.join('\n'));
+  assert.ok(messages.some((m) => /^timing wasm \(WebAssembly SIMD, one thread\): a step of this model at batch 2, about 0\.1 s$/.test(m)), messages.join('\n'));
   const webgpu = choice.timings.find((t) => t.backend === 'webgpu')!;
   if (gpu?.adapter.software) {
     assert.is(webgpu.ms, null);

@@ -19,6 +19,8 @@ import { SeededRandom } from '../../src/model/random.js';
 import { startWorkerd } from './workerd.js';
 import { CharacterTokenizer } from '../../src/tokenizers/characters.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
+import { writeSafetensors } from '../../src/io/safetensors.js';
+import { CHECKPOINT_FORMAT } from '../../src/io/checkpoint.js';
 import { emptyOptimizerState } from '../../src/kernels/optimizer/ref.js';
 
 const root = resolve('.');
@@ -59,30 +61,36 @@ test('the Node bundle generates what WaveletGPT does', async () => {
   assert.is(await model.complete(prompt, options), expected);
 });
 
-test('Deno runs the browser bundle and generates the same text', () => {
+test('Deno runs the browser bundle and generates the same text, on one thread and on two', () => {
   const deno = runtimeBinary(['@deno', 'linux-x64-glibc', 'deno'], 'Deno');
   if (!deno) return;
   const script = join(dir, 'deno.mjs');
   writeFileSync(script, [
     `import { loadModel } from ${JSON.stringify(pathToFileURL(bundle('browser')).href)};`,
-    `const model = await loadModel(await Deno.readFile(${JSON.stringify(checkpoint)}));`,
-    `console.log(JSON.stringify({ backend: model.backend, text: await model.complete(${JSON.stringify(prompt)}, ${JSON.stringify(options)}) }));`,
+    `const bytes = await Deno.readFile(${JSON.stringify(checkpoint)});`,
+    'const model = await loadModel(bytes);',
+    'const threaded = await loadModel(bytes, { backend: "wasm", threads: 2 });', // Web Workers from a Blob over one SharedArrayBuffer
+    `console.log(JSON.stringify({ backend: model.backend, text: await model.complete(${JSON.stringify(prompt)}, ${JSON.stringify(options)}), threadedText: await threaded.complete(${JSON.stringify(prompt)}, ${JSON.stringify(options)}) }));`,
+    'threaded.dispose();',
   ].join('\n'));
   const out = execFileSync(deno, ['run', '--allow-read', '--no-prompt', script], { env: { ...process.env, DENO_DIR: join(dir, 'deno-cache'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }, encoding: 'utf8' });
-  assert.equal(JSON.parse(out), { backend: 'wasm', text: expected });
+  assert.equal(JSON.parse(out), { backend: 'wasm', text: expected, threadedText: expected });
 });
 
-test('Bun runs the browser bundle and generates the same text', () => {
+test('Bun runs the browser bundle and generates the same text, on one thread and on two', () => {
   const bun = runtimeBinary(['@oven', 'bun-linux-x64', 'bin', 'bun'], 'Bun');
   if (!bun) return;
   const script = join(dir, 'bun.mjs');
   writeFileSync(script, [
     `import { loadModel } from ${JSON.stringify(pathToFileURL(bundle('browser')).href)};`,
-    `const model = await loadModel(new Uint8Array(await Bun.file(${JSON.stringify(checkpoint)}).arrayBuffer()));`,
-    `console.log(JSON.stringify({ backend: model.backend, text: await model.complete(${JSON.stringify(prompt)}, ${JSON.stringify(options)}) }));`,
+    `const bytes = new Uint8Array(await Bun.file(${JSON.stringify(checkpoint)}).arrayBuffer());`,
+    'const model = await loadModel(bytes);',
+    'const threaded = await loadModel(bytes, { backend: "wasm", threads: 2 });',
+    `console.log(JSON.stringify({ backend: model.backend, text: await model.complete(${JSON.stringify(prompt)}, ${JSON.stringify(options)}), threadedText: await threaded.complete(${JSON.stringify(prompt)}, ${JSON.stringify(options)}) }));`,
+    'threaded.dispose();',
   ].join('\n'));
   const out = execFileSync(bun, ['run', script], { env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8' });
-  assert.equal(JSON.parse(out), { backend: 'wasm', text: expected });
+  assert.equal(JSON.parse(out), { backend: 'wasm', text: expected, threadedText: expected });
 });
 
 test('a worker in workerd answers with generated text, refuses bad or oversized requests with the cap named, serves a short request beside a long one, and keeps serving', async () => {
@@ -144,13 +152,13 @@ function pick<T>(random: SeededRandom, values: readonly T[]): T {
   return values[random.below(values.length)];
 }
 
-function staticServer(base: string, onRequest?: (path: string) => void): Promise<Server> {
+function staticServer(base: string, onRequest?: (path: string) => void, headers: Record<string, string> = {}): Promise<Server> {
   const types: Record<string, string> = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm' };
   const server = createServer((request, response) => {
     onRequest?.(request.url!);
     const path = join(base, decodeURIComponent(new URL(request.url!, 'http://x').pathname));
     if (!path.startsWith(base) || !existsSync(path) || !extname(path)) return response.writeHead(404).end();
-    response.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(readFileSync(path));
+    response.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream', ...headers }).end(readFileSync(path));
   });
   return new Promise((r) => server.listen(0, '127.0.0.1', () => r(server)));
 }
@@ -263,6 +271,44 @@ test('the example page: the model in a Web Worker keeps the page responsive (no 
   } finally {
     await browser.close();
     server.close();
+  }
+});
+
+test('the example page times wasm on 2 threads where it is cross-origin isolated, and says why not where it is not; the text is the same', async () => {
+  // Large enough at batch 1 for threads to share its matmuls out (backends/wasm/parallel.ts).
+  const wide = checkConfig({ vocabSize: tokenizer.vocabSize, context: 32, layers: 1, width: 512, heads: 8, feedForward: 2048, headDense: 0, wavelet: { form: 'haar' } });
+  const wideLayout = parameterLayout(wide);
+  const weights = initialParameters(wide, wideLayout, 8);
+  const file = join(root, 'dist', 'bundles', 'test-wide.safetensors');
+  writeFileSync(file, writeSafetensors(wideLayout.tensors.map((t) => ({ name: t.name, shape: t.shape, data: weights.subarray(t.offset, t.offset + t.size) })), { format: CHECKPOINT_FORMAT, config: JSON.stringify(wide), tokenizer: JSON.stringify(tokenizer.toJSON()) }));
+  const here = await WaveletGPT.load(file, { backend: 'wasm', threads: 1 });
+  const ours = await here.complete('Call me ', { maxTokens: 200, temperature: 0.8, seed: 1 });
+  here.dispose();
+  const isolation = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+  const { chromium: launcher } = await import('playwright-core');
+  const browser = await launcher.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  try {
+    for (const isolated of [true, false]) {
+      const server = await staticServer(root, undefined, isolated ? isolation : {});
+      const page = await browser.newPage();
+      const query = new URLSearchParams({ checkpoint: '/dist/bundles/test-wide.safetensors', autorun: '1' });
+      await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/examples/index.html?${query}`);
+      await page.waitForSelector('#output[data-done="true"], #status[data-error="true"]', { timeout: 120000 });
+      const status = (await page.textContent('#status'))!;
+      assert.is(await page.getAttribute('#status', 'data-error'), null, status);
+      if (isolated) {
+        assert.match(status, /wasm on 2 threads/, status);
+        assert.not.match(status, /not cross-origin isolated/);
+      } else {
+        assert.match(status, /wasm on 2 threads not available \(this page is not cross-origin isolated \(it needs the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp\), so SharedArrayBuffer is off\)/, status);
+      }
+      assert.is(await page.textContent('#output'), 'Call me ' + ours, isolated ? 'isolated' : 'not isolated');
+      console.log(`example page, ${isolated ? 'cross-origin isolated' : 'not isolated'}: ${status}`);
+      await page.close();
+      server.close();
+    }
+  } finally {
+    await browser.close();
   }
 });
 
