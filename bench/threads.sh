@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The threads benchmark and its PyTorch CPU anchor in one command (same machine, same run), for
+# the GPU machine's host as ../shared/gpu/README.md describes (the bundle and torch there):
+#   bash bench/threads.sh [bench/threads.ts flags]      # here: node and, where torch is, python3
+# With THREADS_BUNDLE=.gpu/threads.mjs it runs that bundle instead of the sources.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -n "${THREADS_BUNDLE:-}" ]; then node --expose-gc "$THREADS_BUNDLE" "$@"; else node --expose-gc --import tsx bench/threads.ts "$@"; fi
+if python3 -c 'import torch' 2>/dev/null; then
+  (cd bench/anchors && python3 torch_cpu.py)
+else
+  echo '{"anchor": "torch cpu", "skipped": "no torch here"}'
+fi

@@ -1,0 +1,124 @@
+// Benchmark of the wasm backend on several threads: tokens per second of a training step and of
+// batch-1 generation at 1, 2, 4, ... threads (up to the processors here), speedup and efficiency
+// (speedup / threads) against one thread of the same run, and TensorFlow.js's wasm backend on the
+// same model and batch as the anchor (training; its own thread count). Memory: the module's one
+// shared memory (the same for every count) and this process's resident memory at each count.
+// Prints JSON. The PyTorch CPU anchor (bench/anchors/torch_cpu.py) is run beside it where torch is
+// installed: bench/threads.sh runs both in one command.
+// usage: node --expose-gc --import tsx bench/threads.ts [--preset paper-text8] [--sizes JSON] [--batch 4] [--threads 1,2,4] [--no-tfjs] [--out FILE]
+// --sizes: fields of the preset replaced, e.g. '{"width":768,"heads":12,"feedForward":3072,"headDense":0}'.
+
+import { availableParallelism, cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from '../src/io/atomic.js';
+import { presetConfig } from '../src/model/config.js';
+import { initialParameters, parameterLayout } from '../src/model/parameters.js';
+import { SeededRandom } from '../src/model/random.js';
+import { useTfjsBackend } from '../src/tfjs/backends.js';
+import { tfjsLoss, tfjsParameters } from '../src/tfjs/network.js';
+import { registerWaveletOp } from '../src/tfjs/wavelet_op.js';
+import { WasmModel } from '../src/backends/wasm/model.js';
+import { DEFAULT_ADAMW } from '../src/kernels/optimizer/ref.js';
+import { medianMs } from './timing.js';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const preset = option('--preset', 'paper-text8');
+const B = Number(option('--batch', '4'));
+const processors = availableParallelism();
+const defaultCounts: number[] = [];
+for (let n = 1; n < processors; n *= 2) defaultCounts.push(n);
+defaultCounts.push(processors);
+const counts = option('--threads', defaultCounts.join(',')).split(',').map(Number);
+const config = presetConfig(preset, { form: 'haar' }, JSON.parse(option('--sizes', '{}')));
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+const layout = parameterLayout(config);
+const parameters = initialParameters(config, layout, 1);
+const T = config.context;
+const random = new SeededRandom(3);
+const tokens = () => Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
+const source = readFileSync('build/wavelet.wasm');
+const threadsSource = readFileSync('build/wavelet-threads.wasm');
+const mib = (bytes: number) => +(bytes / 2 ** 20).toFixed(1);
+
+const rows: Record<string, number>[] = [];
+gc();
+const baseRss = process.memoryUsage().rss;
+for (const threads of counts) {
+  const model = await WasmModel.create({ config, layout, parameters, optimizer: DEFAULT_ADAMW, threads }, source, threadsSource);
+  const batch = tokens();
+  const stepMs = await medianMs(3, () => Promise.all([model.forwardBackward(batch, batch, B, T, 1), model.update(1e-4)]), 1);
+  // Generation: one sequence, tokens at positions from the middle of the context on (attention's typical cost).
+  const decoder = await model.decoder(1);
+  for (let t = 0; t < T / 2; t++) await decoder.step([t % config.vocabSize]);
+  const tokenMs = await medianMs(31, async () => {
+    if (decoder.position >= T) decoder.reset();
+    await decoder.step([1]);
+  }, 4);
+  decoder.dispose();
+  rows.push({ threads, stepMs: +stepMs.toFixed(1), trainTokensPerSecond: Math.round((B * T) / (stepMs / 1e3)), tokenMs: +tokenMs.toFixed(3), generateTokensPerSecond: Math.round(1e3 / tokenMs), wasmMemoryMiB: mib(model.memoryBytes()), rssAboveStartMiB: mib(process.memoryUsage().rss - baseRss) });
+  model.dispose();
+  gc(); // the last count's memory, before the next is measured
+  console.error(JSON.stringify(rows.at(-1)));
+}
+const one = rows[0];
+for (const row of rows) {
+  row.trainSpeedup = +(row.trainTokensPerSecond / one.trainTokensPerSecond).toFixed(2);
+  row.trainEfficiency = +(row.trainSpeedup / row.threads).toFixed(2);
+  row.generateSpeedup = +(row.generateTokensPerSecond / one.generateTokensPerSecond).toFixed(2);
+  row.generateEfficiency = +(row.generateSpeedup / row.threads).toFixed(2);
+  if (row.threads > 1) row.rssPerExtraThreadMiB = +((row.rssAboveStartMiB - one.rssAboveStartMiB) / (row.threads - 1)).toFixed(1);
+}
+
+/** TensorFlow.js's wasm backend, a training step of the same model at batch `batch` (its own threads, XNNPACK). */
+async function tfjsWasmStep(batch: number): Promise<Record<string, number>> {
+  await registerWaveletOp();
+  await useTfjsBackend('wasm');
+  const vars = tfjsParameters(layout, parameters, `tfjs${batch}/`);
+  const adam = tf.train.adam(1e-4, 0.9, 0.95, 1e-8);
+  const ids = Int32Array.from({ length: batch * T }, () => random.below(config.vocabSize));
+  try {
+    const ms = await medianMs(3, async () => {
+      const loss = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => tfjsLoss(config, vars, ids, ids, batch, T));
+        adam.applyGradients(grads as unknown as Parameters<typeof adam.applyGradients>[0]);
+        return value;
+      });
+      await loss.data();
+      loss.dispose();
+    }, 1);
+    return { batch, stepMs: +ms.toFixed(1), trainTokensPerSecond: Math.round((batch * T) / (ms / 1e3)) };
+  } finally {
+    tf.dispose([...vars.values()]);
+  }
+}
+
+let tfjsWasm: Record<string, number | string> | undefined;
+if (!args.includes('--no-tfjs')) {
+  // Its heap fails on the larger batches of the paper's model (an emscripten abort): then batch 1, tokens per second compared.
+  for (const batch of B > 1 ? [B, 1] : [B]) {
+    try {
+      tfjsWasm = await tfjsWasmStep(batch);
+      break;
+    } catch (error) {
+      tfjsWasm = { failed: `batch ${batch}: ${(error as Error).message.split('\n')[0]}` };
+    }
+  }
+}
+const best = rows.reduce((a, b) => (b.trainTokensPerSecond > a.trainTokensPerSecond ? b : a));
+const report = {
+  bench: 'threads',
+  date: new Date().toISOString(),
+  machine: { cpu: cpus()[0]?.model, processors, node: process.versions.node },
+  model: { preset, sizes: { layers: config.layers, width: config.width, heads: (config as { heads: number }).heads, feedForward: (config as { feedForward: number }).feedForward }, wavelet: 'haar', batch: B, context: T, parameters: layout.count },
+  wasm: rows,
+  tfjsWasm,
+  ratios: typeof tfjsWasm?.trainTokensPerSecond === 'number' ? { oneThreadVsTfjsWasm: +(one.trainTokensPerSecond / tfjsWasm.trainTokensPerSecond).toFixed(2), bestVsTfjsWasm: +(best.trainTokensPerSecond / tfjsWasm.trainTokensPerSecond).toFixed(2) } : undefined,
+  note: 'one shared wasm memory for all threads (wasmMemoryMiB); rssAboveStartMiB is the process (workers included) above its start; the same bits at every count (test/backends/threads.test.ts)',
+};
+const json = JSON.stringify(report, null, 2);
+console.log(json);
+const out = option('--out', '');
+if (out) writeFileAtomic(out, json);
+process.exit(0);
