@@ -3,7 +3,7 @@
 export { planRuns, streamingFilter, packTaps, learnableFilter, learnableTapGradient } from './wavelet';
 export {
   encoderForward, encoderBackward, layernormForward, layernormBackward, matmulForward, matmulBackward, matmulBackwardInput, matmulBackwardWeights, matmulBackwardShare,
-  attentionForward, attentionBackward, decodeAttention, geluForward, geluBackward, residualForward, addScaled,
+  attentionForward, attentionForwardHeads, attentionBackward, attentionBackwardHeads, decodeAttention, geluForward, geluBackward, residualForward, addScaled,
   crossEntropyForward, crossEntropyBackward,
 } from './model/layers';
 export { sumSquares, adamw, adagrad } from './model/optimizer';

@@ -344,10 +344,19 @@ function weightGradientTail(dw: usize, dout: usize, inp: usize, oc: i32, c: i32,
 
 /** Causal multi-head attention; qkv (B, T, 3C), out (B, T, C), att (B, NH, T, T). */
 export function attentionForward(out: usize, att: usize, qkv: usize, B: i32, T: i32, C: i32, NH: i32): void {
+  attentionForwardHeads(out, att, qkv, B, T, C, NH, 0, B * NH);
+}
+
+/**
+ * attentionForward for the (sequence, head) pairs bhStart..bhEnd (b * NH + h): a thread's share.
+ * Each pair writes its own rows of att and its own columns of out.
+ */
+export function attentionForwardHeads(out: usize, att: usize, qkv: usize, B: i32, T: i32, C: i32, NH: i32, bhStart: i32, bhEnd: i32): void {
   const hs = C / NH;
   const scale: f32 = 1 / Mathf.sqrt(<f32>hs);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < NH; h++) {
+  for (let bh = bhStart; bh < bhEnd; bh++) {
+    const b = bh / NH, h = bh % NH;
+    {
       for (let t = 0; t < T; t++) {
         const q = qkv + (<usize>((b * T + t) * 3 * C + h * hs) << 2);
         const row = att + (<usize>(((b * NH + h) * T + t) * T) << 2);
@@ -406,10 +415,16 @@ export function decodeAttention(out: usize, qkv: usize, keys: usize, values: usi
 
 /** scratch: T floats. */
 export function attentionBackward(dqkv: usize, dout: usize, qkv: usize, att: usize, B: i32, T: i32, C: i32, NH: i32, scratch: usize): void {
+  attentionBackwardHeads(dqkv, dout, qkv, att, B, T, C, NH, scratch, 0, B * NH);
+}
+
+/** attentionBackward for the pairs bhStart..bhEnd; each writes only its head's columns of dqkv. scratch: T floats. */
+export function attentionBackwardHeads(dqkv: usize, dout: usize, qkv: usize, att: usize, B: i32, T: i32, C: i32, NH: i32, scratch: usize, bhStart: i32, bhEnd: i32): void {
   const hs = C / NH;
   const scale: f32 = 1 / Mathf.sqrt(<f32>hs);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < NH; h++) {
+  for (let bh = bhStart; bh < bhEnd; bh++) {
+    const b = bh / NH, h = bh % NH;
+    {
       for (let t = 0; t < T; t++) {
         const row = att + (<usize>(((b * NH + h) * T + t) * T) << 2);
         const dy = dout + (<usize>((b * T + t) * C + h * hs) << 2);

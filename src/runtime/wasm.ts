@@ -26,6 +26,8 @@ export interface ModelWasmExports {
   matmulBackward(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number): void;
   matmulBackwardShare(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number, nStart: number, nEnd: number, ocStart: number, ocEnd: number): void;
   attentionForward(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number): void;
+  attentionForwardHeads(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number, bhStart: number, bhEnd: number): void;
+  attentionBackwardHeads(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number, bhStart: number, bhEnd: number): void;
   decodeAttention(out: number, qkv: number, keys: number, values: number, B: number, T: number, t: number, C: number, NH: number, scores: number): void;
   attentionBackward(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number): void;
   geluForward(out: number, inp: number, n: number): void;

@@ -1,6 +1,6 @@
 // The wasm layers' heavy kernels shared out across the threads of a WasmThreadPool: matmuls by
 // rows (and, for one row, by output channels), their gradients by rows of the input's gradient
-// and output channels of the weights', attention by sequences, GELU and LayerNorm by rows. Each
+// and output channels of the weights', attention by (sequence, head) pairs, GELU and LayerNorm by rows. Each
 // share is a call of the same kernel on a slice of the same buffers, and every output element is
 // computed by one thread in the order one thread computes it (assembly/model/layers.ts), so the
 // results are the same bits at any thread count. Work too small to repay a wake-up stays here.
@@ -15,7 +15,7 @@ import type { WasmBackend } from '../../runtime/wasm.js';
 export const shareThresholds = { macs: 1 << 18, elements: 1 << 13 };
 
 /** The kernels the workers are given (their indices travel in the control block). */
-export const PARALLEL_KERNELS = ['matmulForward', 'matmulBackwardShare', 'attentionForward', 'attentionBackward', 'geluForward', 'geluBackward', 'layernormForward'] as const;
+export const PARALLEL_KERNELS = ['matmulForward', 'matmulBackwardShare', 'attentionForwardHeads', 'attentionBackwardHeads', 'geluForward', 'geluBackward', 'layernormForward'] as const;
 
 export interface ParallelKernels {
   readonly threads: number;
@@ -76,14 +76,14 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
       run('matmulBackwardShare', shares);
     },
     attentionForward(out, att, qkv, B, T, C, NH) {
-      const parts = shareCount(threads, B * T * T * C, shareThresholds.macs, B);
+      const parts = shareCount(threads, B * T * T * C, shareThresholds.macs, B * NH);
       if (parts === 1) return k.attentionForward(out, att, qkv, B, T, C, NH);
-      run('attentionForward', splitRange(B, parts).map(([a, b]) => [out + 4 * a * T * C, att + 4 * a * NH * T * T, qkv + 4 * a * T * 3 * C, b - a, T, C, NH]));
+      run('attentionForwardHeads', splitRange(B * NH, parts).map(([a, b]) => [out, att, qkv, B, T, C, NH, a, b]));
     },
     attentionBackward(dqkv, dout, qkv, att, B, T, C, NH, scratch) {
-      const parts = shareCount(threads, 2 * B * T * T * C, shareThresholds.macs, B);
+      const parts = shareCount(threads, 2 * B * T * T * C, shareThresholds.macs, B * NH);
       if (parts === 1) return k.attentionBackward(dqkv, dout, qkv, att, B, T, C, NH, scratch);
-      run('attentionBackward', splitRange(B, parts).map(([a, b], i) => [dqkv + 4 * a * T * 3 * C, dout + 4 * a * T * C, qkv + 4 * a * T * 3 * C, att + 4 * a * NH * T * T, b - a, T, C, NH, scratch + 4 * i * T]));
+      run('attentionBackwardHeads', splitRange(B * NH, parts).map(([a, b], i) => [dqkv, dout, qkv, att, B, T, C, NH, scratch + 4 * i * T, a, b]));
     },
     geluForward(out, inp, n) {
       const parts = shareCount(threads, n, shareThresholds.elements, n);
