@@ -449,20 +449,85 @@ export function attentionBackwardHeads(dqkv: usize, dout: usize, qkv: usize, att
 
 const GELU_SCALE: f32 = 0.7978845608028654; // sqrt(2 / pi)
 
+/**
+ * e^x in four lanes (Cephes' expf: x = n ln2 + r with ln2 in two parts, a degree-6 polynomial in
+ * r, times 2^n through the exponent bits); relative error about 1e-7, x clamped to +-88.
+ */
+@inline
+function expv(x: v128): v128 {
+  x = f32x4.min(f32x4.max(x, f32x4.splat(-88)), f32x4.splat(88));
+  const n = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
+  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, scale);
+}
+
+/** tanh in four lanes: sign(u) (1 - 2 / (e^(2|u|) + 1)), absolute error about 2e-7. */
+@inline
+function tanhv(u: v128): v128 {
+  const e = expv(f32x4.mul(f32x4.abs(u), f32x4.splat(2)));
+  const t = f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
+  return v128.bitselect(f32x4.neg(t), t, f32x4.lt(u, f32x4.splat(0)));
+}
+
+/** GELU (tanh form) of four values. */
+@inline
+function geluv(x: v128): v128 {
+  const x3 = f32x4.mul(f32x4.mul(x, x), x);
+  const th = tanhv(f32x4.mul(f32x4.splat(GELU_SCALE), f32x4.add(x, f32x4.mul(f32x4.splat(0.044715), x3))));
+  return f32x4.mul(f32x4.mul(f32x4.splat(0.5), x), f32x4.add(f32x4.splat(1), th));
+}
+
+/** GELU's derivative times dout, of four values. */
+@inline
+function geluGradientv(x: v128, d: v128): v128 {
+  const xx = f32x4.mul(x, x);
+  const th = tanhv(f32x4.mul(f32x4.splat(GELU_SCALE), f32x4.add(x, f32x4.mul(f32x4.splat(0.044715), f32x4.mul(xx, x)))));
+  const du = f32x4.mul(f32x4.splat(GELU_SCALE), f32x4.add(f32x4.splat(1), f32x4.mul(f32x4.splat(3 * 0.044715), xx)));
+  const half = f32x4.splat(0.5);
+  const slope = f32x4.add(f32x4.mul(half, f32x4.add(f32x4.splat(1), th)), f32x4.mul(f32x4.mul(f32x4.mul(half, x), f32x4.sub(f32x4.splat(1), f32x4.mul(th, th))), du));
+  return f32x4.mul(d, slope);
+}
+
+/** The last n % 4 floats at p as a vector (zeros past them), and back: the tail takes the vector path, so every element gets the same arithmetic wherever a share ends. */
+@inline
+function loadTail(p: usize, count: i32): v128 {
+  let v = f32x4.splat(0);
+  if (count > 0) v = f32x4.replace_lane(v, 0, f(p, 0));
+  if (count > 1) v = f32x4.replace_lane(v, 1, f(p, 1));
+  if (count > 2) v = f32x4.replace_lane(v, 2, f(p, 2));
+  return v;
+}
+@inline
+function storeTail(p: usize, v: v128, count: i32): void {
+  if (count > 0) setF(p, 0, f32x4.extract_lane(v, 0));
+  if (count > 1) setF(p, 1, f32x4.extract_lane(v, 1));
+  if (count > 2) setF(p, 2, f32x4.extract_lane(v, 2));
+}
+
 export function geluForward(out: usize, inp: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
-    const x = f(inp, i);
-    setF(out, i, 0.5 * x * (1 + Mathf.tanh(GELU_SCALE * (x + 0.044715 * x * x * x))));
-  }
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), geluv(v128.load(inp + (<usize>i << 2))));
+  const at = <usize>i << 2;
+  storeTail(out + at, geluv(loadTail(inp + at, n - i)), n - i);
 }
 
 export function geluBackward(dinp: usize, inp: usize, dout: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
-    const x = f(inp, i);
-    const th = Mathf.tanh(GELU_SCALE * (x + 0.044715 * x * x * x));
-    const du = GELU_SCALE * (1 + 3 * 0.044715 * x * x);
-    setF(dinp, i, f(dinp, i) + f(dout, i) * (0.5 * (1 + th) + 0.5 * x * (1 - th * th) * du));
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const at = <usize>i << 2;
+    v128.store(dinp + at, f32x4.add(v128.load(dinp + at), geluGradientv(v128.load(inp + at), v128.load(dout + at))));
   }
+  const at = <usize>i << 2;
+  const rest = n - i;
+  storeTail(dinp + at, f32x4.add(loadTail(dinp + at, rest), geluGradientv(loadTail(inp + at, rest), loadTail(dout + at, rest))), rest);
 }
 
 /** out = a + b (n floats). */
