@@ -342,6 +342,118 @@ function weightGradientTail(dw: usize, dout: usize, inp: usize, oc: i32, c: i32,
   }
 }
 
+/**
+ * out[u] = scale * (q . k_u) for u < n, k_u at keys + u * stride floats (hs floats each); four
+ * keys at a time, their four sums gathered into one vector; returns the largest.
+ */
+@inline
+function attentionScores(out: usize, q: usize, keys: usize, stride: i32, n: i32, hs: i32, scale: f32): f32 {
+  const rowBytes = <usize>stride << 2;
+  const sv = f32x4.splat(scale);
+  let maxv = f32x4.splat(-Infinity);
+  let u = 0;
+  if ((hs & 3) == 0) {
+    for (; u + 4 <= n; u += 4) {
+      const k0 = keys + <usize>u * rowBytes;
+      const k1 = k0 + rowBytes;
+      const k2 = k1 + rowBytes;
+      const k3 = k2 + rowBytes;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let d = 0; d < hs; d += 4) {
+        const at = <usize>d << 2;
+        const qv = v128.load(q + at);
+        a0 = f32x4.add(a0, f32x4.mul(qv, v128.load(k0 + at)));
+        a1 = f32x4.add(a1, f32x4.mul(qv, v128.load(k1 + at)));
+        a2 = f32x4.add(a2, f32x4.mul(qv, v128.load(k2 + at)));
+        a3 = f32x4.add(a3, f32x4.mul(qv, v128.load(k3 + at)));
+      }
+      // [sum a0, sum a1, sum a2, sum a3] by two rounds of pairwise adds
+      const lo = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
+      const hi = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
+      const sums = f32x4.mul(f32x4.add(v128.shuffle<f32>(lo, hi, 0, 1, 4, 5), v128.shuffle<f32>(lo, hi, 2, 3, 6, 7)), sv);
+      v128.store(out + (<usize>u << 2), sums);
+      maxv = f32x4.max(maxv, sums);
+    }
+  }
+  let max = Mathf.max(Mathf.max(f32x4.extract_lane(maxv, 0), f32x4.extract_lane(maxv, 1)), Mathf.max(f32x4.extract_lane(maxv, 2), f32x4.extract_lane(maxv, 3)));
+  for (; u < n; u++) {
+    const s = dot(q, keys + <usize>u * rowBytes, hs) * scale;
+    setF(out, u, s);
+    max = Mathf.max(max, s);
+  }
+  return max;
+}
+
+/**
+ * out[d] += sum over u < n of w[u] * rows[u * stride + d], d < hs: four of out's floats held in
+ * registers while u passes; each element adds its terms in the order of u (as axpy over u would).
+ */
+@inline
+function weightedSum(out: usize, w: usize, rows: usize, stride: i32, n: i32, hs: i32): void {
+  const rowBytes = <usize>stride << 2;
+  let d = 0;
+  // sixteen floats (a cache line of each row) a pass over the rows
+  for (; d + 16 <= hs; d += 16) {
+    const at = <usize>d << 2;
+    let a0 = v128.load(out + at), a1 = v128.load(out + at + 16), a2 = v128.load(out + at + 32), a3 = v128.load(out + at + 48);
+    for (let u = 0; u < n; u++) {
+      const wv = f32x4.splat(f(w, u));
+      const r = rows + <usize>u * rowBytes + at;
+      a0 = f32x4.add(a0, f32x4.mul(wv, v128.load(r)));
+      a1 = f32x4.add(a1, f32x4.mul(wv, v128.load(r + 16)));
+      a2 = f32x4.add(a2, f32x4.mul(wv, v128.load(r + 32)));
+      a3 = f32x4.add(a3, f32x4.mul(wv, v128.load(r + 48)));
+    }
+    v128.store(out + at, a0);
+    v128.store(out + at + 16, a1);
+    v128.store(out + at + 32, a2);
+    v128.store(out + at + 48, a3);
+  }
+  for (; d + 4 <= hs; d += 4) {
+    const at = <usize>d << 2;
+    let acc = v128.load(out + at);
+    for (let u = 0; u < n; u++) acc = f32x4.add(acc, f32x4.mul(f32x4.splat(f(w, u)), v128.load(rows + <usize>u * rowBytes + at)));
+    v128.store(out + at, acc);
+  }
+  for (; d < hs; d++) {
+    let acc = f(out, d);
+    for (let u = 0; u < n; u++) acc += f(w, u) * f(rows + <usize>u * rowBytes, d);
+    setF(out, d, acc);
+  }
+}
+
+/** x[i] = e^(x[i] - max) for i < n, in four lanes (expv); returns their sum. */
+@inline
+function exponentiate(x: usize, n: i32, max: f32): f32 {
+  const m = f32x4.splat(max);
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const at = <usize>i << 2;
+    const e = expv(f32x4.sub(v128.load(x + at), m));
+    v128.store(x + at, e);
+    acc = f32x4.add(acc, e);
+  }
+  let sum = hsum(acc);
+  const rest = n - i;
+  if (rest > 0) {
+    const at = <usize>i << 2;
+    const e = expv(f32x4.sub(loadTail(x + at, rest), m));
+    storeTail(x + at, e, rest);
+    sum += f32x4.extract_lane(e, 0) + (rest > 1 ? f32x4.extract_lane(e, 1) : 0) + (rest > 2 ? f32x4.extract_lane(e, 2) : 0);
+  }
+  return sum;
+}
+
+/** x[i] *= a for i < n. */
+@inline
+function scaleInPlace(x: usize, n: i32, a: f32): void {
+  const av = f32x4.splat(a);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(x + (<usize>i << 2), f32x4.mul(v128.load(x + (<usize>i << 2)), av));
+  for (; i < n; i++) setF(x, i, f(x, i) * a);
+}
+
 /** Causal multi-head attention; qkv (B, T, 3C), out (B, T, C), att (B, NH, T, T). */
 export function attentionForward(out: usize, att: usize, qkv: usize, B: i32, T: i32, C: i32, NH: i32): void {
   attentionForwardHeads(out, att, qkv, B, T, C, NH, 0, B * NH);
@@ -360,23 +472,13 @@ export function attentionForwardHeads(out: usize, att: usize, qkv: usize, B: i32
       for (let t = 0; t < T; t++) {
         const q = qkv + (<usize>((b * T + t) * 3 * C + h * hs) << 2);
         const row = att + (<usize>(((b * NH + h) * T + t) * T) << 2);
-        let max: f32 = -Infinity;
-        for (let u = 0; u <= t; u++) {
-          const s = dot(q, qkv + (<usize>((b * T + u) * 3 * C + C + h * hs) << 2), hs) * scale;
-          setF(row, u, s);
-          max = Mathf.max(max, s);
-        }
-        let sum: f32 = 0;
-        for (let u = 0; u <= t; u++) {
-          const e = Mathf.exp(f(row, u) - max);
-          setF(row, u, e);
-          sum += e;
-        }
-        const inv: f32 = 1 / sum;
-        for (let u = 0; u < T; u++) setF(row, u, u <= t ? f(row, u) * inv : 0);
+        const max = attentionScores(row, q, qkv + (<usize>(b * T * 3 * C + C + h * hs) << 2), 3 * C, t + 1, hs, scale);
+        const inv: f32 = 1 / exponentiate(row, t + 1, max);
+        scaleInPlace(row, t + 1, inv);
+        memory.fill(row + (<usize>(t + 1) << 2), 0, <usize>(T - t - 1) << 2);
         const o = out + (<usize>((b * T + t) * C + h * hs) << 2);
         memory.fill(o, 0, <usize>hs << 2);
-        for (let u = 0; u <= t; u++) axpy(o, f(row, u), qkv + (<usize>((b * T + u) * 3 * C + 2 * C + h * hs) << 2), hs);
+        weightedSum(o, row, qkv + (<usize>(b * T * 3 * C + 2 * C + h * hs) << 2), 3 * C, t + 1, hs);
       }
     }
   }
@@ -393,19 +495,8 @@ export function decodeAttention(out: usize, qkv: usize, keys: usize, values: usi
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < NH; h++) {
       const q = qkv + (<usize>(b * 3 * C + h * hs) << 2);
-      let max: f32 = -Infinity;
-      for (let u = 0; u <= t; u++) {
-        const s = dot(q, keys + (<usize>((b * T + u) * C + h * hs) << 2), hs) * scale;
-        setF(scores, u, s);
-        max = Mathf.max(max, s);
-      }
-      let sum: f32 = 0;
-      for (let u = 0; u <= t; u++) {
-        const e = Mathf.exp(f(scores, u) - max);
-        setF(scores, u, e);
-        sum += e;
-      }
-      const inv: f32 = 1 / sum;
+      const max = attentionScores(scores, q, keys + (<usize>(b * T * C + h * hs) << 2), C, t + 1, hs, scale);
+      const inv: f32 = 1 / exponentiate(scores, t + 1, max);
       const o = out + (<usize>(b * C + h * hs) << 2);
       memory.fill(o, 0, <usize>hs << 2);
       for (let u = 0; u <= t; u++) axpy(o, f(scores, u) * inv, values + (<usize>((b * T + u) * C + h * hs) << 2), hs);
@@ -428,20 +519,19 @@ export function attentionBackwardHeads(dqkv: usize, dout: usize, qkv: usize, att
       for (let t = 0; t < T; t++) {
         const row = att + (<usize>(((b * NH + h) * T + t) * T) << 2);
         const dy = dout + (<usize>((b * T + t) * C + h * hs) << 2);
-        for (let u = 0; u <= t; u++) {
-          const offset = (b * T + u) * 3 * C + 2 * C + h * hs;
-          setF(scratch, u, dot(dy, qkv + (<usize>offset << 2), hs));
-          axpy(dqkv + (<usize>offset << 2), f(row, u), dy, hs);
-        }
+        // scratch[u] = dy . v_u (the scores' form, scale 1); dv_u += p_u dy
+        attentionScores(scratch, dy, qkv + (<usize>(b * T * 3 * C + 2 * C + h * hs) << 2), 3 * C, t + 1, hs, 1);
+        for (let u = 0; u <= t; u++) axpy(dqkv + (<usize>((b * T + u) * 3 * C + 2 * C + h * hs) << 2), f(row, u), dy, hs);
         let weighted: f32 = 0;
         for (let u = 0; u <= t; u++) weighted += f(row, u) * f(scratch, u);
         const q = (b * T + t) * 3 * C + h * hs;
         for (let u = 0; u <= t; u++) {
           const dpre = f(row, u) * (f(scratch, u) - weighted) * scale;
-          const k = (b * T + u) * 3 * C + C + h * hs;
-          axpy(dqkv + (<usize>q << 2), dpre, qkv + (<usize>k << 2), hs);
-          axpy(dqkv + (<usize>k << 2), dpre, qkv + (<usize>q << 2), hs);
+          setF(scratch, u, dpre);
+          axpy(dqkv + (<usize>((b * T + u) * 3 * C + C + h * hs) << 2), dpre, qkv + (<usize>q << 2), hs);
         }
+        // dq_t += sum_u dpre_u k_u, held in registers over u
+        weightedSum(dqkv + (<usize>q << 2), scratch, qkv + (<usize>(b * T * 3 * C + C + h * hs) << 2), 3 * C, t + 1, hs);
       }
     }
   }
