@@ -54,7 +54,7 @@ export async function createWorkerModel(worker: WorkerLike, source: Uint8Array |
   try {
     model.loaded(await loaded);
   } catch (error) {
-    await model.dispose();
+    model.terminate(); // an aborted or failed load: the worker (and its download) ends now
     throw error;
   }
   return model;
@@ -150,6 +150,13 @@ export class WorkerModel {
   async complete(prompt: string[], options?: GenerateOptions): Promise<string[]>;
   async complete(prompt: string | string[], options: GenerateOptions = {}): Promise<string | string[]> {
     return collectTexts(prompt, this.generate(prompt, options));
+  }
+
+  /** Ends the worker at once, without waiting for the model in it to be freed (the worker's memory goes with it). */
+  terminate(): void {
+    this.disposed ??= Promise.resolve();
+    this.stop();
+    this.worker.terminate?.();
   }
 
   /** Frees the model in the worker (its GPU buffers and wasm memory), then ends the worker. */

@@ -92,6 +92,21 @@ test('a worker that fails to start fails the load with its reason', async () => 
   assert.match(error?.message ?? '', /no kernels here/);
 });
 
+test('an aborted load ends the worker and its download at once', async () => {
+  const server = createServer((_, response) => response.writeHead(200, { 'content-length': 1000000 }).write(new Uint8Array(10))); // never finishes
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const worker = newWorker();
+  const exited = new Promise((r) => worker.once('exit', r));
+  const controller = new AbortController();
+  const reason = new Error('no longer needed');
+  setTimeout(() => controller.abort(reason), 300);
+  const error = await createWorkerModel(worker, `http://127.0.0.1:${(server.address() as { port: number }).port}/slow.safetensors`, { signal: controller.signal }).then(() => undefined, (e: unknown) => e);
+  assert.is(error, reason);
+  await exited;
+  server.closeAllConnections();
+  server.close();
+});
+
 test("the worker's errors arrive as their classes; a download reports progress per file", async () => {
   const missing = await createWorkerModel(newWorker(), join(dir, 'nowhere.safetensors')).then(() => undefined, (e: Error) => e);
   assert.instance(missing, WaveletInputError);
