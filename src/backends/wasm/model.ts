@@ -47,7 +47,8 @@ export class WasmModel implements BackendModel {
   private current: TrainingProgram | undefined;
   private readonly decoders = new Set<Decoder>();
   private readonly frozen: [number, number][];
-  private readonly parallel: ParallelKernels;
+  /** The kernels shared out across threads; holds the instance, so dispose drops it too. */
+  private parallel: ParallelKernels | undefined;
 
   private constructor(wasm: WasmBackend, private readonly options: ModelOptions) {
     this.wasm = wasm;
@@ -96,7 +97,7 @@ export class WasmModel implements BackendModel {
   private context(B: number, T: number, tokens: number, alloc: (bytes: number) => number, generation?: WasmLayerContext['generation']): WasmLayerContext {
     return {
       wasm: this.module,
-      parallel: this.parallel,
+      parallel: this.parallel!,
       config: this.config,
       wavelet: this.wavelet,
       parameter: (name) => this.offsets.get(name)!,
@@ -276,5 +277,6 @@ export class WasmModel implements BackendModel {
     this.wavelet = undefined;
     this.wasm?.pool?.dispose();
     this.wasm = undefined; // the instance and its memory go with the last reference
+    this.parallel = undefined;
   }
 }
