@@ -201,46 +201,57 @@ export function matmulBackwardInput(dinp: usize, dout: usize, w: usize, N: i32, 
   let n = 0;
   for (; n + 4 <= N; n += 4) {
     const d0 = dout + <usize>n * doutRow;
-    const d1 = d0 + doutRow;
-    const d2 = d1 + doutRow;
-    const d3 = d2 + doutRow;
     const i0 = dinp + <usize>n * rowBytes;
-    const i1 = i0 + rowBytes;
-    const i2 = i1 + rowBytes;
-    const i3 = i2 + rowBytes;
     let c = 0;
     for (; c + 8 <= C; c += 8) {
       const at = <usize>c << 2;
-      let a0 = v128.load(i0 + at), b0 = v128.load(i0 + at + 16);
-      let a1 = v128.load(i1 + at), b1 = v128.load(i1 + at + 16);
-      let a2 = v128.load(i2 + at), b2 = v128.load(i2 + at + 16);
-      let a3 = v128.load(i3 + at), b3 = v128.load(i3 + at + 16);
-      for (let oc = 0; oc < OC; oc++) {
-        const wr = w + <usize>oc * rowBytes + at;
-        const wa = v128.load(wr);
-        const wb = v128.load(wr + 16);
-        const g0 = f32x4.splat(f(d0, oc)), g1 = f32x4.splat(f(d1, oc)), g2 = f32x4.splat(f(d2, oc)), g3 = f32x4.splat(f(d3, oc));
-        a0 = f32x4.add(a0, f32x4.mul(g0, wa));
-        b0 = f32x4.add(b0, f32x4.mul(g0, wb));
-        a1 = f32x4.add(a1, f32x4.mul(g1, wa));
-        b1 = f32x4.add(b1, f32x4.mul(g1, wb));
-        a2 = f32x4.add(a2, f32x4.mul(g2, wa));
-        b2 = f32x4.add(b2, f32x4.mul(g2, wb));
-        a3 = f32x4.add(a3, f32x4.mul(g3, wa));
-        b3 = f32x4.add(b3, f32x4.mul(g3, wb));
-      }
-      v128.store(i0 + at, a0);
-      v128.store(i0 + at + 16, b0);
-      v128.store(i1 + at, a1);
-      v128.store(i1 + at + 16, b1);
-      v128.store(i2 + at, a2);
-      v128.store(i2 + at + 16, b2);
-      v128.store(i3 + at, a3);
-      v128.store(i3 + at + 16, b3);
+      // dinp[n + r, c..c + 8) += sum over oc of dout[n + r, oc] w[oc, c..c + 8)
+      outer4x8(i0 + at, rowBytes, d0, 4, doutRow, w + at, rowBytes, OC);
     }
     for (let r = 0; r < 4; r++) inputGradientTail(dinp + <usize>(n + r) * rowBytes, dout + <usize>(n + r) * doutRow, w, c, C, OC);
   }
   for (; n < N; n++) inputGradientTail(dinp + <usize>n * rowBytes, dout + <usize>n * doutRow, w, 0, C, OC);
+}
+
+/**
+ * A block of four rows by eight floats, dst + r * dstStride (r < 4), plus the sum over k < count
+ * of g_r(k) x(k): g_r(k) at g + k * gStep + r * gLane, x(k) eight floats at x + k * xStep. Both
+ * matmul gradients are this rank-1 accumulation, over the output channels (the input's gradient)
+ * or over the rows (the weights'); the block stays in registers and each element adds its terms
+ * in the order of k.
+ */
+@inline
+function outer4x8(dst: usize, dstStride: usize, g: usize, gStep: usize, gLane: usize, x: usize, xStep: usize, count: i32): void {
+  const d1 = dst + dstStride;
+  const d2 = d1 + dstStride;
+  const d3 = d2 + dstStride;
+  let a0 = v128.load(dst), b0 = v128.load(dst + 16);
+  let a1 = v128.load(d1), b1 = v128.load(d1 + 16);
+  let a2 = v128.load(d2), b2 = v128.load(d2 + 16);
+  let a3 = v128.load(d3), b3 = v128.load(d3 + 16);
+  for (let k = 0; k < count; k++) {
+    const gk = g + <usize>k * gStep;
+    const xk = x + <usize>k * xStep;
+    const xa = v128.load(xk);
+    const xb = v128.load(xk + 16);
+    const g0 = v128.load32_splat(gk), g1 = v128.load32_splat(gk + gLane), g2 = v128.load32_splat(gk + 2 * gLane), g3 = v128.load32_splat(gk + 3 * gLane);
+    a0 = f32x4.add(a0, f32x4.mul(g0, xa));
+    b0 = f32x4.add(b0, f32x4.mul(g0, xb));
+    a1 = f32x4.add(a1, f32x4.mul(g1, xa));
+    b1 = f32x4.add(b1, f32x4.mul(g1, xb));
+    a2 = f32x4.add(a2, f32x4.mul(g2, xa));
+    b2 = f32x4.add(b2, f32x4.mul(g2, xb));
+    a3 = f32x4.add(a3, f32x4.mul(g3, xa));
+    b3 = f32x4.add(b3, f32x4.mul(g3, xb));
+  }
+  v128.store(dst, a0);
+  v128.store(dst + 16, b0);
+  v128.store(d1, a1);
+  v128.store(d1 + 16, b1);
+  v128.store(d2, a2);
+  v128.store(d2 + 16, b2);
+  v128.store(d3, a3);
+  v128.store(d3 + 16, b3);
 }
 
 /** One row of dinp from channel c on: each element its terms in the order of oc. */
@@ -283,40 +294,11 @@ export function matmulBackwardWeights(dw: usize, dbias: usize, dout: usize, inp:
     let oc = ocStart;
     for (; oc + 4 <= ocEnd; oc += 4) {
       const r0 = dw + <usize>oc * rowBytes;
-      const r1 = r0 + rowBytes;
-      const r2 = r1 + rowBytes;
-      const r3 = r2 + rowBytes;
       let c = 0;
       for (; c + 8 <= C; c += 8) {
         const at = <usize>c << 2;
-        let a0 = v128.load(r0 + at), b0 = v128.load(r0 + at + 16);
-        let a1 = v128.load(r1 + at), b1 = v128.load(r1 + at + 16);
-        let a2 = v128.load(r2 + at), b2 = v128.load(r2 + at + 16);
-        let a3 = v128.load(r3 + at), b3 = v128.load(r3 + at + 16);
-        for (let n = n0; n < n1; n++) {
-          const xr = inp + <usize>n * rowBytes + at;
-          const xa = v128.load(xr);
-          const xb = v128.load(xr + 16);
-          const g = v128.load(dout + <usize>n * doutRow + (<usize>oc << 2));
-          const g0 = f32x4.splat(f32x4.extract_lane(g, 0)), g1 = f32x4.splat(f32x4.extract_lane(g, 1));
-          const g2 = f32x4.splat(f32x4.extract_lane(g, 2)), g3 = f32x4.splat(f32x4.extract_lane(g, 3));
-          a0 = f32x4.add(a0, f32x4.mul(g0, xa));
-          b0 = f32x4.add(b0, f32x4.mul(g0, xb));
-          a1 = f32x4.add(a1, f32x4.mul(g1, xa));
-          b1 = f32x4.add(b1, f32x4.mul(g1, xb));
-          a2 = f32x4.add(a2, f32x4.mul(g2, xa));
-          b2 = f32x4.add(b2, f32x4.mul(g2, xb));
-          a3 = f32x4.add(a3, f32x4.mul(g3, xa));
-          b3 = f32x4.add(b3, f32x4.mul(g3, xb));
-        }
-        v128.store(r0 + at, a0);
-        v128.store(r0 + at + 16, b0);
-        v128.store(r1 + at, a1);
-        v128.store(r1 + at + 16, b1);
-        v128.store(r2 + at, a2);
-        v128.store(r2 + at + 16, b2);
-        v128.store(r3 + at, a3);
-        v128.store(r3 + at + 16, b3);
+        // dw[oc + r, c..c + 8) += sum over n of dout[n, oc + r] inp[n, c..c + 8)
+        outer4x8(r0 + at, rowBytes, dout + <usize>n0 * doutRow + (<usize>oc << 2), doutRow, 4, inp + <usize>n0 * rowBytes + at, rowBytes, n1 - n0);
       }
       for (let r = 0; r < 4; r++) weightGradientTail(dw, dout, inp, oc + r, c, C, OC, n0, n1);
     }
