@@ -254,21 +254,10 @@ function outer4x8(dst: usize, dstStride: usize, g: usize, gStep: usize, gLane: u
   v128.store(d3 + 16, b3);
 }
 
-/** One row of dinp from channel c on: each element its terms in the order of oc. */
+/** One row of dinp from channel c on, sum over oc of d[oc] w[oc, c..]: attention's weighted sum of rows, in the order of oc. */
 @inline
 function inputGradientTail(di: usize, d: usize, w: usize, c: i32, C: i32, OC: i32): void {
-  const rowBytes = <usize>C << 2;
-  for (; c + 4 <= C; c += 4) {
-    const at = <usize>c << 2;
-    let a = v128.load(di + at);
-    for (let oc = 0; oc < OC; oc++) a = f32x4.add(a, f32x4.mul(f32x4.splat(f(d, oc)), v128.load(w + <usize>oc * rowBytes + at)));
-    v128.store(di + at, a);
-  }
-  for (; c < C; c++) {
-    let s = f(di, c);
-    for (let oc = 0; oc < OC; oc++) s += f(d, oc) * f(w + <usize>oc * rowBytes, c);
-    setF(di, c, s);
-  }
+  weightedSum(di + (<usize>c << 2), d, w + (<usize>c << 2), C, OC, C - c);
 }
 
 /** Rows of inp a block of dw's accumulation reads before moving on (kept in the fastest caches). */
