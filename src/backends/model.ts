@@ -4,10 +4,9 @@
 // weights live once and nothing is compiled twice. dispose() frees what it holds.
 
 import type { ModelConfig } from '../model/config.js';
-import type { ParameterLayout } from '../model/parameters.js';
 import type { OptimizerSettings, OptimizerState } from '../kernels/optimizer/ref.js';
 import type { Network } from '../model/network.js';
-import { tensorRanges } from '../model/parameters.js';
+import { tensorRanges, type ParameterLayout } from '../model/parameters.js';
 
 /** The backends, fastest first where each runs: the one place their names are written. */
 export const BACKEND_NAMES = ['webgpu', 'wasm', 'js'] as const;

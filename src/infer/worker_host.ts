@@ -20,7 +20,7 @@ export function serveModelWith(load: ModelLoader, endpoint: MessageEndpoint = gl
   listen<ToWorker>(endpoint, async (message) => {
     switch (message.kind) {
       case 'load': {
-        if (model) return send(failure(new Error('this worker serves a model already; make a worker a model')));
+        if (model) return send(failure(new Error('this worker already serves a model; make one worker per model')));
         const { source, options } = message;
         model = load(source, { ...options, onProgress: (received, total, file) => send({ kind: 'progress', received, total, file }) });
         try {
