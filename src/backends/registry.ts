@@ -38,6 +38,25 @@ export async function createModel(backend: BackendName, options: ModelOptions, d
   return new JsModel(options);
 }
 
+/**
+ * The model for a backend asked for by name or 'auto', and wasm's threads as a count or 'auto'.
+ * What is left open ('auto' either way) is timed by the chooser; what is fixed is made as asked.
+ * `names` are the options as the caller's user knows them (flags in the CLI, fields in the library).
+ */
+export async function openModel(
+  backend: BackendName | 'auto', threads: number | 'auto' | undefined, options: ModelOptions, work: Workload, settings: ChooseSettings = {},
+  names = { backend: 'backend', threads: 'threads' },
+): Promise<{ model: BackendModel; choice?: BackendChoice }> {
+  const count = threads === undefined || threads === 'auto' ? undefined : threads;
+  // Checked here, not left to the wasm model: the chooser counts a backend that throws as one that failed, and would choose another.
+  if (count !== undefined && (!Number.isInteger(count) || count < 1)) throw new WaveletInputError(`${names.threads}: expected a positive integer or auto, found ${JSON.stringify(count)}`);
+  if (count !== undefined && count > 1 && backend !== 'auto' && backend !== 'wasm') throw new WaveletInputError(`${names.threads} ${count}: threads share the wasm backend's work; ${names.backend} ${backend} does not use them`);
+  const asked = count === undefined ? options : { ...options, threads: count };
+  if (backend === 'auto') return chooseBackend(asked, work, settings);
+  if (backend === 'wasm' && count === undefined) return chooseBackend(asked, work, { ...settings, backends: ['wasm'] });
+  return { model: await createModel(backend, asked, settings) };
+}
+
 /** What is timed: training steps at a batch size, or decoded tokens for a batch of sequences. */
 export interface Workload {
   mode: 'train' | 'generate';
@@ -87,10 +106,9 @@ export interface ChooseSettings extends BackendDevices {
  * The thread counts to time: the one asked for, or 1, 2, 4, ... and the processors here. Timing
  * stops at the first count that is not faster than the one before (wasm_threads.ts's overhead).
  */
-async function threadCounts(asked: number | undefined, options: ModelOptions, work: Workload): Promise<number[]> {
+function threadCounts(asked: number | undefined, options: ModelOptions, work: Workload, processors: number): number[] {
   if (asked !== undefined) return [asked];
   if (!worthSharing(options, work)) return [1];
-  const processors = await processorCount();
   const counts: number[] = [];
   for (let n = 1; n < processors; n *= 2) counts.push(n);
   counts.push(processors);
@@ -157,9 +175,11 @@ async function timeWorkload(model: BackendModel, work: Workload, budgetMs: numbe
  */
 export async function chooseBackend(options: ModelOptions, work: Workload, settings: ChooseSettings = {}): Promise<{ model: BackendModel; choice: BackendChoice }> {
   const budgetMs = settings.budgetMs ?? 1000;
+  const candidates = settings.backends ?? BACKEND_NAMES;
   let gpu = settings.gpu;
   let gpuNote = '';
-  if (!gpu) {
+  // A device is made only where WebGPU is timed (`--backend wasm` times wasm's thread counts alone).
+  if (!gpu && candidates.includes('webgpu')) {
     try {
       gpu = await createWebGPUBackend();
     } catch (error) {
@@ -172,7 +192,6 @@ export async function chooseBackend(options: ModelOptions, work: Workload, setti
   const make = (backend: BackendName, threads?: number) => createModel(backend, { ...options, threads }, { gpu, wasm: settings.wasm, wasmThreads: settings.wasmThreads });
   const unit = work.mode === 'train' ? `a step of this model at batch ${work.batch}` : `a token of this model at batch ${work.batch}`;
   const processors = await processorCount();
-  const candidates = settings.backends ?? BACKEND_NAMES;
   const key = JSON.stringify({ gpu: gpu ? gpuNote : null, wasm: wasmSimdSupported(), cores: processors, threads: options.threads ?? null, config: options.config, work, ...(settings.timeSoftwareAdapter && { software: true }), ...(settings.backends && { backends: settings.backends }) });
   // A cached choice is used only when it names a backend (a damaged or foreign cache once made an unknown name train on js).
   const cached = settings.cache?.get(key);
@@ -206,7 +225,7 @@ export async function chooseBackend(options: ModelOptions, work: Workload, setti
       continue;
     }
     let fastest = Infinity;
-    for (const threads of backend === 'wasm' ? await threadCounts(options.threads, options, work) : [undefined]) {
+    for (const threads of backend === 'wasm' ? threadCounts(options.threads, options, work, processors) : [undefined]) {
       const why = threads && threads > 1 ? threadsUnavailable() : undefined;
       if (why) {
         timings.push({ backend, threads, ms: null, note: `not available (${why})` });

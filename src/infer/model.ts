@@ -19,7 +19,7 @@ import { turnsEvery } from '../runtime/next_turn.js';
 import type { WasmSource } from '../runtime/wasm.js';
 import type { WebGPUBackend } from '../runtime/webgpu.js';
 import type { BackendModel, BackendName, Decoder } from '../backends/model.js';
-import { checkBackendName, chooseBackend, createModel, type BackendChoice, type ChoiceCache } from '../backends/registry.js';
+import { checkBackendName, openModel, type BackendChoice, type ChoiceCache } from '../backends/registry.js';
 import { checkSampling, sampleToken, type SamplingOptions } from './sampling.js';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -118,16 +118,10 @@ export class WaveletModel {
     }
     if (tokenizer.vocabSize !== checkpoint.config.vocabSize) throw new WaveletInputError(`${what}: its tokenizer has ${tokenizer.vocabSize} tokens, its model ${checkpoint.config.vocabSize}`);
     const requested = checkBackendName(options.backend ?? 'auto', 'backend');
-    const threads = options.threads ?? 'auto';
-    if (threads !== 'auto' && (!Number.isInteger(threads) || threads < 1)) throw new WaveletInputError(`threads: expected a positive integer or 'auto', found ${JSON.stringify(threads)}`);
-    if (threads !== 'auto' && threads > 1 && requested !== 'auto' && requested !== 'wasm') throw new WaveletInputError(`threads ${threads}: threads share the wasm backend's work; backend '${requested}' does not use them`);
-    const modelOptions = { config: checkpoint.config, layout: parameterLayout(checkpoint.config), parameters: checkpoint.parameters, ...(threads !== 'auto' && { threads }) };
-    const devices = { gpu: options.gpu, wasm: options.wasm, wasmThreads: options.wasmThreads };
-    const choose = (backends?: BackendName[]) => chooseBackend(modelOptions, { mode: 'generate', batch: 1 }, { ...devices, budgetMs: options.chooseBudgetMs ?? 300, cache: options.choiceCache, onTiming: options.onTiming, backends });
-    const { model, choice } =
-      requested === 'auto' ? await choose()
-      : requested === 'wasm' && threads === 'auto' ? await choose(['wasm'])
-      : { model: await createModel(requested, modelOptions, devices), choice: undefined };
+    const modelOptions = { config: checkpoint.config, layout: parameterLayout(checkpoint.config), parameters: checkpoint.parameters };
+    const { model, choice } = await openModel(requested, options.threads, modelOptions, { mode: 'generate', batch: 1 }, {
+      gpu: options.gpu, wasm: options.wasm, wasmThreads: options.wasmThreads, budgetMs: options.chooseBudgetMs ?? 300, cache: options.choiceCache, onTiming: options.onTiming,
+    });
     return new WaveletModel(checkpoint.config, tokenizer as unknown as TextTokenizer, model, choice);
   }
 

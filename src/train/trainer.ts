@@ -18,13 +18,13 @@ import { lineChartSvg } from '../report/svg.js';
 import { loadCheckpoint, saveCheckpoint, CHECKPOINT_FILE } from './checkpoint.js';
 import { checkRunFolder, claimRunFolder } from './run_folder.js';
 import { batchSampler, corpusValidationBatches, loadCorpus, type Corpus, type TextTokenizerKind } from './data.js';
-import type { BackendModel, BackendName, ModelOptions } from '../backends/model.js';
+import type { BackendModel, BackendName } from '../backends/model.js';
 import { checkTrainingMemory, memoryLimits, memoryShortfall, MemoryPlanError, planMicroBatch, stepPlan } from '../backends/memory.js';
 import { networkOf } from '../model/networks.js';
 import { checkLora, namePattern, type LoraSettings } from '../model/lora.js';
 import { mergeAdapters, splitAdapterTensors } from '../model/adapters.js';
 import { ADAPTER_FILE, writeAdapter } from '../io/adapter.js';
-import { checkBackendName, chooseBackend, createModel, type BackendChoice } from '../backends/registry.js';
+import { checkBackendName, openModel, type BackendChoice } from '../backends/registry.js';
 import { fileChoiceCache } from '../io/choice_cache.js';
 import { parseCheckpoint } from '../io/checkpoint.js';
 import { defaultOptimizer, OPTIMIZER_KINDS, OPTIMIZER_SLOTS, type OptimizerKind } from '../kernels/optimizer/ref.js';
@@ -100,22 +100,6 @@ export interface TrainEvents {
   evaluation?(entry: LogEntry): void;
   /** After the last step, with the trained model (disposed when this returns). */
   finish?(model: BackendModel, log: TrainLog): Promise<void> | void;
-}
-
-/**
- * The model for --backend and --threads; auto asks the chooser, which times each backend here
- * (and wasm on 1, 2, 4, ... threads unless --threads says how many).
- */
-async function chooseModel(backend: TrainSettings['backend'], threads: TrainOptions['threads'], options: ModelOptions, batch: number, onTiming?: (message: string) => void): Promise<{ model: BackendModel; choice?: BackendChoice }> {
-  const name = checkBackendName(backend, '--backend');
-  const count = threads === undefined || threads === 'auto' ? undefined : threads;
-  if (count !== undefined && (!Number.isInteger(count) || count < 1)) throw new WaveletInputError(`--threads: expected a positive integer or auto, found ${count}`);
-  if (count !== undefined && count > 1 && name !== 'auto' && name !== 'wasm') throw new WaveletInputError(`--threads ${count}: threads share the wasm backend's work; --backend ${name} runs on ${name === 'webgpu' ? 'the GPU' : 'one thread'}`);
-  const withThreads = { ...options, ...(count !== undefined && { threads: count }) };
-  const work = { mode: 'train', batch } as const;
-  if (name === 'auto') return chooseBackend(withThreads, work, { cache: fileChoiceCache(), onTiming });
-  if (name === 'wasm' && count === undefined) return chooseBackend(withThreads, work, { cache: fileChoiceCache(), onTiming, backends: ['wasm'] });
-  return { model: await createModel(name, withThreads) };
 }
 
 /** Sizes that only one architecture has, by flag: given to the other, they are an error, not ignored (replicate also reads the WaveletLM list). */
@@ -250,7 +234,8 @@ export async function runTraining(requested: TrainSettings, events: TrainEvents 
   const optimizer = defaultOptimizer(split.optimizer ?? 'adamw', split.weightDecay);
   const folder = claimRunFolder(dir, existing, flag);
   try {
-    const { model, choice } = await chooseModel(split.backend, options.threads, { config, layout, parameters, optimizer, memoryBudget: options.memoryBudget, frozen }, split.batch, events.timing);
+    // Backend and threads: those left 'auto' are timed here (and the choice kept in the chooser's cache on disk).
+    const { model, choice } = await openModel(checkBackendName(split.backend, '--backend'), options.threads, { config, layout, parameters, optimizer, memoryBudget: options.memoryBudget, frozen }, { mode: 'train', batch: split.batch }, { cache: fileChoiceCache(), onTiming: events.timing }, { backend: '--backend', threads: '--threads' });
     try {
       if (resumed) await model.load(resumed.parameters, resumed.optimizer);
       if (initial) folder.notes.push(`starting from the weights of ${settings.init}${initial.step !== undefined ? ` (trained ${initial.step} steps)` : ''}, with a fresh optimizer`);
