@@ -228,9 +228,7 @@ export async function runTraining(requested: TrainSettings, events: TrainEvents 
   checkTrainingMemory(stepPlan(planned, config, networkOf(config), slots, config.context), split.batch, memoryLimits(planned, budget, undefined, why));
   const layout = parameterLayout(config);
   const frozen = frozenTensors(config, split.freeze);
-  let parameters = initialParameters(config, layout, split.seed);
-  if (resumed) parameters = resumed.parameters;
-  else if (initial) parameters.set(initial.parameters); // the adapters' tensors come after the model's (parameters.ts)
+  const parameters = startingParameters(config, layout, split.seed, resumed?.parameters ?? initial?.parameters);
   const optimizer = defaultOptimizer(split.optimizer ?? 'adamw', split.weightDecay);
   const folder = claimRunFolder(dir, existing, flag);
   try {
@@ -265,6 +263,18 @@ function frozenTensors(config: ModelConfig, patterns: readonly string[] = []): s
   if (config.lora) for (const name of splitAdapterTensors(config).base) frozen.add(name);
   if (frozen.size === names.length) throw new WaveletInputError(`--freeze ${patterns.join(',')}: freezes every parameter; nothing would train`);
   return names.filter((name) => frozen.has(name));
+}
+
+/**
+ * The weights a run starts with: a checkpoint's (resumed, or fine-tuned from), or drawn from the
+ * seed. Fine-tuning with adapters draws only what the checkpoint lacks: the adapters' tensors
+ * come after the model's (parameters.ts), so the checkpoint's weights are the layout's prefix.
+ */
+function startingParameters(config: ModelConfig, layout: ReturnType<typeof parameterLayout>, seed: number, given: Float32Array | undefined): Float32Array {
+  if (given?.length === layout.count) return given;
+  const drawn = initialParameters(config, layout, seed);
+  if (given) drawn.set(given);
+  return drawn;
 }
 
 /** The weights, model and tokenizer of a checkpoint to fine-tune from: a run folder or a file, with or without optimizer state, at any precision; adapters are merged into the weights they adapt. */
