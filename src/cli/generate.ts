@@ -33,7 +33,7 @@ export async function runGenerate(options: Options): Promise<void> {
   const prompt = options.string('prompt');
   if (!checkpoint) throw new WaveletInputError('generate: --checkpoint is required (a run folder, a .safetensors file or a URL)');
   if (prompt === undefined) throw new WaveletInputError('generate: --prompt is required');
-  const model = await WaveletModel.load(checkpoint, { backend: options.string('backend') as 'auto', adapter: options.string('adapter'), threads: options.string('threads') === 'auto' ? 'auto' : options.number('threads'), choiceCache: fileChoiceCache(), onTiming: (message) => console.error(message) });
+  const model = await WaveletModel.load(checkpoint, { backend: options.string('backend') as 'auto', adapter: options.string('adapter'), threads: options.numberOrWord('threads') as number | 'auto', choiceCache: fileChoiceCache(), onTiming: (message) => console.error(message) });
   if (model.choice) console.error(`backend: ${model.choice.reason}${model.choice.cached ? ' (measured before, cached)' : ''}`);
   const stop = options.string('stop');
   const settings = {

@@ -48,6 +48,13 @@ export class Options {
     return readNumber(flag, text);
   }
 
+  /** A number flag that also takes words (`--threads 4`, `--threads auto`): the number, or the word given. */
+  numberOrWord(name: string): number | string {
+    const flag = this.flag(name);
+    const text = this.string(name);
+    return text !== undefined && flag.words?.includes(text) ? text : this.number(name);
+  }
+
   /** A switch: given, or not. */
   boolean(name: string): boolean {
     const flag = this.flag(name);

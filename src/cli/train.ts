@@ -5,7 +5,7 @@ import { continueTokens } from '../infer/continue.js';
 import { checkSampling } from '../infer/sampling.js';
 import { SeededRandom } from '../model/random.js';
 import { ProgressBar } from '../report/progress.js';
-import { runTraining, TRAIN_DEFAULTS, RESUME_OVERRIDES, TrainingStoppedError, type TrainSettings } from '../train/trainer.js';
+import { kebabCase, runTraining, TRAIN_DEFAULTS, RESUME_OVERRIDES, TrainingStoppedError, type TrainSettings } from '../train/trainer.js';
 import type { Corpus } from '../train/data.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ARCHITECTURES, describeSizes, modelName, PRESETS, WAVELET_LM_PRESETS, type Architecture } from '../model/config.js';
@@ -116,11 +116,6 @@ export function trainSettings(options: Options): TrainSettings {
   };
 }
 
-/** A settings field's flag name: minLr -> min-lr. */
-function kebabCase(field: string): string {
-  return field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
-
 function patternList(text: string): string[] {
   return text.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
 }
@@ -193,10 +188,10 @@ export async function runTrain(options: Options): Promise<void> {
         },
     {
       overwrite: options.boolean('overwrite'),
-      ...(options.has('micro-batch') && { microBatch: options.string('micro-batch') === 'auto' ? 'auto' : options.number('micro-batch') }),
+      ...(options.has('micro-batch') && { microBatch: options.numberOrWord('micro-batch') as number | 'auto' }),
       ...(options.has('memory-budget') && { memoryBudget: Math.round(options.number('memory-budget') * 2 ** 30) }),
       signal: interrupt.signal,
-      threads: options.string('threads') === 'auto' ? 'auto' : options.number('threads'),
+      threads: options.numberOrWord('threads') as number | 'auto',
     },
   ).finally(() => {
     process.off('SIGINT', stop).off('SIGTERM', stop);

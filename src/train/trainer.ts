@@ -123,9 +123,14 @@ function configFor(settings: TrainSettings, vocabSize: number): ModelConfig {
   return presetConfig(settings.preset, wavelet, { vocabSize, ...sizes } as Partial<GPTConfig>);
 }
 
+/** A settings field's flag name: minLr -> min-lr (the CLI's flags are the fields, kebab-cased; train/api.ts reads them back). */
+export function kebabCase(field: string): string {
+  return field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
 export function checkSettings(s: TrainSettings): TrainSettings {
   for (const field of ['steps', 'batch', 'accumulate', 'evalEvery', 'evalBatches'] as const) {
-    if (!Number.isInteger(s[field]) || s[field] < 1) throw new WaveletInputError(`--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: expected a positive integer, found ${s[field]}`);
+    if (!Number.isInteger(s[field]) || s[field] < 1) throw new WaveletInputError(`--${kebabCase(field)}: expected a positive integer, found ${s[field]}`);
   }
   if (!Number.isInteger(s.warmup) || s.warmup < 0) throw new WaveletInputError(`--warmup: expected an integer >= 0, found ${s.warmup}`);
   if (s.optimizer !== undefined && !OPTIMIZER_KINDS.includes(s.optimizer)) throw new WaveletInputError(`--optimizer: expected one of ${OPTIMIZER_KINDS.join(', ')}, found '${s.optimizer}'`);
