@@ -195,11 +195,12 @@ export interface WasmBackend {
   pool?: WasmThreadPool;
 }
 
-/** Instantiates one of our modules (`file` in build/ unless `source` says otherwise). */
-export async function instantiateModule<T extends { memory: WebAssembly.Memory }>(file: string, source?: WasmSource): Promise<T> {
+/** Instantiates one of our modules (`file` in build/ unless `source` says otherwise); `memory` for a module that imports its memory (the threads build). */
+export async function instantiateModule<T extends { memory: WebAssembly.Memory }>(file: string, source?: WasmSource, memory?: WebAssembly.Memory): Promise<T> {
   if (!wasmSimdSupported()) throw new BackendUnavailableError('this WebAssembly engine has no SIMD (128-bit) support');
   const imports = {
     env: {
+      ...(memory && { memory }),
       abort(_message: number, _file: number, line: number, column: number) {
         throw new Error(`${file} aborted at ${line}:${column}`);
       },
@@ -228,7 +229,8 @@ export async function createThreadedWasmBackend(threads: number, parallel: reado
   if (!Number.isInteger(threads) || threads < 2) throw new RangeError(`threads: expected an integer >= 2, found ${threads}`);
   const why = threadsUnavailable();
   if (why) throw new BackendUnavailableError(`wasm threads: ${why}`);
-  if (!wasmSimdSupported()) throw new BackendUnavailableError('this WebAssembly engine has no SIMD (128-bit) support');
+  if (!wasmSimdSupported()) throw new BackendUnavailableError('this WebAssembly engine has no SIMD (128-bit) support'); // before compiling a SIMD module
+  // Compiled once: the workers instantiate the same module over the same memory.
   const code = await wasmBytes(source, 'wavelet-threads.wasm');
   const module = code instanceof WebAssembly.Module ? code : await WebAssembly.compile(code);
   // As large as wasm32 allows, where the host grants the address space; a quarter of it elsewhere.
@@ -238,16 +240,7 @@ export async function createThreadedWasmBackend(threads: number, parallel: reado
   } catch {
     memory = new WebAssembly.Memory({ initial: 1, maximum: 16384, shared: true });
   }
-  const instance = await WebAssembly.instantiate(module, {
-    env: {
-      memory,
-      abort(_message: number, _file: number, line: number, column: number) {
-        throw new Error(`wavelet-threads.wasm aborted at ${line}:${column}`);
-      },
-    },
-  });
-  (instance.exports as { _initialize?: () => void })._initialize?.();
-  const kernels = instance.exports as unknown as WaveletWasmExports & ModelWasmExports;
+  const kernels = await instantiateModule<WaveletWasmExports & ModelWasmExports>('wavelet-threads.wasm', module, memory);
   const pool = await WasmThreadPool.create(module, memory, threads, parallel);
   return { kind: 'wasm', kernels, arena: new WasmArena(kernels), pool };
 }
