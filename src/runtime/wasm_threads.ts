@@ -77,20 +77,20 @@ export async function processorCount(): Promise<number> {
   return 1;
 }
 
-/** A worker: a Web Worker where the runtime has them (browsers, Deno, Bun), else Node's worker_threads. */
-async function spawn(): Promise<ThreadWorker> {
+/**
+ * A worker: a Web Worker where the runtime has them (browsers, Deno, Bun), from a Blob URL to
+ * revoke once it has started (a timer for it kept Deno and Bun alive for a minute), else Node's
+ * worker_threads.
+ */
+async function spawn(): Promise<{ worker: ThreadWorker; url?: string }> {
   if (typeof Worker !== 'function') {
     const { Worker: NodeWorker } = await import('node:worker_threads');
     const worker = new NodeWorker(workerSource(false), { eval: true });
     worker.unref(); // a sleeping worker does not keep the process alive
-    return worker;
+    return { worker };
   }
   const url = URL.createObjectURL(new Blob([workerSource(true)], { type: 'text/javascript' }));
-  try {
-    return new Worker(url, { type: 'module' });
-  } finally {
-    setTimeout(() => URL.revokeObjectURL(url), 60_000); // once the worker has fetched it
-  }
+  return { worker: new Worker(url, { type: 'module' }), url };
 }
 
 export class WasmThreadPool {
@@ -119,10 +119,12 @@ export class WasmThreadPool {
     const control = new SharedArrayBuffer(4 * CONTROL_INTS);
     const shares = new SharedArrayBuffer(8 * SHARE_FLOATS * Math.max(1, threads - 1));
     const workers: ThreadWorker[] = [];
+    const urls: string[] = [];
     try {
       for (let index = 0; index < threads - 1; index++) {
-        const worker = await spawn();
+        const { worker, url } = await spawn();
         workers.push(worker);
+        if (url) urls.push(url);
         worker.postMessage({ module, memory, control, shares, index, names });
       }
       const pool = new WasmThreadPool(threads, workers, control, shares, names);
@@ -131,6 +133,8 @@ export class WasmThreadPool {
     } catch (error) {
       for (const worker of workers) worker.terminate();
       throw new BackendUnavailableError(`wasm threads: ${threads - 1} workers could not start (${(error as Error).message})`);
+    } finally {
+      for (const url of urls) URL.revokeObjectURL(url); // the workers have read their script
     }
   }
 

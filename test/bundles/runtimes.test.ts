@@ -73,7 +73,8 @@ test('Deno runs the browser bundle and generates the same text, on one thread an
     `console.log(JSON.stringify({ backend: model.backend, text: await model.complete(${JSON.stringify(prompt)}, ${JSON.stringify(options)}), threadedText: await threaded.complete(${JSON.stringify(prompt)}, ${JSON.stringify(options)}) }));`,
     'threaded.dispose();',
   ].join('\n'));
-  const out = execFileSync(deno, ['run', '--allow-read', '--no-prompt', script], { env: { ...process.env, DENO_DIR: join(dir, 'deno-cache'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }, encoding: 'utf8' });
+  // The script must end once its work is done: a minute's timer for the workers' Blob URL once kept Deno and Bun alive after it.
+  const out = execFileSync(deno, ['run', '--allow-read', '--no-prompt', script], { env: { ...process.env, DENO_DIR: join(dir, 'deno-cache'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }, encoding: 'utf8', timeout: 30_000 });
   assert.equal(JSON.parse(out), { backend: 'wasm', text: expected, threadedText: expected });
 });
 
@@ -89,7 +90,7 @@ test('Bun runs the browser bundle and generates the same text, on one thread and
     `console.log(JSON.stringify({ backend: model.backend, text: await model.complete(${JSON.stringify(prompt)}, ${JSON.stringify(options)}), threadedText: await threaded.complete(${JSON.stringify(prompt)}, ${JSON.stringify(options)}) }));`,
     'threaded.dispose();',
   ].join('\n'));
-  const out = execFileSync(bun, ['run', script], { env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8' });
+  const out = execFileSync(bun, ['run', script], { env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8', timeout: 30_000 });
   assert.equal(JSON.parse(out), { backend: 'wasm', text: expected, threadedText: expected });
 });
 
