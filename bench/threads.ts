@@ -21,6 +21,7 @@ import { registerWaveletOp } from '../src/tfjs/wavelet_op.js';
 import { WasmModel } from '../src/backends/wasm/model.js';
 import { DEFAULT_ADAMW } from '../src/kernels/optimizer/ref.js';
 import { medianMs } from './timing.js';
+import { tfjsAdam, tfjsTrainingStep } from './tfjs_step.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -76,18 +77,10 @@ async function tfjsWasmStep(batch: number): Promise<Record<string, number>> {
   await registerWaveletOp();
   await useTfjsBackend('wasm');
   const vars = tfjsParameters(layout, parameters, `tfjs${batch}/`);
-  const adam = tf.train.adam(1e-4, 0.9, 0.95, 1e-8);
+  const adam = tfjsAdam(1e-4);
   const ids = Int32Array.from({ length: batch * T }, () => random.below(config.vocabSize));
   try {
-    const ms = await medianMs(3, async () => {
-      const loss = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => tfjsLoss(config, vars, ids, ids, batch, T));
-        adam.applyGradients(grads as unknown as Parameters<typeof adam.applyGradients>[0]);
-        return value;
-      });
-      await loss.data();
-      loss.dispose();
-    }, 1);
+    const ms = await medianMs(3, () => tfjsTrainingStep(adam, () => tfjsLoss(config, vars, ids, ids, batch, T)), 1);
     return { batch, stepMs: +ms.toFixed(1), trainTokensPerSecond: Math.round((batch * T) / (ms / 1e3)) };
   } finally {
     tf.dispose([...vars.values()]);

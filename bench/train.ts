@@ -25,6 +25,7 @@ import { WasmModel } from '../src/backends/wasm/model.js';
 import { WebGPUModel } from '../src/backends/webgpu/model.js';
 import { DEFAULT_ADAMW } from '../src/kernels/optimizer/ref.js';
 import { medianMs } from './timing.js';
+import { tfjsAdam, tfjsTrainingStep } from './tfjs_step.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -113,16 +114,10 @@ for (const form of forms) {
     } else if (backend === 'tfjs-wasm' || backend === 'tfjs-webgpu') {
       await useTfjsBackend(backend === 'tfjs-wasm' ? 'wasm' : 'webgpu');
       const vars = tfjsParameters(layout, params, `${form}/`);
-      const adam = tf.train.adam(1e-3, 0.9, 0.95, 1e-8);
+      const adam = tfjsAdam(1e-3);
       const ms = await medianMs(5, async () => {
         const { tokens, targets } = batch();
-        const loss = tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(() => tfjsLoss(config, vars, tokens, targets, B, T));
-          adam.applyGradients(grads as unknown as Parameters<typeof adam.applyGradients>[0]);
-          return value;
-        });
-        await loss.data(); // wait for the device, as our engines do
-        loss.dispose();
+        await tfjsTrainingStep(adam, () => tfjsLoss(config, vars, tokens, targets, B, T));
       });
       record(backend, ms);
       tf.dispose([...vars.values()]);
