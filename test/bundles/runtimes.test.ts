@@ -153,12 +153,16 @@ function pick<T>(random: SeededRandom, values: readonly T[]): T {
   return values[random.below(values.length)];
 }
 
+/** The pages' checkpoints are served from this run's folder under /test-files/, never written into dist/ (which npm pack ships). */
+const TEST_FILES = '/test-files/';
+
 function staticServer(base: string, onRequest?: (path: string) => void, headers: Record<string, string> = {}): Promise<Server> {
   const types: Record<string, string> = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm' };
   const server = createServer((request, response) => {
     onRequest?.(request.url!);
-    const path = join(base, decodeURIComponent(new URL(request.url!, 'http://x').pathname));
-    if (!path.startsWith(base) || !existsSync(path) || !extname(path)) return response.writeHead(404).end();
+    const url = decodeURIComponent(new URL(request.url!, 'http://x').pathname);
+    const [folder, path] = url.startsWith(TEST_FILES) ? [dir, join(dir, url.slice(TEST_FILES.length))] : [base, join(base, url)];
+    if (!path.startsWith(folder) || !existsSync(path) || !extname(path)) return response.writeHead(404).end();
     response.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream', ...headers }).end(readFileSync(path));
   });
   return new Promise((r) => server.listen(0, '127.0.0.1', () => r(server)));
@@ -167,7 +171,6 @@ function staticServer(base: string, onRequest?: (path: string) => void, headers:
 test('headless Chromium opens examples/index.html, streams the text and shows the decoder: wasm, and WebGPU (SwiftShader here)', async () => {
   const chromium = '/usr/bin/chromium';
   assert.ok(existsSync(chromium), `${chromium}: apt-get install -y chromium (scripts/setup.sh does)`);
-  copyFileSync(checkpoint, join(root, 'dist', 'bundles', 'test-checkpoint.safetensors'));
   const server = await staticServer(root);
   const { chromium: launcher } = await import('playwright-core');
   const browser = await launcher.launch({ executablePath: chromium, args: ['--no-sandbox', '--enable-unsafe-webgpu'] });
@@ -179,7 +182,7 @@ test('headless Chromium opens examples/index.html, streams the text and shows th
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(error.message));
       const { port } = server.address() as { port: number };
-      const query = new URLSearchParams({ checkpoint: '/dist/bundles/test-checkpoint.safetensors', autorun: '1', backend });
+      const query = new URLSearchParams({ checkpoint: `${TEST_FILES}checkpoint.safetensors`, autorun: '1', backend });
       await page.goto(`http://127.0.0.1:${port}/examples/index.html?${query}`);
       await page.waitForSelector('#output[data-done="true"], #status[data-error="true"]', { timeout: 60000 });
       assert.is(await page.getAttribute('#status', 'data-error'), null, (await page.textContent('#status')) ?? '');
@@ -219,7 +222,7 @@ test('the example page: the model in a Web Worker keeps the page responsive (no 
   const bigLayout = parameterLayout(big);
   const site = mkdtempSync(join(tmpdir(), 'wavelet-gpt-page-'));
   saveCheckpoint(site, { config: big, tokenizer: tokenizer.toJSON(), parameters: initialParameters(big, bigLayout, 5), optimizer: emptyOptimizerState('adamw', bigLayout.count), training: { step: 0, samplerState: 0, plateau: null, settings: {} } });
-  copyFileSync(join(site, 'checkpoint.safetensors'), join(root, 'dist', 'bundles', 'test-big.safetensors'));
+  copyFileSync(join(site, 'checkpoint.safetensors'), join(dir, 'big.safetensors'));
   const requests: string[] = [];
   const server = await staticServer(root, (path) => requests.push(path));
   const { chromium: launcher } = await import('playwright-core');
@@ -230,7 +233,7 @@ test('the example page: the model in a Web Worker keeps the page responsive (no 
     for (const thread of ['main', 'worker']) {
       const page = await context.newPage();
       await page.addInitScript({ content: RECORD_FRAMES });
-      const query = new URLSearchParams({ checkpoint: '/dist/bundles/test-big.safetensors', autorun: '1', backend: 'wasm', thread });
+      const query = new URLSearchParams({ checkpoint: `${TEST_FILES}big.safetensors`, autorun: '1', backend: 'wasm', thread });
       await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/examples/index.html?${query}`);
       await page.fill('#tokens', '400');
       await page.waitForSelector('#output[data-done="true"], #status[data-error="true"]', { timeout: 120000 });
@@ -260,7 +263,7 @@ test('the example page: the model in a Web Worker keeps the page responsive (no 
     }
     console.log(`example page, 400 tokens of a 6 x 192 model on wasm: ${JSON.stringify(figures)}`);
     // The checkpoint was downloaded once: both pages share the browser's cache.
-    assert.is(requests.filter((path) => path.endsWith('test-big.safetensors')).length, 1, requests.join(', '));
+    assert.is(requests.filter((path) => path.endsWith('big.safetensors')).length, 1, requests.join(', '));
     const page = await context.newPage();
     await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/examples/index.html`);
     const cleared = await page.evaluate(async () => {
@@ -280,7 +283,7 @@ test('the example page times wasm on 2 threads where it is cross-origin isolated
   const wide = checkConfig({ vocabSize: tokenizer.vocabSize, context: 32, layers: 1, width: 512, heads: 8, feedForward: 2048, headDense: 0, wavelet: { form: 'haar' } });
   const wideLayout = parameterLayout(wide);
   const weights = initialParameters(wide, wideLayout, 8);
-  const file = join(root, 'dist', 'bundles', 'test-wide.safetensors');
+  const file = join(dir, 'wide.safetensors');
   writeFileSync(file, writeSafetensors(wideLayout.tensors.map((t) => ({ name: t.name, shape: t.shape, data: weights.subarray(t.offset, t.offset + t.size) })), { format: CHECKPOINT_FORMAT, config: JSON.stringify(wide), tokenizer: JSON.stringify(tokenizer.toJSON()) }));
   const here = await WaveletGPT.load(file, { backend: 'wasm', threads: 1 });
   const ours = await here.complete('Call me ', { maxTokens: 200, temperature: 0.8, seed: 1 });
@@ -292,7 +295,7 @@ test('the example page times wasm on 2 threads where it is cross-origin isolated
     for (const isolated of [true, false]) {
       const server = await staticServer(root, undefined, isolated ? isolation : {});
       const page = await browser.newPage();
-      const query = new URLSearchParams({ checkpoint: '/dist/bundles/test-wide.safetensors', autorun: '1' });
+      const query = new URLSearchParams({ checkpoint: `${TEST_FILES}wide.safetensors`, autorun: '1' });
       await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/examples/index.html?${query}`);
       await page.waitForSelector('#output[data-done="true"], #status[data-error="true"]', { timeout: 120000 });
       const status = (await page.textContent('#status'))!;
