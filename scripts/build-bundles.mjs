@@ -37,7 +37,7 @@ for (const { name, ...options } of targets) {
   rmSync(outdir, { recursive: true, force: true }); // no chunk of an earlier build is left to ship
   const outfile = `${outdir}/wavelet-gpt.mjs`;
   await build({
-    entryPoints: { 'wavelet-gpt': 'bundles/inference.ts' },
+    entryPoints: { 'wavelet-gpt': 'bundles/inference.ts', bench: 'bundles/bench.ts' },
     bundle: true,
     format: 'esm',
     minify: true,
@@ -50,8 +50,10 @@ for (const { name, ...options } of targets) {
     target: 'es2022', // esbuild then decodes the inlined wasm itself (Node 20 has no Uint8Array.fromBase64)
     ...options,
   });
-  const bytes = readFileSync(outfile);
-  sizes[outfile] = { bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+  for (const file of [outfile, `${outdir}/bench.mjs`]) {
+    const bytes = readFileSync(file);
+    sizes[file] = { bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+  }
 }
 writeFileSync('dist/bundles/sizes.json', JSON.stringify(sizes, null, 2) + '\n');
 // The bundles' types: those of the library's own declarations (the bundle is WaveletModel with the kernels inlined).
@@ -68,6 +70,17 @@ writeFileSync('dist/bundles/wavelet-gpt.d.ts', [
   "import type { MessageEndpoint } from '../infer/worker_protocol.js';",
   '/** Serves a model in a worker (a Web Worker\'s scope by default) for createWorkerModel, loaded with the inlined kernels. */',
   'export declare function serveModel(endpoint?: MessageEndpoint): void;',
+  '',
+].join('\n'));
+writeFileSync('dist/bundles/bench.d.ts', [
+  '// Types of wavelet-gpt/bench (scripts/build-bundles.mjs): the benchmark suite with its kernels inlined.',
+  "import type { BenchOptions, BenchReport } from '../bench/runner.js';",
+  '/** runBenchmarks with the inlined kernels (unless `options.devices` names others). */',
+  'export declare function runBenchmarks(options?: BenchOptions): Promise<BenchReport>;',
+  "export { compareReports } from '../bench/compare.js';",
+  "export { comparisonHtml } from '../bench/report_html.js';",
+  "export { SUITE_NAMES, SUITE_VERSION } from '../bench/suite.js';",
+  "export type { BenchOptions, BenchProgress, BenchReport, BenchResult } from '../bench/runner.js';",
   '',
 ].join('\n'));
 for (const [name, { bytes, gzip }] of Object.entries(sizes)) console.log(`${name}: ${(bytes / 1024).toFixed(0)} KiB, ${(gzip / 1024).toFixed(0)} KiB gzipped`);

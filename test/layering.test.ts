@@ -14,7 +14,7 @@ const LAYERS: string[][] = [
   ['kernels', 'tokenizers'], // each op's reference, wasm call and WGSL launcher; the tokenizers' faces
   ['backends', 'data'], // each backend's model running a network; datasets
   ['train', 'infer', 'tfjs'], // the training loop; generation; the TensorFlow.js op and model
-  ['replicate'],
+  ['replicate', 'bench'], // the paper's replication; the benchmark suite
   ['cli', 'index.ts', 'node.ts'],
 ];
 

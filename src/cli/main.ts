@@ -11,6 +11,7 @@ import { EXPORT_FLAGS, EXPORT_USAGE, QUANTIZE_FLAGS, QUANTIZE_USAGE, runQuantize
 import { GENERATE_FLAGS, GENERATE_USAGE, runGenerate } from './generate.js';
 import { runTokenizer, TOKENIZER_FLAGS, TOKENIZER_USAGE } from './tokenizer.js';
 import { DATA_FLAGS, REPLICATE_FLAGS, REPLICATE_USAGE, runData, runReplicate, runReplicateReport } from './replicate.js';
+import { BENCH_FLAGS, BENCH_REPORT_FLAGS, BENCH_REPORT_USAGE, BENCH_USAGE, runBench, runBenchReport } from './bench.js';
 import { closest, flagsUsage, parseFlags, type Flag, type Options } from './options.js';
 import { TokenizerInputError } from '../errors.js';
 import { TrainingDivergedError, TrainingStoppedError } from '../train/trainer.js';
@@ -38,10 +39,12 @@ ${EXPORT_USAGE}
 ${TOKENIZER_USAGE}
 ${REPLICATE_USAGE}
 ${DEMO_USAGE}
+${BENCH_USAGE}
+${BENCH_REPORT_USAGE}
   help [COMMAND]           this text, or one command's (also COMMAND --help); --version the version`;
 
 /** Each command's flags and usage: parsing, per-command help and the list below read this. */
-const COMMANDS: Record<string, { flags: readonly Flag[]; usage: string; run(options: Options, positional: string[]): Promise<void> | void }> = {
+const COMMANDS: Record<string, { flags: readonly Flag[]; usage: string; positionals?: boolean; run(options: Options, positional: string[]): Promise<void> | void }> = {
   train: { flags: TRAIN_FLAGS, usage: TRAIN_USAGE, run: (o) => runTrain(o) },
   generate: { flags: GENERATE_FLAGS, usage: GENERATE_USAGE, run: (o) => runGenerate(o) },
   quantize: { flags: QUANTIZE_FLAGS, usage: QUANTIZE_USAGE, run: (o) => runQuantize(o) },
@@ -50,6 +53,8 @@ const COMMANDS: Record<string, { flags: readonly Flag[]; usage: string; run(opti
   data: { flags: DATA_FLAGS, usage: '  data NAME --out DIR [--dataset-size N]', run: (o, [name]) => runData(name, o) },
   tokenizer: { flags: TOKENIZER_FLAGS, usage: TOKENIZER_USAGE, run: (o, [subcommand]) => runTokenizer(subcommand, o) },
   demo: { flags: DEMO_FLAGS, usage: DEMO_USAGE, run: (o) => runDemo(o) },
+  bench: { flags: BENCH_FLAGS, usage: BENCH_USAGE, run: (o) => runBench(o) },
+  'bench-report': { flags: BENCH_REPORT_FLAGS, usage: BENCH_REPORT_USAGE, positionals: true, run: (o) => runBenchReport(o) },
 };
 
 export function version(): string {
@@ -63,7 +68,7 @@ async function main(argv: string[]): Promise<void> {
   if (known) {
     if (rest.includes('--help') || rest.includes('-h')) return void console.log(`usage: wavelet-gpt\n${known.usage}`);
     const positional = (command === 'data' || command === 'tokenizer') && rest[0] && !rest[0].startsWith('-') ? rest.slice(0, 1) : [];
-    return known.run(parseFlags(command, rest.slice(positional.length), known.flags), positional);
+    return known.run(parseFlags(command, rest.slice(positional.length), known.flags, known.positionals), positional);
   }
   switch (command) {
     case 'info':

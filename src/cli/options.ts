@@ -23,7 +23,13 @@ export interface Flag {
 
 /** The flags given to one command, read through their declarations. */
 export class Options {
-  constructor(private readonly command: string, private readonly flags: Map<string, Flag>, private readonly given: Map<string, string>) {}
+  constructor(
+    private readonly command: string,
+    private readonly flags: Map<string, Flag>,
+    private readonly given: Map<string, string>,
+    /** The arguments that are not flags (files), for a command that takes them. */
+    readonly positionals: readonly string[] = [],
+  ) {}
 
   /** Whether the command has this flag at all (commands share readers of the flags they share). */
   declares(name: string): boolean {
@@ -80,12 +86,13 @@ export class Options {
  * every number a number within its bounds. Its errors become one line naming the command, with a
  * "did you mean" for a mistyped name.
  */
-export function parseFlags(command: string, args: string[], flags: readonly Flag[]): Options {
+export function parseFlags(command: string, args: string[], flags: readonly Flag[], allowPositionals = false): Options {
   const byName = new Map(flags.map((f) => [f.name, f]));
   const declared = Object.fromEntries(flags.map((f) => [f.name, { type: f.type === 'boolean' ? ('boolean' as const) : ('string' as const) }]));
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
-    values = parseArgs({ args, options: declared, strict: true, allowPositionals: false }).values;
+    ({ values, positionals } = parseArgs({ args, options: declared, strict: true, allowPositionals }));
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
     const named = /'(-[^' ]*)/.exec(message)?.[1] ?? '';
@@ -110,7 +117,7 @@ export function parseFlags(command: string, args: string[], flags: readonly Flag
     if ((flag.type === 'number' || flag.type === 'integer') && !flag.words?.includes(text)) readNumber(flag, text);
     given.set(name, text);
   }
-  return new Options(command, byName, given);
+  return new Options(command, byName, given, positionals);
 }
 
 /** A number flag's value, or an error naming the flag, what it expects and what it found. */

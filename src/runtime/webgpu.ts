@@ -16,6 +16,8 @@ export interface AdapterReport {
   features: string[];
   maxStorageBufferBindingSize: number;
   maxComputeWorkgroupSizeX: number;
+  /** Every limit the adapter reports, by its WebGPU name. */
+  limits: Record<string, number>;
 }
 
 export interface WebGPUBackend {
@@ -138,6 +140,18 @@ export async function ensureNavigatorGpu(): Promise<GPU> {
 
 const SOFTWARE_ADAPTERS = /swiftshader|llvmpipe|lavapipe|software|warp|microsoft basic/i;
 
+/** GPUSupportedLimits as a plain record (its fields are getters on the prototype, which JSON and Object.keys skip). */
+function adapterLimits(limits: GPUSupportedLimits): Record<string, number> {
+  const record: Record<string, number> = {};
+  for (let proto = limits as object; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const value = (limits as unknown as Record<string, unknown>)[name];
+      if (typeof value === 'number' && !(name in record)) record[name] = value;
+    }
+  }
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+}
+
 function describeAdapter(adapter: GPUAdapter): AdapterReport {
   const info = adapter.info ?? ({} as GPUAdapterInfo);
   const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
@@ -150,6 +164,7 @@ function describeAdapter(adapter: GPUAdapter): AdapterReport {
     features: [...adapter.features].map(String).sort(),
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
     maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
+    limits: adapterLimits(adapter.limits),
   };
 }
 

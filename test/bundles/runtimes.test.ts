@@ -17,6 +17,7 @@ import { checkConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
 import { startWorkerd } from './workerd.js';
+import { runtimeBinary } from './runtime_binary.js';
 import { CharacterTokenizer } from '../../src/tokenizers/characters.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
 import { writeSafetensors } from '../../src/io/safetensors.js';
@@ -37,22 +38,6 @@ const options = { maxTokens: 30, temperature: 0.9, seed: 7 };
 const prompt = 'Call me ';
 const expected = await (await WaveletGPT.load(checkpoint, { backend: 'wasm' })).complete(prompt, options);
 const bundle = (target: string) => join(root, 'dist', 'bundles', target, 'wavelet-gpt.mjs');
-
-/**
- * A runtime's binary from its platform package (installed for x64 Linux, where CI runs, by
- * scripts/setup.sh: the wrapper packages need install scripts, their other platforms' packages
- * are not on every registry, and a library user should not install them). Elsewhere undefined:
- * the test says it is skipped.
- */
-function runtimeBinary(path: string[], name: string): string | undefined {
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    console.warn(`${name}: skipped, its binary is installed for x64 Linux only (${process.platform}-${process.arch} here)`);
-    return undefined;
-  }
-  const binary = join(root, 'node_modules', ...path);
-  assert.ok(existsSync(binary), `${binary}: bash scripts/setup.sh installs it (${path.slice(0, 2).join('/')}, kept out of package.json)`);
-  return binary;
-}
 
 test('the Node bundle generates what WaveletGPT does', async () => {
   const { loadModel } = (await import(pathToFileURL(bundle('node')).href)) as { loadModel: typeof WaveletGPT.load };

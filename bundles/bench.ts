@@ -1,0 +1,16 @@
+// The entry of the benchmark bundles (scripts/build-bundles.mjs): runBenchmarks with both wasm
+// builds inlined, for the page `wavelet-gpt bench --serve` serves and for a user's own page, Deno
+// or Bun script. The same suite and report as the CLI's.
+import waveletWasm from '../build/wavelet.wasm';
+import threadsWasm from '../build/wavelet-threads.wasm';
+import { runBenchmarks as runWith, type BenchOptions, type BenchReport } from '../src/bench/runner.js';
+
+/** runBenchmarks with the inlined kernels (unless `options.devices` names others). */
+export function runBenchmarks(options: BenchOptions = {}): Promise<BenchReport> {
+  return runWith({ ...options, devices: { wasm: waveletWasm, wasmThreads: threadsWasm, ...options.devices } });
+}
+
+export { compareReports } from '../src/bench/compare.js';
+export { comparisonHtml } from '../src/bench/report_html.js';
+export { SUITE_NAMES, SUITE_VERSION } from '../src/bench/suite.js';
+export type { BenchOptions, BenchProgress, BenchReport, BenchResult } from '../src/bench/runner.js';
