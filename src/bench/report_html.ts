@@ -24,8 +24,8 @@ function barChart(figure: FigureRows, comparison: Comparison): string {
   const max = Math.max(...values);
   const min = Math.min(...values);
   const log = max / min > 50;
-  const labelWidth = 160;
-  const plotWidth = 260;
+  const labelWidth = 190;
+  const plotWidth = 230;
   const rowHeight = 22;
   const height = bars.length * rowHeight + 26;
   const scale = (value: number) => (log ? (Math.log10(value) - Math.log10(min / 2)) / (Math.log10(max) - Math.log10(min / 2)) : value / max) * plotWidth;
@@ -34,7 +34,7 @@ function barChart(figure: FigureRows, comparison: Comparison): string {
     const width = Math.max(1, scale(cell!.value));
     const ratio = cell!.ratio === null ? '' : i === comparison.baseline ? ' (baseline)' : ` (${cell!.ratio}x)`;
     const name = comparison.devices[i].name;
-    return `<text x="${labelWidth - 6}" y="${y + 12}" text-anchor="end">${escapeHtml(name.length > 24 ? `${name.slice(0, 23)}…` : name)}</text>` +
+    return `<text x="${labelWidth - 6}" y="${y + 12}" text-anchor="end">${escapeHtml(name.length > 25 ? `${name.slice(0, 24)}…` : name)}</text>` +
       `<rect x="${labelWidth}" y="${y}" width="${width.toFixed(1)}" height="${rowHeight - 6}" fill="${COLORS[i % COLORS.length]}"><title>${escapeHtml(`${name}, ${cell!.target}: ${cell!.value} ${figure.unit} (quartiles ${cell!.low} to ${cell!.high})`)}</title></rect>` +
       `<text x="${labelWidth + width + 4}" y="${y + 12}">${formatValue(cell!.value)} ${cell!.target}${ratio}</text>`;
   });
@@ -79,7 +79,7 @@ export function comparisonHtml(comparison: Comparison): string {
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.5em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; } h3 { margin: 1.2em 0 0.3em; font-size: 1em; }
 table { border-collapse: collapse; margin: 0.4em 0 1em; } td, th { padding: 3px 10px; text-align: left; border-bottom: 1px solid #eee; vertical-align: top; }
-table.figures td { text-align: right; font-variant-numeric: tabular-nums; } tr.best { background: #f6f8fa; font-weight: 600; }
+table.figures th { white-space: nowrap; } table.figures td { text-align: right; font-variant-numeric: tabular-nums; } tr.best { background: #f6f8fa; font-weight: 600; }
 .ratio { color: #555; font-weight: normal; } .where { color: #888; font-size: 0.85em; font-weight: normal; } .none { color: #bbb; } .noisy { color: #c60; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 6px; border-radius: 2px; }
 .warnings { background: #fff8e5; border: 1px solid #f0d58c; padding: 0.3em 1em; border-radius: 6px; } .warnings h2 { margin-top: 0.5em; border: 0; font-size: 1.1em; }

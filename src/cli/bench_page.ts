@@ -53,7 +53,7 @@ for (const box of form.backend) box.checked = backends.includes(box.value);
 form.label.value = params.get('label') ?? defaults.label ?? '';
 document.getElementById('env').textContent = \`\${navigator.hardwareConcurrency} logical cores; WebGPU \${navigator.gpu ? 'present' : 'absent'}; \${crossOriginIsolated ? 'cross-origin isolated: wasm threads on' : 'not cross-origin isolated: wasm on one thread'}\`;
 const status = (text) => (document.getElementById('status').textContent = text);
-const format = (v) => (v >= 1e4 ? (v / 1e3).toPrecision(3) + ' k' : v >= 1 ? v.toPrecision(3) : v.toPrecision(2));
+const format = (v) => (v >= 1e6 ? (v / 1e6).toPrecision(3) + ' M' : v >= 1e3 ? (v / 1e3).toPrecision(3) + ' k' : v >= 1 ? v.toPrecision(3) : v.toPrecision(2));
 
 async function run() {
   document.body.dataset.state = 'running';

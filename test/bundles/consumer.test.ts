@@ -160,6 +160,24 @@ test("the README's 'Fine-tune a model', as written: a full fine-tune, LoRA adapt
   assert.ok(existsSync(join(project, 'runs', 'lora-js', 'adapter.safetensors')));
 });
 
+test("the README's 'Compare devices', as written: two bench reports, valid by the schema the package ships, compared in HTML and Markdown", async () => {
+  const blocks = readmeBlocks('Compare devices');
+  assert.equal(blocks.map((b) => b.language), ['sh']);
+  for (const line of blocks[0].code.trim().split('\n')) {
+    const result = spawnSync('sh', ['-c', line], { cwd: project, encoding: 'utf8' });
+    assert.is(result.status, 0, `${line}\n${result.stderr}`);
+  }
+  const { Ajv2020 } = await import('ajv/dist/2020.js');
+  const valid = new Ajv2020({ strict: true }).compile(JSON.parse(readFileSync(join(project, 'node_modules', 'wavelet-gpt', 'schema', 'bench-report.schema.json'), 'utf8')));
+  for (const file of ['laptop.json', 'one-core.json']) {
+    const report = JSON.parse(readFileSync(join(project, file), 'utf8')) as { results: unknown[]; package: { version: string } };
+    assert.ok(valid(report), `${file}: ${JSON.stringify(valid.errors?.slice(0, 2))}`);
+    assert.ok(report.results.length > 0 && report.package.version, file);
+  }
+  assert.match(readFileSync(join(project, 'compare.html'), 'utf8'), /one core/);
+  assert.match(readFileSync(join(project, 'compare.md'), 'utf8'), /\| one core \|/);
+});
+
 test("the README's 'In a web page', as written: the model in a Web Worker, through esbuild and Vite, streams what Node generates", async () => {
   const blocks = readmeBlocks('In a web page');
   assert.equal(blocks.map((b) => b.language), ['js', 'js']);
