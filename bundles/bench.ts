@@ -5,9 +5,12 @@ import waveletWasm from '../build/wavelet.wasm';
 import threadsWasm from '../build/wavelet-threads.wasm';
 import { runBenchmarks as runWith, type BenchOptions, type BenchReport } from '../src/bench/runner.js';
 
-/** runBenchmarks with the inlined kernels (unless `options.devices` names others). */
+/** The package's version and the commit it was built from, inlined by the build. */
+declare const __WAVELET_GPT_BUILD__: { version: string; commit: string | null };
+
+/** runBenchmarks with the inlined kernels (unless `options.devices` names others) and this build named in the report. */
 export function runBenchmarks(options: BenchOptions = {}): Promise<BenchReport> {
-  return runWith({ ...options, devices: { wasm: waveletWasm, wasmThreads: threadsWasm, ...options.devices } });
+  return runWith({ package: { name: 'wavelet-gpt', ...__WAVELET_GPT_BUILD__ }, ...options, devices: { wasm: waveletWasm, wasmThreads: threadsWasm, ...options.devices } });
 }
 
 export { compareReports } from '../src/bench/compare.js';

@@ -7,6 +7,7 @@
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { buildInfo } from './build-info.mjs';
 
 // GPT-2's table inlined into the library's own module (dist/tokenizers/gpt2_ranks.js, which tsc
 // wrote as a re-export of js-tiktoken): js-tiktoken is then needed at build time only.
@@ -31,6 +32,7 @@ const targets = [
   { name: 'worker', platform: 'neutral', mainFields: ['browser', 'module', 'main'], conditions: ['worker', 'browser'], plugins: [nodeOnly] },
 ];
 mkdirSync('dist/bundles', { recursive: true });
+const stamp = buildInfo();
 const sizes = {};
 for (const { name, ...options } of targets) {
   const outdir = `dist/bundles/${name}`;
@@ -48,6 +50,7 @@ for (const { name, ...options } of targets) {
     loader: { '.wasm': 'binary' },
     logLevel: 'warning',
     target: 'es2022', // esbuild then decodes the inlined wasm itself (Node 20 has no Uint8Array.fromBase64)
+    define: { __WAVELET_GPT_BUILD__: JSON.stringify(stamp) }, // the version and commit a bench report names
     ...options,
   });
   for (const file of [outfile, `${outdir}/bench.mjs`]) {
@@ -75,7 +78,7 @@ writeFileSync('dist/bundles/wavelet-gpt.d.ts', [
 writeFileSync('dist/bundles/bench.d.ts', [
   '// Types of wavelet-gpt/bench (scripts/build-bundles.mjs): the benchmark suite with its kernels inlined.',
   "import type { BenchOptions, BenchReport } from '../bench/runner.js';",
-  '/** runBenchmarks with the inlined kernels (unless `options.devices` names others). */',
+  '/** runBenchmarks with the inlined kernels (unless `options.devices` names others) and this build named in the report. */',
   'export declare function runBenchmarks(options?: BenchOptions): Promise<BenchReport>;',
   "export { compareReports } from '../bench/compare.js';",
   "export { comparisonHtml } from '../bench/report_html.js';",

@@ -141,6 +141,16 @@ test('compareReports: ratios to the baseline, best targets, and warnings where r
   assert.match(markdown, /\| \*\*best\*\* \| [^|]+ \| [^|]+ \(0\.5x\) \|/);
 });
 
+test('the bench bundle (wavelet-gpt/bench) runs the suite with its kernels inlined and names its build in the report', async () => {
+  const bundle = (await import(new URL('../../dist/bundles/node/bench.mjs', import.meta.url).href)) as { runBenchmarks: typeof runBenchmarks };
+  const made = await bundle.runBenchmarks({ backends: ['wasm'], threads: [1] });
+  assert.ok(ajvValid(made), JSON.stringify(ajvValid.errors?.slice(0, 3)));
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+  const stamp = JSON.parse(readFileSync('dist/build-info.json', 'utf8')) as { commit: string | null };
+  assert.equal(made.package, { name: 'wavelet-gpt', version: pkg.version, commit: stamp.commit });
+  assert.ok(made.results.some((r) => r.target === 'wasm-1' && r.case === 'train/tiny/b8'));
+});
+
 test('bench-report writes the HTML and Markdown comparison of report files', () => {
   writeFileSync(join(dir, 'b.json'), JSON.stringify(broken((r) => (r.device.label = 'other'))));
   const made = cli(['bench-report', join(dir, 'a.json'), join(dir, 'b.json'), '--out', join(dir, 'r.html'), '--markdown', join(dir, 'r.md'), '--baseline', '2']);
