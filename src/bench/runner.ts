@@ -4,9 +4,10 @@
 // case that fails on one target is reported with its reason and the suite goes on.
 
 import { BACKEND_NAMES, type BackendName } from '../backends/model.js';
-import type { BackendDevices } from '../backends/registry.js';
+import { checkBackendName, type BackendDevices } from '../backends/registry.js';
 import { PARALLEL_KERNELS } from '../backends/wasm/parallel.js';
 import { WaveletInputError } from '../errors.js';
+import type { PackageInfo } from '../io/package_files.js';
 import { createThreadedWasmBackend, createWasmBackend, wasmSimdSupported } from '../runtime/wasm.js';
 import { processorCount, threadsUnavailable } from '../runtime/wasm_threads.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../runtime/webgpu.js';
@@ -54,12 +55,7 @@ export interface BenchReport {
   not_run: { case: string; target: string; reason: string }[];
 }
 
-export interface PackageInfo {
-  name: string;
-  version: string | null;
-  /** The commit the package was built from ('+dirty' when the tree had changes), where known. */
-  commit: string | null;
-}
+export type { PackageInfo };
 
 export interface BenchProgress {
   done: number;
@@ -88,9 +84,7 @@ const round = (value: number) => +value.toPrecision(5);
 
 function checkOptions(options: BenchOptions): void {
   if (options.suite !== undefined && !SUITE_NAMES.includes(options.suite)) throw new WaveletInputError(`suite: expected ${SUITE_NAMES.join(' or ')}, found ${JSON.stringify(options.suite)}`);
-  for (const name of options.backends ?? []) {
-    if (!BACKEND_NAMES.includes(name)) throw new WaveletInputError(`backends: expected names from ${BACKEND_NAMES.join(', ')}, found ${JSON.stringify(name)}`);
-  }
+  for (const name of options.backends ?? []) checkBackendName(name, 'backends', false);
   if (options.backends && !options.backends.length) throw new WaveletInputError('backends: expected at least one backend, found none');
   if (options.threads !== undefined && options.threads !== 'auto') {
     if (!Array.isArray(options.threads) || !options.threads.length) throw new WaveletInputError(`threads: expected 'auto' or a list of thread counts, found ${JSON.stringify(options.threads)}`);

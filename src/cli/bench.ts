@@ -4,13 +4,15 @@
 
 import { readFileSync } from 'node:fs';
 import { BACKEND_NAMES, type BackendName } from '../backends/model.js';
+import { checkBackendName } from '../backends/registry.js';
 import { WaveletInputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ProgressBar } from '../report/progress.js';
 import { compareReports, formatValue } from '../bench/compare.js';
 import { comparisonHtml } from '../bench/report_html.js';
 import { comparisonMarkdown } from '../bench/report_markdown.js';
-import { REPORT_FORMAT, runBenchmarks, type BenchReport, type PackageInfo } from '../bench/runner.js';
+import { REPORT_FORMAT, runBenchmarks, type BenchReport } from '../bench/runner.js';
+import { packageInfo, readPackageJson } from '../io/package_files.js';
 import { SUITE_NAMES, type SuiteName } from '../bench/suite.js';
 import { validateJson, type JsonSchema } from '../bench/validate.js';
 import { flagsUsage, type Flag, type Options } from './options.js';
@@ -45,27 +47,14 @@ export const BENCH_REPORT_USAGE = flagsUsage(
 
 /** The schema of reports, shipped with the package. */
 export function reportSchema(): JsonSchema {
-  return JSON.parse(readFileSync(new URL('../../schema/bench-report.schema.json', import.meta.url), 'utf8')) as JsonSchema;
-}
-
-/** The package's name, version and the commit it was built from (dist/build-info.json, written by the build). */
-export function packageInfo(): PackageInfo {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
-  let commit: string | null = null;
-  try {
-    commit = (JSON.parse(readFileSync(new URL('../../dist/build-info.json', import.meta.url), 'utf8')) as { commit: string | null }).commit;
-  } catch {
-    commit = null; // not built yet
-  }
-  return { name: pkg.name, version: pkg.version, commit };
+  return readPackageJson<JsonSchema>('schema/bench-report.schema.json');
 }
 
 export function readBackendList(text: string | undefined): BackendName[] | undefined {
   if (text === undefined) return undefined;
   const names = text.split(',').map((name) => name.trim()).filter(Boolean);
-  for (const name of names) if (!(BACKEND_NAMES as readonly string[]).includes(name)) throw new WaveletInputError(`--backends: expected names from ${BACKEND_NAMES.join(', ')}, found '${name}'`);
   if (!names.length) throw new WaveletInputError('--backends: expected at least one backend name');
-  return names as BackendName[];
+  return names.map((name) => checkBackendName(name, '--backends', false) as BackendName);
 }
 
 export function readThreadList(text: string): number[] | 'auto' {

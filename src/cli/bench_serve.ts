@@ -11,7 +11,8 @@ import { writeFileAtomic } from '../io/atomic.js';
 import type { BackendName } from '../backends/model.js';
 import { validateJson } from '../bench/validate.js';
 import { benchPageHtml } from './bench_page.js';
-import { packageInfo, reportSchema } from './bench.js';
+import { packageInfo } from '../io/package_files.js';
+import { reportSchema } from './bench.js';
 
 export interface ServeSettings {
   port: number;

@@ -2,7 +2,7 @@
 // The `wavelet-gpt` command. Errors a user can fix (bad input, a backend missing) print one line
 // and exit 2; anything else is a bug and keeps its stack.
 
-import { readFileSync } from 'node:fs';
+import { packageInfo } from '../io/package_files.js';
 import { BackendUnavailableError, WaveletInputError } from '../errors.js';
 import { runDemo } from './demo.js';
 import { runInfo } from './info.js';
@@ -58,8 +58,7 @@ const COMMANDS: Record<string, { flags: readonly Flag[]; usage: string; position
 };
 
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  return packageInfo().version!;
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -4,6 +4,7 @@
 // costs the timing again.
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { packageInfo } from './package_files.js';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
@@ -35,7 +36,7 @@ function validEntry(entry: unknown): Entries[string] | undefined {
 
 function packageVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return packageInfo().version ?? 'unknown';
   } catch {
     return 'unknown';
   }
