@@ -13,7 +13,7 @@ export function runBenchmarks(options: BenchOptions = {}): Promise<BenchReport> 
   return runWith({ package: { name: 'wavelet-gpt', ...__WAVELET_GPT_BUILD__ }, ...options, devices: { wasm: waveletWasm, wasmThreads: threadsWasm, ...options.devices } });
 }
 
-export { compareReports } from '../src/bench/compare.js';
+export { compareReports, formatValue } from '../src/bench/compare.js';
 export { comparisonHtml } from '../src/bench/report_html.js';
 export { SUITE_NAMES, SUITE_VERSION } from '../src/bench/suite.js';
 export type { BenchOptions, BenchProgress, BenchReport, BenchResult } from '../src/bench/runner.js';

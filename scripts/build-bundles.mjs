@@ -80,7 +80,7 @@ writeFileSync('dist/bundles/bench.d.ts', [
   "import type { BenchOptions, BenchReport } from '../bench/runner.js';",
   '/** runBenchmarks with the inlined kernels (unless `options.devices` names others) and this build named in the report. */',
   'export declare function runBenchmarks(options?: BenchOptions): Promise<BenchReport>;',
-  "export { compareReports } from '../bench/compare.js';",
+  "export { compareReports, formatValue } from '../bench/compare.js';",
   "export { comparisonHtml } from '../bench/report_html.js';",
   "export { SUITE_NAMES, SUITE_VERSION } from '../bench/suite.js';",
   "export type { BenchOptions, BenchProgress, BenchReport, BenchResult } from '../bench/runner.js';",

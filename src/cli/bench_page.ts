@@ -42,7 +42,7 @@ button { font-size: 1em; padding: 0.3em 1.2em; } #saved { margin-left: 1em; colo
 <p id="result" hidden><a id="download" download="bench.json" href="#">Download the report (JSON)</a><span id="saved"></span></p>
 <table id="figures"><thead><tr><th>case</th><th>figure</th><th>target</th><th>value</th><th>unit</th><th>quartiles</th></tr></thead><tbody></tbody></table>
 <script type="module">
-import { runBenchmarks } from './bench.mjs';
+import { formatValue as format, runBenchmarks } from './bench.mjs';
 const defaults = ${settings};
 const params = new URLSearchParams(location.search);
 const form = document.getElementById('form');
@@ -53,7 +53,6 @@ for (const box of form.backend) box.checked = backends.includes(box.value);
 form.label.value = params.get('label') ?? defaults.label ?? '';
 document.getElementById('env').textContent = \`\${navigator.hardwareConcurrency} logical cores; WebGPU \${navigator.gpu ? 'present' : 'absent'}; \${crossOriginIsolated ? 'cross-origin isolated: wasm threads on' : 'not cross-origin isolated: wasm on one thread'}\`;
 const status = (text) => (document.getElementById('status').textContent = text);
-const format = (v) => (v >= 1e6 ? (v / 1e6).toPrecision(3) + ' M' : v >= 1e3 ? (v / 1e3).toPrecision(3) + ' k' : v >= 1 ? v.toPrecision(3) : v.toPrecision(2));
 
 async function run() {
   document.body.dataset.state = 'running';
