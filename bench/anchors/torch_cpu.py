@@ -7,24 +7,18 @@ Config by environment: LAYERS, EMBD, FF, HEADS, CTX, VOCAB, HEAD_DENSE, BATCH; T
 Prints one JSON line per thread count."""
 import json, math, os, time
 import torch, torch.nn as nn, torch.nn.functional as F
-from torch_wavelet import haar, windows
+from torch_wavelet import haar
+from torch_generate import Model as WaveletGPT  # the same modules, built in the same order
 
 env = lambda k, d: int(os.environ.get(k, d))
 L, E, FF, NH, T, V, HD, B = env('LAYERS', 10), env('EMBD', 128), env('FF', 512), env('HEADS', 8), env('CTX', 512), env('VOCAB', 27), env('HEAD_DENSE', 2048), env('BATCH', 4)
 counts = [int(n) for n in os.environ.get('THREADS', ','.join(str(2 ** i) for i in range(int(math.log2(os.cpu_count())) + 1))).split(',')]
 
 
-class Model(nn.Module):
+class Model(WaveletGPT):
+    """torch_generate.py's model, with a training forward and a timed decoding loop."""
     def __init__(s):
-        super().__init__()
-        s.wte, s.wpe = nn.Embedding(V, E), nn.Embedding(T, E)
-        s.ln1 = nn.ModuleList([nn.LayerNorm(E) for _ in range(L)]); s.qkv = nn.ModuleList([nn.Linear(E, 3 * E, bias=False) for _ in range(L)])
-        s.o = nn.ModuleList([nn.Linear(E, E, bias=False) for _ in range(L)]); s.ln2 = nn.ModuleList([nn.LayerNorm(E) for _ in range(L)])
-        s.f1 = nn.ModuleList([nn.Linear(E, FF) for _ in range(L)]); s.f2 = nn.ModuleList([nn.Linear(FF, E) for _ in range(L)])
-        s.lnf = nn.LayerNorm(E)
-        s.dense = nn.Linear(E, HD) if HD else None
-        s.out = nn.Linear(HD or E, V, bias=False)
-        s.register_buffer('w', windows(E, 2 ** int(math.floor(math.log2(T)))))
+        super().__init__(L, E, FF, NH, T, V, HD)
 
     def head(s, x):
         h = s.lnf(x)

@@ -57,16 +57,17 @@ class Model(nn.Module):
         return torch.stack(out, 1)
 
 
-for name, cfg in PRESETS.items():
-    torch.manual_seed(0)
-    m = Model(**cfg).cuda().eval()
-    for B in (1, 8):
-        prompt = torch.randint(0, cfg['V'], (B, 64), device='cuda')
-        m.generate(prompt, 4); torch.cuda.synchronize()
-        count = 64
-        start = time.perf_counter(); m.generate(prompt, count); torch.cuda.synchronize()
-        full = time.perf_counter() - start
-        start = time.perf_counter(); m.generate(prompt, 1); torch.cuda.synchronize()
-        prefill = time.perf_counter() - start  # the prompt alone, to take out of the rate
-        rate = B * (count - 1) / (full - prefill)
-        print(json.dumps({'anchor': 'torch eager, KV cache, fp32', 'preset': name, 'batch': B, 'tokens_per_s': round(rate, 1), 'device': torch.cuda.get_device_name(), 'torch': torch.__version__}))
+if __name__ == '__main__':  # torch_cpu.py imports the model
+    for name, cfg in PRESETS.items():
+        torch.manual_seed(0)
+        m = Model(**cfg).cuda().eval()
+        for B in (1, 8):
+            prompt = torch.randint(0, cfg['V'], (B, 64), device='cuda')
+            m.generate(prompt, 4); torch.cuda.synchronize()
+            count = 64
+            start = time.perf_counter(); m.generate(prompt, count); torch.cuda.synchronize()
+            full = time.perf_counter() - start
+            start = time.perf_counter(); m.generate(prompt, 1); torch.cuda.synchronize()
+            prefill = time.perf_counter() - start  # the prompt alone, to take out of the rate
+            rate = B * (count - 1) / (full - prefill)
+            print(json.dumps({'anchor': 'torch eager, KV cache, fp32', 'preset': name, 'batch': B, 'tokens_per_s': round(rate, 1), 'device': torch.cuda.get_device_name(), 'torch': torch.__version__}))
