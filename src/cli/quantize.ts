@@ -9,7 +9,7 @@ import { quantizeInt8 } from '../io/int8.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { parameterLayout, slice } from '../model/parameters.js';
 import { mergeAdapters } from '../model/adapters.js';
-import { CHECKPOINT_FORMAT, parseCheckpoint } from '../io/checkpoint.js';
+import { checkpointMetadata, parseCheckpoint } from '../io/checkpoint.js';
 import { CHECKPOINT_FILE, holdsTrainingState, loadCheckpoint } from '../train/checkpoint.js';
 import { validationBits } from './weights_cost.js';
 import { writeSafetensors } from '../io/safetensors.js';
@@ -55,7 +55,7 @@ export async function runQuantize(options: Options, command = 'quantize'): Promi
   const aliases: Record<string, string> = { bfloat16: 'bf16', float16: 'f16', float32: 'f32' };
   const dtype = (aliases[named] ?? named) as 'int8' | 'bf16' | 'f16' | 'f32';
   const tensors = dtype === 'int8' ? quantizeInt8(layout, parameters) : layout.tensors.map((t) => ({ name: t.name, shape: t.shape, data: slice(parameters, layout, t.name) }));
-  const metadata = { format: CHECKPOINT_FORMAT, config: JSON.stringify(config), tokenizer: JSON.stringify(source.tokenizer), training: JSON.stringify({ ...source.training, quantized: dtype === 'int8' ? 'int8 per-channel' : dtype }) };
+  const metadata = checkpointMetadata(config, source.tokenizer, { ...source.training, quantized: dtype === 'int8' ? 'int8 per-channel' : dtype });
   const floatType = ({ int8: 'F32', f32: 'F32', f16: 'F16', bf16: 'BF16' } as const)[dtype];
   writeFileAtomic(out, writeSafetensors(tensors, metadata, floatType));
 

@@ -5,10 +5,26 @@
 import { WaveletInputError } from '../errors.js';
 import { checkConfig, type ModelConfig } from '../model/config.js';
 import { parameterLayout } from '../model/parameters.js';
+import { portableNetwork } from '../model/portable.js';
 import { readSafetensors, type NamedTensor } from './safetensors.js';
 import { dequantizeInt8, SCALES_SUFFIX } from './int8.js';
 
 export const CHECKPOINT_FORMAT = 'wavelet-gpt checkpoint 1';
+
+/**
+ * A checkpoint's metadata: the format, the model config and the tokenizer (what this package
+ * reads back), the network as a portable description (what the PyTorch package and the ONNX
+ * exporter run: model/portable.ts), and `training`, the trainer's state or what was exported.
+ */
+export function checkpointMetadata(config: ModelConfig, tokenizer: unknown, training: object): Record<string, string> {
+  return {
+    format: CHECKPOINT_FORMAT,
+    config: JSON.stringify(config),
+    tokenizer: JSON.stringify(tokenizer),
+    network: JSON.stringify(portableNetwork(config)),
+    training: JSON.stringify(training),
+  };
+}
 
 export interface ModelCheckpoint {
   config: ModelConfig;

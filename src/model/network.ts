@@ -8,7 +8,10 @@
 
 /** The residual stream of a token at its position: wte[token] (+ wpe[position] where the network has positions). */
 export interface EmbeddingLayer { kind: 'embedding'; out: string; tokens: string; positions: string | null }
-/** LayerNorm over the width, with weight and bias. */
+/** LayerNorm's epsilon: a property of the layer, which every backend and exporter reads from here. */
+export const LAYERNORM_EPSILON = 1e-5;
+
+/** LayerNorm over the width, with weight and bias (epsilon LAYERNORM_EPSILON). */
 export interface LayerNormLayer { kind: 'layernorm'; in: string; out: string; weight: string; bias: string }
 /** out = in . weight^T + bias, weight (outFeatures, inFeatures). */
 export interface LinearLayer { kind: 'linear'; in: string; out: string; weight: string; bias: string | null; inFeatures: number; outFeatures: number }

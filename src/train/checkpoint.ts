@@ -11,7 +11,7 @@ import type { ModelConfig } from '../model/config.js';
 import { parameterLayout, slice } from '../model/parameters.js';
 import { OPTIMIZER_KINDS, OPTIMIZER_SLOTS, type OptimizerKind, type OptimizerState } from '../kernels/optimizer/ref.js';
 import { writeSafetensors, type NamedTensor } from '../io/safetensors.js';
-import { CHECKPOINT_FORMAT, parseCheckpoint } from '../io/checkpoint.js';
+import { checkpointMetadata, parseCheckpoint } from '../io/checkpoint.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 
@@ -35,12 +35,7 @@ export function saveCheckpoint(dir: string, checkpoint: Checkpoint): void {
   const tensors: NamedTensor[] = layout.tensors.map((t) => ({ name: t.name, shape: t.shape, data: slice(checkpoint.parameters, layout, t.name) }));
   const { kind, t, slots } = checkpoint.optimizer;
   for (const slot of OPTIMIZER_SLOTS[kind]) tensors.push({ name: `${kind}.${slot}`, shape: [layout.count], data: slots[slot] });
-  const metadata = {
-    format: CHECKPOINT_FORMAT,
-    config: JSON.stringify(checkpoint.config),
-    tokenizer: JSON.stringify(checkpoint.tokenizer),
-    training: JSON.stringify({ ...checkpoint.training, optimizer: { kind, t } }),
-  };
+  const metadata = checkpointMetadata(checkpoint.config, checkpoint.tokenizer, { ...checkpoint.training, optimizer: { kind, t } });
   writeFileAtomic(join(dir, CHECKPOINT_FILE), writeSafetensors(tensors, metadata));
 }
 

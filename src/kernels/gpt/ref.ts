@@ -3,6 +3,8 @@
 // for clarity, sums in float64. Backward functions accumulate (+=) into gradients.
 // Shapes in comments: B batch, T time, C channels, OC output channels, NH heads, V vocabulary.
 
+import { LAYERNORM_EPSILON } from '../../model/network.js';
+
 /** out (B, T, C) = wte[token] + wpe[t]; wpe null for a network without positions (WaveletLM). */
 export function encoderForward(out: Float32Array, tokens: Int32Array, wte: Float32Array, wpe: Float32Array | null, B: number, T: number, C: number): void {
   for (let bt = 0; bt < B * T; bt++) {
@@ -23,7 +25,7 @@ export function encoderBackward(dwte: Float32Array, dwpe: Float32Array | null, d
   }
 }
 
-export const LAYERNORM_EPSILON = 1e-5;
+export { LAYERNORM_EPSILON };
 
 /** out (N, C) = (inp - mean) / sqrt(var + eps) * w + b; keeps mean and rstd (N) for backward. */
 export function layernormForward(out: Float32Array, mean: Float32Array, rstd: Float32Array, inp: Float32Array, w: Float32Array, b: Float32Array, N: number, C: number): void {

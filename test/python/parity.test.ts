@@ -1,0 +1,112 @@
+// The PyTorch package (python/wavelet_gpt) against the npm package's reference (the js backend):
+// a checkpoint written here loads there with the same weights bit for bit and the state_dict
+// names of its tensors; its logits and loss on the same tokens are within 1e-5; one AdamW step
+// (clipping, decay on matrices) gives the same parameters; and the checkpoint PyTorch writes
+// back loads here with those parameters and moments. Every GPT form and WaveletLM, on odd sizes.
+// Needs a Python with torch (Debian's python3-torch: scripts/setup.sh installs it).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkConfig, type ModelConfig, type WaveletLMConfig } from '../../src/model/config.js';
+import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
+import { SeededRandom } from '../../src/model/random.js';
+import { createModel } from '../../src/backends/registry.js';
+import { DEFAULT_ADAMW, emptyOptimizerState } from '../../src/kernels/optimizer/ref.js';
+import { loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
+import { TEST_CONFIGS } from '../model/configs.js';
+import { assertClose } from '../helpers.js';
+import { torchPython } from './python.js';
+
+const LM: WaveletLMConfig = { architecture: 'wavelet-lm', vocabSize: 11, context: 24, layers: 2, width: 6, levels: 3, mlpExpansion: 2, lowRank: 2, liftingSharing: 'shared' };
+const CASES: [string, ModelConfig, number, number][] = [
+  ...TEST_CONFIGS.map(([name, config], i): [string, ModelConfig, number, number] => [`GPT ${name}`, config, 1 + (i % 2), i % 2 ? config.context : 11]),
+  ['WaveletLM, width 6 padded to 8, T 5 shorter than 2^L', LM, 2, 5],
+  ['WaveletLM, per-block lifting, no low-rank path, batch 1', checkConfig({ ...LM, liftingSharing: 'per-block', lowRank: 0, width: 8 }), 1, 24],
+];
+
+interface TorchSide {
+  torch: string;
+  state_dict_names: string[];
+  weights_before: number[];
+  logits: number[];
+  loss: number;
+  grad_norm: number;
+  weights_after: number[];
+}
+
+/** Every tensor moved off its start (zero biases, unit gains, identity lifting) so that each takes part. */
+function perturbed(config: ModelConfig, seed: number): Float32Array {
+  const layout = parameterLayout(config);
+  const params = initialParameters(config, layout, seed);
+  const random = new SeededRandom(seed + 1);
+  for (let i = 0; i < params.length; i++) params[i] += 0.3 * random.normal();
+  return params;
+}
+
+const python = torchPython();
+const LR = 1e-3;
+
+CASES.forEach(([name, config, B, T], index) => {
+  test(`PyTorch (${name}, B ${B}, T ${T}): weights, logits, loss and one AdamW step equal the reference; its checkpoint loads back`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wavelet-gpt-parity-'));
+    try {
+      const layout = parameterLayout(config);
+      const parameters = perturbed(config, 10 + index);
+      const random = new SeededRandom(100 + index);
+      const tokens = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
+      const targets = Int32Array.from({ length: B * T }, (_, i) => (i % 5 === 3 ? -1 : random.below(config.vocabSize)));
+      const training = { step: 0, samplerState: 1, plateau: null, settings: {} };
+      mkdirSync(join(dir, 'ours'));
+      saveCheckpoint(join(dir, 'ours'), { config, tokenizer: { kind: 'test' }, parameters, optimizer: emptyOptimizerState('adamw', layout.count), training });
+      const request = join(dir, 'request.json');
+      const rows = (flat: Int32Array) => Array.from({ length: B }, (_, b) => [...flat.subarray(b * T, (b + 1) * T)]);
+      writeFileSync(request, JSON.stringify({ checkpoint: join(dir, 'ours'), tokens: rows(tokens), targets: rows(targets), lr: LR, out: join(dir, 'theirs') }));
+      const theirs = JSON.parse(execFileSync(python.command, [join('test', 'python', 'torch_side.py'), request], { env: python.env, encoding: 'utf8', maxBuffer: 1 << 28 })) as TorchSide;
+
+      assert.equal([...theirs.state_dict_names].sort(), layout.tensors.map((t) => t.name).sort(), 'state_dict names are the checkpoint tensor names');
+      assert.equal(Float32Array.from(theirs.weights_before), parameters, 'weights read bit for bit');
+
+      // Logits of every position: the reference's full forward pass over each prefix.
+      const reference = await createModel('js', { config, layout, parameters });
+      const expected = new Float32Array(B * T * config.vocabSize);
+      for (let b = 0; b < B; b++) {
+        for (let t = 1; t <= T; t++) expected.set(await reference.nextLogits(tokens.subarray(b * T, b * T + t)), (b * T + t - 1) * config.vocabSize);
+      }
+      reference.dispose();
+      assertClose(theirs.logits, expected, 1e-5, 'logits');
+
+      const trainer = await createModel('js', { config, layout, parameters, optimizer: DEFAULT_ADAMW });
+      const loss = await trainer.forwardBackward(tokens, targets, B, T, 1);
+      const gradients = await trainer.gradients();
+      const norm = await trainer.update(LR);
+      assertClose([theirs.loss], [loss], 1e-5, 'loss');
+      assertClose([theirs.grad_norm], [norm], 1e-5 * Math.max(1, norm), 'gradient norm before clipping');
+      const after = await trainer.parameters();
+      // Adam's first step is g / (|g| + 1e-8) times the rate: where |g| is near epsilon, rounding
+      // in g (float32 sums in another order) moves it by up to the whole rate. Held to 1e-5 where
+      // the gradient is above 1e-6 (before clipping, which scales all alike), to the rate elsewhere.
+      const scale = Math.min(1, DEFAULT_ADAMW.clipNorm / norm);
+      const conditioned = (i: number) => Math.abs(gradients[i] * scale) > 1e-6;
+      const ill = after.filter((_, i) => !conditioned(i)).length;
+      assert.ok(ill < after.length / 20, `${ill} of ${after.length} gradients at or below 1e-6`);
+      assertClose(theirs.weights_after.filter((_, i) => conditioned(i)), after.filter((_, i) => conditioned(i)), 1e-5, 'parameters after one AdamW step');
+      assertClose(theirs.weights_after, after, 2 * LR, 'parameters after one AdamW step, where the gradient is near 0');
+
+      const back = loadCheckpoint(join(dir, 'theirs'));
+      assert.equal(back.parameters, Float32Array.from(theirs.weights_after), 'the checkpoint PyTorch wrote loads here with its weights');
+      assert.is(back.training.step, 1);
+      assert.is(back.optimizer.t, 1);
+      const state = await trainer.optimizerState();
+      assertClose(back.optimizer.slots.m, state.slots.m, 1e-5, 'first moments');
+      assertClose(back.optimizer.slots.v, state.slots.v, 1e-5, 'second moments');
+      trainer.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+test.run();
