@@ -10,7 +10,7 @@ import { runTrain, TRAIN_FLAGS, TRAIN_USAGE } from './train.js';
 import { EXPORT_FLAGS, EXPORT_USAGE, QUANTIZE_FLAGS, QUANTIZE_USAGE, runQuantize } from './quantize.js';
 import { GENERATE_FLAGS, GENERATE_USAGE, runGenerate } from './generate.js';
 import { runTokenizer, TOKENIZER_FLAGS, TOKENIZER_USAGE } from './tokenizer.js';
-import { DATA_FLAGS, REPLICATE_FLAGS, REPLICATE_USAGE, runData, runReplicate, runReplicateReport } from './replicate.js';
+import { DATA_FLAGS, DATA_USAGE, REPLICATE_FLAGS, REPLICATE_USAGE, runData, runReplicate, runReplicateReport } from './replicate.js';
 import { BENCH_FLAGS, BENCH_REPORT_FLAGS, BENCH_REPORT_USAGE, BENCH_USAGE, runBench, runBenchReport } from './bench.js';
 import { closest, flagsUsage, parseFlags, type Flag, type Options } from './options.js';
 import { TokenizerInputError } from '../errors.js';
@@ -38,6 +38,7 @@ ${QUANTIZE_USAGE}
 ${EXPORT_USAGE}
 ${TOKENIZER_USAGE}
 ${REPLICATE_USAGE}
+${DATA_USAGE}
 ${DEMO_USAGE}
 ${BENCH_USAGE}
 ${BENCH_REPORT_USAGE}
@@ -50,7 +51,7 @@ const COMMANDS: Record<string, { flags: readonly Flag[]; usage: string; position
   quantize: { flags: QUANTIZE_FLAGS, usage: QUANTIZE_USAGE, run: (o) => runQuantize(o) },
   export: { flags: EXPORT_FLAGS, usage: EXPORT_USAGE, run: (o) => runQuantize(o, 'export') },
   replicate: { flags: REPLICATE_FLAGS, usage: REPLICATE_USAGE, run: (o) => runReplicate(o) },
-  data: { flags: DATA_FLAGS, usage: '  data NAME --out DIR [--dataset-size N]', run: (o, [name]) => runData(name, o) },
+  data: { flags: DATA_FLAGS, usage: DATA_USAGE, run: (o, [name]) => runData(name, o) },
   tokenizer: { flags: TOKENIZER_FLAGS, usage: TOKENIZER_USAGE, run: (o, [subcommand]) => runTokenizer(subcommand, o) },
   demo: { flags: DEMO_FLAGS, usage: DEMO_USAGE, run: (o) => runDemo(o) },
   bench: { flags: BENCH_FLAGS, usage: BENCH_USAGE, run: (o) => runBench(o) },

@@ -1,8 +1,11 @@
 // `wavelet-gpt replicate`, `wavelet-gpt data` and `wavelet-gpt replicate-report`: the paper's
 // comparison on a dataset, the datasets it uses, and the Markdown report of several comparisons.
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { parseCheckpoint } from '../io/checkpoint.js';
+import { CHECKPOINT_FILE } from '../train/checkpoint.js';
+import { loadCorpus } from '../train/data.js';
 import { datasetNames, DATASETS, prepareDataset, saveDataset } from '../data/datasets.js';
 import { WaveletInputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -31,15 +34,38 @@ export const REPLICATE_USAGE = `${flagsUsage(
   "trains each variant from the same initial weights on the same data order for each seed; writes\nDIR/results.json, DIR/results.md (the paper's table: SPE, speedup), DIR/curves.svg; killed midway,\nthe same command continues",
   REPLICATE_FLAGS,
 )}
-  data NAME --out DIR [--dataset-size N]
-        prepares a dataset folder (tokens and tokenizer) that train --data reads
   replicate-report DIR... [--out FILE] [--title TEXT]
         one Markdown report (e.g. bench/REPLICATION.md) from replicate outputs`;
 
 export const DATA_FLAGS: readonly Flag[] = [
   { name: 'out', value: 'DIR', help: 'required: the dataset folder to write' },
   { name: 'dataset-size', value: 'N', type: 'integer', min: 1, help: "the dataset's size where it has one" },
+  { name: 'checkpoint', value: 'RUN', help: "a text FILE: tokenize it with this run's tokenizer (what a run continued elsewhere, in PyTorch, must read)" },
+  { name: 'tokenizer', value: 'char|byte|FILE.json', help: 'a text FILE without --checkpoint: its tokenizer (default char)' },
 ];
+
+export const DATA_USAGE = flagsUsage(
+  'data NAME|FILE --out DIR [--dataset-size N] [--checkpoint RUN | --tokenizer KIND]',
+  `a dataset folder (tokens and tokenizer) that train --data and the PyTorch trainer (python/) read:\na named dataset (${datasetNames().join(', ')}),\nor a text FILE tokenized by a run's tokenizer`,
+  DATA_FLAGS,
+);
+
+/** A text file tokenized into a dataset folder: with a run's tokenizer, the tokens and split that run trains on. */
+async function prepareText(path: string, out: string, options: Options): Promise<void> {
+  const run = options.string('checkpoint');
+  if (run && options.has('tokenizer')) throw new WaveletInputError('data: --checkpoint RUN tokenizes with that run\'s tokenizer; leave --tokenizer out');
+  let saved: unknown;
+  if (run) {
+    const file = existsSync(run) && statSync(run).isDirectory() ? join(run, CHECKPOINT_FILE) : run;
+    if (!existsSync(file)) throw new WaveletInputError(`data --checkpoint ${run}: no such file${file !== run ? ` (a run folder holds ${CHECKPOINT_FILE})` : ''}`);
+    saved = parseCheckpoint(readFileSync(file), file).tokenizer;
+  }
+  const kind = options.string('tokenizer') ?? 'char';
+  const corpus = await loadCorpus(path, kind, 1, saved);
+  const source = `${path}, tokenized by ${run ? `the tokenizer of ${run}` : `--tokenizer ${kind}`}`;
+  saveDataset(out, { name: basename(path), symbol: corpus.symbol, source, tokenizer: corpus.tokenizer, train: corpus.train, validation: corpus.validation });
+  console.error(`${path}: ${corpus.train.length.toLocaleString('en')} training and ${corpus.validation.length.toLocaleString('en')} validation ${corpus.symbol}s (${source}) -> ${out}`);
+}
 
 export async function runReplicate(options: Options): Promise<void> {
   const dataset = options.string('dataset');
@@ -63,9 +89,12 @@ export async function runReplicate(options: Options): Promise<void> {
 }
 
 export async function runData(name: string | undefined, options: Options): Promise<void> {
-  if (!name || !DATASETS[name]) throw new WaveletInputError(`data: expected a dataset name, one of ${datasetNames().join(', ')}; found '${name ?? ''}'`);
+  const isFile = !!name && !DATASETS[name] && existsSync(name) && statSync(name).isFile();
+  if (!name || (!DATASETS[name] && !isFile)) throw new WaveletInputError(`data: expected a dataset name, one of ${datasetNames().join(', ')}, or a text file; found '${name ?? ''}'`);
   const out = options.string('out');
   if (!out) throw new WaveletInputError('data: --out DIR is required (the dataset folder to write)');
+  if (isFile) return prepareText(name, out, options);
+  for (const flag of ['checkpoint', 'tokenizer']) if (options.has(flag)) throw new WaveletInputError(`data ${name}: --${flag} is for a text file; a named dataset has its own tokenizer`);
   const dataset = await prepareDataset(name, { size: options.has('dataset-size') ? options.number('dataset-size') : undefined });
   saveDataset(out, dataset);
   const per = dataset.exampleLength === undefined ? 1 : dataset.exampleLength + 1; // classification: rows of inputs and a class
