@@ -5,7 +5,8 @@
 // `train --resume`, and its greedy continuation equal to PyTorch's for the same weights.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,17 +25,34 @@ const cli = (...args: string[]) => execFileSync(process.execPath, [CLI, ...args]
 interface Summary { world_size: number; losses: number[]; validation_loss: number; steps: [number, number] }
 
 /** The trainer on `world` processes, each given the environment torchrun gives it; the summary rank 0 writes. */
-async function torchTrain(world: number, out: string, port: number): Promise<Summary> {
+async function torchTrain(world: number, out: string): Promise<Summary> {
+  const port = await freePort();
+  const children: ChildProcess[] = [];
   const runs = Array.from({ length: world }, (_, rank) => new Promise<void>((done, fail) => {
     const env = { ...python.env, RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(world), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), OMP_NUM_THREADS: '1' };
     const args = ['-m', 'wavelet_gpt.train', '--from', at('mine'), '--data', at('data'), '--steps', '14', '--eval-every', '7', '--device', 'cpu', '--out', at(out), '--summary', at(`${out}.json`)];
-    const child = spawn(python.command, args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(python.command, args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+    children.push(child);
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('exit', (code) => (code === 0 ? done() : fail(new Error(`rank ${rank} of ${world} exited ${code}: ${stderr}`))));
   }));
-  await Promise.all(runs);
+  // One process failing leaves the others waiting for it: end them all.
+  await Promise.all(runs).catch((error: Error) => {
+    for (const child of children) child.kill('SIGKILL');
+    throw error;
+  });
   return JSON.parse(readFileSync(at(`${out}.json`), 'utf8')) as Summary;
+}
+
+/** A TCP port free on this machine now, for the processes' rendezvous. */
+function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => done(port));
+    });
+  });
 }
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,7 +62,7 @@ test('a run continued in PyTorch on 1 and 2 processes (same losses), resumed her
   cli('train', '--data', 'my.txt', '--steps', '6', '--eval-every', '6', '--batch', '4', '--backend', 'wasm', '--threads', '1', '--out', 'mine');
   cli('data', 'my.txt', '--checkpoint', 'mine', '--out', 'data');
 
-  const [one, two] = [await torchTrain(1, 'torch1', 29510 + (process.pid % 400)), await torchTrain(2, 'torch2', 29920 + (process.pid % 400))];
+  const [one, two] = [await torchTrain(1, 'torch1'), await torchTrain(2, 'torch2')];
   assert.equal(one.steps, [6, 14]);
   assert.is(two.world_size, 2);
   one.losses.forEach((loss, i) => assert.ok(Math.abs(loss - two.losses[i]) < 1e-5, `step ${6 + i}: ${loss} on one process, ${two.losses[i]} on two`));
