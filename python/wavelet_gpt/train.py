@@ -43,7 +43,6 @@ def parse(argv):
     parser.add_argument('--eval-every', type=int, help='steps between evaluations and checkpoints')
     parser.add_argument('--eval-batches', type=int, help='validation batches an evaluation')
     parser.add_argument('--fsdp', action='store_true', help='shard parameters, gradients and optimizer state over the processes (FSDP) instead of replicating them (DDP)')
-    parser.add_argument('--compile', action='store_true', help='torch.compile the model (PyTorch 2)')
     parser.add_argument('--device', choices=['cuda', 'cpu'], help='cuda where there is a GPU, otherwise cpu')
     parser.add_argument('--summary', metavar='FILE', help='also write the run\'s summary JSON (throughput, losses) to FILE')
     args = parser.parse_args(argv)
@@ -141,7 +140,7 @@ def run(args):
         load_sharded_state(wrapped, optimizer, kind, source, t)
     else:
         load_state(optimizer, kind, model, source.optimizer, t)
-    forward = torch.compile(wrapped) if args.compile else wrapped
+    forward = wrapped
     clip = DEFAULTS[kind]['clip_norm']
     schedule = schedule_of(settings)
     plateau = source.training.get('plateau') or {'rate': settings['lr'], 'best': None, 'waited': 0}

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkConfig, type ModelConfig, type WaveletLMConfig } from '../../src/model/config.js';
@@ -46,12 +46,19 @@ function perturbed(config: ModelConfig, seed: number): Float32Array {
   return params;
 }
 
-const python = torchPython();
+// Another PyTorch (the GPU machine's 2.x) is checked by running torch_side.py there on the cases
+// this test writes: WAVELET_GPT_PARITY_CASES=DIR keeps them there; WAVELET_GPT_PARITY_RESULTS=DIR
+// then reads DIR/case-N.json (its output) and DIR/case-N/ (its checkpoint) instead of running
+// Python here.
+const keep = process.env.WAVELET_GPT_PARITY_CASES;
+const recorded = process.env.WAVELET_GPT_PARITY_RESULTS;
+const python = recorded ? undefined : torchPython();
 const LR = 1e-3;
 
 CASES.forEach(([name, config, B, T], index) => {
   test(`PyTorch (${name}, B ${B}, T ${T}): weights, logits, loss and one AdamW step equal the reference; its checkpoint loads back`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wavelet-gpt-parity-'));
+    const dir = keep ? join(keep, `case-${index}`) : mkdtempSync(join(tmpdir(), 'wavelet-gpt-parity-'));
+    mkdirSync(dir, { recursive: true });
     try {
       const layout = parameterLayout(config);
       const parameters = perturbed(config, 10 + index);
@@ -59,12 +66,14 @@ CASES.forEach(([name, config, B, T], index) => {
       const tokens = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
       const targets = Int32Array.from({ length: B * T }, (_, i) => (i % 5 === 3 ? -1 : random.below(config.vocabSize)));
       const training = { step: 0, samplerState: 1, plateau: null, settings: {} };
-      mkdirSync(join(dir, 'ours'));
+      mkdirSync(join(dir, 'ours'), { recursive: true });
       saveCheckpoint(join(dir, 'ours'), { config, tokenizer: { kind: 'test' }, parameters, optimizer: emptyOptimizerState('adamw', layout.count), training });
       const request = join(dir, 'request.json');
       const rows = (flat: Int32Array) => Array.from({ length: B }, (_, b) => [...flat.subarray(b * T, (b + 1) * T)]);
-      writeFileSync(request, JSON.stringify({ checkpoint: join(dir, 'ours'), tokens: rows(tokens), targets: rows(targets), lr: LR, out: join(dir, 'theirs') }));
-      const theirs = JSON.parse(execFileSync(python.command, [join('test', 'python', 'torch_side.py'), request], { env: python.env, encoding: 'utf8', maxBuffer: 1 << 28 })) as TorchSide;
+      writeFileSync(request, JSON.stringify({ checkpoint: 'ours', tokens: rows(tokens), targets: rows(targets), lr: LR, out: 'theirs' }));
+      const theirs = JSON.parse(recorded
+        ? readFileSync(join(recorded, `case-${index}.json`), 'utf8')
+        : execFileSync(python!.command, [join('test', 'python', 'torch_side.py'), request], { env: python!.env, encoding: 'utf8', maxBuffer: 1 << 28 })) as TorchSide;
 
       assert.equal([...theirs.state_dict_names].sort(), layout.tensors.map((t) => t.name).sort(), 'state_dict names are the checkpoint tensor names');
       assert.equal(Float32Array.from(theirs.weights_before), parameters, 'weights read bit for bit');
@@ -95,7 +104,7 @@ CASES.forEach(([name, config, B, T], index) => {
       assertClose(theirs.weights_after.filter((_, i) => conditioned(i)), after.filter((_, i) => conditioned(i)), 1e-5, 'parameters after one AdamW step');
       assertClose(theirs.weights_after, after, 2 * LR, 'parameters after one AdamW step, where the gradient is near 0');
 
-      const back = loadCheckpoint(join(dir, 'theirs'));
+      const back = loadCheckpoint(recorded ? join(recorded, `case-${index}`) : join(dir, 'theirs'));
       assert.equal(back.parameters, Float32Array.from(theirs.weights_after), 'the checkpoint PyTorch wrote loads here with its weights');
       assert.is(back.training.step, 1);
       assert.is(back.optimizer.t, 1);
@@ -104,7 +113,7 @@ CASES.forEach(([name, config, B, T], index) => {
       assertClose(back.optimizer.slots.v, state.slots.v, 1e-5, 'second moments');
       trainer.dispose();
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      if (!keep) rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,9 +1,11 @@
 """The PyTorch side of test/python/parity.test.ts: reads a checkpoint written by the npm
 package, runs the network on the tokens given, takes one optimizer step as the PyTorch trainer
 takes it (wavelet_gpt/optim.py), writes the result back as a checkpoint, and prints what it
-computed as JSON. Usage: torch_side.py REQUEST.json (checkpoint, tokens, targets, lr, out)."""
+computed as JSON. Usage: torch_side.py REQUEST.json [OUT_DIR] (checkpoint, tokens, targets, lr, out; the
+paths relative to the request's folder)."""
 
 import json
+import os
 import sys
 
 import torch
@@ -12,8 +14,10 @@ from wavelet_gpt import load_checkpoint, save_checkpoint
 from wavelet_gpt.optim import DEFAULTS, clip_gradients, load_state, make_optimizer, state_slots
 
 request = json.load(open(sys.argv[1]))
+here = os.path.dirname(os.path.abspath(sys.argv[1]))
+out = os.path.join(here, request['out']) if len(sys.argv) < 3 else sys.argv[2]
 torch.manual_seed(0)
-run = load_checkpoint(request['checkpoint'])
+run = load_checkpoint(os.path.join(here, request['checkpoint']))
 model = run.model
 tokens = torch.tensor(request['tokens'], dtype=torch.int64)
 targets = torch.tensor(request['targets'], dtype=torch.int64)
@@ -30,7 +34,7 @@ for group in optimizer.param_groups:
 norm = clip_gradients(model.parameters(), DEFAULTS[kind]['clip_norm'])
 optimizer.step()
 training = {**run.training, 'step': run.step + 1, 'optimizer': {'kind': kind, 't': run.training['optimizer']['t'] + 1}}
-save_checkpoint(request['out'], run, model.state_dict(), kind, state_slots(optimizer, kind, model), training)
+save_checkpoint(out, run, model.state_dict(), kind, state_slots(optimizer, kind, model), training)
 json.dump({
     'torch': torch.__version__,
     'state_dict_names': list(model.state_dict().keys()),
