@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian/Ubuntu machine needs, from apt: Chromium (whose SwiftShader gives
 # WebGPU a software Vulkan driver where no GPU is) and the Vulkan loader; espeak-ng (speech for
-# the audio tokenizer) and openttd-openmsx (MIDI files for the MIDI tokenizer). Then `npm ci`,
+# the audio tokenizer) and openttd-openmsx (MIDI files for the MIDI tokenizer); python3-torch
+# (PyTorch 1.13 on the CPU, for the tests that hold python/ to the npm package: about 40 s). Then `npm ci`,
 # which builds the AssemblyScript kernels and the TypeScript, and, on x64 Linux, the runtimes the
 # bundle tests run in (workerd, Deno, Bun: their npm platform packages, kept out of package.json so
 # that a library user does not install 350 MB of test runtimes). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages="chromium libvulkan1 espeak-ng openttd-openmsx"
+packages="chromium libvulkan1 espeak-ng openttd-openmsx python3-torch"
 missing=""
 for p in $packages; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -140,7 +140,6 @@ def run(args):
         load_sharded_state(wrapped, optimizer, kind, source, t)
     else:
         load_state(optimizer, kind, model, source.optimizer, t)
-    forward = wrapped
     clip = DEFAULTS[kind]['clip_norm']
     schedule = schedule_of(settings)
     plateau = source.training.get('plateau') or {'rate': settings['lr'], 'best': None, 'waited': 0}
@@ -162,7 +161,7 @@ def run(args):
             tokens, targets = (part.to(processes.device) for part in crops(dataset.train, starts[first:first + micro], T))
             last = first + micro >= share
             with (wrapped.no_sync() if world > 1 and not last else nullcontext()):
-                _, loss = forward(tokens, targets)
+                _, loss = wrapped(tokens, targets)
                 (loss * (micro / share)).backward()
             loss_sum += loss.detach() * (micro / share)
         if args.fsdp:
@@ -181,7 +180,7 @@ def run(args):
         losses.append(loss)
         evaluate = (step + 1) % settings['evalEvery'] == 0 or step + 1 == settings['steps']
         if evaluate:
-            entry['validationLoss'] = evaluation(forward, validation, processes)
+            entry['validationLoss'] = evaluation(wrapped, validation, processes)
             if schedule['kind'] == 'plateau':
                 plateau = plateau_after_evaluation(schedule, plateau, entry['validationLoss'])
         log['entries'].append(entry)
