@@ -24,7 +24,7 @@ const LM: WaveletLMConfig = { architecture: 'wavelet-lm', vocabSize: 11, context
 const CASES: [string, ModelConfig, number, number][] = [
   ...TEST_CONFIGS.map(([name, config], i): [string, ModelConfig, number, number] => [`GPT ${name}`, config, 1 + (i % 2), i % 2 ? config.context : 11]),
   ['WaveletLM, width 6 padded to 8, T 5 shorter than 2^L', LM, 2, 5],
-  ['WaveletLM, per-block lifting, no low-rank path, batch 1', checkConfig({ ...LM, liftingSharing: 'per-block', lowRank: 0, width: 8 }), 1, 24],
+  ['WaveletLM, per-block lifting, no low-rank path, batch 1', checkConfig<WaveletLMConfig>({ ...LM, liftingSharing: 'per-block', lowRank: 0, width: 8 }), 1, 24],
 ];
 
 interface TorchSide {

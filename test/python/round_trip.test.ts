@@ -81,7 +81,7 @@ test('a run continued in PyTorch on 1 and 2 processes (same losses), resumed her
   const model = await createModel('js', { config, layout: parameterLayout(config), parameters });
   const decoder = await model.decoder(1);
   const ours: number[] = [];
-  let logits = new Float32Array();
+  let logits: Float32Array = new Float32Array();
   for (const token of prompt) logits = await decoder.step([token]);
   for (let i = 0; i < 30; i++) {
     const next = logits.indexOf(Math.max(...logits));
