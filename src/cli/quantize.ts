@@ -12,6 +12,7 @@ import { mergeAdapters } from '../model/adapters.js';
 import { checkpointMetadata, parseCheckpoint } from '../io/checkpoint.js';
 import { CHECKPOINT_FILE, holdsTrainingState, loadCheckpoint } from '../train/checkpoint.js';
 import { validationBits } from './weights_cost.js';
+import { exportOnnx } from './export_onnx.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { flagsUsage, type Flag, type Options } from './options.js';
 
@@ -24,11 +25,14 @@ export const QUANTIZE_FLAGS: readonly Flag[] = [
 ];
 
 /** `export`: the same command, for the weights alone at a float type (float32 by default). */
-export const EXPORT_FLAGS: readonly Flag[] = QUANTIZE_FLAGS.map((f) => (f.name === 'dtype' ? { ...f, value: 'float32|float16|bfloat16|int8', default: 'float32' } : f));
+export const EXPORT_FLAGS: readonly Flag[] = [
+  ...QUANTIZE_FLAGS.map((f) => (f.name === 'dtype' ? { ...f, value: 'float32|float16|bfloat16|int8', default: 'float32' } : f)),
+  { name: 'format', value: 'safetensors|onnx', choices: ['safetensors', 'onnx'], default: 'safetensors', help: 'onnx: FILE.onnx, the forward model, and FILE.decode.onnx, one token a step with its state (float32)' },
+];
 
 export const EXPORT_USAGE = flagsUsage(
-  'export --checkpoint DIR --out FILE [--dtype float32|float16|bfloat16|int8]',
-  "the weights alone (no optimizer state) as a safetensors checkpoint for inference; quantize's\ncommand with float32 by default",
+  'export --checkpoint DIR --out FILE [--dtype float32|float16|bfloat16|int8] [--format safetensors|onnx]',
+  "the weights alone (no optimizer state) as a safetensors checkpoint for inference (quantize's\ncommand with float32 by default), or the model as ONNX graphs for ONNX Runtime",
   EXPORT_FLAGS,
 );
 
@@ -41,6 +45,7 @@ export const QUANTIZE_USAGE = flagsUsage(
 export async function runQuantize(options: Options, command = 'quantize'): Promise<void> {
   const [checkpoint, out] = [options.string('checkpoint'), options.string('out')];
   if (!checkpoint || !out) throw new WaveletInputError(`${command}: --checkpoint DIR and --out FILE are required`);
+  if (command === 'export' && options.string('format') === 'onnx') return exportOnnx(checkpoint, out, options);
   // The run's checkpoint holds the optimizer's state too: replacing it would end the run.
   if (resolve(out) === resolve(join(checkpoint, CHECKPOINT_FILE))) throw new WaveletInputError(`${command} --out ${out}: that is the run's own checkpoint (weights and optimizer state); write the int8 file elsewhere, e.g. ${join(checkpoint, 'int8.safetensors')}`);
   if (holdsTrainingState(out)) throw new WaveletInputError(`${command} --out ${out}: a training checkpoint (it holds an optimizer's state) is there; write the int8 file elsewhere`);
