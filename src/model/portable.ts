@@ -44,7 +44,7 @@ export interface PortableNetwork {
 export function portableNetwork(config: ModelConfig): PortableNetwork {
   const network = networkOf(config);
   const plan = waveletPlanOf(config);
-  // Float32 alphas written as the float64 nearest them, so a reader's float32 cast gets them back exactly.
+  // JSON's numbers hold the float32 alphas exactly.
   return {
     format: PORTABLE_NETWORK_FORMAT,
     vocabSize: config.vocabSize,

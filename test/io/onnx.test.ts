@@ -58,7 +58,7 @@ CASES.forEach(([name, config], index) => {
     const states: Record<string, ort.Tensor> = {};
     for (const input of decode.inputNames.slice(2)) {
       const meta = decode.inputMetadata.find((m) => m.name === input)!;
-      const dims = (meta as { shape: (number | string)[] }).shape.map((d) => (d === 'batch' ? B : typeof d === 'number' ? d : 0));
+      const dims = (meta as unknown as { shape: (number | string)[] }).shape.map((d) => (d === 'batch' ? B : typeof d === 'number' ? d : 0));
       states[input] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
     }
     const stepped = new Float32Array(B * T * config.vocabSize);
