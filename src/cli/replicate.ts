@@ -54,6 +54,7 @@ export const DATA_USAGE = flagsUsage(
 async function prepareText(path: string, out: string, options: Options): Promise<void> {
   const run = options.string('checkpoint');
   if (run && options.has('tokenizer')) throw new WaveletInputError('data: --checkpoint RUN tokenizes with that run\'s tokenizer; leave --tokenizer out');
+  if (options.has('dataset-size')) throw new WaveletInputError(`data ${path}: --dataset-size is for a named dataset; a text file is taken whole`);
   let saved: unknown;
   if (run) {
     const file = existsSync(run) && statSync(run).isDirectory() ? join(run, CHECKPOINT_FILE) : run;

@@ -112,4 +112,19 @@ test('the PyTorch trainer refuses bad input in one line, naming it', () => {
   assert.match(done.stderr, /the run is at step 6 of 3; give --steps above 6/);
 });
 
+test('data FILE refuses flags that do not apply to a text file, naming them', () => {
+  const stderr = (...args: string[]) => {
+    try {
+      cli('data', ...args);
+      return '';
+    } catch (error) {
+      return (error as { stderr: string }).stderr;
+    }
+  };
+  assert.match(stderr('my.txt', '--out', 'd2', '--dataset-size', '3'), /--dataset-size is for a named dataset; a text file is taken whole/);
+  assert.match(stderr('my.txt', '--out', 'd2', '--checkpoint', 'nowhere'), /data --checkpoint nowhere: no such file/);
+  assert.match(stderr('my.txt', '--out', 'd2', '--checkpoint', 'mine', '--tokenizer', 'byte'), /leave --tokenizer out/);
+  assert.match(stderr('text8-moby', '--out', 'd2', '--tokenizer', 'byte'), /--tokenizer is for a text file; a named dataset has its own tokenizer/);
+});
+
 test.run();
