@@ -3,16 +3,15 @@
 // step with the KV caches and the wavelet and lifting states as inputs and outputs
 // (io/onnx/network_graph.ts). LoRA adapters are merged into their weights first.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { WaveletInputError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { parseCheckpoint } from '../io/checkpoint.js';
 import { onnxModel } from '../io/onnx/onnx.js';
 import { networkGraph } from '../io/onnx/network_graph.js';
 import { packageInfo } from '../io/package_files.js';
 import { mergeAdapters } from '../model/adapters.js';
-import { CHECKPOINT_FILE } from '../train/checkpoint.js';
+import { readCheckpointAt } from '../train/checkpoint.js';
 import type { Options } from './options.js';
 
 /** FILE.decode.onnx beside FILE.onnx. */
@@ -25,9 +24,7 @@ export function exportOnnx(checkpoint: string, out: string, options: Options): v
   if (options.has('dtype') && options.string('dtype') !== 'float32') throw new WaveletInputError(`export --format onnx: the graphs are float32; --dtype ${options.string('dtype')} is for safetensors`);
   for (const flag of ['batch', 'eval-batches']) if (options.has(flag)) throw new WaveletInputError(`export --format onnx: --${flag} is for measuring a lean checkpoint's cost; leave it out`);
   if (!existsSync(dirname(resolve(out)))) throw new WaveletInputError(`export --out ${out}: the folder ${dirname(out)} does not exist`);
-  const file = existsSync(checkpoint) && statSync(checkpoint).isDirectory() ? join(checkpoint, CHECKPOINT_FILE) : checkpoint;
-  if (!existsSync(file)) throw new WaveletInputError(`export --checkpoint ${checkpoint}: no such file`);
-  const read = parseCheckpoint(readFileSync(file), file);
+  const read = readCheckpointAt(checkpoint, 'export --checkpoint');
   const { config, parameters } = mergeAdapters(read.config, read.parameters);
   const version = `wavelet-gpt ${packageInfo().version}`;
   const written: string[] = [];

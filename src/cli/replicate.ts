@@ -3,8 +3,7 @@
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { parseCheckpoint } from '../io/checkpoint.js';
-import { CHECKPOINT_FILE } from '../train/checkpoint.js';
+import { readCheckpointAt } from '../train/checkpoint.js';
 import { loadCorpus } from '../train/data.js';
 import { datasetNames, DATASETS, prepareDataset, saveDataset } from '../data/datasets.js';
 import { WaveletInputError } from '../errors.js';
@@ -55,12 +54,7 @@ async function prepareText(path: string, out: string, options: Options): Promise
   const run = options.string('checkpoint');
   if (run && options.has('tokenizer')) throw new WaveletInputError('data: --checkpoint RUN tokenizes with that run\'s tokenizer; leave --tokenizer out');
   if (options.has('dataset-size')) throw new WaveletInputError(`data ${path}: --dataset-size is for a named dataset; a text file is taken whole`);
-  let saved: unknown;
-  if (run) {
-    const file = existsSync(run) && statSync(run).isDirectory() ? join(run, CHECKPOINT_FILE) : run;
-    if (!existsSync(file)) throw new WaveletInputError(`data --checkpoint ${run}: no such file${file !== run ? ` (a run folder holds ${CHECKPOINT_FILE})` : ''}`);
-    saved = parseCheckpoint(readFileSync(file), file).tokenizer;
-  }
+  const saved = run ? readCheckpointAt(run, 'data --checkpoint').tokenizer : undefined;
   const kind = options.string('tokenizer') ?? 'char';
   const corpus = await loadCorpus(path, kind, 1, saved);
   const source = `${path}, tokenized by ${run ? `the tokenizer of ${run}` : `--tokenizer ${kind}`}`;

@@ -11,7 +11,7 @@ import type { ModelConfig } from '../model/config.js';
 import { parameterLayout, slice } from '../model/parameters.js';
 import { OPTIMIZER_KINDS, OPTIMIZER_SLOTS, type OptimizerKind, type OptimizerState } from '../kernels/optimizer/ref.js';
 import { writeSafetensors, type NamedTensor } from '../io/safetensors.js';
-import { checkpointMetadata, parseCheckpoint } from '../io/checkpoint.js';
+import { checkpointMetadata, parseCheckpoint, type ModelCheckpoint } from '../io/checkpoint.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 
@@ -37,6 +37,16 @@ export function saveCheckpoint(dir: string, checkpoint: Checkpoint): void {
   for (const slot of OPTIMIZER_SLOTS[kind]) tensors.push({ name: `${kind}.${slot}`, shape: [layout.count], data: slots[slot] });
   const metadata = checkpointMetadata(checkpoint.config, checkpoint.tokenizer, { ...checkpoint.training, optimizer: { kind, t } });
   writeFileAtomic(join(dir, CHECKPOINT_FILE), writeSafetensors(tensors, metadata));
+}
+
+/**
+ * The checkpoint at `path`, a run folder (its checkpoint.safetensors) or a checkpoint file, lean
+ * exports too; `flag` names the path in the error when there is none.
+ */
+export function readCheckpointAt(path: string, flag: string): ModelCheckpoint {
+  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, CHECKPOINT_FILE) : path;
+  if (!existsSync(file)) throw new WaveletInputError(`${flag} ${path}: no such file${file !== path ? ` (a run folder holds ${CHECKPOINT_FILE})` : ''}`);
+  return parseCheckpoint(readFileSync(file), file);
 }
 
 export function loadCheckpoint(dir: string): Checkpoint {

@@ -5,7 +5,7 @@
 // The memory of a step is planned before it is taken (backends/memory.ts), and a batch that does
 // not fit is refused, or split into micro-batches when asked.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { WaveletInputError } from '../errors.js';
@@ -15,7 +15,7 @@ import { checkConfig, modelName, presetConfig, waveletLmPresetConfig, type Archi
 import { initialParameters, parameterLayout } from '../model/parameters.js';
 import { SeededRandom } from '../model/random.js';
 import { lineChartSvg } from '../report/svg.js';
-import { loadCheckpoint, saveCheckpoint, CHECKPOINT_FILE } from './checkpoint.js';
+import { loadCheckpoint, readCheckpointAt, saveCheckpoint, CHECKPOINT_FILE } from './checkpoint.js';
 import { checkRunFolder, claimRunFolder } from './run_folder.js';
 import { batchSampler, corpusValidationBatches, loadCorpus, type Corpus, type TextTokenizerKind } from './data.js';
 import type { BackendModel, BackendName } from '../backends/model.js';
@@ -26,7 +26,6 @@ import { mergeAdapters, splitAdapterTensors } from '../model/adapters.js';
 import { ADAPTER_FILE, writeAdapter } from '../io/adapter.js';
 import { checkBackendName, openModel, type BackendChoice } from '../backends/registry.js';
 import { fileChoiceCache } from '../io/choice_cache.js';
-import { parseCheckpoint } from '../io/checkpoint.js';
 import { defaultOptimizer, OPTIMIZER_KINDS, OPTIMIZER_SLOTS, type OptimizerKind } from '../kernels/optimizer/ref.js';
 import { checkSchedule, initialPlateau, learningRate, plateauAfterEvaluation, type PlateauState, type ScheduleKind, type ScheduleSettings } from './schedule.js';
 
@@ -284,9 +283,7 @@ function startingParameters(config: ModelConfig, layout: ReturnType<typeof param
 
 /** The weights, model and tokenizer of a checkpoint to fine-tune from: a run folder or a file, with or without optimizer state, at any precision; adapters are merged into the weights they adapt. */
 function readInitialWeights(path: string): { config: ModelConfig; tokenizer: unknown; parameters: Float32Array; step?: number } {
-  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, CHECKPOINT_FILE) : path;
-  if (!existsSync(file)) throw new WaveletInputError(`--init ${path}: no such file${file !== path ? ` (a run folder holds ${CHECKPOINT_FILE})` : ''}`);
-  const { config, tokenizer, parameters, metadata } = parseCheckpoint(readFileSync(file), file);
+  const { config, tokenizer, parameters, metadata } = readCheckpointAt(path, '--init');
   let step: number | undefined;
   try {
     step = (JSON.parse(metadata.training ?? '{}') as { step?: number }).step;
