@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { createWasmBackend, type WasmBackend } from '../src/runtime/wasm.js';
 import { SeededRandom } from '../src/model/random.js';
-import { slice, type ParameterLayout } from '../src/model/parameters.js';
+import { initialParameters, parameterLayout, slice, type ParameterLayout } from '../src/model/parameters.js';
+import type { ModelConfig } from '../src/model/config.js';
+import { createModel } from '../src/backends/registry.js';
 import { isLoraTensor } from '../src/model/lora.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/runtime/webgpu.js';
 import type { BackendModel, ModelOptions } from '../src/backends/model.js';
@@ -29,6 +31,25 @@ export function seededRandom(seed: number): () => number {
 export function redrawWeights(params: Float32Array, layout: ParameterLayout, random: SeededRandom, scale: number): Float32Array {
   for (const t of layout.tensors) if (t.init === 'normal' || t.init === 'residual' || isLoraTensor(t.name)) slice(params, layout, t.name).forEach((_, i, v) => (v[i] = scale * random.normal()));
   return params;
+}
+
+/** A config's starting parameters, each moved by N(0, scale): zero biases and gains, unit alphas and identity matrices all take part. */
+export function perturbedParameters(config: ModelConfig, seed: number, scale = 0.3): Float32Array {
+  const params = initialParameters(config, parameterLayout(config), seed);
+  const random = new SeededRandom(seed + 1);
+  for (let i = 0; i < params.length; i++) params[i] += scale * random.normal();
+  return params;
+}
+
+/** The reference's (js backend) logits (B, T, V) at every position of B sequences of T tokens: a full forward pass over each prefix. */
+export async function referenceLogits(config: ModelConfig, parameters: Float32Array, tokens: Int32Array, B: number, T: number): Promise<Float32Array> {
+  const reference = await createModel('js', { config, layout: parameterLayout(config), parameters });
+  const logits = new Float32Array(B * T * config.vocabSize);
+  for (let b = 0; b < B; b++) {
+    for (let t = 1; t <= T; t++) logits.set(await reference.nextLogits(tokens.subarray(b * T, b * T + t)), (b * T + t - 1) * config.vocabSize);
+  }
+  reference.dispose();
+  return logits;
 }
 
 /** n values uniform in [offset - scale, offset + scale). */

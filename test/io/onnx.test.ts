@@ -8,21 +8,18 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { checkConfig, type ModelConfig, type WaveletLMConfig } from '../../src/model/config.js';
-import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
+import type { ModelConfig } from '../../src/model/config.js';
+import { parameterLayout } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
-import { createModel } from '../../src/backends/registry.js';
 import { emptyOptimizerState } from '../../src/kernels/optimizer/ref.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
-import { TEST_CONFIGS } from '../model/configs.js';
-import { assertClose } from '../helpers.js';
+import { TEST_CONFIGS, WAVELET_LM_TEST_CONFIGS } from '../model/configs.js';
+import { assertClose, perturbedParameters, referenceLogits } from '../helpers.js';
 
 const CLI = resolve('dist/cli/main.js');
-const LM: WaveletLMConfig = { architecture: 'wavelet-lm', vocabSize: 11, context: 24, layers: 2, width: 6, levels: 3, mlpExpansion: 2, lowRank: 2, liftingSharing: 'shared' };
 const CASES: [string, ModelConfig][] = [
   ...TEST_CONFIGS.map(([name, config]): [string, ModelConfig] => [`GPT ${name}`, config]),
-  ['WaveletLM, width 6 padded to 8', LM],
-  ['WaveletLM, per-block lifting, no low-rank path', checkConfig<WaveletLMConfig>({ ...LM, liftingSharing: 'per-block', lowRank: 0, width: 8 })],
+  ...WAVELET_LM_TEST_CONFIGS.map(([name, config]): [string, ModelConfig] => [`WaveletLM, ${name}`, config]),
 ];
 const dir = mkdtempSync(join(tmpdir(), 'wavelet-gpt-onnx-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,9 +27,8 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 CASES.forEach(([name, config], index) => {
   test(`ONNX (${name}): the forward graph and the decoding graph give the reference's logits`, async () => {
     const layout = parameterLayout(config);
-    const parameters = initialParameters(config, layout, 20 + index);
+    const parameters = perturbedParameters(config, 20 + index);
     const random = new SeededRandom(30 + index);
-    for (let i = 0; i < parameters.length; i++) parameters[i] += 0.3 * random.normal(); // every tensor off its start
     const run = join(dir, `run-${index}`);
     mkdirSync(run);
     saveCheckpoint(run, { config, tokenizer: { kind: 'test' }, parameters, optimizer: emptyOptimizerState('adamw', layout.count), training: { step: 0, samplerState: 1, plateau: null, settings: {} } });
@@ -42,12 +38,7 @@ CASES.forEach(([name, config], index) => {
     // Two sequences, T below the context (odd), and the longest window's full length.
     const B = 2, T = config.context - 3;
     const tokens = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
-    const reference = await createModel('js', { config, layout, parameters });
-    const expected = new Float32Array(B * T * config.vocabSize);
-    for (let b = 0; b < B; b++) {
-      for (let t = 1; t <= T; t++) expected.set(await reference.nextLogits(tokens.subarray(b * T, b * T + t)), (b * T + t - 1) * config.vocabSize);
-    }
-    reference.dispose();
+    const expected = await referenceLogits(config, parameters, tokens, B, T);
 
     const forward = await ort.InferenceSession.create(out);
     const result = await forward.run({ tokens: new ort.Tensor('int64', BigInt64Array.from(tokens, BigInt), [B, T]) });

@@ -8,29 +8,21 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkConfig, waveletLmPresetConfig, type WaveletLMConfig } from '../../src/model/config.js';
-import { initialParameters, parameterLayout, slice } from '../../src/model/parameters.js';
+import { parameterLayout, slice } from '../../src/model/parameters.js';
 import { waveletLmNetwork } from '../../src/model/wavelet_lm.js';
 import { SeededRandom } from '../../src/model/random.js';
 import { JsModel } from '../../src/backends/js/model.js';
 import { DEFAULT_ADAMW } from '../../src/kernels/optimizer/ref.js';
 import { useTfjsBackend } from '../../src/tfjs/backends.js';
 import { tfjsLoss, tfjsParameters } from '../../src/tfjs/network.js';
-import { assertClose, fastModels } from '../helpers.js';
+import { assertClose, fastModels, perturbedParameters } from '../helpers.js';
+import { WAVELET_LM_TEST_BASE, WAVELET_LM_TEST_CONFIGS } from './configs.js';
 
-const BASE: WaveletLMConfig = { architecture: 'wavelet-lm', vocabSize: 11, context: 24, layers: 2, width: 6, levels: 3, mlpExpansion: 2, lowRank: 2, liftingSharing: 'shared' };
-
-/** Every tensor moved off its start by N(0, scale): identities stay near identity, zero gains and unit alphas take part. */
-function perturbedParameters(config: WaveletLMConfig, seed: number, scale = 0.3): Float32Array {
-  const layout = parameterLayout(config);
-  const params = initialParameters(config, layout, seed);
-  const random = new SeededRandom(seed + 1);
-  for (let i = 0; i < params.length; i++) params[i] += scale * random.normal();
-  return params;
-}
+const BASE = WAVELET_LM_TEST_BASE;
 
 const CASES: [string, WaveletLMConfig, number, number][] = [
-  ['width 6 padded to 8, T 5 shorter than 2^L, batch 2', BASE, 2, 5],
-  ['per-block lifting, no low-rank path, batch 1, T 9', checkConfig({ ...BASE, liftingSharing: 'per-block', lowRank: 0, width: 8 }), 1, 9],
+  [`${WAVELET_LM_TEST_CONFIGS[0][0]}, T 5 shorter than 2^L, batch 2`, WAVELET_LM_TEST_CONFIGS[0][1], 2, 5],
+  [`${WAVELET_LM_TEST_CONFIGS[1][0]}, batch 1, T 9`, WAVELET_LM_TEST_CONFIGS[1][1], 1, 9],
 ];
 
 for (const [name, config, B, T] of CASES) {

@@ -10,21 +10,21 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkConfig, type ModelConfig, type WaveletLMConfig } from '../../src/model/config.js';
-import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
+import type { ModelConfig } from '../../src/model/config.js';
+import { parameterLayout } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
 import { createModel } from '../../src/backends/registry.js';
 import { DEFAULT_ADAMW, emptyOptimizerState } from '../../src/kernels/optimizer/ref.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
-import { TEST_CONFIGS } from '../model/configs.js';
-import { assertClose } from '../helpers.js';
+import { TEST_CONFIGS, WAVELET_LM_TEST_CONFIGS } from '../model/configs.js';
+import { assertClose, perturbedParameters, referenceLogits } from '../helpers.js';
 import { torchPython } from './python.js';
 
-const LM: WaveletLMConfig = { architecture: 'wavelet-lm', vocabSize: 11, context: 24, layers: 2, width: 6, levels: 3, mlpExpansion: 2, lowRank: 2, liftingSharing: 'shared' };
+const [lm, lmPerBlock] = WAVELET_LM_TEST_CONFIGS;
 const CASES: [string, ModelConfig, number, number][] = [
   ...TEST_CONFIGS.map(([name, config], i): [string, ModelConfig, number, number] => [`GPT ${name}`, config, 1 + (i % 2), i % 2 ? config.context : 11]),
-  ['WaveletLM, width 6 padded to 8, T 5 shorter than 2^L', LM, 2, 5],
-  ['WaveletLM, per-block lifting, no low-rank path, batch 1', checkConfig<WaveletLMConfig>({ ...LM, liftingSharing: 'per-block', lowRank: 0, width: 8 }), 1, 24],
+  [`WaveletLM, ${lm[0]}, T 5 shorter than 2^L`, lm[1], 2, 5],
+  [`WaveletLM, ${lmPerBlock[0]}, batch 1`, lmPerBlock[1], 1, 24],
 ];
 
 interface TorchSide {
@@ -35,15 +35,6 @@ interface TorchSide {
   loss: number;
   grad_norm: number;
   weights_after: number[];
-}
-
-/** Every tensor moved off its start (zero biases, unit gains, identity lifting) so that each takes part. */
-function perturbed(config: ModelConfig, seed: number): Float32Array {
-  const layout = parameterLayout(config);
-  const params = initialParameters(config, layout, seed);
-  const random = new SeededRandom(seed + 1);
-  for (let i = 0; i < params.length; i++) params[i] += 0.3 * random.normal();
-  return params;
 }
 
 // Another PyTorch (the GPU machine's 2.x) is checked by running torch_side.py there on the cases
@@ -61,7 +52,7 @@ CASES.forEach(([name, config, B, T], index) => {
     mkdirSync(dir, { recursive: true });
     try {
       const layout = parameterLayout(config);
-      const parameters = perturbed(config, 10 + index);
+      const parameters = perturbedParameters(config, 10 + index);
       const random = new SeededRandom(100 + index);
       const tokens = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
       const targets = Int32Array.from({ length: B * T }, (_, i) => (i % 5 === 3 ? -1 : random.below(config.vocabSize)));
@@ -78,14 +69,7 @@ CASES.forEach(([name, config, B, T], index) => {
       assert.equal([...theirs.state_dict_names].sort(), layout.tensors.map((t) => t.name).sort(), 'state_dict names are the checkpoint tensor names');
       assert.equal(Float32Array.from(theirs.weights_before), parameters, 'weights read bit for bit');
 
-      // Logits of every position: the reference's full forward pass over each prefix.
-      const reference = await createModel('js', { config, layout, parameters });
-      const expected = new Float32Array(B * T * config.vocabSize);
-      for (let b = 0; b < B; b++) {
-        for (let t = 1; t <= T; t++) expected.set(await reference.nextLogits(tokens.subarray(b * T, b * T + t)), (b * T + t - 1) * config.vocabSize);
-      }
-      reference.dispose();
-      assertClose(theirs.logits, expected, 1e-5, 'logits');
+      assertClose(theirs.logits, await referenceLogits(config, parameters, tokens, B, T), 1e-5, 'logits at every position');
 
       const trainer = await createModel('js', { config, layout, parameters, optimizer: DEFAULT_ADAMW });
       const loss = await trainer.forwardBackward(tokens, targets, B, T, 1);
