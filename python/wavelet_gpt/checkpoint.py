@@ -47,6 +47,11 @@ def checkpoint_path(path):
     return os.path.join(path, CHECKPOINT_FILE) if os.path.isdir(path) else path
 
 
+def run_folder(path):
+    """The run folder of a run folder or of its checkpoint file (where its log.json is)."""
+    return path if os.path.isdir(path) else os.path.dirname(path)
+
+
 def _json(path, metadata, key):
     if key not in metadata:
         raise CheckpointError(f"{path}: no '{key}' in its metadata")
@@ -118,7 +123,6 @@ def save_checkpoint(directory, base, state_dict, optimizer_kind, optimizer_slots
     """Writes `directory`/checkpoint.safetensors atomically: the weights (state_dict, by name), the
     optimizer's slots (slot -> {name -> tensor}) flattened in parameter order, `base`'s metadata
     (config, tokenizer, network) and `training` (step, samplerState, plateau, settings, optimizer)."""
-    os.makedirs(directory, exist_ok=True)
     parameters = base.model.description['parameters']
     tensors = {entry['name']: state_dict[entry['name']].detach().float().cpu() for entry in parameters}
     for slot in OPTIMIZER_SLOTS[optimizer_kind]:

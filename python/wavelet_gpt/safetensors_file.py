@@ -4,10 +4,11 @@ the format's own: `safetensors.torch.load_file` reads what `write` writes, and `
 what the npm package writes (checked by the package's tests)."""
 
 import json
-import os
 import struct
 
 import torch
+
+from .atomic import write_atomic
 
 DTYPES = {'F32': torch.float32, 'F16': torch.float16, 'BF16': torch.bfloat16, 'F64': torch.float64, 'I8': torch.int8, 'I32': torch.int32, 'I64': torch.int64, 'U8': torch.uint8}
 NAMES = {dtype: name for name, dtype in DTYPES.items()}
@@ -62,18 +63,4 @@ def write(path, tensors, metadata):
         offset += len(raw)
     encoded = json.dumps(header, separators=(',', ':')).encode('utf-8')
     encoded += b' ' * (-len(encoded) % 8)  # the data starts 8-byte aligned, as the format recommends
-    # `.NAME.PID.tmp` beside it: the npm package's name for a write in flight, which a later run removes if this process dies.
-    temporary = os.path.join(os.path.dirname(os.path.abspath(path)), f'.{os.path.basename(path)}.{os.getpid()}.tmp')
-    try:
-        with open(temporary, 'wb') as file:
-            file.write(struct.pack('<Q', len(encoded)))
-            file.write(encoded)
-            for chunk in chunks:
-                file.write(chunk)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    write_atomic(path, [struct.pack('<Q', len(encoded)), encoded, *chunks])

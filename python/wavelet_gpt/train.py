@@ -21,10 +21,11 @@ from contextlib import nullcontext
 import torch
 import torch.distributed as dist
 
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .atomic import write_atomic
+from .checkpoint import CheckpointError, load_checkpoint, run_folder, save_checkpoint
 from .data import Dataset, DatasetError, crops, training_starts, validation_crops
 from .network import NetworkError
-from .optim import DEFAULTS, clip_gradients, learning_rate, load_state, make_optimizer, plateau_after_evaluation, schedule_of, state_slots
+from .optim import DEFAULTS, SLOT_KEYS, clip_gradients, learning_rate, load_state, make_optimizer, plateau_after_evaluation, schedule_of, state_slots
 
 OVERRIDES = {'steps': int, 'lr': float, 'min_lr': float, 'batch': int, 'accumulate': int, 'eval_every': int, 'eval_batches': int}
 
@@ -105,7 +106,7 @@ def run(args):
     for name, kind in OVERRIDES.items():
         if getattr(args, name) is not None:
             settings[camel(name)] = kind(getattr(args, name))
-    out = args.out or (args.source if os.path.isdir(args.source) else os.path.dirname(args.source))
+    out = args.out or run_folder(args.source)
     settings['data'] = args.data
     settings['out'] = out
     step0 = source.step
@@ -224,7 +225,7 @@ def evaluation(forward, batches, processes):
 
 def read_log(source_path, source, settings, step0):
     """The run's log up to its checkpoint's step (entries after it were not kept), or a new one."""
-    path = os.path.join(source_path if os.path.isdir(source_path) else os.path.dirname(source_path), 'log.json')
+    path = os.path.join(run_folder(source_path), 'log.json')
     entries = []
     if os.path.exists(path):
         try:
@@ -236,11 +237,7 @@ def read_log(source_path, source, settings, step0):
 
 
 def write_json(path, value):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    temporary = os.path.join(os.path.dirname(os.path.abspath(path)), f'.{os.path.basename(path)}.{os.getpid()}.tmp')
-    with open(temporary, 'w', encoding='utf-8') as file:
-        json.dump(value, file, indent=1)
-    os.replace(temporary, path)
+    write_atomic(path, [json.dumps(value, indent=1).encode('utf-8')])
 
 
 def full_state_dict(wrapped):
@@ -254,7 +251,6 @@ def full_state_dict(wrapped):
 def gather_slots(wrapped, optimizer, kind, model):
     """FSDP: the optimizer's whole state, by parameter name, on rank 0."""
     from torch.distributed.fsdp import FullyShardedDataParallel
-    from .optim import SLOT_KEYS
     full = FullyShardedDataParallel.optim_state_dict(wrapped, optimizer)
     slots = {slot: {} for slot in SLOT_KEYS[kind]}
     shapes = {name: p.shape for name, p in model.named_parameters()}
@@ -268,7 +264,6 @@ def gather_slots(wrapped, optimizer, kind, model):
 def load_sharded_state(wrapped, optimizer, kind, source, t):
     """FSDP: the checkpoint's optimizer state, given whole, sharded over the processes."""
     from torch.distributed.fsdp import FullyShardedDataParallel
-    from .optim import SLOT_KEYS
     if not source.optimizer:
         return
     names = [entry['name'] for entry in source.model.description['parameters']]
