@@ -3,7 +3,7 @@
 // back, equal the reference (the js backend) for every GPT form and WaveletLM, on odd sizes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -67,14 +67,7 @@ CASES.forEach(([name, config], index) => {
 });
 
 test('export --format onnx refuses what does not apply, naming it', () => {
-  const fail = (...args: string[]) => {
-    try {
-      execFileSync(process.execPath, [CLI, 'export', '--checkpoint', join(dir, 'run-0'), '--format', 'onnx', ...args], { stdio: 'pipe', encoding: 'utf8' });
-      return '';
-    } catch (error) {
-      return (error as { stderr: string }).stderr;
-    }
-  };
+  const fail = (...args: string[]) => spawnSync(process.execPath, [CLI, 'export', '--checkpoint', join(dir, 'run-0'), '--format', 'onnx', ...args], { encoding: 'utf8' }).stderr;
   assert.match(fail('--out', join(dir, 'model')), /expected a file name ending in \.onnx/);
   assert.match(fail('--out', join(dir, 'm.onnx'), '--dtype', 'float16'), /the graphs are float32; --dtype float16 is for safetensors/);
 });

@@ -5,7 +5,7 @@
 // `train --resume`, and its greedy continuation equal to PyTorch's for the same weights.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,15 +93,7 @@ test('a run continued in PyTorch on 1 and 2 processes (same losses), resumed her
 });
 
 test('the PyTorch trainer refuses bad input in one line, naming it', () => {
-  const run = (...args: string[]) => {
-    try {
-      execFileSync(python.command, ['-m', 'wavelet_gpt.train', ...args], { cwd: dir, env: python.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      return { status: 0, stderr: '' };
-    } catch (error) {
-      const { status, stderr } = error as { status: number; stderr: string };
-      return { status, stderr };
-    }
-  };
+  const run = (...args: string[]) => spawnSync(python.command, ['-m', 'wavelet_gpt.train', ...args], { cwd: dir, env: python.env, encoding: 'utf8' });
   const missing = run('--from', 'nowhere', '--data', 'data');
   assert.is(missing.status, 2);
   assert.match(missing.stderr, /^wavelet_gpt\.train: nowhere: no such file\n$/);
@@ -113,14 +105,7 @@ test('the PyTorch trainer refuses bad input in one line, naming it', () => {
 });
 
 test('data FILE refuses flags that do not apply to a text file, naming them', () => {
-  const stderr = (...args: string[]) => {
-    try {
-      cli('data', ...args);
-      return '';
-    } catch (error) {
-      return (error as { stderr: string }).stderr;
-    }
-  };
+  const stderr = (...args: string[]) => spawnSync(process.execPath, [CLI, 'data', ...args], { cwd: dir, encoding: 'utf8' }).stderr;
   assert.match(stderr('my.txt', '--out', 'd2', '--dataset-size', '3'), /--dataset-size is for a named dataset; a text file is taken whole/);
   assert.match(stderr('my.txt', '--out', 'd2', '--checkpoint', 'nowhere'), /data --checkpoint nowhere: no such file/);
   assert.match(stderr('my.txt', '--out', 'd2', '--checkpoint', 'mine', '--tokenizer', 'byte'), /leave --tokenizer out/);
