@@ -29,6 +29,8 @@ export interface WebGPULayerContext {
   T: number;
   /** Training: the tokens (B, T); generation: [t, token_0 .. token_{B-1}] (decode.wgsl's `step`). */
   tokens: GPUBuffer;
+  /** Training: the positions sorted by token (kernels/gpt/embedding.ts), for the token table's gradient. */
+  positionsByToken: GPUBuffer;
   /**
    * Shared by the program's layers: split products' partial sums, attention's delta, the wavelet
    * op's summaries and taps, and the partial sums of WaveletLM's reductions (reductionFloats).
@@ -90,20 +92,21 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
       const uniforms = [B, T, C, config.vocabSize, o(layer.tokens), positions ? o(positions) : 0, has, 0];
       const [positionRows, positionPages] = workgroupGrid(N, 1); // encoder.wgsl: bt = id.y + id.z * 65535
       return {
-        forward: [k.dispatch('encoder', 'forward', uniforms, [ctx.tokens, P, y, k.unused, k.unusedWritable], [Math.ceil(C / 64), positionRows, positionPages])],
+        forward: [k.dispatch('encoder', 'forward', uniforms, [ctx.tokens, P, y, k.unused, k.unusedWritable, k.unused], [Math.ceil(C / 64), positionRows, positionPages])],
         backward: () => [
-          k.dispatch('encoder', 'backward_tokens', uniforms, [ctx.tokens, P, k.unusedWritable, dy!, G()], [Math.ceil(C / 64), config.vocabSize, 1]),
-          ...(positions ? [k.dispatch('encoder', 'backward_positions', uniforms, [ctx.tokens, P, k.unusedWritable, dy!, G()], [Math.ceil(C / 64), T, 1])] : []),
+          k.dispatch('encoder', 'backward_tokens', uniforms, [ctx.tokens, P, k.unusedWritable, dy!, G(), ctx.positionsByToken], [Math.ceil(C / 64), positionRows, positionPages]),
+          ...(positions ? [k.dispatch('encoder', 'backward_positions', uniforms, [ctx.tokens, P, k.unusedWritable, dy!, G(), k.unused], [Math.ceil(C / 64), T, 1])] : []),
         ],
       };
     }
     case 'layernorm': {
       const stats = ctx.buffer(2 * N);
       const uniforms = [N, outputWidth, o(layer.weight), o(layer.bias)];
+      const rowGrid = workgroupGrid(N, 1); // a workgroup a row
       return {
-        forward: [k.dispatch('layernorm', 'forward', uniforms, [x, P, y, stats, k.unused, k.unusedWritable], [N, 1, 1])],
+        forward: [k.dispatch('layernorm', 'forward', uniforms, [x, P, y, stats, k.unused, k.unusedWritable], rowGrid)],
         backward: () => [
-          k.dispatch('layernorm', 'backward_input', uniforms, [x, P, dx, stats, dy!, k.unusedWritable], [N, 1, 1]),
+          k.dispatch('layernorm', 'backward_input', uniforms, [x, P, dx, stats, dy!, k.unusedWritable], rowGrid),
           k.dispatch('layernorm', 'backward_params', uniforms, [x, P, k.unusedWritable, stats, dy!, G()], [outputWidth, 1, 1]),
         ],
       };

@@ -9,6 +9,7 @@
 import { createBuffer, createWebGPUBackend, readBuffer, recordReadBack, type WebGPUBackend } from '../../runtime/webgpu.js';
 import { f32Bits, GptKernels, grid, record, type KernelLaunch, type GpuCommand } from '../../kernels/gpt/webgpu.js';
 import { matmulScratchFloats, type MatmulProduct } from '../../kernels/gpt/matmul.js';
+import { positionsByToken } from '../../kernels/gpt/embedding.js';
 import type { AttentionTiling } from '../../kernels/gpt/attention.js';
 import { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
 import { decayMask, OPTIMIZER_SLOTS, withoutFrozenState } from '../../kernels/optimizer/ref.js';
@@ -28,6 +29,8 @@ interface TrainingProgram {
   B: number;
   T: number;
   tokens: GPUBuffer;
+  /** The positions sorted by token, for the token table's gradient (training only). */
+  positionsByToken: GPUBuffer;
   targets: GPUBuffer;
   losses: GPUBuffer;
   logits: GPUBuffer;
@@ -122,7 +125,7 @@ export class WebGPUModel implements BackendModel {
   private offset = (name: string): number => this.layout.byName.get(name)!.offset;
 
   /** The layer context and shared scratch of a program on `rows` positions (B, T). */
-  private context(owned: Owned, B: number, T: number, tokens: GPUBuffer, generation?: WebGPULayerContext['generation']): WebGPULayerContext {
+  private context(owned: Owned, B: number, T: number, tokens: GPUBuffer, positionsByToken: GPUBuffer, generation?: WebGPULayerContext['generation']): WebGPULayerContext {
     const { buffer } = owned;
     const N = B * T;
     const training = !generation && Boolean(this.training);
@@ -139,7 +142,7 @@ export class WebGPUModel implements BackendModel {
       grads: this.training?.grads,
       offset: this.offset,
       buffer,
-      B, T, tokens,
+      B, T, tokens, positionsByToken,
       scratch: {
         matmul: buffer(Math.max(0, ...products.map((p) => matmulScratchFloats(p as MatmulProduct)))),
         attentionDelta: buffer(training ? B * heads(this.config) * T : 1),
@@ -159,7 +162,6 @@ export class WebGPUModel implements BackendModel {
     if (this.current?.B === B && this.current.T === T) return this.current;
     if (this.disposed) throw new Error('webgpu model: disposed');
     const N = B * T;
-    if (N > 65535) throw new Error(`webgpu model: B * T = ${N} positions; at most 65535 for now`);
     if (T > this.config.context) throw new Error(`sequence length ${T} exceeds the context ${this.config.context}`);
     if (this.training) checkStepMemory('webgpu', this.config, this.network, OPTIMIZER_SLOTS[this.options.optimizer!.kind].length, B, T, this.options.memoryBudget, this.device.limits.maxStorageBufferBindingSize);
     this.current?.owned.destroy();
@@ -167,8 +169,9 @@ export class WebGPUModel implements BackendModel {
     const { buffer } = owned;
     const V = this.config.vocabSize;
     const tokens = buffer(N), targets = buffer(N), losses = buffer(N + 2); // crossentropy.wgsl: per position, the mean, the count
+    const positionsByToken = buffer(this.training ? N : 1);
     const probs = buffer(N * V); // the cross-entropy's backward turns it into dlogits in place
-    const ctx = this.context(owned, B, T, tokens);
+    const ctx = this.context(owned, B, T, tokens, positionsByToken);
     const program = buildProgram(this.network, this.training ? 'train' : 'generate', N, {
       allocate: buffer,
       clear: (target) => ({ clear: target }),
@@ -186,7 +189,7 @@ export class WebGPUModel implements BackendModel {
     ];
     const backward: GpuCommand[] = [crossEntropyBackward, ...program.backward];
     owned.steps.push(forward, backward);
-    this.current = { B, T, tokens, targets, losses, logits, forward, backward, crossEntropyBackward, owned };
+    this.current = { B, T, tokens, positionsByToken, targets, losses, logits, forward, backward, crossEntropyBackward, owned };
     return this.current;
   }
 
@@ -209,16 +212,18 @@ export class WebGPUModel implements BackendModel {
     return { buffer: p.losses, offset: p.B * p.T, floats: 1 };
   }
 
-  private prepare(tokens: Int32Array, targets: Int32Array, B: number, T: number): TrainingProgram {
+  /** The program for (B, T) with this batch written; `backward`: also the order the embedding's gradient sums in. */
+  private prepare(tokens: Int32Array, targets: Int32Array, B: number, T: number, backward = false): TrainingProgram {
     const p = this.programFor(B, T);
     this.write(p.tokens, 0, tokens);
     this.write(p.targets, 0, targets);
+    if (backward) this.write(p.positionsByToken, 0, positionsByToken(tokens, this.config.vocabSize));
     return p;
   }
 
   forwardBackward(tokens: Int32Array, targets: Int32Array, B: number, T: number, scale: number): Promise<number> {
     if (!this.training) return Promise.reject(trainingUnavailable('webgpu'));
-    const p = this.prepare(tokens, targets, B, T);
+    const p = this.prepare(tokens, targets, B, T, true);
     this.write(p.crossEntropyBackward.uniforms, 8, Uint32Array.of(f32Bits(scale)));
     return this.submit([...p.forward, ...p.backward], this.lossRead(p)).then(([loss]) => loss);
   }
@@ -254,7 +259,7 @@ export class WebGPUModel implements BackendModel {
    * launch in a submission of its own (so each includes one submission's latency).
    */
   async profile(tokens: Int32Array, targets: Int32Array, B: number, T: number): Promise<Record<string, { ms: number; launches: number }>> {
-    const p = this.prepare(tokens, targets, B, T);
+    const p = this.prepare(tokens, targets, B, T, Boolean(this.training));
     const steps = [...p.forward, ...(this.training ? p.backward : [])];
     const totals: Record<string, { ms: number; launches: number }> = {};
     const add = (label: string, ms: number) => {
@@ -344,7 +349,7 @@ export class WebGPUModel implements BackendModel {
     const states: GPUBuffer[] = [];
     // Bindings a launch does not use: writable ones may not alias within a launch, so one each.
     const spare = [buffer(1), buffer(1), buffer(1)];
-    const ctx = this.context(owned, batch, 1, stepBuffer, { plan: planTable, spare, onReset: (state) => states.push(state) });
+    const ctx = this.context(owned, batch, 1, stepBuffer, this.kernels.unused, { plan: planTable, spare, onReset: (state) => states.push(state) });
     const program = buildProgram(this.network, 'generate', batch, {
       allocate: buffer,
       clear: (target) => ({ clear: target }),

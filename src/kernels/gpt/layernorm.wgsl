@@ -1,5 +1,5 @@
 // LayerNorm over rows of C: one workgroup of 64 invocations a row (forward, and the input
-// gradient of backward); the weight and bias gradients sum over rows, one workgroup a channel.
+// gradient of backward), rows folded into two grid dimensions (65535 workgroups at most in each); the weight and bias gradients sum over rows, one workgroup a channel.
 // w and b are the parameter buffer at w_offset and b_offset.
 
 struct Params { N: u32, C: u32, w_offset: u32, b_offset: u32 }
@@ -28,8 +28,9 @@ fn reduce(lane: u32, value: vec2<f32>) -> vec2<f32> {
 }
 
 @compute @workgroup_size(64)
-fn forward(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
-  let n = group.x;
+fn forward(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let n = group.y * grid.x + group.x;
+  if (n >= p.N) { return; }
   let row = n * p.C;
   var s = vec2<f32>(0.0);
   for (var c = lane; c < p.C; c += THREADS) { let x = inp[row + c]; s += vec2<f32>(x, x * x); }
@@ -43,8 +44,9 @@ fn forward(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_in
 }
 
 @compute @workgroup_size(64)
-fn backward_input(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
-  let n = group.x;
+fn backward_input(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let n = group.y * grid.x + group.x;
+  if (n >= p.N) { return; }
   let row = n * p.C;
   let mean = stats[2u * n];
   let rstd = stats[2u * n + 1u];
