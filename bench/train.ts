@@ -4,6 +4,8 @@
 // buffers after N more steps (first form only), to show that nothing grows. Prints JSON.
 // usage: node --import tsx bench/train.ts [--preset tiny] [--wavelet none,haar,learnable] [--batch 8]
 //        [--backends wasm,js,tfjs-wasm,webgpu,tfjs-webgpu] [--memory-steps 1000] [--profile] [--interleave] [--out FILE]
+//        [--set layers=12,width=768,heads=12,feedForward=3072,context=1024,vocabSize=50257,headDense=0]
+// --set: sizes over the preset's (the line above is GPT-2 124M, torch_gpt.py's GPT-2 row).
 // --interleave: also the step time of each form with steps of all forms alternated (vs_first: the
 // ratio to the first form's, e.g. none), the fair measure of the wavelet structure's cost.
 // On a GPU machine the PyTorch anchor (../shared/gpu/torch_gpt.py) runs in the same command.
@@ -34,6 +36,13 @@ const forms = option('--wavelet', 'haar').split(',');
 const B = Number(option('--batch', '8'));
 const backends = option('--backends', 'wasm,js,tfjs-wasm').split(',');
 const memorySteps = Number(option('--memory-steps', '0'));
+const sizes = Object.fromEntries(
+  option('--set', '').split(',').filter(Boolean).map((pair) => {
+    const [key, value] = pair.split('=');
+    if (!key || !Number.isInteger(Number(value))) throw new Error(`--set: '${pair}' is not name=integer`);
+    return [key, Number(value)];
+  }),
+);
 const random = new SeededRandom(2);
 
 /** Counts the GPU memory a device holds: buffers created and not destroyed. */
@@ -64,7 +73,7 @@ await registerWaveletOp(readFileSync('build/wavelet.wasm'));
 
 for (const form of forms) {
   const wavelet: WaveletStructure | null = form === 'none' ? null : { form: form as WaveletStructure['form'] };
-  const config = presetConfig(preset, wavelet);
+  const config = presetConfig(preset, wavelet, sizes);
   const T = config.context;
   const layout = parameterLayout(config);
   const params = initialParameters(config, layout, 1);
@@ -134,7 +143,7 @@ if (args.includes('--interleave') && forms.length > 1) {
   for (const backend of backends.filter((b) => b === 'wasm' || b === 'webgpu')) {
     const engines: BackendModel[] = [];
     for (const form of forms) {
-      const config = presetConfig(preset, form === 'none' ? null : { form: form as WaveletStructure['form'] });
+      const config = presetConfig(preset, form === 'none' ? null : { form: form as WaveletStructure['form'] }, sizes);
       const layout = parameterLayout(config);
       const options = { config, layout, parameters: initialParameters(config, layout, 1), optimizer: DEFAULT_ADAMW };
       engines.push(backend === 'wasm' ? await WasmModel.create(options, readFileSync('build/wavelet.wasm')) : await WebGPUModel.create(options, gpu));
@@ -174,7 +183,7 @@ const report = {
   bench: 'train',
   date: new Date().toISOString(),
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.versions.node, gpu: gpu?.adapter },
-  model: { preset, batch: B, context: presetConfig(preset, null).context },
+  model: { preset, ...sizes, batch: B, context: presetConfig(preset, null, sizes).context },
   results,
   ratios,
   interleaved,

@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { JsModel } from '../../src/backends/js/model.js';
+import { WebGPUModel } from '../../src/backends/webgpu/model.js';
 import type { BackendModel, ModelOptions } from '../../src/backends/model.js';
 import { DEFAULT_ADAMW } from '../../src/kernels/optimizer/ref.js';
 import { checkConfig, type GPTConfig, type WaveletStructure } from '../../src/model/config.js';
@@ -203,6 +204,32 @@ for (const c of CASES) {
     await (await webgpuBackend())?.checkErrors();
   });
 }
+
+test('past 65,535 positions a step (B x T = 66,560): the embedding, LayerNorm and the head on WebGPU, against js', async () => {
+  const gpu = await webgpuBackend();
+  if (!gpu) return;
+  // WebGPU grids have at most 65,535 workgroups a dimension; kernels with a workgroup a row fold
+  // their rows into two. Most positions hold one of 7 tokens, so the embedding's gradient sums long runs.
+  const [B, T] = [1040, 64];
+  const options = caseModel(CASES.find((c) => c.name === 'layernorm')!, T, 5);
+  const random = new SeededRandom(9);
+  const tokens = Int32Array.from({ length: B * T }, () => random.below(V));
+  const targets = Int32Array.from({ length: B * T }, () => random.below(V));
+  const js = new JsModel({ ...options, optimizer: DEFAULT_ADAMW });
+  const loss = await js.forwardBackward(tokens, targets, B, T, 1);
+  const grads = await js.gradients();
+  const webgpu = await WebGPUModel.create({ ...options, optimizer: DEFAULT_ADAMW }, gpu);
+  try {
+    const got = await webgpu.forwardBackward(tokens, targets, B, T, 1);
+    assertClose([got], [loss], 1e-5, 'loss');
+    const gpuGrads = await webgpu.gradients();
+    for (const t of options.layout.tensors) assertClose(slice(gpuGrads, options.layout, t.name), slice(grads, options.layout, t.name), 2e-4, `d${t.name}`);
+  } finally {
+    js.dispose();
+    webgpu.dispose();
+  }
+  await gpu.checkErrors();
+});
 
 async function checkAgainstJs(model: BackendModel, what: string, expected: { tokens: Int32Array; targets: Int32Array; B: number; T: number; loss: number; grads: Float32Array; decoded: Float32Array[]; layout: ParameterLayout }): Promise<void> {
   const { tokens, targets, B, T, layout } = expected;

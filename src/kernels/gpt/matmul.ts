@@ -1,6 +1,9 @@
 // The launches of one matmul.wgsl product, C (M x N) [+]= A (M x K) . B (K x N) [+ bias], on
-// strided views; and when to split it along K.
+// strided views: which tiling of the shader runs it, and when to split it along K.
 import { grid, type KernelLaunch, type GptKernels } from './webgpu.js';
+import { MATMUL_TILINGS, type MatmulTiling } from './matmul_shader.js';
+
+export { MATMUL_TILINGS, matmulTilingLabel, type MatmulTiling } from './matmul_shader.js';
 
 /** The operands of a product: [buffer, offset, stride of the first index, stride of the second], in floats. */
 export interface MatmulProduct {
@@ -17,37 +20,55 @@ export interface MatmulProduct {
   c: [GPUBuffer, number, number];
 }
 
-const TILE = 64;
-/** Workgroups that fill an H100 (132 SMs) about twice. */
+/** Workgroups that fill a large GPU (an H100 or H200 has 132 SMs) about twice. */
 const FILL = 264;
 
+const tilesOf = (M: number, N: number, t: MatmulTiling) => Math.ceil(M / t.tileM) * Math.ceil(N / t.tileN);
+
+/** The shortest chunk of K a split hands one workgroup: shorter ones spend more on partial sums than they save. */
+const MIN_CHUNK = 256;
+
 /**
- * A weight gradient is a small C over a long K (every position of the batch): too few tiles to
- * fill a GPU. Then K is cut into `splits` chunks of `kChunk` (a multiple of the kernel's 16).
+ * How a product runs: the largest of `tilings` whose tiles fill the GPU, split along K if it must
+ * (a weight gradient: a small C over every position of the batch) into `splits` chunks of `kChunk`
+ * (a multiple of the tiling's depth) whose partial sums are added after; where none fills it, the
+ * smallest tiling, split as far as K allows.
  */
-export function matmulSplits(M: number, N: number, K: number): { splits: number; kChunk: number } {
-  const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE);
-  const wanted = tiles < FILL / 2 && K >= 1024 ? Math.min(64, Math.ceil(K / 256), Math.ceil(FILL / tiles)) : 1;
-  const kChunk = Math.ceil(K / wanted / 16) * 16;
-  return { splits: Math.ceil(K / kChunk), kChunk };
+export function matmulPlan(M: number, N: number, K: number, tilings: readonly MatmulTiling[] = Object.values(MATMUL_TILINGS)): { tiling: MatmulTiling; splits: number; kChunk: number } {
+  const split = (tiling: MatmulTiling, wanted: number) => {
+    const kChunk = Math.max(tiling.depth, Math.ceil(K / wanted / tiling.depth) * tiling.depth);
+    return { tiling, splits: Math.max(1, Math.ceil(K / kChunk)), kChunk };
+  };
+  const splitsFor = (tiles: number) => Math.max(1, Math.min(64, Math.floor(K / MIN_CHUNK), Math.ceil(FILL / tiles)));
+  for (const tiling of tilings) {
+    const tiles = tilesOf(M, N, tiling);
+    if (tiles >= FILL) return split(tiling, 1);
+    if (tiles * splitsFor(tiles) >= FILL) return split(tiling, splitsFor(tiles));
+  }
+  const smallest = tilings[tilings.length - 1];
+  return split(smallest, splitsFor(tilesOf(M, N, smallest)));
 }
 
 /** Floats of scratch a split product needs (0 when it is not split). */
-export function matmulScratchFloats({ M, N, K }: MatmulProduct): number {
-  const { splits } = matmulSplits(M, N, K);
+export function matmulScratchFloats({ M, N, K }: Pick<MatmulProduct, 'M' | 'N' | 'K'>, tilings?: readonly MatmulTiling[]): number {
+  const { splits } = matmulPlan(M, N, K, tilings);
   return splits > 1 ? splits * M * N : 0;
 }
 
-/** The launches of a product; `scratch` (matmulScratchFloats floats at least) when it is split. */
-export function matmulLaunches(k: GptKernels, m: MatmulProduct, scratch?: GPUBuffer): KernelLaunch[] {
-  const { splits, kChunk } = matmulSplits(m.M, m.N, m.K);
+/**
+ * The launches of a product; `scratch` (matmulScratchFloats floats at least) when it is split.
+ * `tilings`: those to choose among (each compiled by `k`), all of them unless given.
+ */
+export function matmulLaunches(k: GptKernels, m: MatmulProduct, scratch?: GPUBuffer, tilings?: readonly MatmulTiling[]): KernelLaunch[] {
+  const { tiling, splits, kChunk } = matmulPlan(m.M, m.N, m.K, tilings);
   const [biasBuffer, biasOffset] = m.bias ?? [k.unused, 0];
   const uniforms = [m.M, m.N, m.K, m.accumulate ? 1 : 0, m.a[1], m.a[2], m.a[3], m.bias ? 1 : 0, m.b[1], m.b[2], m.b[3], biasOffset, m.c[1], m.c[2], kChunk, splits];
-  const tiles: [number, number, number] = [Math.ceil(m.N / TILE), Math.ceil(m.M / TILE), splits];
-  if (splits === 1) return [k.dispatch('matmul', 'matmul', uniforms, [m.a[0], m.b[0], biasBuffer, m.c[0]], tiles)];
+  const tiles: [number, number, number] = [Math.ceil(m.N / tiling.tileN), Math.ceil(m.M / tiling.tileM), splits];
+  const entry = k.matmulEntry(tiling);
+  if (splits === 1) return [k.dispatch('matmul', entry, uniforms, [m.a[0], m.b[0], biasBuffer, m.c[0]], tiles)];
   if (!scratch || scratch.size < 4 * splits * m.M * m.N) throw new Error(`matmul: a product split ${splits} ways needs ${splits * m.M * m.N} floats of scratch`);
   return [
-    k.dispatch('matmul', 'matmul', uniforms, [m.a[0], m.b[0], k.unused, scratch], tiles),
+    k.dispatch('matmul', entry, uniforms, [m.a[0], m.b[0], k.unused, scratch], tiles),
     k.dispatch('matmul', 'reduce_splits', uniforms, [scratch, k.unused, biasBuffer, m.c[0]], grid(m.M * m.N, 256)),
   ];
 }

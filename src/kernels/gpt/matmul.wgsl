@@ -1,8 +1,14 @@
 // C (M x N) [+]= A (M x K) . B (K x N) [+ bias (N)], every operand a strided view into a bigger
 // buffer (offsets and strides in elements), so one kernel serves x.W^T, dY.W and dY^T.X of every
 // linear layer, whose weights lie inside the one parameter buffer.
-// Tiling: a workgroup of 16 x 16 invocations computes a 64 x 64 tile of C, each invocation 4 x 4
-// of it, stepping K by 16 through tiles of A and B held in workgroup memory.
+// Tiling (specialised per product size by matmul.ts): a workgroup computes a TILE_M x TILE_N tile
+// of C, each invocation THREAD_M x THREAD_N of it as vec4 columns, stepping K by DEPTH through
+// tiles of A and B in workgroup memory. An invocation's rows and columns are 4-wide groups strided
+// by the workgroup's width, so that the invocations of a subgroup read neighbouring vec4s of the
+// B tile and a few broadcast vec4s of the A tile: no bank conflicts in the inner loop, which does
+// THREAD_M x THREAD_N multiply-adds for every (THREAD_M + THREAD_N) / 4 loads from workgroup memory.
+// The next tiles' values are loaded from global memory into registers while the current ones are
+// multiplied (register double-buffering), so the loads' latency hides behind the arithmetic.
 // Split K: a weight gradient is a small C (out x in) over a long K (every position of the batch),
 // too few tiles to fill a GPU. Then workgroup z takes K's chunk z and writes its partial C to a
 // scratch buffer (as c, plain (M, N)), and reduce_splits sums the chunks into the real C.
@@ -20,54 +26,102 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
-const TILE = 64u;
-const STEP = 16u;
-// [k][m / 4] and [k][n / 4]: an invocation's 4 rows (columns) are one vec4, read in one load
-var<workgroup> tile_a: array<array<vec4<f32>, 16>, 16>;
-var<workgroup> tile_b: array<array<vec4<f32>, 16>, 16>;
+const TILE_M = 64u;
+const TILE_N = 64u;
+const THREAD_M = 4u;
+const THREAD_N = 4u;
+const DEPTH = 16u;
+const PAD = 0u; // vec4s of padding a row of the tiles (below)
+// end of specialised constants
+const THREADS_M = TILE_M / THREAD_M;
+const THREADS_N = TILE_N / THREAD_N;
+const THREADS = THREADS_M * THREADS_N;
+const GROUPS_M = THREAD_M / 4u; // an invocation's rows, in groups of 4
+const GROUPS_N = THREAD_N / 4u;
+const LOADS_A = TILE_M * DEPTH / THREADS; // values of A (and B) each invocation stages a step
+const LOADS_B = TILE_N * DEPTH / THREADS;
 
-@compute @workgroup_size(16, 16)
+// [k][m / 4] and [k][n / 4]: 4 rows (columns) of one k in one vec4. With padding, where
+// neighbouring invocations stage neighbouring k (an operand whose k-stride is 1), their stores
+// fall in different banks rather than all in one.
+var<workgroup> tile_a: array<array<vec4<f32>, TILE_M / 4u + PAD>, DEPTH>;
+var<workgroup> tile_b: array<array<vec4<f32>, TILE_N / 4u + PAD>, DEPTH>;
+
+// Where the `flat`-th staged value of a step lies in a tile: neighbouring invocations take
+// neighbouring addresses, along k where the operand's k-stride is 1, else along m (or n).
+fn tile_index(flat: u32, extent: u32, k_fastest: bool) -> vec2<u32> { // (k, m or n)
+  return select(vec2<u32>(flat / extent, flat % extent), vec2<u32>(flat % DEPTH, flat / DEPTH), k_fastest);
+}
+
+fn a_value(row0: u32, k0: u32, k_end: u32, flat: u32) -> f32 {
+  let at = tile_index(flat, TILE_M, p.a_stride_k == 1u);
+  let m = row0 + at.y;
+  let k = k0 + at.x;
+  return select(0.0, a[p.a_offset + m * p.a_stride_m + k * p.a_stride_k], m < p.M && k < k_end);
+}
+
+fn b_value(col0: u32, k0: u32, k_end: u32, flat: u32) -> f32 {
+  let at = tile_index(flat, TILE_N, p.b_stride_n != 1u);
+  let n = col0 + at.y;
+  let k = k0 + at.x;
+  return select(0.0, b[p.b_offset + k * p.b_stride_k + n * p.b_stride_n], n < p.N && k < k_end);
+}
+
+@compute @workgroup_size(THREADS_N, THREADS_M)
 fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
-  let row0 = group.y * TILE;
-  let col0 = group.x * TILE;
-  let lane = local.y * 16u + local.x; // 0..255
+  let row0 = group.y * TILE_M;
+  let col0 = group.x * TILE_N;
+  let lane = local.y * THREADS_N + local.x;
   let k_begin = group.z * p.k_chunk;
   let k_end = min(p.K, k_begin + p.k_chunk);
-  var acc: array<vec4<f32>, 4>; // rows local.y * 4 + i, columns local.x * 4 .. + 3
-  for (var k0 = k_begin; k0 < k_end; k0 += STEP) {
-    // 64 x 16 values of A and 16 x 64 of B: four each per invocation. Neighbouring invocations
-    // take neighbouring addresses: along k where A's k-stride is 1, else along m (and so for B).
-    let a_k_fastest = p.a_stride_k == 1u;
-    let b_n_fastest = p.b_stride_n == 1u;
-    for (var i = 0u; i < 4u; i++) {
-      let flat = lane + i * 256u;
-      let kk = select(flat / TILE, flat % STEP, a_k_fastest);
-      let mm = select(flat % TILE, flat / STEP, a_k_fastest);
-      let m = row0 + mm;
-      let k = k0 + kk;
-      tile_a[kk][mm / 4u][mm % 4u] = select(0.0, a[p.a_offset + m * p.a_stride_m + k * p.a_stride_k], m < p.M && k < k_end);
-      let nn = select(flat / STEP, flat % TILE, b_n_fastest);
-      let kb = select(flat % STEP, flat / TILE, b_n_fastest);
-      let n = col0 + nn;
-      let kb_global = k0 + kb;
-      tile_b[kb][nn / 4u][nn % 4u] = select(0.0, b[p.b_offset + kb_global * p.b_stride_k + n * p.b_stride_n], n < p.N && kb_global < k_end);
-    }
+  let a_k_fastest = p.a_stride_k == 1u;
+  let b_k_fastest = p.b_stride_n != 1u;
+  // acc[(r * 4 + i) * GROUPS_N + g]: row (r * THREADS_M + local.y) * 4 + i, columns (g * THREADS_N + local.x) * 4 + 0..3
+  var acc: array<vec4<f32>, THREAD_M * GROUPS_N>;
+  var staged_a: array<f32, LOADS_A>;
+  var staged_b: array<f32, LOADS_B>;
+  for (var i = 0u; i < LOADS_A; i++) { staged_a[i] = a_value(row0, k_begin, k_end, lane + i * THREADS); }
+  for (var i = 0u; i < LOADS_B; i++) { staged_b[i] = b_value(col0, k_begin, k_end, lane + i * THREADS); }
+  for (var k0 = k_begin; k0 < k_end; k0 += DEPTH) {
+    for (var i = 0u; i < LOADS_A; i++) { let at = tile_index(lane + i * THREADS, TILE_M, a_k_fastest); tile_a[at.x][at.y / 4u][at.y % 4u] = staged_a[i]; }
+    for (var i = 0u; i < LOADS_B; i++) { let at = tile_index(lane + i * THREADS, TILE_N, b_k_fastest); tile_b[at.x][at.y / 4u][at.y % 4u] = staged_b[i]; }
     workgroupBarrier();
-    for (var kk = 0u; kk < STEP; kk++) {
-      let av = tile_a[kk][local.y];
-      let bv = tile_b[kk][local.x];
-      for (var i = 0u; i < 4u; i++) { acc[i] += av[i] * bv; }
+    let next = k0 + DEPTH;
+    if (next < k_end) {
+      for (var i = 0u; i < LOADS_A; i++) { staged_a[i] = a_value(row0, next, k_end, lane + i * THREADS); }
+      for (var i = 0u; i < LOADS_B; i++) { staged_b[i] = b_value(col0, next, k_end, lane + i * THREADS); }
+    }
+    for (var kk = 0u; kk < DEPTH; kk++) {
+      // begin unrolled multiply-adds (matmul_shader.ts can write them out with constant indices)
+      for (var g = 0u; g < GROUPS_N; g++) {
+        let bv = tile_b[kk][g * THREADS_N + local.x];
+        for (var r = 0u; r < GROUPS_M; r++) {
+          let av = tile_a[kk][r * THREADS_M + local.y];
+          for (var i = 0u; i < 4u; i++) { acc[(r * 4u + i) * GROUPS_N + g] += av[i] * bv; }
+        }
+      }
+      // end unrolled multiply-adds
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let m = row0 + local.y * 4u + i;
-    if (m >= p.M) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let n = col0 + local.x * 4u + j;
-      if (n >= p.N) { continue; }
-      if (p.splits > 1u) { c[(group.z * p.M + m) * p.N + n] = acc[i][j]; } else { store(m, n, acc[i][j]); }
+  // begin unrolled stores
+  for (var r = 0u; r < GROUPS_M; r++) {
+    for (var i = 0u; i < 4u; i++) {
+      for (var g = 0u; g < GROUPS_N; g++) {
+        store4(row0 + (r * THREADS_M + local.y) * 4u + i, col0 + (g * THREADS_N + local.x) * 4u, group.z, acc[(r * 4u + i) * GROUPS_N + g]);
+      }
     }
+  }
+  // end unrolled stores
+}
+
+// Four sums of row m, columns n0 .. n0 + 3 (those inside C): to C, or to the scratch when split.
+fn store4(m: u32, n0: u32, chunk: u32, sums: vec4<f32>) {
+  if (m >= p.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    let n = n0 + j;
+    if (n >= p.N) { return; }
+    if (p.splits > 1u) { c[(chunk * p.M + m) * p.N + n] = sums[j]; } else { store(m, n, sums[j]); }
   }
 }
 

@@ -4,6 +4,7 @@
 
 import { createBuffer } from '../../runtime/webgpu.js';
 import { attentionShader, defaultAttentionTiling, type AttentionTiling } from './attention.js';
+import { MATMUL_TILINGS, matmulShader, matmulTilingLabel, type MatmulTiling } from './matmul_shader.js';
 import { attentionWgsl, crossentropyWgsl, decodeWgsl, encoderWgsl, layernormWgsl, matmulWgsl, optimizerWgsl, pointwiseWgsl, waveletLmWgsl } from '../../generated/wgsl.js';
 
 type Binding = 'uniform' | 'storage' | 'read-only-storage';
@@ -55,23 +56,41 @@ export class GptKernels {
   /** How attention.wgsl is tiled for this model: its workgroups own `attention.queries` rows each. */
   readonly attention: AttentionTiling;
 
-  /** headSize: the model's C / NH, compiled into attention.wgsl with the tiling. */
-  constructor(readonly device: GPUDevice, headSize: number, attention: AttentionTiling = defaultAttentionTiling(headSize)) {
+  /**
+   * headSize: the model's C / NH, compiled into attention.wgsl with the tiling. matmulTilings: the
+   * specialisations of matmul.wgsl to compile (matmul.ts chooses among them per product).
+   */
+  constructor(readonly device: GPUDevice, headSize: number, attention: AttentionTiling = defaultAttentionTiling(headSize), readonly matmulTilings: readonly MatmulTiling[] = Object.values(MATMUL_TILINGS)) {
     this.attention = attention;
     for (const [name, shader] of Object.entries(SHADERS) as [ShaderName, (typeof SHADERS)[ShaderName]][]) {
       const layout = device.createBindGroupLayout({
         entries: shader.bindings.map((type, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } })),
       });
       this.layouts.set(name, layout);
-      const code = name === 'attention' ? attentionShader(shader.code, headSize, attention) : shader.code;
-      const module = device.createShaderModule({ code, label: name });
       const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
-      for (const entryPoint of shader.entries) {
-        this.pipelines.set(`${name}.${entryPoint}`, device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint }, label: `${name}.${entryPoint}` }));
+      // [entry-point suffix, code]: matmul.wgsl once per tiling (its 'matmul' entry named by the tiling), the others once.
+      const variants: [string, string][] =
+        name === 'matmul' ? matmulTilings.map((t) => [` ${matmulTilingLabel(t)}`, matmulShader(shader.code, t)])
+        : name === 'attention' ? [['', attentionShader(shader.code, headSize, attention)]]
+        : [['', shader.code]];
+      for (const [suffix, code] of variants) {
+        const module = device.createShaderModule({ code, label: name + suffix });
+        for (const entryPoint of shader.entries) {
+          const key = `${name}.${entryPoint}${entryPoint === 'matmul' ? suffix : ''}`;
+          if (this.pipelines.has(key)) continue; // reduce_splits is the same in every tiling
+          this.pipelines.set(key, device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint }, label: key }));
+        }
       }
     }
     this.unused = createBuffer(device, 4);
     this.unusedWritable = createBuffer(device, 4);
+  }
+
+  /** The matmul shader's entry point compiled for `tiling`. */
+  matmulEntry(tiling: MatmulTiling): string {
+    const entry = `matmul ${matmulTilingLabel(tiling)}`;
+    if (!this.pipelines.has(`matmul.${entry}`)) throw new Error(`matmul: tiling ${matmulTilingLabel(tiling)} was not compiled (these were: ${this.matmulTilings.map(matmulTilingLabel).join(', ')})`);
+    return entry;
   }
 
   /**
