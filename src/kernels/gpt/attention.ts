@@ -1,6 +1,8 @@
 // Specialises attention.wgsl to one model: the head size and the tiling become constants of the
 // shader, so each thread's head vectors are registers rather than dynamically indexed memory.
 
+import { DEFAULT_WORKGROUP_BYTES, DEFAULT_WORKGROUP_INVOCATIONS, replaceBlock } from './specialise.js';
+
 /** How attention.wgsl divides the work (see the shader's header). */
 export interface AttentionTiling {
   /** Rows (queries, or keys in the key-value pass) one workgroup owns. */
@@ -11,9 +13,6 @@ export interface AttentionTiling {
   block: number;
 }
 
-/** WebGPU's default limits, which every adapter meets. */
-const WORKGROUP_BYTES = 16384;
-const WORKGROUP_THREADS = 256;
 
 /**
  * The tiling used unless one is given: 32 rows a workgroup, 4 threads a row, and the largest
@@ -24,10 +23,10 @@ export function defaultAttentionTiling(headSize: number): AttentionTiling {
   for (const queries of [32, 16, 8]) {
     for (const block of [32, 16, 8]) {
       const tiling = { queries, split: 4, block };
-      if (attentionWorkgroupBytes(headSize, tiling) <= WORKGROUP_BYTES) return tiling;
+      if (attentionWorkgroupBytes(headSize, tiling) <= DEFAULT_WORKGROUP_BYTES) return tiling;
     }
   }
-  throw new Error(`attention: head size ${headSize} does not fit WebGPU's ${WORKGROUP_BYTES} bytes of workgroup memory; use more heads`);
+  throw new Error(`attention: head size ${headSize} does not fit WebGPU's ${DEFAULT_WORKGROUP_BYTES} bytes of workgroup memory; use more heads`);
 }
 
 /** Workgroup memory the shader declares, in bytes (its SHARED constant, in vec4s of 16 bytes). */
@@ -41,10 +40,10 @@ export function attentionShader(code: string, headSize: number, tiling: Attentio
   const problems: string[] = [];
   if (!Number.isInteger(headSize) || headSize < 1) problems.push(`head size ${headSize} is not a positive integer`);
   if (block % split !== 0) problems.push(`block ${block} is not a multiple of split ${split}`);
-  if (queries * split > WORKGROUP_THREADS) problems.push(`${queries * split} threads a workgroup; at most ${WORKGROUP_THREADS}`);
+  if (queries * split > DEFAULT_WORKGROUP_INVOCATIONS) problems.push(`${queries * split} threads a workgroup; at most ${DEFAULT_WORKGROUP_INVOCATIONS}`);
   if (block > queries * split) problems.push(`block ${block} rows exceed the ${queries * split} threads that stage their scalars`);
   const bytes = attentionWorkgroupBytes(headSize, tiling);
-  if (bytes > WORKGROUP_BYTES) problems.push(`${bytes} bytes of workgroup memory; at most ${WORKGROUP_BYTES} (a smaller block or fewer queries)`);
+  if (bytes > DEFAULT_WORKGROUP_BYTES) problems.push(`${bytes} bytes of workgroup memory; at most ${DEFAULT_WORKGROUP_BYTES} (a smaller block or fewer queries)`);
   if (problems.length) throw new Error(`attention: head size ${headSize}, tiling ${JSON.stringify(tiling)}: ${problems.join('; ')}`);
   const constants = [
     `const HEAD = ${headSize}u;`,
@@ -53,8 +52,5 @@ export function attentionShader(code: string, headSize: number, tiling: Attentio
     `const SPLIT = ${split}u;`,
     `const BLOCK = ${block}u;`,
   ];
-  const start = code.indexOf('const HEAD = ');
-  const end = code.indexOf('// end of specialised constants');
-  if (start < 0 || end < 0) throw new Error('attention.wgsl: the specialised constants block is missing');
-  return code.slice(0, start) + constants.join('\n') + '\n' + code.slice(end);
+  return replaceBlock('attention.wgsl', code, 'const HEAD = ', '// end of specialised constants', constants.join('\n') + '\n');
 }

@@ -1,6 +1,8 @@
 // matmul.wgsl specialised to a tiling: the sizes become constants of the shader, so that an
 // invocation's sums are registers and its loops unroll.
 
+import { DEFAULT_WORKGROUP_BYTES, DEFAULT_WORKGROUP_INVOCATIONS, replaceBlock } from './specialise.js';
+
 /** How matmul.wgsl is specialised: a workgroup's tile of C, an invocation's part of it, K's step. */
 export interface MatmulTiling {
   tileM: number;
@@ -27,11 +29,6 @@ export const MATMUL_TILINGS = {
   small: { tileM: 64, tileN: 64, threadM: 4, threadN: 4, depth: 16 },
 } as const satisfies Record<string, MatmulTiling>;
 
-export type MatmulTilingName = keyof typeof MATMUL_TILINGS;
-
-/** WebGPU's default limits, which every adapter meets. */
-const WORKGROUP_BYTES = 16384;
-const WORKGROUP_THREADS = 256;
 
 /** matmul.wgsl with `tiling`'s constants, after checking that it fits WebGPU's default limits. */
 export function matmulShader(code: string, tiling: MatmulTiling): string {
@@ -40,14 +37,14 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
   const problems: string[] = [];
   if (threadM % 4 || threadN % 4) problems.push('an invocation\'s rows and columns must be multiples of 4');
   if (tileM % threadM || tileN % threadN) problems.push('the tile must be a whole number of invocations\' parts');
-  if (threads > WORKGROUP_THREADS) problems.push(`${threads} invocations a workgroup; at most ${WORKGROUP_THREADS}`);
+  if (threads > DEFAULT_WORKGROUP_INVOCATIONS) problems.push(`${threads} invocations a workgroup; at most ${DEFAULT_WORKGROUP_INVOCATIONS}`);
   if ((tileM * depth) % threads || (tileN * depth) % threads) problems.push(`a step's ${tileM} x ${depth} and ${depth} x ${tileN} values do not divide among ${threads} invocations`);
   const pad = padded ? 1 : 0;
   const bytes = 16 * depth * (tileM / 4 + pad + tileN / 4 + pad); // matmul.wgsl's two tiles
-  if (bytes > WORKGROUP_BYTES) problems.push(`${bytes} bytes of workgroup memory; at most ${WORKGROUP_BYTES}`);
+  if (bytes > DEFAULT_WORKGROUP_BYTES) problems.push(`${bytes} bytes of workgroup memory; at most ${DEFAULT_WORKGROUP_BYTES}`);
   if (problems.length) throw new Error(`matmul tiling ${JSON.stringify(tiling)}: ${problems.join('; ')}`);
   const constants = [`const TILE_M = ${tileM}u;`, `const TILE_N = ${tileN}u;`, `const THREAD_M = ${threadM}u;`, `const THREAD_N = ${threadN}u;`, `const DEPTH = ${depth}u;`, `const PAD = ${pad}u;`];
-  let specialised = replaceBlock(code, 'const TILE_M = ', '// end of specialised constants', constants.join('\n') + '\n');
+  let specialised = replaceBlock('matmul.wgsl', code, 'const TILE_M = ', '// end of specialised constants', constants.join('\n') + '\n');
   if (!unrolled) return specialised;
   // The accumulators are indexed by constants only, so that the driver's compiler keeps them in
   // registers: left as loops, 64 of them (8 x 8) were spilled on the H200 (2 TFLOP/s against 30).
@@ -70,18 +67,8 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
   specialised = specialised.replace(/^( *)for \(var i = 0u; i < (LOADS_[AB]); i\+\+\) \{ (.*) \}$/gm, (_, indent: string, bound: 'LOADS_A' | 'LOADS_B', body: string) =>
     Array.from({ length: loads[bound] }, (_, i) => `${indent}{ ${body.replace(/\bi\b/g, `${i}u`)} }`).join('\n'),
   );
-  specialised = replaceBlock(specialised, '// begin unrolled multiply-adds', '// end unrolled multiply-adds', multiplyAdds.map((line) => `      ${line}\n`).join(''), true);
-  return replaceBlock(specialised, '// begin unrolled stores', '// end unrolled stores', stores.map((line) => `  ${line}\n`).join(''), true);
-}
-
-/** `code` with the text from `start` to `end` (both kept when `keepMarkers`, else `end` alone) replaced. */
-function replaceBlock(code: string, start: string, end: string, replacement: string, keepMarkers = false): string {
-  const from = code.indexOf(start);
-  const to = code.indexOf(end);
-  if (from < 0 || to < 0) throw new Error(`matmul.wgsl: the block '${start}' .. '${end}' is missing`);
-  if (!keepMarkers) return code.slice(0, from) + replacement + code.slice(to);
-  const lineEnd = code.indexOf('\n', from) + 1;
-  return code.slice(0, lineEnd) + replacement + code.slice(code.lastIndexOf('\n', to) + 1);
+  specialised = replaceBlock('matmul.wgsl', specialised, '// begin unrolled multiply-adds', '// end unrolled multiply-adds', multiplyAdds.map((line) => `      ${line}\n`).join(''), true);
+  return replaceBlock('matmul.wgsl', specialised, '// begin unrolled stores', '// end unrolled stores', stores.map((line) => `  ${line}\n`).join(''), true);
 }
 
 /** A tiling's name in pipeline labels (and so in profiles): 128x128/8x8/16, +pad, +unroll. */
