@@ -2,11 +2,12 @@
 // bank and the layers of the GPT around it, sharing one memory.
 export { planRuns, streamingFilter, packTaps, learnableFilter, learnableTapGradient } from './wavelet';
 export {
-  encoderForward, encoderBackward, layernormForward, layernormBackward, matmulForward, matmulBackward, matmulBackwardInput, matmulBackwardWeights, matmulBackwardShare,
-  attentionForward, attentionForwardHeads, attentionBackward, attentionBackwardHeads, decodeAttention, geluForward, geluBackward, residualForward, addScaled,
+  encoderForward, encoderBackward, layernormForward, layernormBackward, layernormBackwardShare, matmulForward, matmulScratchFloats, matmulBackward, matmulBackwardInput, matmulBackwardWeights, matmulBackwardShare,
+  attentionScratchFloats, attentionForward, attentionForwardHeads, attentionBackward, attentionBackwardHeads, decodeAttention, geluForward, geluBackward, residualForward, addScaled,
   crossEntropyForward, crossEntropyBackward,
 } from './model/layers';
 export { sumSquares, adamw, adagrad } from './model/optimizer';
+export { relaxedSimd } from './model/simd';
 export {
   padForward, padBackward, liftingPredictForward, liftingPredictBackward, scaledSum, dotProduct, channelScaleForward, channelScaleBackward,
   hadamard, siluGateForward, siluGateBackward, runningMeanForward, runningMeanBackward,

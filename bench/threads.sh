@@ -5,7 +5,10 @@
 # With THREADS_BUNDLE=.gpu/threads.mjs it runs that bundle instead of the sources.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -n "${THREADS_BUNDLE:-}" ]; then node --expose-gc "$THREADS_BUNDLE" "$@"; else node --expose-gc --import tsx bench/threads.ts "$@"; fi
+# Node 20 has relaxed SIMD (the fused multiply-add build) behind a flag; later versions by default.
+relaxed=()
+if node --experimental-wasm-relaxed-simd -e 0 2>/dev/null; then relaxed=(--experimental-wasm-relaxed-simd); fi
+if [ -n "${THREADS_BUNDLE:-}" ]; then node --expose-gc "${relaxed[@]}" "$THREADS_BUNDLE" "$@"; else node --expose-gc "${relaxed[@]}" --import tsx bench/threads.ts "$@"; fi
 if python3 -c 'import torch' 2>/dev/null; then
   (cd bench/anchors && python3 torch_cpu.py)
 else

@@ -5,7 +5,9 @@
 // shared memory (the same for every count) and this process's resident memory at each count.
 // Prints JSON. The PyTorch CPU anchor (bench/anchors/torch_cpu.py) is run beside it where torch is
 // installed: bench/threads.sh runs both in one command.
-// usage: node --expose-gc --import tsx bench/threads.ts [--preset paper-text8] [--sizes JSON] [--batch 4] [--threads 1,2,4] [--no-tfjs] [--out FILE]
+// usage: node --expose-gc --import tsx bench/threads.ts [--preset paper-text8] [--sizes JSON] [--batch 4] [--threads 1,2,4] [--simd auto|plain|relaxed|both] [--no-tfjs] [--out FILE]
+// --simd: which build of the kernels (auto: relaxed SIMD where the engine has it; Node 20 needs
+// --experimental-wasm-relaxed-simd); both: each, every thread count.
 // --sizes: fields of the preset replaced, e.g. '{"width":768,"heads":12,"feedForward":3072,"headDense":0}'.
 
 import { availableParallelism, cpus } from 'node:os';
@@ -19,6 +21,7 @@ import { useTfjsBackend } from '../src/tfjs/backends.js';
 import { tfjsLoss, tfjsParameters } from '../src/tfjs/network.js';
 import { registerWaveletOp } from '../src/tfjs/wavelet_op.js';
 import { WasmModel } from '../src/backends/wasm/model.js';
+import { wasmRelaxedSimdSupported } from '../src/runtime/wasm.js';
 import { DEFAULT_ADAMW } from '../src/kernels/optimizer/ref.js';
 import { medianMs } from './timing.js';
 import { tfjsAdam, tfjsTrainingStep } from './tfjs_step.js';
@@ -39,14 +42,35 @@ const parameters = initialParameters(config, layout, 1);
 const T = config.context;
 const random = new SeededRandom(3);
 const tokens = () => Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
-const source = readFileSync('build/wavelet.wasm');
-const threadsSource = readFileSync('build/wavelet-threads.wasm');
+const simd = option('--simd', 'auto');
+if (!['auto', 'plain', 'relaxed', 'both'].includes(simd)) throw new Error(`--simd: expected auto, plain, relaxed or both, found '${simd}'`);
+const relaxed = simd === 'relaxed' || simd === 'both' || (simd === 'auto' && wasmRelaxedSimdSupported());
+if (relaxed && !wasmRelaxedSimdSupported()) throw new Error(`--simd ${simd}: this engine has no relaxed SIMD (Node 20: node --experimental-wasm-relaxed-simd)`);
+const builds = [
+  ...(simd === 'plain' || simd === 'both' || !relaxed ? [{ simd: 'plain', source: readFileSync('build/wavelet.wasm'), threadsSource: readFileSync('build/wavelet-threads.wasm') }] : []),
+  ...(relaxed ? [{ simd: 'relaxed', source: readFileSync('build/wavelet-relaxed.wasm'), threadsSource: readFileSync('build/wavelet-threads-relaxed.wasm') }] : []),
+];
 const mib = (bytes: number) => +(bytes / 2 ** 20).toFixed(1);
 
-const rows: Record<string, number>[] = [];
+interface Row {
+  simd: string;
+  threads: number;
+  stepMs: number;
+  trainTokensPerSecond: number;
+  tokenMs: number;
+  generateTokensPerSecond: number;
+  wasmMemoryMiB: number;
+  rssAboveStartMiB: number;
+  trainSpeedup?: number;
+  trainEfficiency?: number;
+  generateSpeedup?: number;
+  generateEfficiency?: number;
+  rssPerExtraThreadMiB?: number;
+}
+const rows: Row[] = [];
 gc();
 const baseRss = process.memoryUsage().rss;
-for (const threads of counts) {
+for (const { simd, source, threadsSource } of builds) for (const threads of counts) {
   const model = await WasmModel.create({ config, layout, parameters, optimizer: DEFAULT_ADAMW, threads }, source, threadsSource);
   const batch = tokens();
   const stepMs = await medianMs(3, () => Promise.all([model.forwardBackward(batch, batch, B, T, 1), model.update(1e-4)]), 1);
@@ -58,13 +82,13 @@ for (const threads of counts) {
     await decoder.step([1]);
   }, 4);
   decoder.dispose();
-  rows.push({ threads, stepMs: +stepMs.toFixed(1), trainTokensPerSecond: Math.round((B * T) / (stepMs / 1e3)), tokenMs: +tokenMs.toFixed(3), generateTokensPerSecond: Math.round(1e3 / tokenMs), wasmMemoryMiB: mib(model.memoryBytes()), rssAboveStartMiB: mib(process.memoryUsage().rss - baseRss) });
+  rows.push({ simd, threads, stepMs: +stepMs.toFixed(1), trainTokensPerSecond: Math.round((B * T) / (stepMs / 1e3)), tokenMs: +tokenMs.toFixed(3), generateTokensPerSecond: Math.round(1e3 / tokenMs), wasmMemoryMiB: mib(model.memoryBytes()), rssAboveStartMiB: mib(process.memoryUsage().rss - baseRss) });
   model.dispose();
   gc(); // the last count's memory, before the next is measured
   console.error(JSON.stringify(rows.at(-1)));
 }
-const one = rows[0];
 for (const row of rows) {
+  const one = rows.find((r) => r.simd === row.simd)!; // one thread of the same build
   row.trainSpeedup = +(row.trainTokensPerSecond / one.trainTokensPerSecond).toFixed(2);
   row.trainEfficiency = +(row.trainSpeedup / row.threads).toFixed(2);
   row.generateSpeedup = +(row.generateTokensPerSecond / one.generateTokensPerSecond).toFixed(2);
@@ -99,6 +123,7 @@ if (!args.includes('--no-tfjs')) {
     }
   }
 }
+const one = rows.filter((r) => r.threads === 1).reduce((a, b) => (b.trainTokensPerSecond > a.trainTokensPerSecond ? b : a));
 const best = rows.reduce((a, b) => (b.trainTokensPerSecond > a.trainTokensPerSecond ? b : a));
 const report = {
   bench: 'threads',

@@ -24,7 +24,7 @@ export { waveletForwardRef, waveletBackwardRef, type WaveletGradients } from './
 export { WasmWaveletOp } from './kernels/wavelet/wasm.js';
 export { WebGPUWaveletOp, streamingChunk } from './kernels/wavelet/webgpu.js';
 export { haarFilterBank, haarLevelPlan, type HaarFilterBank } from './kernels/wavelet/filterbank.js';
-export { createWasmBackend, wasmSimdSupported, WasmArena, type WasmBackend, type WasmSource } from './runtime/wasm.js';
+export { createWasmBackend, wasmSimdSupported, wasmRelaxedSimdSupported, WasmArena, type WasmBackend, type WasmBuilds, type WasmSource } from './runtime/wasm.js';
 export { createWebGPUBackend, ensureNavigatorGpu, createBuffer, readBuffer, withErrorScopes, type WebGPUBackend, type AdapterReport } from './runtime/webgpu.js';
 export { probeBackends, type BackendProbe } from './backends/probe.js';
 export {

@@ -4,8 +4,9 @@
 // that cannot get a WebGPU device fails unless WAVELET_GPT_SKIP_WEBGPU=1 says to skip it.
 
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import * as assert from 'uvu/assert';
-import { createWasmBackend, type WasmBackend } from '../src/runtime/wasm.js';
+import { createWasmBackend, wasmRelaxedSimdSupported, type WasmBackend } from '../src/runtime/wasm.js';
 import { SeededRandom } from '../src/model/random.js';
 import { initialParameters, parameterLayout, slice, type ParameterLayout } from '../src/model/parameters.js';
 import type { ModelConfig } from '../src/model/config.js';
@@ -80,10 +81,21 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   }
 }
 
-let wasm: Promise<WasmBackend> | undefined;
-/** The kernels from build/ under the working directory (the repo root), also when bundled. */
-export function wasmBackend(): Promise<WasmBackend> {
-  return (wasm ??= createWasmBackend(readFileSync('build/wavelet.wasm')));
+// Node 20 has relaxed SIMD behind a V8 flag (Node 22 and Chrome 114 on by default): turned on
+// here, before any module is compiled, so that both builds of the kernels are tested.
+if (!wasmRelaxedSimdSupported()) setFlagsFromString('--experimental-wasm-relaxed-simd');
+
+/** The two builds of the wasm kernels (package.json's build:wasm), one thread and threads. */
+export const WASM_BUILDS = [
+  { name: 'plain SIMD', relaxed: false, file: 'build/wavelet.wasm', threadsFile: 'build/wavelet-threads.wasm' },
+  { name: 'relaxed SIMD', relaxed: true, file: 'build/wavelet-relaxed.wasm', threadsFile: 'build/wavelet-threads-relaxed.wasm' },
+] as const;
+
+const wasm = new Map<string, Promise<WasmBackend>>();
+/** The kernels from build/ under the working directory (the repo root), also when bundled: the plain SIMD build unless `file` names another. */
+export function wasmBackend(file: string = WASM_BUILDS[0].file): Promise<WasmBackend> {
+  if (!wasm.has(file)) wasm.set(file, createWasmBackend(readFileSync(file)));
+  return wasm.get(file)!;
 }
 
 let webgpu: Promise<WebGPUBackend | undefined> | undefined;

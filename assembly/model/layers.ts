@@ -5,6 +5,7 @@
 // encoderForward/Backward take wpe 0 for a network without positions.
 
 import { f, setF } from './memory';
+import { madd } from './simd';
 
 @inline
 function hsum(v: v128): f32 {
@@ -18,7 +19,7 @@ function axpy(y: usize, a: f32, x: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const at = <usize>i << 2;
-    v128.store(y + at, f32x4.add(v128.load(y + at), f32x4.mul(av, v128.load(x + at))));
+    v128.store(y + at, madd(av, v128.load(x + at), v128.load(y + at)));
   }
   for (; i < n; i++) setF(y, i, f(y, i) + a * f(x, i));
 }
@@ -28,7 +29,7 @@ function axpy(y: usize, a: f32, x: usize, n: i32): void {
 function dot(x: usize, y: usize, n: i32): f32 {
   let acc = f32x4.splat(0);
   let i = 0;
-  for (; i + 4 <= n; i += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(x + (<usize>i << 2)), v128.load(y + (<usize>i << 2))));
+  for (; i + 4 <= n; i += 4) acc = madd(v128.load(x + (<usize>i << 2)), v128.load(y + (<usize>i << 2)), acc);
   let s = hsum(acc);
   for (; i < n; i++) s += f(x, i) * f(y, i);
   return s;
@@ -80,7 +81,16 @@ export function layernormForward(out: usize, mean: usize, rstd: usize, inp: usiz
 }
 
 export function layernormBackward(dinp: usize, dw: usize, db: usize, dout: usize, inp: usize, w: usize, mean: usize, rstd: usize, N: i32, C: i32): void {
-  for (let n = 0; n < N; n++) {
+  layernormBackwardShare(dinp, dw, db, dout, inp, w, mean, rstd, N, C, 0, N, 0, C);
+}
+
+/**
+ * A thread's share of layernormBackward: the rows nStart..nEnd of dinp, and the channels
+ * cStart..cEnd of dw and db (their sums over every row, in the order of the rows), so that no two
+ * threads touch a float and each gets the bits of one thread's pass.
+ */
+export function layernormBackwardShare(dinp: usize, dw: usize, db: usize, dout: usize, inp: usize, w: usize, mean: usize, rstd: usize, N: i32, C: i32, nStart: i32, nEnd: i32, cStart: i32, cEnd: i32): void {
+  for (let n = nStart; n < nEnd; n++) {
     const x = inp + (<usize>(n * C) << 2);
     const d = dout + (<usize>(n * C) << 2);
     const di = dinp + (<usize>(n * C) << 2);
@@ -98,9 +108,18 @@ export function layernormBackward(dinp: usize, dw: usize, db: usize, dout: usize
     for (let c = 0; c < C; c++) {
       const norm = (f(x, c) - m) * s;
       const dnorm = f(d, c) * f(w, c);
-      setF(db, c, f(db, c) + f(d, c));
-      setF(dw, c, f(dw, c) + norm * f(d, c));
       setF(di, c, f(di, c) + s * (dnorm - dnormMean - norm * dnormNormMean));
+    }
+  }
+  if (cEnd <= cStart) return;
+  for (let n = 0; n < N; n++) {
+    const x = inp + (<usize>(n * C) << 2);
+    const d = dout + (<usize>(n * C) << 2);
+    const m = f(mean, n);
+    const s = f(rstd, n);
+    for (let c = cStart; c < cEnd; c++) {
+      setF(db, c, f(db, c) + f(d, c));
+      setF(dw, c, f(dw, c) + (f(x, c) - m) * s * f(d, c));
     }
   }
 }
@@ -137,14 +156,14 @@ export function matmulForward(out: usize, inp: usize, w: usize, bias: usize, N: 
         const v1 = v128.load(w1 + at);
         const v2 = v128.load(w2 + at);
         const v3 = v128.load(w3 + at);
-        a00 = f32x4.add(a00, f32x4.mul(xa, v0));
-        a01 = f32x4.add(a01, f32x4.mul(xa, v1));
-        a02 = f32x4.add(a02, f32x4.mul(xa, v2));
-        a03 = f32x4.add(a03, f32x4.mul(xa, v3));
-        a10 = f32x4.add(a10, f32x4.mul(xb, v0));
-        a11 = f32x4.add(a11, f32x4.mul(xb, v1));
-        a12 = f32x4.add(a12, f32x4.mul(xb, v2));
-        a13 = f32x4.add(a13, f32x4.mul(xb, v3));
+        a00 = madd(xa, v0, a00);
+        a01 = madd(xa, v1, a01);
+        a02 = madd(xa, v2, a02);
+        a03 = madd(xa, v3, a03);
+        a10 = madd(xb, v0, a10);
+        a11 = madd(xb, v1, a11);
+        a12 = madd(xb, v2, a12);
+        a13 = madd(xb, v3, a13);
       }
       setF(o0, oc, finishDot(a00, x0, w0, c, C, bias, oc));
       setF(o0, oc + 1, finishDot(a01, x0, w1, c, C, bias, oc + 1));
@@ -176,73 +195,103 @@ function finishDot(acc: v128, x: usize, w: usize, c: i32, C: i32, bias: usize, o
   return s + (bias ? f(bias, oc) : 0);
 }
 
-/** Both gradients of matmulForward (dinp += dout @ w, dw += dout^T @ inp, dbias += column sums of dout). */
-export function matmulBackward(dinp: usize, dw: usize, dbias: usize, dout: usize, inp: usize, w: usize, N: i32, C: i32, OC: i32): void {
-  matmulBackwardInput(dinp, dout, w, N, C, OC);
-  matmulBackwardWeights(dw, dbias, dout, inp, N, C, OC, 0, OC);
+/**
+ * Output channels a packed panel of the matmul gradients holds (a thread's scratch: see
+ * matmulScratchFloats). Strided reads of a power-of-two stride (C or OC floats) fall into a few
+ * sets of the L1 cache and evict each other; the gradients copy what the inner loop reads into
+ * contiguous panels first, each copy read many times.
+ */
+const PANEL_CHANNELS = 512;
+/** Rows of inp and dout a block of dw's accumulation reads before moving on (kept in the fastest caches). */
+const WEIGHT_GRADIENT_ROWS = 64;
+
+/** Floats of scratch a thread's matmulBackward needs (the weights' gradient's two panels). */
+export function matmulScratchFloats(): i32 {
+  return WEIGHT_GRADIENT_ROWS * PANEL_CHANNELS + WEIGHT_GRADIENT_ROWS * 8;
+}
+
+/** Both gradients of matmulForward (dinp += dout @ w, dw += dout^T @ inp, dbias += column sums of dout); scratch: matmulScratchFloats(). */
+export function matmulBackward(dinp: usize, dw: usize, dbias: usize, dout: usize, inp: usize, w: usize, N: i32, C: i32, OC: i32, scratch: usize): void {
+  matmulBackwardInput(dinp, dout, w, N, C, OC, scratch);
+  matmulBackwardWeights(dw, dbias, dout, inp, N, C, OC, 0, OC, scratch);
 }
 
 /**
  * A thread's share of matmulBackward: the rows nStart..nEnd of dinp, and the output channels
- * ocStart..ocEnd of dw and dbias (each thread writes its own, so no two threads touch a float).
+ * ocStart..ocEnd of dw and dbias (each thread writes its own, so no two threads touch a float),
+ * with the thread's scratch.
  */
-export function matmulBackwardShare(dinp: usize, dw: usize, dbias: usize, dout: usize, inp: usize, w: usize, N: i32, C: i32, OC: i32, nStart: i32, nEnd: i32, ocStart: i32, ocEnd: i32): void {
-  if (nEnd > nStart) matmulBackwardInput(dinp + (<usize>(nStart * C) << 2), dout + (<usize>(nStart * OC) << 2), w, nEnd - nStart, C, OC);
-  if (ocEnd > ocStart) matmulBackwardWeights(dw, dbias, dout, inp, N, C, OC, ocStart, ocEnd);
+export function matmulBackwardShare(dinp: usize, dw: usize, dbias: usize, dout: usize, inp: usize, w: usize, N: i32, C: i32, OC: i32, nStart: i32, nEnd: i32, ocStart: i32, ocEnd: i32, scratch: usize): void {
+  if (nEnd > nStart) matmulBackwardInput(dinp + (<usize>(nStart * C) << 2), dout + (<usize>(nStart * OC) << 2), w, nEnd - nStart, C, OC, scratch);
+  if (ocEnd > ocStart) matmulBackwardWeights(dw, dbias, dout, inp, N, C, OC, ocStart, ocEnd, scratch);
 }
 
 /**
- * dinp (N, C) += dout (N, OC) @ w (OC, C). Four rows by eight channels kept in registers while
- * the output channels pass; each element adds its terms in the order of oc, whatever the grouping.
+ * dinp (N, C) += dout (N, OC) @ w (OC, C). For each eight input channels and up to
+ * PANEL_CHANNELS output channels, w's columns are packed into a contiguous panel; then four rows
+ * by eight channels of dinp stay in registers while the panel's channels pass. Each element adds
+ * its terms in the order of oc, whatever the grouping.
  */
-export function matmulBackwardInput(dinp: usize, dout: usize, w: usize, N: i32, C: i32, OC: i32): void {
+export function matmulBackwardInput(dinp: usize, dout: usize, w: usize, N: i32, C: i32, OC: i32, scratch: usize): void {
   const rowBytes = <usize>C << 2;
   const doutRow = <usize>OC << 2;
-  let n = 0;
-  for (; n + 4 <= N; n += 4) {
-    const d0 = dout + <usize>n * doutRow;
-    const i0 = dinp + <usize>n * rowBytes;
-    let c = 0;
-    for (; c + 8 <= C; c += 8) {
-      const at = <usize>c << 2;
-      // dinp[n + r, c..c + 8) += sum over oc of dout[n + r, oc] w[oc, c..c + 8)
-      outer4x8(i0 + at, rowBytes, d0, 4, doutRow, w + at, rowBytes, OC);
+  const fullRows = N & ~3;
+  let c = 0;
+  for (; c + 8 <= C; c += 8) {
+    const at = <usize>c << 2;
+    for (let oc0 = 0; oc0 < OC; oc0 += PANEL_CHANNELS) {
+      const count = min(PANEL_CHANNELS, OC - oc0);
+      // panel[k] = w[oc0 + k, c..c + 8)
+      for (let k = 0; k < count; k++) {
+        const from = w + <usize>(oc0 + k) * rowBytes + at;
+        const to = scratch + (<usize>k << 5);
+        v128.store(to, v128.load(from));
+        v128.store(to + 16, v128.load(from + 16));
+      }
+      for (let n = 0; n < fullRows; n += 4) {
+        // dinp[n + r, c..c + 8) += sum over oc of dout[n + r, oc] w[oc, c..c + 8)
+        outer4x8(dinp + <usize>n * rowBytes + at, rowBytes, dout + <usize>n * doutRow + (<usize>oc0 << 2), 4, doutRow, scratch, 32, count);
+      }
     }
-    for (let r = 0; r < 4; r++) inputGradientTail(dinp + <usize>(n + r) * rowBytes, dout + <usize>(n + r) * doutRow, w, c, C, OC);
   }
-  for (; n < N; n++) inputGradientTail(dinp + <usize>n * rowBytes, dout + <usize>n * doutRow, w, 0, C, OC);
+  for (let n = 0; n < fullRows; n++) inputGradientTail(dinp + <usize>n * rowBytes, dout + <usize>n * doutRow, w, c, C, OC);
+  for (let n = fullRows; n < N; n++) inputGradientTail(dinp + <usize>n * rowBytes, dout + <usize>n * doutRow, w, 0, C, OC);
 }
 
 /**
  * A block of four rows by eight floats, dst + r * dstStride (r < 4), plus the sum over k < count
- * of g_r(k) x(k): g_r(k) at g + k * gStep + r * gLane, x(k) eight floats at x + k * xStep. Both
- * matmul gradients are this rank-1 accumulation, over the output channels (the input's gradient)
- * or over the rows (the weights'); the block stays in registers and each element adds its terms
- * in the order of k.
+ * of g_r(k) x(k): g_r(k) at g + k * gStep + r * gLane, x(k) eight floats at x + k * xStep (fresh:
+ * the sum alone, dst not read). Both matmul gradients and every product of attention are this
+ * rank-1 accumulation; the block stays in registers and each element adds its terms in the order
+ * of k.
  */
 @inline
-function outer4x8(dst: usize, dstStride: usize, g: usize, gStep: usize, gLane: usize, x: usize, xStep: usize, count: i32): void {
+function outer4x8(dst: usize, dstStride: usize, g: usize, gStep: usize, gLane: usize, x: usize, xStep: usize, count: i32, fresh: bool = false): void {
   const d1 = dst + dstStride;
   const d2 = d1 + dstStride;
   const d3 = d2 + dstStride;
-  let a0 = v128.load(dst), b0 = v128.load(dst + 16);
-  let a1 = v128.load(d1), b1 = v128.load(d1 + 16);
-  let a2 = v128.load(d2), b2 = v128.load(d2 + 16);
-  let a3 = v128.load(d3), b3 = v128.load(d3 + 16);
+  const zero = f32x4.splat(0);
+  let a0 = fresh ? zero : v128.load(dst), b0 = fresh ? zero : v128.load(dst + 16);
+  let a1 = fresh ? zero : v128.load(d1), b1 = fresh ? zero : v128.load(d1 + 16);
+  let a2 = fresh ? zero : v128.load(d2), b2 = fresh ? zero : v128.load(d2 + 16);
+  let a3 = fresh ? zero : v128.load(d3), b3 = fresh ? zero : v128.load(d3 + 16);
+  // running pointers: no multiply in the loop's addressing
+  const lane2 = gLane << 1, lane3 = lane2 + gLane;
+  let gk = g, xk = x;
   for (let k = 0; k < count; k++) {
-    const gk = g + <usize>k * gStep;
-    const xk = x + <usize>k * xStep;
     const xa = v128.load(xk);
     const xb = v128.load(xk + 16);
-    const g0 = v128.load32_splat(gk), g1 = v128.load32_splat(gk + gLane), g2 = v128.load32_splat(gk + 2 * gLane), g3 = v128.load32_splat(gk + 3 * gLane);
-    a0 = f32x4.add(a0, f32x4.mul(g0, xa));
-    b0 = f32x4.add(b0, f32x4.mul(g0, xb));
-    a1 = f32x4.add(a1, f32x4.mul(g1, xa));
-    b1 = f32x4.add(b1, f32x4.mul(g1, xb));
-    a2 = f32x4.add(a2, f32x4.mul(g2, xa));
-    b2 = f32x4.add(b2, f32x4.mul(g2, xb));
-    a3 = f32x4.add(a3, f32x4.mul(g3, xa));
-    b3 = f32x4.add(b3, f32x4.mul(g3, xb));
+    const g0 = v128.load32_splat(gk), g1 = v128.load32_splat(gk + gLane), g2 = v128.load32_splat(gk + lane2), g3 = v128.load32_splat(gk + lane3);
+    a0 = madd(g0, xa, a0);
+    b0 = madd(g0, xb, b0);
+    a1 = madd(g1, xa, a1);
+    b1 = madd(g1, xb, b1);
+    a2 = madd(g2, xa, a2);
+    b2 = madd(g2, xb, b2);
+    a3 = madd(g3, xa, a3);
+    b3 = madd(g3, xb, b3);
+    gk += gStep;
+    xk += xStep;
   }
   v128.store(dst, a0);
   v128.store(dst + 16, b0);
@@ -260,38 +309,60 @@ function inputGradientTail(di: usize, d: usize, w: usize, c: i32, C: i32, OC: i3
   weightedSum(di + (<usize>c << 2), d, w + (<usize>c << 2), C, OC, C - c);
 }
 
-/** Rows of inp a block of dw's accumulation reads before moving on (kept in the fastest caches). */
-const WEIGHT_GRADIENT_ROWS = 64;
-
 /**
  * dw[ocStart..ocEnd) (OC, C) += dout^T @ inp and dbias += dout's column sums, for the output
- * channels ocStart..ocEnd (a thread's share). Four channels by eight inputs kept in registers over
- * a block of rows; each element adds its terms in the order of n, whatever the grouping.
+ * channels ocStart..ocEnd (a thread's share; ocStart a multiple of 4). For each block of rows and
+ * up to PANEL_CHANNELS channels, dout's columns are packed by four channels, and for each eight
+ * input channels inp's block of rows too; four channels by eight inputs stay in registers over
+ * the block's rows. Each element adds its terms in the order of n, whatever the grouping.
  */
-export function matmulBackwardWeights(dw: usize, dbias: usize, dout: usize, inp: usize, N: i32, C: i32, OC: i32, ocStart: i32, ocEnd: i32): void {
+export function matmulBackwardWeights(dw: usize, dbias: usize, dout: usize, inp: usize, N: i32, C: i32, OC: i32, ocStart: i32, ocEnd: i32, scratch: usize): void {
   const rowBytes = <usize>C << 2;
   const doutRow = <usize>OC << 2;
-  if (dbias) {
-    for (let oc = ocStart; oc < ocEnd; oc++) {
-      let db: f32 = 0;
-      for (let n = 0; n < N; n++) db += f(dout, n * OC + oc);
-      setF(dbias, oc, f(dbias, oc) + db);
-    }
-  }
+  if (dbias) columnSums(dbias, dout, N, OC, ocStart, ocEnd, scratch);
+  const wholeEnd = ocStart + ((ocEnd - ocStart) & ~3);
+  const inputs = scratch + (<usize>(WEIGHT_GRADIENT_ROWS * PANEL_CHANNELS) << 2);
   for (let n0 = 0; n0 < N; n0 += WEIGHT_GRADIENT_ROWS) {
-    const n1 = min(N, n0 + WEIGHT_GRADIENT_ROWS);
-    let oc = ocStart;
-    for (; oc + 4 <= ocEnd; oc += 4) {
-      const r0 = dw + <usize>oc * rowBytes;
+    const rows = min(WEIGHT_GRADIENT_ROWS, N - n0);
+    for (let oc0 = ocStart; oc0 < wholeEnd; oc0 += PANEL_CHANNELS) {
+      const channels = min(PANEL_CHANNELS, wholeEnd - oc0);
+      // the panel of channels oc0 + 4j..: [j][k][r] = dout[n0 + k, oc0 + 4j + r]
+      for (let k = 0; k < rows; k++) {
+        const from = dout + <usize>(n0 + k) * doutRow + (<usize>oc0 << 2);
+        for (let j = 0; j < channels >> 2; j++) v128.store(scratch + (<usize>(j * rows + k) << 4), v128.load(from + (<usize>j << 4)));
+      }
       let c = 0;
       for (; c + 8 <= C; c += 8) {
         const at = <usize>c << 2;
+        // inputs[k] = inp[n0 + k, c..c + 8)
+        for (let k = 0; k < rows; k++) {
+          const from = inp + <usize>(n0 + k) * rowBytes + at;
+          v128.store(inputs + (<usize>k << 5), v128.load(from));
+          v128.store(inputs + (<usize>k << 5) + 16, v128.load(from + 16));
+        }
         // dw[oc + r, c..c + 8) += sum over n of dout[n, oc + r] inp[n, c..c + 8)
-        outer4x8(r0 + at, rowBytes, dout + <usize>n0 * doutRow + (<usize>oc << 2), doutRow, 4, inp + <usize>n0 * rowBytes + at, rowBytes, n1 - n0);
+        for (let j = 0; j < channels >> 2; j++) outer4x8(dw + <usize>(oc0 + 4 * j) * rowBytes + at, rowBytes, scratch + (<usize>(j * rows) << 4), 16, 4, inputs, 32, rows);
       }
-      for (let r = 0; r < 4; r++) weightGradientTail(dw, dout, inp, oc + r, c, C, OC, n0, n1);
+      for (let oc = oc0; oc < oc0 + channels; oc++) weightGradientTail(dw, dout, inp, oc, c, C, OC, n0, n0 + rows);
     }
-    for (; oc < ocEnd; oc++) weightGradientTail(dw, dout, inp, oc, 0, C, OC, n0, n1);
+    for (let oc = wholeEnd; oc < ocEnd; oc++) weightGradientTail(dw, dout, inp, oc, 0, C, OC, n0, n0 + rows);
+  }
+}
+
+/** dbias[ocStart..ocEnd) += the sums over n of dout[n, oc], each summed from zero in the order of n, up to PANEL_CHANNELS at a time in scratch. */
+function columnSums(dbias: usize, dout: usize, N: i32, OC: i32, ocStart: i32, ocEnd: i32, scratch: usize): void {
+  const doutRow = <usize>OC << 2;
+  for (let oc0 = ocStart; oc0 < ocEnd; oc0 += PANEL_CHANNELS) {
+    const count = min(PANEL_CHANNELS, ocEnd - oc0);
+    const whole = count & ~3;
+    memory.fill(scratch, 0, <usize>count << 2);
+    for (let n = 0; n < N; n++) {
+      const row = dout + <usize>n * doutRow + (<usize>oc0 << 2);
+      let i = 0;
+      for (; i < whole; i += 4) v128.store(scratch + (<usize>i << 2), f32x4.add(v128.load(scratch + (<usize>i << 2)), v128.load(row + (<usize>i << 2))));
+      for (; i < count; i++) setF(scratch, i, f(scratch, i) + f(row, i));
+    }
+    for (let i = 0; i < count; i++) setF(dbias, oc0 + i, f(dbias, oc0 + i) + f(scratch, i));
   }
 }
 
@@ -303,7 +374,7 @@ function weightGradientTail(dw: usize, dout: usize, inp: usize, oc: i32, c: i32,
   for (; c + 4 <= C; c += 4) {
     const at = <usize>c << 2;
     let a = v128.load(r + at);
-    for (let n = n0; n < n1; n++) a = f32x4.add(a, f32x4.mul(f32x4.splat(f(dout, n * OC + oc)), v128.load(inp + <usize>n * rowBytes + at)));
+    for (let n = n0; n < n1; n++) a = madd(f32x4.splat(f(dout, n * OC + oc)), v128.load(inp + <usize>n * rowBytes + at), a);
     v128.store(r + at, a);
   }
   for (; c < C; c++) {
@@ -333,10 +404,10 @@ function attentionScores(out: usize, q: usize, keys: usize, stride: i32, n: i32,
       for (let d = 0; d < hs; d += 4) {
         const at = <usize>d << 2;
         const qv = v128.load(q + at);
-        a0 = f32x4.add(a0, f32x4.mul(qv, v128.load(k0 + at)));
-        a1 = f32x4.add(a1, f32x4.mul(qv, v128.load(k1 + at)));
-        a2 = f32x4.add(a2, f32x4.mul(qv, v128.load(k2 + at)));
-        a3 = f32x4.add(a3, f32x4.mul(qv, v128.load(k3 + at)));
+        a0 = madd(qv, v128.load(k0 + at), a0);
+        a1 = madd(qv, v128.load(k1 + at), a1);
+        a2 = madd(qv, v128.load(k2 + at), a2);
+        a3 = madd(qv, v128.load(k3 + at), a3);
       }
       // [sum a0, sum a1, sum a2, sum a3] by two rounds of pairwise adds
       const lo = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
@@ -370,10 +441,10 @@ function weightedSum(out: usize, w: usize, rows: usize, stride: i32, n: i32, hs:
     for (let u = 0; u < n; u++) {
       const wv = f32x4.splat(f(w, u));
       const r = rows + <usize>u * rowBytes + at;
-      a0 = f32x4.add(a0, f32x4.mul(wv, v128.load(r)));
-      a1 = f32x4.add(a1, f32x4.mul(wv, v128.load(r + 16)));
-      a2 = f32x4.add(a2, f32x4.mul(wv, v128.load(r + 32)));
-      a3 = f32x4.add(a3, f32x4.mul(wv, v128.load(r + 48)));
+      a0 = madd(wv, v128.load(r), a0);
+      a1 = madd(wv, v128.load(r + 16), a1);
+      a2 = madd(wv, v128.load(r + 32), a2);
+      a3 = madd(wv, v128.load(r + 48), a3);
     }
     v128.store(out + at, a0);
     v128.store(out + at + 16, a1);
@@ -383,7 +454,7 @@ function weightedSum(out: usize, w: usize, rows: usize, stride: i32, n: i32, hs:
   for (; d + 4 <= hs; d += 4) {
     const at = <usize>d << 2;
     let acc = v128.load(out + at);
-    for (let u = 0; u < n; u++) acc = f32x4.add(acc, f32x4.mul(f32x4.splat(f(w, u)), v128.load(rows + <usize>u * rowBytes + at)));
+    for (let u = 0; u < n; u++) acc = madd(f32x4.splat(f(w, u)), v128.load(rows + <usize>u * rowBytes + at), acc);
     v128.store(out + at, acc);
   }
   for (; d < hs; d++) {
@@ -425,34 +496,122 @@ function scaleInPlace(x: usize, n: i32, a: f32): void {
   for (; i < n; i++) setF(x, i, f(x, i) * a);
 }
 
-/** Causal multi-head attention; qkv (B, T, 3C), out (B, T, C), att (B, NH, T, T). */
-export function attentionForward(out: usize, att: usize, qkv: usize, B: i32, T: i32, C: i32, NH: i32): void {
-  attentionForwardHeads(out, att, qkv, B, T, C, NH, 0, B * NH);
+/** Rows of a (sequence, head) pair's scratch block: keys or values transposed, hs x paddedT. */
+@inline
+function paddedLength(T: i32): i32 {
+  return (T + 7) & ~7;
+}
+
+/** Floats of attention's scratch a thread: a head's keys (or values) transposed, and a block of four score rows. */
+export function attentionScratchFloats(T: i32, C: i32, NH: i32): i32 {
+  return (C / NH + 4) * paddedLength(T);
 }
 
 /**
- * attentionForward for the (sequence, head) pairs bhStart..bhEnd (b * NH + h): a thread's share.
- * Each pair writes its own rows of att and its own columns of out.
+ * dst[r][c] += sum over k < count of g(k, r) x(k, c), for r < rows (at most 4) and c < cols:
+ * g(k, r) at g + k gStep + r gLane, x(k, c) at x + k xStep + 4c, dst[r][c] at dst + r dstStride +
+ * 4c (strides in bytes); fresh: dst = the sum, its old values not read. Every product of
+ * attention is one of these. Four rows by eight columns stay in registers over k (outer4x8); the
+ * rest a row at a time, four columns, then one. Each element adds its terms in the order of k,
+ * whatever the blocking.
  */
-export function attentionForwardHeads(out: usize, att: usize, qkv: usize, B: i32, T: i32, C: i32, NH: i32, bhStart: i32, bhEnd: i32): void {
-  const hs = C / NH;
-  const scale: f32 = 1 / Mathf.sqrt(<f32>hs);
-  for (let bh = bhStart; bh < bhEnd; bh++) {
-    const b = bh / NH, h = bh % NH;
-    {
-      for (let t = 0; t < T; t++) {
-        const q = qkv + (<usize>((b * T + t) * 3 * C + h * hs) << 2);
-        const row = att + (<usize>(((b * NH + h) * T + t) * T) << 2);
-        const max = attentionScores(row, q, qkv + (<usize>(b * T * 3 * C + C + h * hs) << 2), 3 * C, t + 1, hs, scale);
-        const inv: f32 = 1 / exponentiate(row, t + 1, max);
-        scaleInPlace(row, t + 1, inv);
-        memory.fill(row + (<usize>(t + 1) << 2), 0, <usize>(T - t - 1) << 2);
-        const o = out + (<usize>((b * T + t) * C + h * hs) << 2);
-        memory.fill(o, 0, <usize>hs << 2);
-        weightedSum(o, row, qkv + (<usize>(b * T * 3 * C + 2 * C + h * hs) << 2), 3 * C, t + 1, hs);
-      }
+function accumulateRows(dst: usize, dstStride: usize, g: usize, gStep: usize, gLane: usize, x: usize, xStep: usize, rows: i32, cols: i32, count: i32, fresh: bool): void {
+  let c = 0;
+  if (rows == 4) for (; c + 8 <= cols; c += 8) outer4x8(dst + (<usize>c << 2), dstStride, g, gStep, gLane, x + (<usize>c << 2), xStep, count, fresh);
+  for (let r = 0; r < rows; r++) {
+    const d = dst + <usize>r * dstStride;
+    const gr = g + <usize>r * gLane;
+    let cc = c;
+    for (; cc + 4 <= cols; cc += 4) {
+      const at = <usize>cc << 2;
+      let acc = fresh ? f32x4.splat(0) : v128.load(d + at);
+      for (let k = 0; k < count; k++) acc = madd(v128.load32_splat(gr + <usize>k * gStep), v128.load(x + <usize>k * xStep + at), acc);
+      v128.store(d + at, acc);
+    }
+    for (; cc < cols; cc++) {
+      const at = <usize>cc << 2;
+      let s: f32 = fresh ? 0 : load<f32>(d + at);
+      for (let k = 0; k < count; k++) s += load<f32>(gr + <usize>k * gStep) * load<f32>(x + <usize>k * xStep + at);
+      store<f32>(d + at, s);
     }
   }
+}
+
+/** dst (hs, paddedT) = the rows src + u stride (u < T, hs floats each) transposed; columns T.. zero. */
+function transposeHead(dst: usize, src: usize, stride: i32, T: i32, hs: i32): void {
+  const padded = paddedLength(T);
+  for (let d = 0; d < hs; d++) {
+    const row = dst + (<usize>(d * padded) << 2);
+    for (let u = 0; u < T; u++) setF(row, u, f(src + (<usize>(u * stride) << 2), d));
+    memory.fill(row + (<usize>T << 2), 0, <usize>(padded - T) << 2);
+  }
+}
+
+/**
+ * Causal multi-head attention; qkv (B, T, 3C), out (B, T, C), att (B, NH, T, T): the
+ * probabilities, zero above the diagonal. scratch: attentionScratchFloats(T, C, NH).
+ */
+export function attentionForward(out: usize, att: usize, qkv: usize, B: i32, T: i32, C: i32, NH: i32, scratch: usize): void {
+  attentionForwardHeads(out, att, qkv, B, T, C, NH, scratch, 0, B * NH);
+}
+
+/**
+ * attentionForward for the (sequence, head) pairs bhStart..bhEnd (b * NH + h): a thread's share,
+ * with its own scratch. Each pair writes its own rows of att and its own columns of out. Queries
+ * go four at a time: their scores against the keys transposed, the softmax a row at a time, then
+ * their outputs as the probabilities times the values.
+ */
+export function attentionForwardHeads(out: usize, att: usize, qkv: usize, B: i32, T: i32, C: i32, NH: i32, scratch: usize, bhStart: i32, bhEnd: i32): void {
+  const hs = C / NH;
+  const scale: f32 = 1 / Mathf.sqrt(<f32>hs);
+  const padded = paddedLength(T);
+  const keysT = scratch;
+  const scores = scratch + (<usize>(hs * padded) << 2);
+  const qkvRow = <usize>(3 * C) << 2;
+  const outRow = <usize>C << 2;
+  const attRow = <usize>T << 2;
+  for (let bh = bhStart; bh < bhEnd; bh++) {
+    const b = bh / NH, h = bh % NH;
+    const queries = qkv + (<usize>(b * T * 3 * C + h * hs) << 2);
+    const values = queries + (<usize>(2 * C) << 2);
+    const probabilities = att + (<usize>bh * <usize>T * <usize>T << 2);
+    transposeHead(keysT, queries + (<usize>C << 2), 3 * C, T, hs);
+    for (let t0 = 0; t0 < T; t0 += 4) {
+      const rows = min(4, T - t0);
+      const keys = t0 + rows;
+      const cols = (keys + 7) & ~7; // whole blocks of eight: the padding's scores are zeros, never read
+      accumulateRows(scores, <usize>padded << 2, queries + <usize>t0 * qkvRow, 4, qkvRow, keysT, <usize>padded << 2, rows, cols, hs, true);
+      for (let r = 0; r < rows; r++) {
+        const n = t0 + r + 1;
+        const row = probabilities + <usize>(t0 + r) * attRow;
+        const max = scaledCopy(row, scores + (<usize>(r * padded) << 2), n, scale);
+        scaleInPlace(row, n, 1 / exponentiate(row, n, max));
+        memory.fill(row + (<usize>n << 2), 0, <usize>(T - n) << 2);
+      }
+      const o = out + (<usize>((b * T + t0) * C + h * hs) << 2);
+      accumulateRows(o, outRow, probabilities + <usize>t0 * attRow, 4, attRow, values, qkvRow, rows, hs, keys, true);
+    }
+  }
+}
+
+/** dst[i] = scale * src[i] for i < n; returns the largest. */
+@inline
+function scaledCopy(dst: usize, src: usize, n: i32, scale: f32): f32 {
+  const sv = f32x4.splat(scale);
+  let maxv = f32x4.splat(-Infinity);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = f32x4.mul(v128.load(src + (<usize>i << 2)), sv);
+    v128.store(dst + (<usize>i << 2), v);
+    maxv = f32x4.max(maxv, v);
+  }
+  let max = Mathf.max(Mathf.max(f32x4.extract_lane(maxv, 0), f32x4.extract_lane(maxv, 1)), Mathf.max(f32x4.extract_lane(maxv, 2), f32x4.extract_lane(maxv, 3)));
+  for (; i < n; i++) {
+    const v = f(src, i) * scale;
+    setF(dst, i, v);
+    max = Mathf.max(max, v);
+  }
+  return max;
 }
 
 /**
@@ -475,36 +634,69 @@ export function decodeAttention(out: usize, qkv: usize, keys: usize, values: usi
   }
 }
 
-/** scratch: T floats. */
+/** scratch: attentionScratchFloats(T, C, NH). Overwrites att with the gradient of the scores (before the softmax). */
 export function attentionBackward(dqkv: usize, dout: usize, qkv: usize, att: usize, B: i32, T: i32, C: i32, NH: i32, scratch: usize): void {
   attentionBackwardHeads(dqkv, dout, qkv, att, B, T, C, NH, scratch, 0, B * NH);
 }
 
-/** attentionBackward for the pairs bhStart..bhEnd; each writes only its head's columns of dqkv. scratch: T floats. */
+/**
+ * attentionBackward for the pairs bhStart..bhEnd, with a thread's scratch; each writes only its
+ * head's columns of dqkv and its own rows of att. Three products a pair, in blocks of four rows:
+ * dv += p^T dy (keys' rows over the queries after them); then for four queries at a time, dp = dy
+ * v^T against the values transposed, ds = p (dp - sum p dp) scale written over p, and dq += ds k;
+ * last dk += ds^T q. Each gradient adds its terms in ascending positions, as the reference does.
+ */
 export function attentionBackwardHeads(dqkv: usize, dout: usize, qkv: usize, att: usize, B: i32, T: i32, C: i32, NH: i32, scratch: usize, bhStart: i32, bhEnd: i32): void {
   const hs = C / NH;
   const scale: f32 = 1 / Mathf.sqrt(<f32>hs);
+  const padded = paddedLength(T);
+  const valuesT = scratch;
+  const dp = scratch + (<usize>(hs * padded) << 2);
+  const qkvRow = <usize>(3 * C) << 2;
+  const doutRow = <usize>C << 2;
+  const attRow = <usize>T << 2;
   for (let bh = bhStart; bh < bhEnd; bh++) {
     const b = bh / NH, h = bh % NH;
-    {
-      for (let t = 0; t < T; t++) {
-        const row = att + (<usize>(((b * NH + h) * T + t) * T) << 2);
-        const dy = dout + (<usize>((b * T + t) * C + h * hs) << 2);
-        // scratch[u] = dy . v_u (the scores' form, scale 1); dv_u += p_u dy
-        attentionScores(scratch, dy, qkv + (<usize>(b * T * 3 * C + 2 * C + h * hs) << 2), 3 * C, t + 1, hs, 1);
-        for (let u = 0; u <= t; u++) axpy(dqkv + (<usize>((b * T + u) * 3 * C + 2 * C + h * hs) << 2), f(row, u), dy, hs);
-        let weighted: f32 = 0;
-        for (let u = 0; u <= t; u++) weighted += f(row, u) * f(scratch, u);
-        const q = (b * T + t) * 3 * C + h * hs;
-        for (let u = 0; u <= t; u++) {
-          const dpre = f(row, u) * (f(scratch, u) - weighted) * scale;
-          setF(scratch, u, dpre);
-          axpy(dqkv + (<usize>((b * T + u) * 3 * C + C + h * hs) << 2), dpre, qkv + (<usize>q << 2), hs);
-        }
-        // dq_t += sum_u dpre_u k_u, held in registers over u
-        weightedSum(dqkv + (<usize>q << 2), scratch, qkv + (<usize>(b * T * 3 * C + C + h * hs) << 2), 3 * C, t + 1, hs);
-      }
+    const head = <usize>(b * T * 3 * C + h * hs) << 2;
+    const queries = qkv + head, keys = queries + (<usize>C << 2), values = queries + (<usize>(2 * C) << 2);
+    const dq = dqkv + head, dk = dq + (<usize>C << 2), dv = dq + (<usize>(2 * C) << 2);
+    const dy = dout + (<usize>(b * T * C + h * hs) << 2);
+    const p = att + (<usize>bh * <usize>T * <usize>T << 2);
+    // dv[u] += sum over t >= u of p[t][u] dy[t]
+    for (let u0 = 0; u0 < T; u0 += 4) {
+      const diagonal = p + <usize>u0 * attRow + (<usize>u0 << 2);
+      accumulateRows(dv + <usize>u0 * qkvRow, qkvRow, diagonal, attRow, 4, dy + <usize>u0 * doutRow, doutRow, min(4, T - u0), hs, T - u0, false);
     }
+    transposeHead(valuesT, values, 3 * C, T, hs);
+    for (let t0 = 0; t0 < T; t0 += 4) {
+      const rows = min(4, T - t0);
+      const n = t0 + rows;
+      accumulateRows(dp, <usize>padded << 2, dy + <usize>t0 * doutRow, 4, doutRow, valuesT, <usize>padded << 2, rows, (n + 7) & ~7, hs, true);
+      for (let r = 0; r < rows; r++) scoresGradient(p + <usize>(t0 + r) * attRow, dp + (<usize>(r * padded) << 2), t0 + r + 1, scale);
+      accumulateRows(dq + <usize>t0 * qkvRow, qkvRow, p + <usize>t0 * attRow, 4, attRow, keys, qkvRow, rows, hs, n, false);
+    }
+    // dk[u] += sum over t >= u of ds[t][u] q[t]
+    for (let u0 = 0; u0 < T; u0 += 4) {
+      const diagonal = p + <usize>u0 * attRow + (<usize>u0 << 2);
+      accumulateRows(dk + <usize>u0 * qkvRow, qkvRow, diagonal, attRow, 4, queries + <usize>u0 * qkvRow, qkvRow, min(4, T - u0), hs, T - u0, false);
+    }
+  }
+}
+
+/** One row: p[u] = p[u] (dp[u] - sum over u of p dp) scale for u < n, the softmax's gradient in place of the probabilities. */
+@inline
+function scoresGradient(p: usize, dp: usize, n: i32, scale: f32): void {
+  const w = f32x4.splat(dot(p, dp, n));
+  const sv = f32x4.splat(scale);
+  let u = 0;
+  for (; u + 4 <= n; u += 4) {
+    const at = <usize>u << 2;
+    v128.store(p + at, f32x4.mul(f32x4.mul(v128.load(p + at), f32x4.sub(v128.load(dp + at), w)), sv));
+  }
+  const rest = n - u;
+  if (rest > 0) {
+    const at = <usize>u << 2;
+    storeTail(p + at, f32x4.mul(f32x4.mul(loadTail(p + at, rest), f32x4.sub(loadTail(dp + at, rest), w)), sv), rest);
   }
 }
 
@@ -517,15 +709,15 @@ const GELU_SCALE: f32 = 0.7978845608028654; // sqrt(2 / pi)
 @inline
 function expv(x: v128): v128 {
   x = f32x4.min(f32x4.max(x, f32x4.splat(-88)), f32x4.splat(88));
-  const n = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
+  const n = f32x4.floor(madd(x, f32x4.splat(1.44269504088896341), f32x4.splat(0.5)));
   const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
   let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
+  p = madd(p, r, f32x4.splat(1.3981999507e-3));
+  p = madd(p, r, f32x4.splat(8.3334519073e-3));
+  p = madd(p, r, f32x4.splat(4.1665795894e-2));
+  p = madd(p, r, f32x4.splat(1.6666665459e-1));
+  p = madd(p, r, f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(madd(f32x4.mul(p, r), r, r), f32x4.splat(1));
   const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
   return f32x4.mul(p, scale);
 }
@@ -542,7 +734,7 @@ function tanhv(u: v128): v128 {
 @inline
 function geluv(x: v128): v128 {
   const x3 = f32x4.mul(f32x4.mul(x, x), x);
-  const th = tanhv(f32x4.mul(f32x4.splat(GELU_SCALE), f32x4.add(x, f32x4.mul(f32x4.splat(0.044715), x3))));
+  const th = tanhv(f32x4.mul(f32x4.splat(GELU_SCALE), madd(f32x4.splat(0.044715), x3, x)));
   return f32x4.mul(f32x4.mul(f32x4.splat(0.5), x), f32x4.add(f32x4.splat(1), th));
 }
 
@@ -550,10 +742,10 @@ function geluv(x: v128): v128 {
 @inline
 function geluGradientv(x: v128, d: v128): v128 {
   const xx = f32x4.mul(x, x);
-  const th = tanhv(f32x4.mul(f32x4.splat(GELU_SCALE), f32x4.add(x, f32x4.mul(f32x4.splat(0.044715), f32x4.mul(xx, x)))));
-  const du = f32x4.mul(f32x4.splat(GELU_SCALE), f32x4.add(f32x4.splat(1), f32x4.mul(f32x4.splat(3 * 0.044715), xx)));
+  const th = tanhv(f32x4.mul(f32x4.splat(GELU_SCALE), madd(f32x4.splat(0.044715), f32x4.mul(xx, x), x)));
+  const du = f32x4.mul(f32x4.splat(GELU_SCALE), madd(f32x4.splat(3 * 0.044715), xx, f32x4.splat(1)));
   const half = f32x4.splat(0.5);
-  const slope = f32x4.add(f32x4.mul(half, f32x4.add(f32x4.splat(1), th)), f32x4.mul(f32x4.mul(f32x4.mul(half, x), f32x4.sub(f32x4.splat(1), f32x4.mul(th, th))), du));
+  const slope = madd(f32x4.mul(f32x4.mul(half, x), f32x4.sub(f32x4.splat(1), f32x4.mul(th, th))), du, f32x4.mul(half, f32x4.add(f32x4.splat(1), th)));
   return f32x4.mul(d, slope);
 }
 

@@ -1,5 +1,6 @@
 // The optimizers over all parameters at once (src/kernels/optimizer/ref.ts is their reference):
-// the squared norm for clipping, then one fused update that takes the clipping's scale.
+// the squared norm for clipping, then one fused update that takes the clipping's scale. The
+// updates are elementwise: threads share them out by ranges (backends/wasm/parallel.ts).
 
 import { f, setF } from './memory';
 

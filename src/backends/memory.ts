@@ -61,6 +61,9 @@ export function formatBytes(bytes: number): string {
   return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
+/** Floats of the wasm matmul gradients' scratch (assembly/model/layers.ts matmulScratchFloats: 64 rows by 512 channels, and 64 by 8). */
+const WASM_MATMUL_SCRATCH_FLOATS = 64 * 512 + 64 * 8;
+
 /** The bytes of a training step of `config` at (B, T) on `backend`, with `slots` optimizer slots a parameter. */
 export function trainingMemory(backend: BackendName, config: ModelConfig, network: Network, slots: number, B: number, T: number): TrainingMemory {
   const N = B * T;
@@ -78,13 +81,15 @@ export function trainingMemory(backend: BackendName, config: ModelConfig, networ
   for (const layer of network.layers) {
     let floats = 0;
     if (layer.kind === 'layernorm') floats = 2 * N; // mean and 1/std a row
-    if (layer.kind === 'attention') floats = backend === 'webgpu' ? B * layer.heads * T : B * layer.heads * T * T + T; // log-sum-exp a row (flash attention), or the probabilities
+    if (layer.kind === 'attention') floats = backend === 'webgpu' ? B * layer.heads * T : B * layer.heads * T * T + (network.widths.get(layer.out)! / layer.heads + 4) * Math.ceil(T / 8) * 8; // log-sum-exp a row (flash attention), or the probabilities and a thread's scratch (assembly: attentionScratchFloats)
     if (layer.kind === 'hadamard') floats = network.widths.get(layer.out)!;
     if (layer.kind === 'running_mean') floats = 2 * network.widths.get(layer.out)!;
     if (layer.kind === 'wavelet' && layer.taps) floats = waveletPlanOf(config)?.tapCount ?? 0;
     layerState += 4 * floats;
     largestBuffer = Math.max(largestBuffer, 4 * floats);
   }
+  // wasm: the matmul gradients' packed panels, one for all the layers (a thread's: assembly's matmulScratchFloats)
+  if (backend === 'wasm' && network.layers.some((layer) => layer.kind === 'linear')) layerState += 4 * WASM_MATMUL_SCRATCH_FLOATS;
   const loss = 4 * (2 * N + 2 * N * V); // tokens, targets, probabilities, their gradient
   // beside the slots, a byte a parameter: whether weight decay applies to it
   const parts = { weights: 4 * P, gradients: 4 * P, optimizer: 4 * P * slots + P, activations, layerState, loss };

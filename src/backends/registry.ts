@@ -4,7 +4,7 @@
 // a budget of time, keeps the fastest, frees the others, and says why in words. Where a cache is given (the Node entry gives one on disk) a
 // choice made before for the same device, model and work is reused.
 
-import { wasmSimdSupported, type WasmSource } from '../runtime/wasm.js';
+import { wasmRelaxedSimdSupported, wasmSimdSupported, type WasmSource } from '../runtime/wasm.js';
 import { processorCount, threadsUnavailable } from '../runtime/wasm_threads.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../runtime/webgpu.js';
 import { BackendUnavailableError, WaveletInputError } from '../errors.js';
@@ -233,9 +233,10 @@ export async function chooseBackend(options: ModelOptions, work: Workload, setti
       }
       const timing = { backend, ...(threads !== undefined && { threads }) };
       try {
-        const what = backend === 'webgpu' ? gpuNote : backend === 'wasm' ? `WebAssembly SIMD, ${threads === 1 ? 'one thread' : `${threads} threads`}` : 'plain TypeScript';
-        settings.onTiming?.(`timing ${label(timing)} (${what}): ${unit}, about ${(budgetMs / 1000).toFixed(1)} s`);
+        const simd = (relaxed: boolean) => `WebAssembly ${relaxed ? 'relaxed SIMD (fused multiply-add)' : 'SIMD'}, ${threads === 1 ? 'one thread' : `${threads} threads`}`;
+        settings.onTiming?.(`timing ${label(timing)} (${backend === 'webgpu' ? gpuNote : backend === 'wasm' ? simd(wasmRelaxedSimdSupported()) : 'plain TypeScript'}): ${unit}, about ${(budgetMs / 1000).toFixed(1)} s`);
         const model = await make(backend, threads);
+        const what = backend === 'webgpu' ? gpuNote : model instanceof WasmModel ? simd(model.relaxedSimd) : 'plain TypeScript';
         models.set(label(timing), model);
         const ms = await timeWorkload(model, work, budgetMs);
         timings.push({ ...timing, ms: +ms.toFixed(3), note: what });

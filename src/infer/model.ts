@@ -58,7 +58,10 @@ export interface LoadOptions extends FetchOptions {
   backend?: 'auto' | BackendName;
   /** The WebGPU device to use; by default one is made (and destroyed with the model). */
   gpu?: WebGPUBackend;
-  /** Where build/wavelet.wasm is (bytes, a module or a URL) where there is no file system. */
+  /**
+   * Where build/wavelet.wasm is (bytes, a module or a URL) where there is no file system, or both
+   * builds, `{ simd, relaxedSimd }` (build/wavelet-relaxed.wasm), the relaxed one used where the engine has it.
+   */
   wasm?: WasmSource;
   /** Likewise build/tokenizers.wasm (the tokenizers' kernels). */
   tokenizersWasm?: WasmSource;
@@ -73,7 +76,7 @@ export interface LoadOptions extends FetchOptions {
    * isolation for threads; without it wasm runs on one and the choice says why).
    */
   threads?: number | 'auto';
-  /** build/wavelet-threads.wasm (bytes, a module or a URL) where there is no file system. */
+  /** build/wavelet-threads.wasm (bytes, a module or a URL, or both builds as for `wasm`) where there is no file system. */
   wasmThreads?: WasmSource;
   /**
    * Keep downloads in the browser's Cache API and load from it next time (clearModelCache()

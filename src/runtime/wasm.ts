@@ -22,11 +22,15 @@ export interface ModelWasmExports {
   encoderBackward(dwte: number, dwpe: number, dout: number, tokens: number, B: number, T: number, C: number): void;
   layernormForward(out: number, mean: number, rstd: number, inp: number, w: number, b: number, N: number, C: number): void;
   layernormBackward(dinp: number, dw: number, db: number, dout: number, inp: number, w: number, mean: number, rstd: number, N: number, C: number): void;
+  layernormBackwardShare(dinp: number, dw: number, db: number, dout: number, inp: number, w: number, mean: number, rstd: number, N: number, C: number, nStart: number, nEnd: number, cStart: number, cEnd: number): void;
   matmulForward(out: number, inp: number, w: number, bias: number, N: number, C: number, OC: number): void;
-  matmulBackward(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number): void;
-  matmulBackwardShare(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number, nStart: number, nEnd: number, ocStart: number, ocEnd: number): void;
-  attentionForward(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number): void;
-  attentionForwardHeads(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number, bhStart: number, bhEnd: number): void;
+  /** Floats of scratch a thread's matmul gradients need. */
+  matmulScratchFloats(): number;
+  matmulBackward(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number, scratch: number): void;
+  matmulBackwardShare(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number, nStart: number, nEnd: number, ocStart: number, ocEnd: number, scratch: number): void;
+  attentionScratchFloats(T: number, C: number, NH: number): number;
+  attentionForward(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number, scratch: number): void;
+  attentionForwardHeads(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number, scratch: number, bhStart: number, bhEnd: number): void;
   attentionBackwardHeads(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number, bhStart: number, bhEnd: number): void;
   decodeAttention(out: number, qkv: number, keys: number, values: number, B: number, T: number, t: number, C: number, NH: number, scores: number): void;
   attentionBackward(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number): void;
@@ -37,6 +41,8 @@ export interface ModelWasmExports {
   crossEntropyForward(probs: number, logits: number, targets: number, N: number, V: number): number;
   crossEntropyBackward(dlogits: number, probs: number, targets: number, N: number, V: number): void;
   sumSquares(x: number, n: number): number;
+  /** 1: built with relaxed SIMD (fused multiply-adds), 0: plain SIMD. */
+  relaxedSimd(): number;
   adamw(params: number, grads: number, m: number, v: number, mask: number, n: number, lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, correction1: number, correction2: number, gradScale: number): void;
   adagrad(params: number, grads: number, sum: number, mask: number, n: number, lr: number, epsilon: number, weightDecay: number, gradScale: number): void;
   // WaveletLM's layers (assembly/model/wavelet_lm.ts)
@@ -62,13 +68,44 @@ export function wasmSimdSupported(): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
 }
 
-/**
- * Where the compiled kernels are found: bytes, a compiled module (where a runtime forbids
- * compiling bytes, as Cloudflare's workers do), a URL, or (Node) the package's build/ folder.
- */
-export type WasmSource = BufferSource | WebAssembly.Module | URL | string | undefined;
+// A function of one f32x4.relaxed_madd: validates only where relaxed SIMD is supported (Chrome 114+,
+// Node 22+, Deno; Node 20 behind --experimental-wasm-relaxed-simd).
+const RELAXED_SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 19, 1, 17, 0, 65, 0, 253, 17, 65, 0, 253, 17, 65, 0, 253, 17, 253, 133, 2, 11]);
 
-async function wasmBytes(source: WasmSource, file: string): Promise<BufferSource | WebAssembly.Module> {
+export function wasmRelaxedSimdSupported(): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(RELAXED_SIMD_PROBE);
+}
+
+/** One compiled module: bytes, a compiled module (where a runtime forbids compiling bytes, as Cloudflare's workers do), or a URL. */
+export type WasmModuleSource = BufferSource | WebAssembly.Module | URL | string;
+
+/**
+ * Both builds of the kernels: plain SIMD (build/wavelet.wasm), and relaxed SIMD
+ * (build/wavelet-relaxed.wasm: fused multiply-adds), used where the engine has it.
+ */
+export interface WasmBuilds {
+  simd: WasmModuleSource;
+  relaxedSimd?: WasmModuleSource;
+}
+
+/**
+ * Where the compiled kernels are found: one module, both builds to choose from, or (undefined, in
+ * Node) the package's build/ folder, where the relaxed build is taken where the engine has it.
+ */
+export type WasmSource = WasmModuleSource | WasmBuilds | undefined;
+
+/** The modules built twice, plain and relaxed (package.json's build:wasm). */
+const RELAXED_BUILDS = new Set(['wavelet.wasm', 'wavelet-threads.wasm']);
+
+/** The module to load of `source` (`file` in build/, or its relaxed build, when none is given). */
+function pickBuild(source: WasmSource, file: string): { source: WasmModuleSource | undefined; file: string } {
+  const relaxed = wasmRelaxedSimdSupported();
+  if (source === undefined) return { source, file: relaxed && RELAXED_BUILDS.has(file) ? file.replace(/\.wasm$/, '-relaxed.wasm') : file };
+  if (typeof source === 'object' && 'simd' in source) return { source: relaxed && source.relaxedSimd ? source.relaxedSimd : source.simd, file };
+  return { source, file };
+}
+
+async function wasmBytes(source: WasmModuleSource | undefined, file: string): Promise<BufferSource | WebAssembly.Module> {
   if (source && typeof source !== 'string' && !(source instanceof URL)) return source;
   const url = source ? new URL(String(source), import.meta.url) : new URL(`../../build/${file}`, import.meta.url);
   if (url.protocol === 'file:') {
@@ -191,6 +228,8 @@ export interface WasmBackend {
   kind: 'wasm';
   kernels: WaveletWasmExports & ModelWasmExports;
   arena: WasmArena;
+  /** Whether the kernels are the relaxed SIMD build (multiply-adds fused where the CPU has FMA). */
+  relaxedSimd: boolean;
   /** The workers sharing this memory (threads > 1); absent: this thread alone. */
   pool?: WasmThreadPool;
 }
@@ -198,6 +237,7 @@ export interface WasmBackend {
 /** Instantiates one of our modules (`file` in build/ unless `source` says otherwise); `memory` for a module that imports its memory (the threads build). */
 export async function instantiateModule<T extends { memory: WebAssembly.Memory }>(file: string, source?: WasmSource, memory?: WebAssembly.Memory): Promise<T> {
   if (!wasmSimdSupported()) throw new BackendUnavailableError('this WebAssembly engine has no SIMD (128-bit) support');
+  const build = pickBuild(source, file);
   const imports = {
     env: {
       ...(memory && { memory }),
@@ -206,7 +246,7 @@ export async function instantiateModule<T extends { memory: WebAssembly.Memory }
       },
     },
   };
-  const code = await wasmBytes(source, file);
+  const code = await wasmBytes(build.source, build.file);
   const instance = code instanceof WebAssembly.Module ? await WebAssembly.instantiate(code, imports) : (await WebAssembly.instantiate(code, imports)).instance;
   // Globals with computed initial values are set by the start function, exported (asconfig) so
   // that it runs here, after instantiation, rather than before the exports exist.
@@ -217,7 +257,7 @@ export async function instantiateModule<T extends { memory: WebAssembly.Memory }
 /** Instantiates the wavelet kernels; one instance owns one memory, so make one per worker. */
 export async function createWasmBackend(source?: WasmSource): Promise<WasmBackend> {
   const kernels = await instantiateModule<WaveletWasmExports & ModelWasmExports>('wavelet.wasm', source);
-  return { kind: 'wasm', kernels, arena: new WasmArena(kernels) };
+  return { kind: 'wasm', kernels, arena: new WasmArena(kernels), relaxedSimd: kernels.relaxedSimd() === 1 };
 }
 
 /**
@@ -231,7 +271,8 @@ export async function createThreadedWasmBackend(threads: number, parallel: reado
   if (why) throw new BackendUnavailableError(`wasm threads: ${why}`);
   if (!wasmSimdSupported()) throw new BackendUnavailableError('this WebAssembly engine has no SIMD (128-bit) support'); // before compiling a SIMD module
   // Compiled once: the workers instantiate the same module over the same memory.
-  const code = await wasmBytes(source, 'wavelet-threads.wasm');
+  const build = pickBuild(source, 'wavelet-threads.wasm');
+  const code = await wasmBytes(build.source, build.file);
   const module = code instanceof WebAssembly.Module ? code : await WebAssembly.compile(code);
   // As large as wasm32 allows, where the host grants the address space; a quarter of it elsewhere.
   let memory: WebAssembly.Memory;
@@ -242,5 +283,5 @@ export async function createThreadedWasmBackend(threads: number, parallel: reado
   }
   const kernels = await instantiateModule<WaveletWasmExports & ModelWasmExports>('wavelet-threads.wasm', module, memory);
   const pool = await WasmThreadPool.create(module, memory, threads, parallel);
-  return { kind: 'wasm', kernels, arena: new WasmArena(kernels), pool };
+  return { kind: 'wasm', kernels, arena: new WasmArena(kernels), pool, relaxedSimd: kernels.relaxedSimd() === 1 };
 }

@@ -99,7 +99,7 @@ test('a software adapter is not timed unless asked; what is timed is said as it 
   const messages: string[] = [];
   const { model, choice } = await chooseBackend(options, { mode: 'train', batch: 2 }, { budgetMs: 50, gpu, onTiming: (m) => messages.push(m) });
   model.dispose();
-  assert.ok(messages.some((m) => /^timing wasm \(WebAssembly SIMD, one thread\): a step of this model at batch 2, about 0\.1 s$/.test(m)), messages.join('\n'));
+  assert.ok(messages.some((m) => /^timing wasm \(WebAssembly (relaxed SIMD \(fused multiply-add\)|SIMD), one thread\): a step of this model at batch 2, about 0\.1 s$/.test(m)), messages.join('\n'));
   const webgpu = choice.timings.find((t) => t.backend === 'webgpu')!;
   if (gpu?.adapter.software) {
     assert.is(webgpu.ms, null);

@@ -12,13 +12,13 @@ import { DEFAULT_ADAMW } from '../../src/kernels/optimizer/ref.js';
 import { checkConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
-import { redrawWeights } from '../helpers.js';
+import { redrawWeights, WASM_BUILDS } from '../helpers.js';
 
-const source = readFileSync('build/wavelet.wasm');
+const source = readFileSync(WASM_BUILDS[0].file);
 const append = (list: number[], values: ArrayLike<number>) => {
   for (let i = 0; i < values.length; i++) list.push(values[i]);
 };
-const threadsSource = readFileSync('build/wavelet-threads.wasm');
+const threadsSource = readFileSync(WASM_BUILDS[0].threadsFile);
 
 test('splitRange: near-equal pieces on aligned boundaries, covering the range once', () => {
   assert.equal(splitRange(10, 3), [[0, 3], [3, 6], [6, 10]]);
@@ -27,9 +27,11 @@ test('splitRange: near-equal pieces on aligned boundaries, covering the range on
   assert.equal(splitRange(1, 3, 4), [[0, 1]]);
 });
 
-for (const [name, config] of [
-  ['GPT with learnable wavelets and a dense head', checkConfig({ vocabSize: 29, context: 25, layers: 2, width: 66, heads: 3, feedForward: 130, headDense: 37, wavelet: { form: 'learnable' } })],
-  ['WaveletLM', checkConfig({ architecture: 'wavelet-lm', vocabSize: 29, context: 25, layers: 2, width: 66, levels: 2, mlpExpansion: 2, lowRank: 3, liftingSharing: 'shared' })],
+const gpt = checkConfig({ vocabSize: 29, context: 25, layers: 2, width: 66, heads: 3, feedForward: 130, headDense: 37, wavelet: { form: 'learnable' } });
+for (const [name, config, build] of [
+  ['GPT with learnable wavelets and a dense head', gpt, WASM_BUILDS[0]],
+  ['GPT with learnable wavelets and a dense head, relaxed SIMD', gpt, WASM_BUILDS[1]],
+  ['WaveletLM', checkConfig({ architecture: 'wavelet-lm', vocabSize: 29, context: 25, layers: 2, width: 66, levels: 2, mlpExpansion: 2, lowRank: 3, liftingSharing: 'shared' }), WASM_BUILDS[0]],
 ] as const) {
   test(`${name}: training, evaluation and decoding give the same bits at 1, 2 and 3 threads`, async () => {
     const saved = { ...shareThresholds };
@@ -43,8 +45,9 @@ for (const [name, config] of [
       const targets = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
       const runs: number[][] = [];
       for (const threads of [1, 2, 3]) {
-        const model = await WasmModel.create({ config, layout, parameters, optimizer: DEFAULT_ADAMW, threads }, source, threadsSource);
+        const model = await WasmModel.create({ config, layout, parameters, optimizer: DEFAULT_ADAMW, threads }, readFileSync(build.file), readFileSync(build.threadsFile));
         assert.is(model.threads, threads);
+        assert.is(model.relaxedSimd, build.relaxed);
         const seen: number[] = [];
         for (let step = 0; step < 2; step++) {
           seen.push(await model.forwardBackward(tokens, targets, B, T, 1));

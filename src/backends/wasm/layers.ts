@@ -25,6 +25,8 @@ export interface WasmLayerContext {
   gradient(name: string): number;
   /** Memory for the layer's own state, given back with the program. */
   alloc(bytes: number): number;
+  /** The matmul gradients' scratch, matmulScratchFloats a thread, one for every layer of the program (they run one after another). */
+  matmulScratch(): number;
   B: number;
   T: number;
   /** Byte offset of the tokens (B, T) being run, int32. */
@@ -62,14 +64,17 @@ export function wasmLayer(io: LayerBuffers<number>, ctx: WasmLayerContext): Laye
       const mean = ctx.alloc(4 * N), rstd = ctx.alloc(4 * N);
       return {
         forward: [() => par.layernormForward(y, mean, rstd, x, p(layer.weight), p(layer.bias), N, outputWidth)],
-        backward: () => [() => k.layernormBackward(dx, g(layer.weight), g(layer.bias), dy!, x, p(layer.weight), mean, rstd, N, outputWidth)],
+        backward: () => [() => par.layernormBackward(dx, g(layer.weight), g(layer.bias), dy!, x, p(layer.weight), mean, rstd, N, outputWidth)],
       };
     }
     case 'linear': {
       const { inFeatures: K, outFeatures: M, bias } = layer;
       return {
         forward: [() => par.matmulForward(y, x, p(layer.weight), bias ? p(bias) : 0, N, K, M)],
-        backward: () => [() => par.matmulBackward(dx, g(layer.weight), bias ? g(bias) : 0, dy!, x, p(layer.weight), N, K, M)],
+        backward: () => {
+          const scratch = ctx.matmulScratch();
+          return [() => par.matmulBackward(dx, g(layer.weight), bias ? g(bias) : 0, dy!, x, p(layer.weight), N, K, M, scratch)];
+        },
       };
     }
     case 'attention': {
@@ -87,9 +92,9 @@ export function wasmLayer(io: LayerBuffers<number>, ctx: WasmLayerContext): Laye
           k.decodeAttention(y, x, keys, values, B, context, t, C, NH, scores);
         }] };
       }
-      const att = ctx.alloc(4 * B * NH * T * T), scratch = ctx.alloc(4 * T * par.threads); // T floats a thread
+      const att = ctx.alloc(4 * B * NH * T * T), scratch = ctx.alloc(4 * k.attentionScratchFloats(T, C, NH) * par.threads); // a block a thread
       return {
-        forward: [() => par.attentionForward(y, att, x, B, T, C, NH)],
+        forward: [() => par.attentionForward(y, att, x, B, T, C, NH, scratch)],
         backward: () => [() => par.attentionBackward(dx, dy!, x, att, B, T, C, NH, scratch)],
       };
     }
@@ -98,7 +103,7 @@ export function wasmLayer(io: LayerBuffers<number>, ctx: WasmLayerContext): Laye
       return { forward: [() => par.geluForward(y, x, n)], backward: () => [() => par.geluBackward(dx, x, dy!, n)] };
     }
     case 'residual':
-      return { forward: [() => k.residualForward(y, x, x2, N * C)] };
+      return { forward: [() => par.residualForward(y, x, x2, N * C)] };
     case 'wavelet': {
       const op = ctx.wavelet!;
       const taps = layer.taps;

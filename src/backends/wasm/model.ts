@@ -84,6 +84,11 @@ export class WasmModel implements BackendModel {
     return new WasmModel(threads > 1 ? await createThreadedWasmBackend(threads, PARALLEL_KERNELS, threadsSource) : await createWasmBackend(source), options);
   }
 
+  /** Whether the kernels are the relaxed SIMD build (multiply-adds fused where the CPU has FMA; runtime/wasm.ts). */
+  get relaxedSimd(): boolean {
+    return this.module.relaxedSimd;
+  }
+
   /** Threads sharing the work (1: this one alone). */
   get threads(): number {
     return this.module.pool?.threads ?? 1;
@@ -95,7 +100,9 @@ export class WasmModel implements BackendModel {
   }
 
   private context(B: number, T: number, tokens: number, alloc: (bytes: number) => number, generation?: WasmLayerContext['generation']): WasmLayerContext {
+    let matmulScratch: number | undefined;
     return {
+      matmulScratch: () => (matmulScratch ??= alloc(4 * this.module.kernels.matmulScratchFloats() * this.threads)),
       wasm: this.module,
       parallel: this.parallel!,
       config: this.config,
@@ -175,8 +182,9 @@ export class WasmModel implements BackendModel {
     const norm = Math.sqrt(k.sumSquares(s.grads, n));
     const scale = clipScale(norm, a.clipNorm);
     s.t++;
-    if (a.kind === 'adagrad') k.adagrad(this.params, s.grads, s.slots.sum, s.mask, n, lr, a.epsilon, a.weightDecay, scale);
-    else k.adamw(this.params, s.grads, s.slots.m, s.slots.v, s.mask, n, lr, a.beta1, a.beta2, a.epsilon, a.weightDecay, 1 - a.beta1 ** s.t, 1 - a.beta2 ** s.t, scale);
+    const par = this.parallel!;
+    if (a.kind === 'adagrad') par.adagrad(this.params, s.grads, s.slots.sum, s.mask, n, lr, a.epsilon, a.weightDecay, scale);
+    else par.adamw(this.params, s.grads, s.slots.m, s.slots.v, s.mask, n, lr, a.beta1, a.beta2, a.epsilon, a.weightDecay, 1 - a.beta1 ** s.t, 1 - a.beta2 ** s.t, scale);
     arena.f32(s.grads, n).fill(0);
     return norm;
   }

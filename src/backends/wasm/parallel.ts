@@ -1,6 +1,8 @@
 // The wasm layers' heavy kernels shared out across the threads of a WasmThreadPool: matmuls by
 // rows (and, for one row, by output channels), their gradients by rows of the input's gradient
-// and output channels of the weights', attention by (sequence, head) pairs, GELU and LayerNorm by rows. Each
+// and output channels of the weights', attention by (sequence, head) pairs, GELU, residual adds
+// and LayerNorm by rows (its backward also by channels for its parameters' gradients), the
+// optimizers by ranges of parameters. Each
 // share is a call of the same kernel on a slice of the same buffers, and every output element is
 // computed by one thread in the order one thread computes it (assembly/model/layers.ts), so the
 // results are the same bits at any thread count. Work too small to repay a wake-up stays here.
@@ -15,18 +17,24 @@ import type { WasmBackend } from '../../runtime/wasm.js';
 export const shareThresholds = { macs: 1 << 18, elements: 1 << 13 };
 
 /** The kernels the workers are given (their indices travel in the control block). */
-export const PARALLEL_KERNELS = ['matmulForward', 'matmulBackwardShare', 'attentionForwardHeads', 'attentionBackwardHeads', 'geluForward', 'geluBackward', 'layernormForward'] as const;
+export const PARALLEL_KERNELS = ['matmulForward', 'matmulBackwardShare', 'attentionForwardHeads', 'attentionBackwardHeads', 'geluForward', 'geluBackward', 'layernormForward', 'layernormBackwardShare', 'residualForward', 'adamw', 'adagrad'] as const;
 
 export interface ParallelKernels {
   readonly threads: number;
   matmulForward(out: number, inp: number, w: number, bias: number, N: number, C: number, OC: number): void;
-  matmulBackward(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number): void;
-  attentionForward(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number): void;
-  /** scratch: T floats a thread. */
+  /** scratch: matmulScratchFloats a thread. */
+  matmulBackward(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number, scratch: number): void;
+  /** scratch: attentionScratchFloats a thread (forward and backward alike). */
+  attentionForward(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number, scratch: number): void;
   attentionBackward(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number): void;
   geluForward(out: number, inp: number, n: number): void;
   geluBackward(dinp: number, inp: number, dout: number, n: number): void;
   layernormForward(out: number, mean: number, rstd: number, inp: number, w: number, b: number, N: number, C: number): void;
+  layernormBackward(dinp: number, dw: number, db: number, dout: number, inp: number, w: number, mean: number, rstd: number, N: number, C: number): void;
+  residualForward(out: number, a: number, b: number, n: number): void;
+  /** mask: a byte a parameter. */
+  adamw(params: number, grads: number, m: number, v: number, mask: number, n: number, lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, correction1: number, correction2: number, gradScale: number): void;
+  adagrad(params: number, grads: number, sum: number, mask: number, n: number, lr: number, epsilon: number, weightDecay: number, gradScale: number): void;
 }
 
 /** [start, end) of `parts` near-equal pieces of `total`, the boundaries multiples of `align`. */
@@ -63,27 +71,30 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
       }
       run('matmulForward', splitRange(N, parts, 2).map(([a, b]) => [out + 4 * a * OC, inp + 4 * a * C, w, bias, b - a, C, OC]));
     },
-    matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC) {
+    matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch) {
       const parts = shareCount(threads, 2 * N * C * OC, shareThresholds.macs, Math.max(N, Math.ceil(OC / 4)));
-      if (parts === 1) return k.matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC);
+      if (parts === 1) return k.matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch);
+      const floats = k.matmulScratchFloats();
       const rows = splitRange(N, parts, 4);
       const channels = splitRange(OC, parts, 4);
       const shares = Array.from({ length: Math.max(rows.length, channels.length) }, (_, i) => {
         const [n0, n1] = rows[i] ?? [0, 0];
         const [o0, o1] = channels[i] ?? [0, 0];
-        return [dinp, dw, dbias, dout, inp, w, N, C, OC, n0, n1, o0, o1];
+        return [dinp, dw, dbias, dout, inp, w, N, C, OC, n0, n1, o0, o1, scratch + 4 * i * floats];
       });
       run('matmulBackwardShare', shares);
     },
-    attentionForward(out, att, qkv, B, T, C, NH) {
+    attentionForward(out, att, qkv, B, T, C, NH, scratch) {
       const parts = shareCount(threads, B * T * T * C, shareThresholds.macs, B * NH);
-      if (parts === 1) return k.attentionForward(out, att, qkv, B, T, C, NH);
-      run('attentionForwardHeads', splitRange(B * NH, parts).map(([a, b]) => [out, att, qkv, B, T, C, NH, a, b]));
+      if (parts === 1) return k.attentionForward(out, att, qkv, B, T, C, NH, scratch);
+      const floats = k.attentionScratchFloats(T, C, NH);
+      run('attentionForwardHeads', splitRange(B * NH, parts).map(([a, b], i) => [out, att, qkv, B, T, C, NH, scratch + 4 * i * floats, a, b]));
     },
     attentionBackward(dqkv, dout, qkv, att, B, T, C, NH, scratch) {
       const parts = shareCount(threads, 2 * B * T * T * C, shareThresholds.macs, B * NH);
       if (parts === 1) return k.attentionBackward(dqkv, dout, qkv, att, B, T, C, NH, scratch);
-      run('attentionBackwardHeads', splitRange(B * NH, parts).map(([a, b], i) => [dqkv, dout, qkv, att, B, T, C, NH, scratch + 4 * i * T, a, b]));
+      const floats = k.attentionScratchFloats(T, C, NH);
+      run('attentionBackwardHeads', splitRange(B * NH, parts).map(([a, b], i) => [dqkv, dout, qkv, att, B, T, C, NH, scratch + 4 * i * floats, a, b]));
     },
     geluForward(out, inp, n) {
       const parts = shareCount(threads, n, shareThresholds.elements, n);
@@ -99,6 +110,33 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
       const parts = shareCount(threads, N * C, shareThresholds.elements, N);
       if (parts === 1) return k.layernormForward(out, mean, rstd, inp, w, b, N, C);
       run('layernormForward', splitRange(N, parts).map(([a, e]) => [out + 4 * a * C, mean + 4 * a, rstd + 4 * a, inp + 4 * a * C, w, b, e - a, C]));
+    },
+    layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd, N, C) {
+      const parts = shareCount(threads, 2 * N * C, shareThresholds.elements, Math.max(N, C));
+      if (parts === 1) return k.layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd, N, C);
+      const rows = splitRange(N, parts);
+      const channels = splitRange(C, parts);
+      const shares = Array.from({ length: Math.max(rows.length, channels.length) }, (_, i) => {
+        const [n0, n1] = rows[i] ?? [0, 0];
+        const [c0, c1] = channels[i] ?? [0, 0];
+        return [dinp, dw, db, dout, inp, w, mean, rstd, N, C, n0, n1, c0, c1];
+      });
+      run('layernormBackwardShare', shares);
+    },
+    residualForward(out, a, b, n) {
+      const parts = shareCount(threads, n, shareThresholds.elements, n);
+      if (parts === 1) return k.residualForward(out, a, b, n);
+      run('residualForward', splitRange(n, parts, 4).map(([s, e]) => [out + 4 * s, a + 4 * s, b + 4 * s, e - s]));
+    },
+    adamw(params, grads, m, v, mask, n, ...rest) {
+      const parts = shareCount(threads, n, shareThresholds.elements, n);
+      if (parts === 1) return k.adamw(params, grads, m, v, mask, n, ...rest);
+      run('adamw', splitRange(n, parts, 4).map(([s, e]) => [params + 4 * s, grads + 4 * s, m + 4 * s, v + 4 * s, mask + s, e - s, ...rest]));
+    },
+    adagrad(params, grads, sum, mask, n, ...rest) {
+      const parts = shareCount(threads, n, shareThresholds.elements, n);
+      if (parts === 1) return k.adagrad(params, grads, sum, mask, n, ...rest);
+      run('adagrad', splitRange(n, parts, 4).map(([s, e]) => [params + 4 * s, grads + 4 * s, sum + 4 * s, mask + s, e - s, ...rest]));
     },
   };
 }
