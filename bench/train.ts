@@ -13,6 +13,7 @@
 import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmRelaxedSimdSupported } from '../src/runtime/wasm.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/runtime/webgpu.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { presetConfig, type WaveletStructure } from '../src/model/config.js';
@@ -70,6 +71,8 @@ if (backends.some((b) => b.includes('webgpu'))) {
   gpuMemory = trackBuffers(gpu.device);
 }
 await registerWaveletOp(readFileSync('build/wavelet.wasm'));
+// Our wasm engine: the relaxed SIMD build (fused multiply-adds) where this engine has it.
+const wasmBuilds = { simd: readFileSync('build/wavelet.wasm'), relaxedSimd: readFileSync('build/wavelet-relaxed.wasm') };
 
 for (const form of forms) {
   const wavelet: WaveletStructure | null = form === 'none' ? null : { form: form as WaveletStructure['form'] };
@@ -93,7 +96,7 @@ for (const form of forms) {
   for (const backend of backends) {
     if (backend === 'wasm' || backend === 'js' || backend === 'webgpu') {
       const engine =
-        backend === 'wasm' ? await WasmModel.create(options, readFileSync('build/wavelet.wasm')) : backend === 'js' ? new JsModel(options) : await WebGPUModel.create(options, gpu);
+        backend === 'wasm' ? await WasmModel.create(options, wasmBuilds) : backend === 'js' ? new JsModel(options) : await WebGPUModel.create(options, gpu);
       const ms = await medianMs(backend === 'js' ? 3 : 10, engineStep(engine));
       let memory: object = {};
       if (memorySteps > 0 && backend !== 'js' && form === forms[0]) {
@@ -146,7 +149,7 @@ if (args.includes('--interleave') && forms.length > 1) {
       const config = presetConfig(preset, form === 'none' ? null : { form: form as WaveletStructure['form'] }, sizes);
       const layout = parameterLayout(config);
       const options = { config, layout, parameters: initialParameters(config, layout, 1), optimizer: DEFAULT_ADAMW };
-      engines.push(backend === 'wasm' ? await WasmModel.create(options, readFileSync('build/wavelet.wasm')) : await WebGPUModel.create(options, gpu));
+      engines.push(backend === 'wasm' ? await WasmModel.create(options, wasmBuilds) : await WebGPUModel.create(options, gpu));
     }
     const T = engines[0].config.context;
     const step = async (engine: BackendModel) => {
@@ -187,6 +190,7 @@ const report = {
   results,
   ratios,
   interleaved,
+  wasmSimd: wasmRelaxedSimdSupported() ? 'relaxed (fused multiply-add)' : 'plain',
   note: 'tfjs-wasm runs its own SIMD kernels (XNNPACK) single-threaded here; our wasm engine is single-threaded too',
 };
 const json = JSON.stringify(report, null, 2);

@@ -18,6 +18,13 @@ const READY = 4; // workers instantiated
 const CONTROL_INTS = 8;
 /** Arguments of a share: a count, then up to 15 numbers, as float64 (wasm32 offsets exceed int32). */
 const SHARE_FLOATS = 16;
+/**
+ * Loads of the control block a thread makes before it sleeps in Atomics.wait (some tens of
+ * microseconds): a wake-up from the futex costs about as much again, and a training step's
+ * sections follow one another closely, so a worker mostly finds the next one, and this thread
+ * the workers done, without sleeping.
+ */
+const SPINS = 20_000;
 
 /**
  * A worker's program, as text: it must run where no module of ours can be imported (a Blob URL
@@ -34,6 +41,8 @@ const start = async ({ module, memory, control, shares, index, names }) => {
   Atomics.notify(ctl, ${READY});
   let seen = 0;
   for (;;) {
+    // the next section usually comes within microseconds: look for it a while before sleeping
+    for (let spin = 0; spin < ${SPINS} && Atomics.load(ctl, ${GENERATION}) === seen; spin++);
     Atomics.wait(ctl, ${GENERATION}, seen);
     seen = Atomics.load(ctl, ${GENERATION});
     if (Atomics.load(ctl, ${STOP})) break;
@@ -167,8 +176,9 @@ export class WasmThreadPool {
     Atomics.add(this.control, GENERATION, 1);
     Atomics.notify(this.control, GENERATION);
     kernels[kernel](...shares[0]);
+    let spins = 0;
     for (let done = Atomics.load(this.control, DONE); done < helpers; done = Atomics.load(this.control, DONE)) {
-      if (this.canBlock) Atomics.wait(this.control, DONE, done, 50);
+      if (this.canBlock && ++spins > SPINS) Atomics.wait(this.control, DONE, done, 50);
     }
   }
 
