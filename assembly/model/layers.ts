@@ -496,7 +496,7 @@ function scaleInPlace(x: usize, n: i32, a: f32): void {
   for (; i < n; i++) setF(x, i, f(x, i) * a);
 }
 
-/** Rows of a (sequence, head) pair's scratch block: keys or values transposed, hs x paddedT. */
+/** T rounded up to whole blocks of eight: the columns of a head's keys or values transposed, and of a block of score rows. */
 @inline
 function paddedLength(T: i32): i32 {
   return (T + 7) & ~7;
@@ -662,11 +662,7 @@ export function attentionBackwardHeads(dqkv: usize, dout: usize, qkv: usize, att
     const dq = dqkv + head, dk = dq + (<usize>C << 2), dv = dq + (<usize>(2 * C) << 2);
     const dy = dout + (<usize>(b * T * C + h * hs) << 2);
     const p = att + (<usize>bh * <usize>T * <usize>T << 2);
-    // dv[u] += sum over t >= u of p[t][u] dy[t]
-    for (let u0 = 0; u0 < T; u0 += 4) {
-      const diagonal = p + <usize>u0 * attRow + (<usize>u0 << 2);
-      accumulateRows(dv + <usize>u0 * qkvRow, qkvRow, diagonal, attRow, 4, dy + <usize>u0 * doutRow, doutRow, min(4, T - u0), hs, T - u0, false);
-    }
+    addTransposedLower(dv, qkvRow, p, T, dy, doutRow, hs);
     transposeHead(valuesT, values, 3 * C, T, hs);
     for (let t0 = 0; t0 < T; t0 += 4) {
       const rows = min(4, T - t0);
@@ -675,11 +671,20 @@ export function attentionBackwardHeads(dqkv: usize, dout: usize, qkv: usize, att
       for (let r = 0; r < rows; r++) scoresGradient(p + <usize>(t0 + r) * attRow, dp + (<usize>(r * padded) << 2), t0 + r + 1, scale);
       accumulateRows(dq + <usize>t0 * qkvRow, qkvRow, p + <usize>t0 * attRow, 4, attRow, keys, qkvRow, rows, hs, n, false);
     }
-    // dk[u] += sum over t >= u of ds[t][u] q[t]
-    for (let u0 = 0; u0 < T; u0 += 4) {
-      const diagonal = p + <usize>u0 * attRow + (<usize>u0 << 2);
-      accumulateRows(dk + <usize>u0 * qkvRow, qkvRow, diagonal, attRow, 4, queries + <usize>u0 * qkvRow, qkvRow, min(4, T - u0), hs, T - u0, false);
-    }
+    addTransposedLower(dk, qkvRow, p, T, queries, qkvRow, hs); // p holds ds by now
+  }
+}
+
+/**
+ * dst[u] += sum over t >= u of m[t][u] src[t] (hs floats a row, rows dstRow and srcRow bytes
+ * apart), m a T x T matrix zero above its diagonal: attention's dv = p^T dy and dk = ds^T q, four
+ * keys at a time over the queries from the first of them on.
+ */
+function addTransposedLower(dst: usize, dstRow: usize, m: usize, T: i32, src: usize, srcRow: usize, hs: i32): void {
+  const mRow = <usize>T << 2;
+  for (let u0 = 0; u0 < T; u0 += 4) {
+    const diagonal = m + <usize>u0 * mRow + (<usize>u0 << 2);
+    accumulateRows(dst + <usize>u0 * dstRow, dstRow, diagonal, mRow, 4, src + <usize>u0 * srcRow, srcRow, min(4, T - u0), hs, T - u0, false);
   }
 }
 

@@ -54,12 +54,27 @@ function shareCount(threads: number, work: number, least: number, pieces: number
   return Math.max(1, Math.min(threads, Math.floor(work / least), pieces));
 }
 
+/**
+ * For a kernel with two outputs, one split by rows and one by channels: `parts` pairs
+ * [rowStart, rowEnd, channelStart, channelEnd], either range empty where it has fewer pieces.
+ */
+function rowAndChannelShares(parts: number, rows: number, channels: number, align: number): [number, number, number, number][] {
+  const r = splitRange(rows, parts, align);
+  const c = splitRange(channels, parts, align);
+  return Array.from({ length: Math.max(r.length, c.length) }, (_, i) => [...(r[i] ?? [0, 0]), ...(c[i] ?? [0, 0])] as [number, number, number, number]);
+}
+
 export function parallelKernels(wasm: WasmBackend): ParallelKernels {
   const k = wasm.kernels;
   const pool = wasm.pool;
   const threads = pool?.threads ?? 1;
   const kernels = k as unknown as Record<string, (...args: number[]) => unknown>;
   const run = (kernel: (typeof PARALLEL_KERNELS)[number], shares: number[][]) => (shares.length === 1 ? kernels[kernel](...shares[0]) : pool!.run(kernels, kernel, shares));
+  /** An elementwise kernel on n floats, shared out by ranges of whole vectors; share(start, end): a range's arguments. */
+  const elementwise = (kernel: (typeof PARALLEL_KERNELS)[number], n: number, share: (start: number, end: number) => number[]) => {
+    const parts = shareCount(threads, n, shareThresholds.elements, n);
+    run(kernel, parts === 1 ? [share(0, n)] : splitRange(n, parts, 4).map(([start, end]) => share(start, end)));
+  };
   return {
     threads,
     matmulForward(out, inp, w, bias, N, C, OC) {
@@ -75,14 +90,7 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
       const parts = shareCount(threads, 2 * N * C * OC, shareThresholds.macs, Math.max(N, Math.ceil(OC / 4)));
       if (parts === 1) return k.matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch);
       const floats = k.matmulScratchFloats();
-      const rows = splitRange(N, parts, 4);
-      const channels = splitRange(OC, parts, 4);
-      const shares = Array.from({ length: Math.max(rows.length, channels.length) }, (_, i) => {
-        const [n0, n1] = rows[i] ?? [0, 0];
-        const [o0, o1] = channels[i] ?? [0, 0];
-        return [dinp, dw, dbias, dout, inp, w, N, C, OC, n0, n1, o0, o1, scratch + 4 * i * floats];
-      });
-      run('matmulBackwardShare', shares);
+      run('matmulBackwardShare', rowAndChannelShares(parts, N, OC, 4).map((ranges, i) => [dinp, dw, dbias, dout, inp, w, N, C, OC, ...ranges, scratch + 4 * i * floats]));
     },
     attentionForward(out, att, qkv, B, T, C, NH, scratch) {
       const parts = shareCount(threads, B * T * T * C, shareThresholds.macs, B * NH);
@@ -97,14 +105,10 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
       run('attentionBackwardHeads', splitRange(B * NH, parts).map(([a, b], i) => [dqkv, dout, qkv, att, B, T, C, NH, scratch + 4 * i * floats, a, b]));
     },
     geluForward(out, inp, n) {
-      const parts = shareCount(threads, n, shareThresholds.elements, n);
-      if (parts === 1) return k.geluForward(out, inp, n);
-      run('geluForward', splitRange(n, parts, 4).map(([a, b]) => [out + 4 * a, inp + 4 * a, b - a]));
+      elementwise('geluForward', n, (a, b) => [out + 4 * a, inp + 4 * a, b - a]);
     },
     geluBackward(dinp, inp, dout, n) {
-      const parts = shareCount(threads, n, shareThresholds.elements, n);
-      if (parts === 1) return k.geluBackward(dinp, inp, dout, n);
-      run('geluBackward', splitRange(n, parts, 4).map(([a, b]) => [dinp + 4 * a, inp + 4 * a, dout + 4 * a, b - a]));
+      elementwise('geluBackward', n, (a, b) => [dinp + 4 * a, inp + 4 * a, dout + 4 * a, b - a]);
     },
     layernormForward(out, mean, rstd, inp, w, b, N, C) {
       const parts = shareCount(threads, N * C, shareThresholds.elements, N);
@@ -114,29 +118,16 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
     layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd, N, C) {
       const parts = shareCount(threads, 2 * N * C, shareThresholds.elements, Math.max(N, C));
       if (parts === 1) return k.layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd, N, C);
-      const rows = splitRange(N, parts);
-      const channels = splitRange(C, parts);
-      const shares = Array.from({ length: Math.max(rows.length, channels.length) }, (_, i) => {
-        const [n0, n1] = rows[i] ?? [0, 0];
-        const [c0, c1] = channels[i] ?? [0, 0];
-        return [dinp, dw, db, dout, inp, w, mean, rstd, N, C, n0, n1, c0, c1];
-      });
-      run('layernormBackwardShare', shares);
+      run('layernormBackwardShare', rowAndChannelShares(parts, N, C, 1).map((ranges) => [dinp, dw, db, dout, inp, w, mean, rstd, N, C, ...ranges]));
     },
     residualForward(out, a, b, n) {
-      const parts = shareCount(threads, n, shareThresholds.elements, n);
-      if (parts === 1) return k.residualForward(out, a, b, n);
-      run('residualForward', splitRange(n, parts, 4).map(([s, e]) => [out + 4 * s, a + 4 * s, b + 4 * s, e - s]));
+      elementwise('residualForward', n, (s, e) => [out + 4 * s, a + 4 * s, b + 4 * s, e - s]);
     },
     adamw(params, grads, m, v, mask, n, ...rest) {
-      const parts = shareCount(threads, n, shareThresholds.elements, n);
-      if (parts === 1) return k.adamw(params, grads, m, v, mask, n, ...rest);
-      run('adamw', splitRange(n, parts, 4).map(([s, e]) => [params + 4 * s, grads + 4 * s, m + 4 * s, v + 4 * s, mask + s, e - s, ...rest]));
+      elementwise('adamw', n, (s, e) => [params + 4 * s, grads + 4 * s, m + 4 * s, v + 4 * s, mask + s, e - s, ...rest]);
     },
     adagrad(params, grads, sum, mask, n, ...rest) {
-      const parts = shareCount(threads, n, shareThresholds.elements, n);
-      if (parts === 1) return k.adagrad(params, grads, sum, mask, n, ...rest);
-      run('adagrad', splitRange(n, parts, 4).map(([s, e]) => [params + 4 * s, grads + 4 * s, sum + 4 * s, mask + s, e - s, ...rest]));
+      elementwise('adagrad', n, (s, e) => [params + 4 * s, grads + 4 * s, sum + 4 * s, mask + s, e - s, ...rest]);
     },
   };
 }
