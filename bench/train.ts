@@ -6,6 +6,8 @@
 //        [--backends wasm,js,tfjs-wasm,webgpu,tfjs-webgpu] [--memory-steps 1000] [--profile] [--interleave] [--out FILE]
 //        [--set layers=12,width=768,heads=12,feedForward=3072,context=1024,vocabSize=50257,headDense=0]
 // --set: sizes over the preset's (the line above is GPT-2 124M, torch_gpt.py's GPT-2 row).
+// --attention: the WebGPU engine's attention tiling as JSON (kernels/gpt/attention.ts), e.g.
+// '{"queries":32,"split":4,"block":16}' for the key-split shader where the head-split one is the default.
 // --interleave: also the step time of each form with steps of all forms alternated (vs_first: the
 // ratio to the first form's, e.g. none), the fair measure of the wavelet structure's cost.
 // On a GPU machine the PyTorch anchor (../shared/gpu/torch_gpt.py) runs in the same command.
@@ -26,6 +28,7 @@ import type { BackendModel } from '../src/backends/model.js';
 import { JsModel } from '../src/backends/js/model.js';
 import { WasmModel } from '../src/backends/wasm/model.js';
 import { WebGPUModel } from '../src/backends/webgpu/model.js';
+import type { AttentionTiling } from '../src/kernels/gpt/attention.js';
 import { DEFAULT_ADAMW } from '../src/kernels/optimizer/ref.js';
 import { medianMs } from './timing.js';
 import { tfjsAdam, tfjsTrainingStep } from './tfjs_step.js';
@@ -45,6 +48,7 @@ const sizes = Object.fromEntries(
   }),
 );
 const random = new SeededRandom(2);
+const attentionTiling = args.includes('--attention') ? (JSON.parse(option('--attention', '')) as AttentionTiling) : undefined;
 
 /** Counts the GPU memory a device holds: buffers created and not destroyed. */
 function trackBuffers(device: GPUDevice): () => { buffers: number; bytes: number } {
@@ -96,7 +100,7 @@ for (const form of forms) {
   for (const backend of backends) {
     if (backend === 'wasm' || backend === 'js' || backend === 'webgpu') {
       const engine =
-        backend === 'wasm' ? await WasmModel.create(options, wasmBuilds) : backend === 'js' ? new JsModel(options) : await WebGPUModel.create(options, gpu);
+        backend === 'wasm' ? await WasmModel.create(options, wasmBuilds) : backend === 'js' ? new JsModel(options) : await WebGPUModel.create(options, gpu, attentionTiling);
       const ms = await medianMs(backend === 'js' ? 3 : 10, engineStep(engine));
       let memory: object = {};
       if (memorySteps > 0 && backend !== 'js' && form === forms[0]) {
@@ -121,7 +125,7 @@ for (const form of forms) {
           console.error(profile.map(([k, v]) => `  ${k}: ${v.ms.toFixed(2)} ms in ${v.launches}`).join('\n'));
         }
       }
-      record(backend, ms, { ...split, ...memory });
+      record(backend, ms, { ...split, ...memory, ...(engine instanceof WebGPUModel ? { attention: engine.attentionTiling } : {}) });
       if (backend === 'webgpu') await gpu!.checkErrors();
     } else if (backend === 'tfjs-wasm' || backend === 'tfjs-webgpu') {
       await useTfjsBackend(backend === 'tfjs-wasm' ? 'wasm' : 'webgpu');
@@ -149,7 +153,7 @@ if (args.includes('--interleave') && forms.length > 1) {
       const config = presetConfig(preset, form === 'none' ? null : { form: form as WaveletStructure['form'] }, sizes);
       const layout = parameterLayout(config);
       const options = { config, layout, parameters: initialParameters(config, layout, 1), optimizer: DEFAULT_ADAMW };
-      engines.push(backend === 'wasm' ? await WasmModel.create(options, wasmBuilds) : await WebGPUModel.create(options, gpu));
+      engines.push(backend === 'wasm' ? await WasmModel.create(options, wasmBuilds) : await WebGPUModel.create(options, gpu, attentionTiling));
     }
     const T = engines[0].config.context;
     const step = async (engine: BackendModel) => {

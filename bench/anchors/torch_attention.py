@@ -5,7 +5,7 @@ import json, time
 import torch
 import torch.nn.functional as F
 
-SHAPES = {'paper': (32, 512, 128, 8), 'wide': (8, 1024, 384, 6)}
+SHAPES = {'paper': (32, 512, 128, 8), 'wide': (8, 1024, 384, 6), 'gpt2': (8, 1024, 768, 12)}
 
 
 def timed(fn, reps=20):

@@ -191,7 +191,8 @@ export async function createWebGPUBackend(): Promise<WebGPUBackend> {
       maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
       maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
     },
-    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+    // timestamp-query for --profile; subgroups for attention at large heads (kernels/gpt/attention.ts).
+    requiredFeatures: (['timestamp-query', 'subgroups'] as GPUFeatureName[]).filter((feature) => adapter.features.has(feature)),
   });
   const errors: string[] = [];
   device.addEventListener('uncapturederror', (event) => errors.push((event as GPUUncapturedErrorEvent).error.message));

@@ -112,10 +112,16 @@ export class WebGPUModel implements BackendModel {
 
   /**
    * gpu: the device to use (one is made, and destroyed with the model, when not given).
-   * attentionTiling: how attention.wgsl divides its work; the default suits most head sizes (bench/attention.ts).
+   * attentionTiling: how attention divides its work, and so which of its shaders runs; the
+   * default is chosen for the head size and the device (kernels/gpt/attention.ts, bench/attention.ts).
    */
   static async create(options: ModelOptions, gpu?: WebGPUBackend, attentionTiling?: AttentionTiling): Promise<WebGPUModel> {
     return new WebGPUModel(gpu ?? (await createWebGPUBackend()), options, !gpu, attentionTiling);
+  }
+
+  /** The attention tiling this model runs (the head-split shader's has `lanes`). */
+  get attentionTiling(): AttentionTiling {
+    return this.kernels.attention;
   }
 
   private write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {

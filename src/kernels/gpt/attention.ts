@@ -1,25 +1,79 @@
-// Specialises attention.wgsl to one model: the head size and the tiling become constants of the
-// shader, so each thread's head vectors are registers rather than dynamically indexed memory.
+// Specialises the attention shaders to one model: the head size and the tiling become constants
+// of the shader, so each invocation's head vectors are registers rather than dynamically indexed
+// memory. Two shaders compute the same thing:
+//   attention.wgsl: `split` invocations share each row's walk over the keys, each holding the
+//     row's whole head vectors. Runs on every adapter; best for small heads.
+//   attention-subgroup.wgsl: `lanes` invocations of one subgroup share each row's head vector,
+//     each holding a slice of it. Needs the `subgroups` feature; best for large heads, where whole
+//     vectors spill (bench/attention.ts).
 
 import { DEFAULT_WORKGROUP_BYTES, DEFAULT_WORKGROUP_INVOCATIONS, replaceBlock } from './specialise.js';
 
-/** How attention.wgsl divides the work (see the shader's header). */
-export interface AttentionTiling {
+/** attention.wgsl's tiling. */
+export interface KeySplitTiling {
   /** Rows (queries, or keys in the key-value pass) one workgroup owns. */
   queries: number;
-  /** Threads that share one row's walk over the other side. */
+  /** Invocations that share one row's walk over the other side. */
   split: number;
   /** Rows staged in workgroup memory per round. */
   block: number;
 }
 
+/** attention-subgroup.wgsl's tiling. */
+export interface HeadSplitTiling {
+  /** Rows one workgroup owns. */
+  queries: number;
+  /** Invocations of a subgroup that share one row's head vector: a power of two, at most the subgroup size. */
+  lanes: number;
+  /** Rows staged in workgroup memory per round. */
+  block: number;
+}
+
+/** How attention divides its work; the shader follows from the kind. */
+export type AttentionTiling = KeySplitTiling | HeadSplitTiling;
+
+export const isHeadSplit = (tiling: AttentionTiling): tiling is HeadSplitTiling => 'lanes' in tiling;
+
+/** What a device offers that the choice of tiling depends on (a GPUDevice has all of it). */
+export interface AttentionDevice {
+  features: { has(name: string): boolean };
+  limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number };
+  adapterInfo?: { subgroupMinSize?: number };
+}
 
 /**
- * The tiling used unless one is given: 32 rows a workgroup, 4 threads a row, and the largest
- * staged block that fits WebGPU's default workgroup memory; fewer rows for very large heads.
- * (Measured on an H100: bench/attention.ts.)
+ * Head sizes from which the head-split shader is chosen where the device has subgroups. On the
+ * H200 (bench/attention.ts) the key split was faster at head size 16 (0.92 ms forward and
+ * backward at the paper's shape against 1.15), the head split at 64; 32 lies between, untimed.
  */
-export function defaultAttentionTiling(headSize: number): AttentionTiling {
+const HEAD_SPLIT_FROM = 32;
+/** Lanes a row in the default head split: 2 ran GPT-2's attention fastest on the H200 (4.3 ms forward and backward against 5.8 with 4 lanes and 6.4 for the key split). */
+const HEAD_SPLIT_LANES = 2;
+
+/** Why `device` cannot run `lanes`-wide head splits, or null when it can. */
+export function headSplitUnsupported(device: AttentionDevice | undefined, lanes: number): string | null {
+  if (!device?.features.has('subgroups')) return "the device has no 'subgroups' feature";
+  const size = device.adapterInfo?.subgroupMinSize;
+  if (!size || size < lanes) return `its subgroups may have ${size ?? 'an unknown number of'} invocations, fewer than ${lanes} lanes`;
+  return null;
+}
+
+/**
+ * The tiling used unless one is given. Large heads on a device with subgroups: 64 rows a
+ * workgroup, 2 lanes a row, a staged block of 32 rows where the device's workgroup memory holds it
+ * (64 was slower on the H200).
+ * Otherwise 32 rows a workgroup, 4 threads a row, and the largest staged block that fits
+ * WebGPU's default workgroup memory; fewer rows for very large heads. (bench/attention.ts.)
+ */
+export function defaultAttentionTiling(headSize: number, device?: AttentionDevice): AttentionTiling {
+  if (headSize >= HEAD_SPLIT_FROM && device && !headSplitUnsupported(device, HEAD_SPLIT_LANES)) {
+    for (const queries of [64, 32]) {
+      for (const block of [32, 16, 8]) {
+        const tiling = { queries, lanes: HEAD_SPLIT_LANES, block };
+        if (attentionWorkgroupBytes(headSize, tiling) <= device.limits.maxComputeWorkgroupStorageSize && queries * HEAD_SPLIT_LANES <= device.limits.maxComputeInvocationsPerWorkgroup) return tiling;
+      }
+    }
+  }
   for (const queries of [32, 16, 8]) {
     for (const block of [32, 16, 8]) {
       const tiling = { queries, split: 4, block };
@@ -29,28 +83,50 @@ export function defaultAttentionTiling(headSize: number): AttentionTiling {
   throw new Error(`attention: head size ${headSize} does not fit WebGPU's ${DEFAULT_WORKGROUP_BYTES} bytes of workgroup memory; use more heads`);
 }
 
-/** Workgroup memory the shader declares, in bytes (its SHARED constant, in vec4s of 16 bytes). */
+/** Workgroup memory the shader declares, in bytes. */
 export function attentionWorkgroupBytes(headSize: number, tiling: AttentionTiling): number {
   const head4 = Math.ceil(headSize / 4);
+  if (isHeadSplit(tiling)) {
+    const row4 = tiling.lanes * Math.ceil(head4 / tiling.lanes);
+    return 16 * 2 * tiling.block * row4 + 8 * tiling.block; // two staged blocks and (lse, delta) a row
+  }
+  // One array for two phases (attention.wgsl's SHARED), in vec4s of 16 bytes.
   return 16 * Math.max(2 * tiling.block * head4 + tiling.block, tiling.queries * head4 + tiling.queries);
 }
 
-export function attentionShader(code: string, headSize: number, tiling: AttentionTiling = defaultAttentionTiling(headSize)): string {
-  const { queries, split, block } = tiling;
+/**
+ * The attention shader for `tiling`, specialised to `headSize`, after checking the tiling against
+ * `limits` (WebGPU's defaults unless given: the device's for the head-split shader).
+ */
+export function attentionShader(code: { keySplit: string; headSplit: string }, headSize: number, tiling: AttentionTiling, limits = { bytes: DEFAULT_WORKGROUP_BYTES, invocations: DEFAULT_WORKGROUP_INVOCATIONS }): string {
   const problems: string[] = [];
   if (!Number.isInteger(headSize) || headSize < 1) problems.push(`head size ${headSize} is not a positive integer`);
-  if (block % split !== 0) problems.push(`block ${block} is not a multiple of split ${split}`);
-  if (queries * split > DEFAULT_WORKGROUP_INVOCATIONS) problems.push(`${queries * split} threads a workgroup; at most ${DEFAULT_WORKGROUP_INVOCATIONS}`);
-  if (block > queries * split) problems.push(`block ${block} rows exceed the ${queries * split} threads that stage their scalars`);
+  const invocations = tiling.queries * (isHeadSplit(tiling) ? tiling.lanes : tiling.split);
+  if (invocations > limits.invocations) problems.push(`${invocations} threads a workgroup; at most ${limits.invocations}`);
+  if (isHeadSplit(tiling)) {
+    if (!Number.isInteger(Math.log2(tiling.lanes))) problems.push(`lanes ${tiling.lanes} is not a power of two`);
+    if (tiling.block > invocations) problems.push(`block ${tiling.block} rows exceed the ${invocations} threads that stage their scalars`);
+  } else {
+    if (tiling.block % tiling.split !== 0) problems.push(`block ${tiling.block} is not a multiple of split ${tiling.split}`);
+    if (tiling.block > invocations) problems.push(`block ${tiling.block} rows exceed the ${invocations} threads that stage their scalars`);
+  }
   const bytes = attentionWorkgroupBytes(headSize, tiling);
-  if (bytes > DEFAULT_WORKGROUP_BYTES) problems.push(`${bytes} bytes of workgroup memory; at most ${DEFAULT_WORKGROUP_BYTES} (a smaller block or fewer queries)`);
+  if (bytes > limits.bytes) problems.push(`${bytes} bytes of workgroup memory; at most ${limits.bytes} (a smaller block or fewer queries)`);
   if (problems.length) throw new Error(`attention: head size ${headSize}, tiling ${JSON.stringify(tiling)}: ${problems.join('; ')}`);
-  const constants = [
-    `const HEAD = ${headSize}u;`,
-    `const HEAD4 = ${Math.ceil(headSize / 4)}u;`,
-    `const QUERIES = ${queries}u;`,
-    `const SPLIT = ${split}u;`,
-    `const BLOCK = ${block}u;`,
-  ];
-  return replaceBlock('attention.wgsl', code, 'const HEAD = ', '// end of specialised constants', constants.join('\n') + '\n');
+  const head4 = Math.ceil(headSize / 4);
+  if (isHeadSplit(tiling)) {
+    const { queries, lanes, block } = tiling;
+    const constants = [
+      `const HEAD = ${headSize}u;`,
+      `const HEAD4 = ${head4}u;`,
+      `const LANES = ${lanes}u;`,
+      `const SLICE4 = ${Math.ceil(head4 / lanes)}u;`,
+      `const QUERIES = ${queries}u;`,
+      `const BLOCK = ${block}u;`,
+    ];
+    return replaceBlock('attention-subgroup.wgsl', code.headSplit, 'const HEAD = ', '// end of specialised constants', constants.join('\n') + '\n');
+  }
+  const { queries, split, block } = tiling;
+  const constants = [`const HEAD = ${headSize}u;`, `const HEAD4 = ${head4}u;`, `const QUERIES = ${queries}u;`, `const SPLIT = ${split}u;`, `const BLOCK = ${block}u;`];
+  return replaceBlock('attention.wgsl', code.keySplit, 'const HEAD = ', '// end of specialised constants', constants.join('\n') + '\n');
 }

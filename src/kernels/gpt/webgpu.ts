@@ -3,9 +3,9 @@
 // once, so that a training step is replayed by recording a list of them into one encoder.
 
 import { createBuffer } from '../../runtime/webgpu.js';
-import { attentionShader, defaultAttentionTiling, type AttentionTiling } from './attention.js';
+import { attentionShader, defaultAttentionTiling, headSplitUnsupported, isHeadSplit, type AttentionTiling } from './attention.js';
 import { MATMUL_TILINGS, matmulShader, matmulTilingLabel, type MatmulTiling } from './matmul_shader.js';
-import { attentionWgsl, crossentropyWgsl, decodeWgsl, encoderWgsl, layernormWgsl, matmulWgsl, optimizerWgsl, pointwiseWgsl, waveletLmWgsl } from '../../generated/wgsl.js';
+import { attentionSubgroupWgsl, attentionWgsl, crossentropyWgsl, decodeWgsl, encoderWgsl, layernormWgsl, matmulWgsl, optimizerWgsl, pointwiseWgsl, waveletLmWgsl } from '../../generated/wgsl.js';
 
 type Binding = 'uniform' | 'storage' | 'read-only-storage';
 const R: Binding = 'read-only-storage';
@@ -53,15 +53,19 @@ export class GptKernels {
   /** The uniform buffers of launches made and not yet released. */
   private readonly launchUniforms = new Set<GPUBuffer>();
 
-  /** How attention.wgsl is tiled for this model: its workgroups own `attention.queries` rows each. */
+  /** How attention is tiled for this model (and so which shader runs it): its workgroups own `attention.queries` rows each. */
   readonly attention: AttentionTiling;
 
   /**
-   * headSize: the model's C / NH, compiled into attention.wgsl with the tiling. matmulTilings: the
-   * specialisations of matmul.wgsl to compile (matmul.ts chooses among them per product).
+   * headSize: the model's C / NH, compiled into the attention shader with the tiling (the
+   * device's choice unless given). matmulTilings: the specialisations of matmul.wgsl to compile
+   * (matmul.ts chooses among them per product).
    */
-  constructor(readonly device: GPUDevice, headSize: number, attention: AttentionTiling = defaultAttentionTiling(headSize), readonly matmulTilings: readonly MatmulTiling[] = Object.values(MATMUL_TILINGS)) {
+  constructor(readonly device: GPUDevice, headSize: number, attention: AttentionTiling = defaultAttentionTiling(headSize, device), readonly matmulTilings: readonly MatmulTiling[] = Object.values(MATMUL_TILINGS)) {
     this.attention = attention;
+    const unsupported = isHeadSplit(attention) && headSplitUnsupported(device, attention.lanes);
+    if (unsupported) throw new Error(`attention: tiling ${JSON.stringify(attention)} splits head vectors across subgroup lanes, but ${unsupported}`);
+    const attentionLimits = isHeadSplit(attention) ? { bytes: device.limits.maxComputeWorkgroupStorageSize, invocations: device.limits.maxComputeInvocationsPerWorkgroup } : undefined;
     for (const [name, shader] of Object.entries(SHADERS) as [ShaderName, (typeof SHADERS)[ShaderName]][]) {
       const layout = device.createBindGroupLayout({
         entries: shader.bindings.map((type, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } })),
@@ -71,7 +75,7 @@ export class GptKernels {
       // [entry-point suffix, code]: matmul.wgsl once per tiling (its 'matmul' entry named by the tiling), the others once.
       const variants: [string, string][] =
         name === 'matmul' ? matmulTilings.map((t) => [` ${matmulTilingLabel(t)}`, matmulShader(shader.code, t)])
-        : name === 'attention' ? [['', attentionShader(shader.code, headSize, attention)]]
+        : name === 'attention' ? [['', attentionShader({ keySplit: shader.code, headSplit: attentionSubgroupWgsl }, headSize, attention, attentionLimits)]]
         : [['', shader.code]];
       for (const [suffix, code] of variants) {
         const module = device.createShaderModule({ code, label: name + suffix });

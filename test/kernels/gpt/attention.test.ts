@@ -1,10 +1,12 @@
-// attention.wgsl against the reference layers (src/model/ref/layers.ts): forward output and
-// log-sum-exp, and the backward's dq, dk, dv; on odd shapes (head sizes not a multiple of 4, a
-// context shorter than one staged block and one spanning several, batch 1) and on several
-// tilings, which must not change the result.
+// attention.wgsl and attention-subgroup.wgsl against the reference layers (src/model/ref/layers.ts):
+// forward output and log-sum-exp, and the backward's dq, dk, dv; on odd shapes (head sizes not a
+// multiple of 4 nor of the lanes, a context shorter than one staged block and one spanning
+// several, batch 1) and on several tilings of each shader, which must not change the result.
+// Without a tiling the device's default runs (head-split from head size 32 where the device has
+// subgroups, as SwiftShader does).
 import { test } from 'uvu';
 import { createBuffer, readBuffer } from '../../../src/runtime/webgpu.js';
-import { defaultAttentionTiling, type AttentionTiling } from '../../../src/kernels/gpt/attention.js';
+import { type AttentionTiling } from '../../../src/kernels/gpt/attention.js';
 import { attentionBackward, attentionForward, GptKernels, record } from '../../../src/kernels/gpt/webgpu.js';
 import { attentionBackward as referenceBackward, attentionForward as referenceForward } from '../../../src/kernels/gpt/ref.js';
 import { assertClose, randomArray, seededRandom, webgpuBackend } from '../../helpers.js';
@@ -25,12 +27,18 @@ const CASES: Case[] = [
   { B: 2, T: 41, C: 32, NH: 2, tiling: { queries: 16, split: 2, block: 8 } },
   { B: 1, T: 41, C: 32, NH: 2, tiling: { queries: 64, split: 1, block: 16 } },
   { B: 1, T: 41, C: 14, NH: 2, tiling: { queries: 8, split: 8, block: 64 } },
+  { B: 1, T: 33, C: 64, NH: 1, tiling: { queries: 32, split: 4, block: 16 } }, // head size 64 on the key-split shader
+  // the head-split shader
+  { B: 1, T: 5, C: 15, NH: 3, tiling: { queries: 8, lanes: 4, block: 8 } }, // head size 5: lanes past the head
+  { B: 2, T: 70, C: 64, NH: 2, tiling: { queries: 16, lanes: 4, block: 8 } }, // head size 32 over several workgroups, ragged
+  { B: 1, T: 41, C: 14, NH: 2, tiling: { queries: 16, lanes: 2, block: 32 } }, // head size 7 on 2 lanes
+  { B: 2, T: 37, C: 72, NH: 2, tiling: { queries: 64, lanes: 4, block: 16 } }, // head size 36: 9 vec4s over 4 lanes
 ];
 
 for (const { B, T, C, NH, tiling } of CASES) {
   const hs = C / NH;
-  const name = `B ${B}, T ${T}, head size ${hs}, ${NH} heads, tiling ${JSON.stringify(tiling ?? defaultAttentionTiling(hs))}`;
-  test(`attention.wgsl equals the reference, forward and backward (${name})`, async () => {
+  const name = `B ${B}, T ${T}, head size ${hs}, ${NH} heads, tiling ${tiling ? JSON.stringify(tiling) : "the device's"}`;
+  test(`attention equals the reference, forward and backward (${name})`, async () => {
     const gpu = await webgpuBackend();
     if (!gpu) return;
     const random = seededRandom(B * 1000 + T);
@@ -78,7 +86,10 @@ test('attention tilings that break WebGPU limits are refused with the reason', a
   const { throws } = await import('uvu/assert');
   throws(() => new GptKernels(gpu.device, 16, { queries: 64, split: 8, block: 32 }), /512 threads a workgroup; at most 256/);
   throws(() => new GptKernels(gpu.device, 16, { queries: 32, split: 4, block: 128 }), /bytes of workgroup memory; at most 16384/);
-  throws(() => new GptKernels(gpu.device, 400), /head size 400 does not fit WebGPU's 16384 bytes of workgroup memory; use more heads/);
+  throws(() => new GptKernels(gpu.device, 2000), /head size 2000 does not fit WebGPU's 16384 bytes of workgroup memory; use more heads/);
+  throws(() => new GptKernels(gpu.device, 64, { queries: 16, lanes: 3, block: 8 }), /lanes 3 is not a power of two/);
+  throws(() => new GptKernels(gpu.device, 64, { queries: 16, lanes: 64, block: 8 }), /splits head vectors across subgroup lanes, but its subgroups may have \d+ invocations, fewer than 64 lanes/);
+  throws(() => new GptKernels(gpu.device, 64, { queries: 128, lanes: 4, block: 8 }), /512 threads a workgroup; at most/);
 });
 
 test.run();
