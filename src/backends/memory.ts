@@ -61,8 +61,8 @@ export function formatBytes(bytes: number): string {
   return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
-/** Floats of the wasm matmul gradients' scratch (assembly/model/layers.ts matmulScratchFloats: 64 rows by 512 channels, and 64 by 8). */
-const WASM_MATMUL_SCRATCH_FLOATS = 64 * 512 + 64 * 8;
+/** Floats of the wasm matmul gradients' scratch (assembly/model/layers.ts matmulScratchFloats: 64 rows by 512 channels, 64 by 8, 64 by 4 and a 4 x 8 block). */
+const WASM_MATMUL_SCRATCH_FLOATS = 64 * 512 + 64 * 8 + 64 * 4 + 32;
 
 /** The bytes of a training step of `config` at (B, T) on `backend`, with `slots` optimizer slots a parameter. */
 export function trainingMemory(backend: BackendName, config: ModelConfig, network: Network, slots: number, B: number, T: number): TrainingMemory {
