@@ -827,6 +827,11 @@ export function geluBackward(dinp: usize, inp: usize, dout: usize, n: i32): void
   storeTail(dinp + at, f32x4.add(loadTail(dinp + at, rest), geluGradientv(loadTail(inp + at, rest), loadTail(dout + at, rest))), rest);
 }
 
+/** n floats from ptr set to zero: a gradient's buffer before its layers add into it. */
+export function zeroFloats(ptr: usize, n: i32): void {
+  memory.fill(ptr, 0, <usize>n << 2);
+}
+
 /** out = a + b (n floats). */
 export function residualForward(out: usize, a: usize, b: usize, n: i32): void {
   let i = 0;

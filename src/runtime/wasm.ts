@@ -37,6 +37,7 @@ export interface ModelWasmExports {
   geluForward(out: number, inp: number, n: number): void;
   geluBackward(dinp: number, inp: number, dout: number, n: number): void;
   residualForward(out: number, a: number, b: number, n: number): void;
+  zeroFloats(ptr: number, n: number): void;
   addScaled(dst: number, src: number, scale: number, n: number): void;
   crossEntropyForward(probs: number, logits: number, targets: number, N: number, V: number): number;
   crossEntropyBackward(dlogits: number, probs: number, targets: number, N: number, V: number): void;

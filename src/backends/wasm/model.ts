@@ -131,7 +131,7 @@ export class WasmModel implements BackendModel {
     const ctx = this.context(B, T, tokens, alloc);
     const program = buildProgram(this.network, this.training ? 'train' : 'generate', N, {
       allocate: (floats) => alloc(4 * floats),
-      clear: (ptr, floats) => () => this.module.arena.f32(ptr, floats).fill(0),
+      clear: (ptr, floats) => () => this.parallel!.zero(ptr, floats), // on every thread: some tens of MB a step
       layer: (io) => wasmLayer(io, ctx),
       logitsGradient: dlogits,
     });
@@ -162,9 +162,9 @@ export class WasmModel implements BackendModel {
     if (!this.training) throw trainingUnavailable('wasm');
     const p = this.forward(tokens, targets, B, T);
     const loss = this.loss(p);
-    const { kernels: k, arena } = this.module;
+    const k = this.module.kernels;
     const NV = B * T * this.config.vocabSize;
-    arena.f32(p.dlogits, NV).fill(0);
+    this.parallel!.zero(p.dlogits, NV);
     k.crossEntropyBackward(p.dlogits, p.probs, p.targets, B * T, this.config.vocabSize);
     k.addScaled(p.dlogits, p.dlogits, scale - 1, NV); // every gradient below is linear in dlogits
     run(p.program.backward);
@@ -174,18 +174,17 @@ export class WasmModel implements BackendModel {
   async update(lr: number): Promise<number> {
     const s = this.training;
     if (!s) throw trainingUnavailable('wasm');
-    const { kernels: k, arena } = this.module;
+    const k = this.module.kernels;
+    const par = this.parallel!;
     const a = this.options.optimizer!;
     const n = this.layout.count;
-    const grads = arena.f32(s.grads, n);
-    for (const [start, end] of this.frozen) grads.fill(0, start, end);
+    for (const [start, end] of this.frozen) par.zero(s.grads + 4 * start, end - start);
     const norm = Math.sqrt(k.sumSquares(s.grads, n));
     const scale = clipScale(norm, a.clipNorm);
     s.t++;
-    const par = this.parallel!;
     if (a.kind === 'adagrad') par.adagrad(this.params, s.grads, s.slots.sum, s.mask, n, lr, a.epsilon, a.weightDecay, scale);
     else par.adamw(this.params, s.grads, s.slots.m, s.slots.v, s.mask, n, lr, a.beta1, a.beta2, a.epsilon, a.weightDecay, 1 - a.beta1 ** s.t, 1 - a.beta2 ** s.t, scale);
-    arena.f32(s.grads, n).fill(0);
+    par.zero(s.grads, n);
     return norm;
   }
 

@@ -2,7 +2,7 @@
 // rows (and, for one row, by output channels), their gradients by rows of the input's gradient
 // and output channels of the weights', attention by (sequence, head) pairs, GELU, residual adds
 // and LayerNorm by rows (its backward also by channels for its parameters' gradients), the
-// optimizers by ranges of parameters. Each
+// optimizers and the zeroing of gradient buffers by ranges. Each
 // share is a call of the same kernel on a slice of the same buffers, and every output element is
 // computed by one thread in the order one thread computes it (assembly/model/layers.ts), so the
 // results are the same bits at any thread count. Work too small to repay a wake-up stays here.
@@ -17,7 +17,7 @@ import type { WasmBackend } from '../../runtime/wasm.js';
 export const shareThresholds = { macs: 1 << 18, elements: 1 << 13 };
 
 /** The kernels the workers are given (their indices travel in the control block). */
-export const PARALLEL_KERNELS = ['matmulForward', 'matmulBackwardShare', 'attentionForwardHeads', 'attentionBackwardHeads', 'geluForward', 'geluBackward', 'layernormForward', 'layernormBackwardShare', 'residualForward', 'adamw', 'adagrad'] as const;
+export const PARALLEL_KERNELS = ['matmulForward', 'matmulBackwardShare', 'attentionForwardHeads', 'attentionBackwardHeads', 'geluForward', 'geluBackward', 'layernormForward', 'layernormBackwardShare', 'residualForward', 'zeroFloats', 'adamw', 'adagrad'] as const;
 
 export interface ParallelKernels {
   readonly threads: number;
@@ -32,6 +32,8 @@ export interface ParallelKernels {
   layernormForward(out: number, mean: number, rstd: number, inp: number, w: number, b: number, N: number, C: number): void;
   layernormBackward(dinp: number, dw: number, db: number, dout: number, inp: number, w: number, mean: number, rstd: number, N: number, C: number): void;
   residualForward(out: number, a: number, b: number, n: number): void;
+  /** n floats at ptr set to zero (gradient buffers before a step adds into them). */
+  zero(ptr: number, n: number): void;
   /** mask: a byte a parameter. */
   adamw(params: number, grads: number, m: number, v: number, mask: number, n: number, lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, correction1: number, correction2: number, gradScale: number): void;
   adagrad(params: number, grads: number, sum: number, mask: number, n: number, lr: number, epsilon: number, weightDecay: number, gradScale: number): void;
@@ -122,6 +124,9 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
     },
     residualForward(out, a, b, n) {
       elementwise('residualForward', n, (s, e) => [out + 4 * s, a + 4 * s, b + 4 * s, e - s]);
+    },
+    zero(ptr, n) {
+      elementwise('zeroFloats', n, (s, e) => [ptr + 4 * s, e - s]);
     },
     adamw(params, grads, m, v, mask, n, ...rest) {
       elementwise('adamw', n, (s, e) => [params + 4 * s, grads + 4 * s, m + 4 * s, v + 4 * s, mask + s, e - s, ...rest]);
