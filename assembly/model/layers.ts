@@ -334,18 +334,23 @@ export function matmulBackwardWeights(dw: usize, dbias: usize, dout: usize, inp:
       let c = 0;
       for (; c + 8 <= C; c += 8) {
         const at = <usize>c << 2;
-        // inputs[k] = inp[n0 + k, c..c + 8)
-        for (let k = 0; k < rows; k++) {
-          const from = inp + <usize>(n0 + k) * rowBytes + at;
-          v128.store(inputs + (<usize>k << 5), v128.load(from));
-          v128.store(inputs + (<usize>k << 5) + 16, v128.load(from + 16));
-        }
+        packInputs(inputs, inp, rowBytes, n0, rows, at);
         // dw[oc + r, c..c + 8) += sum over n of dout[n, oc + r] inp[n, c..c + 8)
         for (let j = 0; j < channels >> 2; j++) outer4x8(dw + <usize>(oc0 + 4 * j) * rowBytes + at, rowBytes, scratch + (<usize>(j * rows) << 4), 16, 4, inputs, 32, rows);
       }
       for (let oc = oc0; oc < oc0 + channels; oc++) weightGradientTail(dw, dout, inp, oc, c, C, OC, n0, n0 + rows);
     }
     if (wholeEnd < ocEnd) lastChannelsGradient(dw, dout, inp, C, OC, wholeEnd, ocEnd, n0, rows, inputs);
+  }
+}
+
+/** inputs[k] = inp[n0 + k, c..c + 8) for k < rows, eight floats a row (at: c's byte offset). */
+@inline
+function packInputs(inputs: usize, inp: usize, rowBytes: usize, n0: i32, rows: i32, at: usize): void {
+  for (let k = 0; k < rows; k++) {
+    const from = inp + <usize>(n0 + k) * rowBytes + at;
+    v128.store(inputs + (<usize>k << 5), v128.load(from));
+    v128.store(inputs + (<usize>k << 5) + 16, v128.load(from + 16));
   }
 }
 
@@ -368,11 +373,7 @@ function lastChannelsGradient(dw: usize, dout: usize, inp: usize, C: i32, OC: i3
   let c = 0;
   for (; c + 8 <= C; c += 8) {
     const at = <usize>c << 2;
-    for (let k = 0; k < rows; k++) {
-      const from = inp + <usize>(n0 + k) * rowBytes + at;
-      v128.store(inputs + (<usize>k << 5), v128.load(from));
-      v128.store(inputs + (<usize>k << 5) + 16, v128.load(from + 16));
-    }
+    packInputs(inputs, inp, rowBytes, n0, rows, at);
     for (let r = 0; r < count; r++) {
       const row = dw + <usize>(wholeEnd + r) * rowBytes + at;
       v128.store(block + (<usize>r << 5), v128.load(row));

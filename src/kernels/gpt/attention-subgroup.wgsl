@@ -16,15 +16,7 @@
 
 enable subgroups;
 
-struct Params { B: u32, T: u32, C: u32, NH: u32 }
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;   // forward: y; backward: dqkv (+=)
-@group(0) @binding(3) var<storage, read_write> lse: array<f32>;   // (B, NH, T): forward writes, backward reads
-@group(0) @binding(4) var<storage, read> dout: array<f32>;        // backward: dy (B, T, C)
-@group(0) @binding(5) var<storage, read> y: array<f32>;           // backward: the forward's output
-@group(0) @binding(6) var<storage, read_write> delta: array<f32>; // backward: (B, NH, T)
+//! include "include/attention-io.wgsl.inc"
 
 // Specialised to the model by attentionShader() (src/kernels/gpt/attention.ts), which rewrites
 // these lines.
@@ -44,27 +36,6 @@ const LOWEST = -3.4e38;
 var<workgroup> stage_a: array<vec4<f32>, BLOCK * ROW4>;
 var<workgroup> stage_b: array<vec4<f32>, BLOCK * ROW4>;
 var<workgroup> stage_scalars: array<vec2<f32>, BLOCK>; // backward_key_value: (lse, delta) of each staged query
-
-fn at(b: u32, t: u32, h: u32, part: u32) -> u32 { return (b * p.T + t) * 3u * p.C + part * p.C + h * HEAD; }
-fn at_dy(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.C + h * HEAD; }
-fn row(b: u32, h: u32, t: u32) -> u32 { return (b * p.NH + h) * p.T + t; }
-
-// Four floats of a head vector starting at element `c4 * 4` of a row at `base`, zero past HEAD.
-fn qkv4(base: u32, c4: u32) -> vec4<f32> {
-  var v = vec4<f32>(0.0);
-  for (var i = 0u; i < 4u; i++) { if (c4 * 4u + i < HEAD) { v[i] = qkv[base + c4 * 4u + i]; } }
-  return v;
-}
-fn dout4(base: u32, c4: u32) -> vec4<f32> {
-  var v = vec4<f32>(0.0);
-  for (var i = 0u; i < 4u; i++) { if (c4 * 4u + i < HEAD) { v[i] = dout[base + c4 * 4u + i]; } }
-  return v;
-}
-fn y4(base: u32, c4: u32) -> vec4<f32> {
-  var v = vec4<f32>(0.0);
-  for (var i = 0u; i < 4u; i++) { if (c4 * 4u + i < HEAD) { v[i] = y[base + c4 * 4u + i]; } }
-  return v;
-}
 
 // Stages rows first..first+BLOCK: part_a of qkv into stage_a, part_b (or dy) into stage_b, zeros
 // past T and past the head.
