@@ -6,6 +6,8 @@
 // TF32 off). Each product is checked at 64 entries against a float64 product on the CPU. Prints JSON.
 // usage: node --import tsx bench/matmul.ts [--tilings auto,128x128/8x8/16,...] [--shapes gpt2,paper,square]
 //        [--peak-tflops 67] [--anchor FILE] [--out FILE]
+//        [--dawn-flags F,...] (Node: Dawn's instance flags, for asking what its safety costs, like
+//        enable-dawn-features=allow_unsafe_apis,disable_robustness)
 //        --list: the products as JSON lines, for the anchor's stdin:
 //        node bench/matmul.js --list | python3 bench/anchors/torch_matmul.py > torch.jsonl
 
@@ -77,6 +79,14 @@ if (anchorFile) {
   }
 }
 
+const dawnFlags = option('--dawn-flags', '');
+if (dawnFlags) {
+  // Dawn made here with the flags asked, installed where createWebGPUBackend looks first.
+  const webgpu = (await import('webgpu')) as unknown as { create(flags: string[]): GPU; globals: object };
+  Object.assign(globalThis, webgpu.globals);
+  const flags = dawnFlags.split(/,(?=[a-z-]+=)/); // flags are name=value,value...; split only before a name
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu: webgpu.create(['disable-dawn-features=timestamp_quantization', ...flags]) }, configurable: true, writable: true });
+}
 const gpu = await createWebGPUBackend();
 if (gpu.adapter.software && process.env.WAVELET_BENCH_SOFTWARE_GPU !== '1') {
   console.log(JSON.stringify({ note: `skipped: ${gpu.adapter.description} is a software adapter (WAVELET_BENCH_SOFTWARE_GPU=1 runs it anyway)` }));
@@ -192,7 +202,7 @@ const anchorInfo = [...anchors.values()][0];
 const report = {
   bench: 'matmul',
   date: new Date().toISOString(),
-  machine: { cpu: cpus()[0]?.model, gpu: gpu.adapter, node: process.versions.node, peak_tflops_fp32: peakTflops || undefined },
+  machine: { cpu: cpus()[0]?.model, gpu: gpu.adapter, node: process.versions.node, peak_tflops_fp32: peakTflops || undefined, dawn_flags: dawnFlags || undefined },
   anchor: anchorInfo ? { impl: 'torch.matmul fp32, TF32 off', torch: anchorInfo.torch, device: anchorInfo.device } : undefined,
   totals_per_layer_set: totals,
   results,

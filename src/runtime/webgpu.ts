@@ -35,10 +35,15 @@ export interface WebGPUBackend {
 
 const DEFAULT_USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
-/** A buffer of at least `bytes` (padded to 4, the copy granularity; never 0, which cannot be bound), optionally filled. */
+/** The bytes asked of createBuffer, which readBuffer copies back by default (not the padding). */
+const requestedBytes = new WeakMap<GPUBuffer, number>();
+
+/** A buffer of at least `bytes` (padded to 16, never 0, which cannot be bound), optionally filled. */
 export function createBuffer(device: GPUDevice, bytes: number, usage = DEFAULT_USAGE(), data?: ArrayBufferView): GPUBuffer {
-  const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+  // Whole vec4s, so that a shader may bind any buffer as array<vec4<f32>> (matmul.wgsl does).
+  const size = Math.max(16, Math.ceil(bytes / 16) * 16);
   const buffer = device.createBuffer({ size, usage, mappedAtCreation: Boolean(data) });
+  requestedBytes.set(buffer, Math.max(4, Math.ceil(bytes / 4) * 4));
   if (data) {
     new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     buffer.unmap();
@@ -47,7 +52,7 @@ export function createBuffer(device: GPUDevice, bytes: number, usage = DEFAULT_U
 }
 
 /** Copies `bytes` of a buffer back to the CPU as float32 (waits for the queue). */
-export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, bytes = buffer.size): Promise<Float32Array> {
+export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, bytes = requestedBytes.get(buffer) ?? buffer.size): Promise<Float32Array> {
   const encoder = device.createCommandEncoder();
   const read = recordReadBack(device, encoder, buffer, 0, bytes);
   device.queue.submit([encoder.finish()]);

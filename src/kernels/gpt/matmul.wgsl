@@ -9,6 +9,10 @@
 // THREAD_M x THREAD_N multiply-adds for every (THREAD_M + THREAD_N) / 4 loads from workgroup memory.
 // The next tiles' values are loaded from global memory into registers while the current ones are
 // multiplied (register double-buffering), so the loads' latency hides behind the arithmetic.
+// Wide loads: A and B are bound as vec4s. Where an operand's offset and its non-unit stride are
+// multiples of 4 (matmul.ts checks, and sets A_LAYOUT / B_LAYOUT), an invocation loads four
+// neighbouring values of its unit-stride axis at once: a quarter of the loads, of their address
+// arithmetic and of their bounds checks. Otherwise it loads one value at a time out of a vec4.
 // Split K: a weight gradient is a small C (out x in) over a long K (every position of the batch),
 // too few tiles to fill a GPU. Then workgroup z takes K's chunk z and writes its partial C to a
 // scratch buffer (as c, plain (M, N)), and reduce_splits sums the chunks into the real C.
@@ -21,10 +25,19 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
+
+// How an operand is loaded (pipeline constants, matmul.ts): ONE_BY_ONE, or four values at once
+// along its unit-stride axis, ALONG_K (A as (M, K) rows, B as (N, K) rows) or ALONG_MN (A stored
+// (K, M), B (K, N)).
+const ONE_BY_ONE = 0u;
+const ALONG_K = 1u;
+const ALONG_MN = 2u;
+override A_LAYOUT: u32 = ONE_BY_ONE;
+override B_LAYOUT: u32 = ONE_BY_ONE;
 
 const TILE_M = 64u;
 const TILE_N = 64u;
@@ -40,6 +53,8 @@ const GROUPS_M = THREAD_M / 4u; // an invocation's rows, in groups of 4
 const GROUPS_N = THREAD_N / 4u;
 const LOADS_A = TILE_M * DEPTH / THREADS; // values of A (and B) each invocation stages a step
 const LOADS_B = TILE_N * DEPTH / THREADS;
+const VECS_A = LOADS_A / 4u; // the same, as vec4s
+const VECS_B = LOADS_B / 4u;
 
 // [k][m / 4] and [k][n / 4]: 4 rows (columns) of one k in one vec4. With padding, where
 // neighbouring invocations stage neighbouring k (an operand whose k-stride is 1), their stores
@@ -47,24 +62,73 @@ const LOADS_B = TILE_N * DEPTH / THREADS;
 var<workgroup> tile_a: array<array<vec4<f32>, TILE_M / 4u + PAD>, DEPTH>;
 var<workgroup> tile_b: array<array<vec4<f32>, TILE_N / 4u + PAD>, DEPTH>;
 
-// Where the `flat`-th staged value of a step lies in a tile: neighbouring invocations take
+fn a_at(i: u32) -> f32 { return a[i / 4u][i % 4u]; }
+fn b_at(i: u32) -> f32 { return b[i / 4u][i % 4u]; }
+
+// Where the `flat`-th value a step stages one by one lies in a tile: neighbouring invocations take
 // neighbouring addresses, along k where the operand's k-stride is 1, else along m (or n).
 fn tile_index(flat: u32, extent: u32, k_fastest: bool) -> vec2<u32> { // (k, m or n)
   return select(vec2<u32>(flat / extent, flat % extent), vec2<u32>(flat % DEPTH, flat / DEPTH), k_fastest);
+}
+
+// Where the `flat`-th vec4 a step stages lies in a tile: (k, m or n) of its first value, with
+// neighbouring invocations on neighbouring vec4s of memory.
+fn vec_index(flat: u32, extent: u32, along_k: bool) -> vec2<u32> {
+  return select(vec2<u32>(flat / (extent / 4u), flat % (extent / 4u) * 4u), vec2<u32>(flat % (DEPTH / 4u) * 4u, flat / (DEPTH / 4u)), along_k);
+}
+
+// The `flat`-th vec4 of A's tile at row0, k0: four k of one row (ALONG_K) or four rows of one k,
+// zero past k_end (a multiple of 4 when ALONG_K: matmul.ts checks). Rows past M are left as read:
+// they reach only rows of C that are never stored, and WebGPU's robust access keeps the read inside
+// the buffer. Past k_end they would reach every row, even as NaN times zero.
+fn a_vec(row0: u32, k0: u32, k_end: u32, flat: u32) -> vec4<f32> {
+  let at = vec_index(flat, TILE_M, A_LAYOUT == ALONG_K);
+  let m = row0 + at.y;
+  let k = k0 + at.x;
+  let value = a[(p.a_offset + m * p.a_stride_m + k * p.a_stride_k) / 4u];
+  return select(vec4<f32>(), value, k < k_end);
+}
+
+fn b_vec(col0: u32, k0: u32, k_end: u32, flat: u32) -> vec4<f32> {
+  let at = vec_index(flat, TILE_N, B_LAYOUT == ALONG_K);
+  let n = col0 + at.y;
+  let k = k0 + at.x;
+  let value = b[(p.b_offset + k * p.b_stride_k + n * p.b_stride_n) / 4u];
+  return select(vec4<f32>(), value, k < k_end);
 }
 
 fn a_value(row0: u32, k0: u32, k_end: u32, flat: u32) -> f32 {
   let at = tile_index(flat, TILE_M, p.a_stride_k == 1u);
   let m = row0 + at.y;
   let k = k0 + at.x;
-  return select(0.0, a[p.a_offset + m * p.a_stride_m + k * p.a_stride_k], m < p.M && k < k_end);
+  return select(0.0, a_at(p.a_offset + m * p.a_stride_m + k * p.a_stride_k), m < p.M && k < k_end);
 }
 
 fn b_value(col0: u32, k0: u32, k_end: u32, flat: u32) -> f32 {
   let at = tile_index(flat, TILE_N, p.b_stride_n != 1u);
   let n = col0 + at.y;
   let k = k0 + at.x;
-  return select(0.0, b[p.b_offset + k * p.b_stride_k + n * p.b_stride_n], n < p.N && k < k_end);
+  return select(0.0, b_at(p.b_offset + k * p.b_stride_k + n * p.b_stride_n), n < p.N && k < k_end);
+}
+
+// A staged vec4 into its tile: four k of one row or column go to four rows of the tile (a
+// transpose), four rows or columns of one k to one vec4 of it.
+fn put_a(flat: u32, value: vec4<f32>) {
+  let at = vec_index(flat, TILE_M, A_LAYOUT == ALONG_K);
+  if (A_LAYOUT == ALONG_K) {
+    for (var i = 0u; i < 4u; i++) { tile_a[at.x + i][at.y / 4u][at.y % 4u] = value[i]; }
+  } else {
+    tile_a[at.x][at.y / 4u] = value;
+  }
+}
+
+fn put_b(flat: u32, value: vec4<f32>) {
+  let at = vec_index(flat, TILE_N, B_LAYOUT == ALONG_K);
+  if (B_LAYOUT == ALONG_K) {
+    for (var i = 0u; i < 4u; i++) { tile_b[at.x + i][at.y / 4u][at.y % 4u] = value[i]; }
+  } else {
+    tile_b[at.x][at.y / 4u] = value;
+  }
 }
 
 @compute @workgroup_size(THREADS_N, THREADS_M)
@@ -80,19 +144,47 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
   var acc: array<vec4<f32>, THREAD_M * GROUPS_N>;
   var staged_a: array<f32, LOADS_A>;
   var staged_b: array<f32, LOADS_B>;
-  for (var i = 0u; i < LOADS_A; i++) { staged_a[i] = a_value(row0, k_begin, k_end, lane + i * THREADS); }
-  for (var i = 0u; i < LOADS_B; i++) { staged_b[i] = b_value(col0, k_begin, k_end, lane + i * THREADS); }
+  var staged_a4: array<vec4<f32>, VECS_A>;
+  var staged_b4: array<vec4<f32>, VECS_B>;
+  // begin staging
+  if (A_LAYOUT == ONE_BY_ONE) {
+    for (var i = 0u; i < LOADS_A; i++) { staged_a[i] = a_value(row0, k_begin, k_end, lane + i * THREADS); }
+  } else {
+    for (var i = 0u; i < VECS_A; i++) { staged_a4[i] = a_vec(row0, k_begin, k_end, lane + i * THREADS); }
+  }
+  if (B_LAYOUT == ONE_BY_ONE) {
+    for (var i = 0u; i < LOADS_B; i++) { staged_b[i] = b_value(col0, k_begin, k_end, lane + i * THREADS); }
+  } else {
+    for (var i = 0u; i < VECS_B; i++) { staged_b4[i] = b_vec(col0, k_begin, k_end, lane + i * THREADS); }
+  }
   for (var k0 = k_begin; k0 < k_end; k0 += DEPTH) {
-    for (var i = 0u; i < LOADS_A; i++) { let at = tile_index(lane + i * THREADS, TILE_M, a_k_fastest); tile_a[at.x][at.y / 4u][at.y % 4u] = staged_a[i]; }
-    for (var i = 0u; i < LOADS_B; i++) { let at = tile_index(lane + i * THREADS, TILE_N, b_k_fastest); tile_b[at.x][at.y / 4u][at.y % 4u] = staged_b[i]; }
+    if (A_LAYOUT == ONE_BY_ONE) {
+      for (var i = 0u; i < LOADS_A; i++) { let at = tile_index(lane + i * THREADS, TILE_M, a_k_fastest); tile_a[at.x][at.y / 4u][at.y % 4u] = staged_a[i]; }
+    } else {
+      for (var i = 0u; i < VECS_A; i++) { put_a(lane + i * THREADS, staged_a4[i]); }
+    }
+    if (B_LAYOUT == ONE_BY_ONE) {
+      for (var i = 0u; i < LOADS_B; i++) { let at = tile_index(lane + i * THREADS, TILE_N, b_k_fastest); tile_b[at.x][at.y / 4u][at.y % 4u] = staged_b[i]; }
+    } else {
+      for (var i = 0u; i < VECS_B; i++) { put_b(lane + i * THREADS, staged_b4[i]); }
+    }
     workgroupBarrier();
     let next = k0 + DEPTH;
     if (next < k_end) {
-      for (var i = 0u; i < LOADS_A; i++) { staged_a[i] = a_value(row0, next, k_end, lane + i * THREADS); }
-      for (var i = 0u; i < LOADS_B; i++) { staged_b[i] = b_value(col0, next, k_end, lane + i * THREADS); }
+      if (A_LAYOUT == ONE_BY_ONE) {
+        for (var i = 0u; i < LOADS_A; i++) { staged_a[i] = a_value(row0, next, k_end, lane + i * THREADS); }
+      } else {
+        for (var i = 0u; i < VECS_A; i++) { staged_a4[i] = a_vec(row0, next, k_end, lane + i * THREADS); }
+      }
+      if (B_LAYOUT == ONE_BY_ONE) {
+        for (var i = 0u; i < LOADS_B; i++) { staged_b[i] = b_value(col0, next, k_end, lane + i * THREADS); }
+      } else {
+        for (var i = 0u; i < VECS_B; i++) { staged_b4[i] = b_vec(col0, next, k_end, lane + i * THREADS); }
+      }
     }
+    // end staging
+    // begin multiply-adds (matmul_shader.ts can write them out with constant indices)
     for (var kk = 0u; kk < DEPTH; kk++) {
-      // begin unrolled multiply-adds (matmul_shader.ts can write them out with constant indices)
       for (var g = 0u; g < GROUPS_N; g++) {
         let bv = tile_b[kk][g * THREADS_N + local.x];
         for (var r = 0u; r < GROUPS_M; r++) {
@@ -100,11 +192,11 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
           for (var i = 0u; i < 4u; i++) { acc[(r * 4u + i) * GROUPS_N + g] += av[i] * bv; }
         }
       }
-      // end unrolled multiply-adds
     }
+    // end multiply-adds
     workgroupBarrier();
   }
-  // begin unrolled stores
+  // begin stores
   for (var r = 0u; r < GROUPS_M; r++) {
     for (var i = 0u; i < 4u; i++) {
       for (var g = 0u; g < GROUPS_N; g++) {
@@ -112,7 +204,7 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
       }
     }
   }
-  // end unrolled stores
+  // end stores
 }
 
 // Four sums of row m, columns n0 .. n0 + 3 (those inside C): to C, or to the scratch when split.
@@ -139,6 +231,6 @@ fn reduce_splits(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_work
   let i = id.y * grid.x * 256u + id.x;
   if (i >= p.M * p.N) { return; }
   var sum = 0.0;
-  for (var s = 0u; s < p.splits; s++) { sum += a[s * p.M * p.N + i]; }
+  for (var s = 0u; s < p.splits; s++) { sum += a_at(s * p.M * p.N + i); }
   store(i / p.N, i % p.N, sum);
 }

@@ -17,16 +17,25 @@ export interface MatmulTiling {
 }
 
 /**
- * The tilings compiled for every model, largest first. The large one does 32 multiply-adds an
- * invocation for every 3 vec4 reads of workgroup memory (the small one 16 for 2), but needs twice
- * the rows to fill a GPU. Measured on the H200 (bench/matmul.ts, bench/matmul/): 128 x 64 with
- * 8 x 4 an invocation ran GPT-2's products fastest (about 30 TFLOP/s); 8 x 8 an invocation spilled
- * its 64 sums as loops (2 TFLOP/s), and was slower than 8 x 4 unrolled. Unrolled, the large tiling
- * does not depend on the driver's compiler choosing to unroll its loops.
+ * How matmul.wgsl loads an operand (its A_LAYOUT and B_LAYOUT): one value at a time, or four at
+ * once along K or along M (for A) or N (for B), the operand's axis of stride 1.
+ */
+export const MatmulLayout = { oneByOne: 0, alongK: 1, alongMN: 2 } as const;
+export type MatmulLayout = (typeof MatmulLayout)[keyof typeof MatmulLayout];
+
+/**
+ * The tilings compiled for every model, largest first (matmul.ts picks per product). One: tiles of
+ * 64 x 64, 128 invocations owning 8 x 4 of C each (32 multiply-adds for every 3 vec4 reads of
+ * workgroup memory), written out (unrolled) so that its sums stay in registers whatever the
+ * driver's compiler does with loops. Measured on the H200 beside five others in one command
+ * (bench/gpu_training/h200-wide/matmul-tilings.json), it ran every GPT-2 product fastest (67.4 ms
+ * for one layer's and the head's, against 76 to 88 ms), 4096^3 at 36 TFLOP/s (others 26 to 33) and
+ * the paper model's small products about as fast as the best. Tiles of 128 x 64 (the default until
+ * then) need twice the rows to fill the GPU and lost at K of 512 and less by up to 2.7x; 8 x 8 an
+ * invocation, as loops, spilled its 64 sums (2 TFLOP/s).
  */
 export const MATMUL_TILINGS = {
-  large: { tileM: 128, tileN: 64, threadM: 8, threadN: 4, depth: 16, unrolled: true },
-  small: { tileM: 64, tileN: 64, threadM: 4, threadN: 4, depth: 16 },
+  default: { tileM: 64, tileN: 64, threadM: 8, threadN: 4, depth: 16, unrolled: true },
 } as const satisfies Record<string, MatmulTiling>;
 
 
@@ -38,7 +47,9 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
   if (threadM % 4 || threadN % 4) problems.push('an invocation\'s rows and columns must be multiples of 4');
   if (tileM % threadM || tileN % threadN) problems.push('the tile must be a whole number of invocations\' parts');
   if (threads > DEFAULT_WORKGROUP_INVOCATIONS) problems.push(`${threads} invocations a workgroup; at most ${DEFAULT_WORKGROUP_INVOCATIONS}`);
-  if ((tileM * depth) % threads || (tileN * depth) % threads) problems.push(`a step's ${tileM} x ${depth} and ${depth} x ${tileN} values do not divide among ${threads} invocations`);
+  // Each invocation stages whole vec4s of both tiles (matmul.wgsl's wide loads).
+  if ((tileM * depth) % (4 * threads) || (tileN * depth) % (4 * threads)) problems.push(`a step's ${tileM} x ${depth} and ${depth} x ${tileN} values do not divide into vec4s among ${threads} invocations`);
+  if (depth % 4) problems.push(`a depth of ${depth}; it must be a multiple of 4`);
   const pad = padded ? 1 : 0;
   const bytes = 16 * depth * (tileM / 4 + pad + tileN / 4 + pad); // matmul.wgsl's two tiles
   if (bytes > DEFAULT_WORKGROUP_BYTES) problems.push(`${bytes} bytes of workgroup memory; at most ${DEFAULT_WORKGROUP_BYTES}`);
@@ -48,13 +59,18 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
   if (!unrolled) return specialised;
   // The accumulators are indexed by constants only, so that the driver's compiler keeps them in
   // registers: left as loops, 64 of them (8 x 8) were spilled on the H200 (2 TFLOP/s against 30).
+  // K's step is written out too, so that the tiles' addresses are constants past the lane's own.
   const [groupsM, groupsN] = [threadM / 4, threadN / 4];
   const accumulator = (r: number, i: number, g: number) => (r * 4 + i) * groupsN + g;
   const multiplyAdds: string[] = [];
-  for (let g = 0; g < groupsN; g++) multiplyAdds.push(`let b${g} = tile_b[kk][${g}u * THREADS_N + local.x];`);
-  for (let r = 0; r < groupsM; r++) {
-    multiplyAdds.push(`let a${r} = tile_a[kk][${r}u * THREADS_M + local.y];`);
-    for (let i = 0; i < 4; i++) for (let g = 0; g < groupsN; g++) multiplyAdds.push(`acc[${accumulator(r, i, g)}] += a${r}.${'xyzw'[i]} * b${g};`);
+  for (let kk = 0; kk < depth; kk++) {
+    const step: string[] = [];
+    for (let g = 0; g < groupsN; g++) step.push(`let b${g} = tile_b[${kk}u][${g}u * THREADS_N + local.x];`);
+    for (let r = 0; r < groupsM; r++) {
+      step.push(`let a${r} = tile_a[${kk}u][${r}u * THREADS_M + local.y];`);
+      for (let i = 0; i < 4; i++) for (let g = 0; g < groupsN; g++) step.push(`acc[${accumulator(r, i, g)}] += a${r}.${'xyzw'[i]} * b${g};`);
+    }
+    multiplyAdds.push(`{ ${step.join(' ')} }`);
   }
   const stores: string[] = [];
   for (let r = 0; r < groupsM; r++) {
@@ -63,12 +79,12 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
     }
   }
   // The one-line loops over an invocation's staged values, written out the same way.
-  const loads = { LOADS_A: (tileM * depth) / threads, LOADS_B: (tileN * depth) / threads };
-  specialised = specialised.replace(/^( *)for \(var i = 0u; i < (LOADS_[AB]); i\+\+\) \{ (.*) \}$/gm, (_, indent: string, bound: 'LOADS_A' | 'LOADS_B', body: string) =>
-    Array.from({ length: loads[bound] }, (_, i) => `${indent}{ ${body.replace(/\bi\b/g, `${i}u`)} }`).join('\n'),
+  const counts = { LOADS_A: (tileM * depth) / threads, LOADS_B: (tileN * depth) / threads, VECS_A: (tileM * depth) / threads / 4, VECS_B: (tileN * depth) / threads / 4 };
+  specialised = specialised.replace(/^( *)for \(var i = 0u; i < ((?:LOADS|VECS)_[AB]); i\+\+\) \{ (.*) \}$/gm, (_, indent: string, bound: keyof typeof counts, body: string) =>
+    Array.from({ length: counts[bound] }, (_, i) => `${indent}{ ${body.replace(/\bi\b/g, `${i}u`)} }`).join('\n'),
   );
-  specialised = replaceBlock('matmul.wgsl', specialised, '// begin unrolled multiply-adds', '// end unrolled multiply-adds', multiplyAdds.map((line) => `      ${line}\n`).join(''), true);
-  return replaceBlock('matmul.wgsl', specialised, '// begin unrolled stores', '// end unrolled stores', stores.map((line) => `  ${line}\n`).join(''), true);
+  specialised = replaceBlock('matmul.wgsl', specialised, '// begin multiply-adds', '// end multiply-adds', multiplyAdds.map((line) => `    ${line}\n`).join(''), true);
+  return replaceBlock('matmul.wgsl', specialised, '// begin stores', '// end stores', stores.map((line) => `  ${line}\n`).join(''), true);
 }
 
 /** A tiling's name in pipeline labels (and so in profiles): 128x128/8x8/16, +pad, +unroll. */

@@ -4,7 +4,7 @@
 
 import { createBuffer } from '../../runtime/webgpu.js';
 import { attentionShader, defaultAttentionTiling, headSplitUnsupported, isHeadSplit, type AttentionTiling } from './attention.js';
-import { MATMUL_TILINGS, matmulShader, matmulTilingLabel, type MatmulTiling } from './matmul_shader.js';
+import { MATMUL_TILINGS, MatmulLayout, matmulShader, matmulTilingLabel, type MatmulTiling } from './matmul_shader.js';
 import { attentionSubgroupWgsl, attentionWgsl, crossentropyWgsl, decodeWgsl, encoderWgsl, layernormWgsl, matmulWgsl, optimizerWgsl, pointwiseWgsl, waveletLmWgsl } from '../../generated/wgsl.js';
 
 type Binding = 'uniform' | 'storage' | 'read-only-storage';
@@ -47,7 +47,9 @@ export { workgroupGrid as grid } from '../../runtime/webgpu.js';
 export class GptKernels {
   private readonly layouts = new Map<ShaderName, GPUBindGroupLayout>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
-  /** A 4-byte buffer for bindings a kernel's entry point does not use. */
+  /** matmul.wgsl's module and pipeline layout for each tiling, by its label. */
+  private readonly matmulModules = new Map<string, { module: GPUShaderModule; layout: GPUPipelineLayout }>();
+  /** A small buffer for bindings a kernel's entry point does not use. */
   readonly unused: GPUBuffer;
   readonly unusedWritable: GPUBuffer;
   /** The uniform buffers of launches made and not yet released. */
@@ -80,9 +82,9 @@ export class GptKernels {
       for (const [suffix, code] of variants) {
         const module = device.createShaderModule({ code, label: name + suffix });
         for (const entryPoint of shader.entries) {
-          const key = `${name}.${entryPoint}${entryPoint === 'matmul' ? suffix : ''}`;
-          if (this.pipelines.has(key)) continue; // reduce_splits is the same in every tiling
-          this.pipelines.set(key, device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint }, label: key }));
+          // matmul's own entry is compiled per operand layout when a product first asks (matmulEntry).
+          if (name === 'matmul' && entryPoint === 'matmul') this.matmulModules.set(suffix.trim(), { module, layout: pipelineLayout });
+          else if (!this.pipelines.has(`${name}.${entryPoint}`)) this.pipelines.set(`${name}.${entryPoint}`, device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint }, label: `${name}.${entryPoint}` }));
         }
       }
     }
@@ -90,10 +92,20 @@ export class GptKernels {
     this.unusedWritable = createBuffer(device, 4);
   }
 
-  /** The matmul shader's entry point compiled for `tiling`. */
-  matmulEntry(tiling: MatmulTiling): string {
-    const entry = `matmul ${matmulTilingLabel(tiling)}`;
-    if (!this.pipelines.has(`matmul.${entry}`)) throw new Error(`matmul: tiling ${matmulTilingLabel(tiling)} was not compiled (these were: ${this.matmulTilings.map(matmulTilingLabel).join(', ')})`);
+  /**
+   * The matmul shader's entry point for `tiling`, loading A and B as `layouts` say (matmul.wgsl's
+   * A_LAYOUT and B_LAYOUT); its pipeline is compiled the first time a product asks for it.
+   */
+  matmulEntry(tiling: MatmulTiling, [aLayout, bLayout]: readonly [MatmulLayout, MatmulLayout] = [MatmulLayout.oneByOne, MatmulLayout.oneByOne]): string {
+    const label = matmulTilingLabel(tiling);
+    const compiled = this.matmulModules.get(label);
+    if (!compiled) throw new Error(`matmul: tiling ${label} was not compiled (these were: ${this.matmulTilings.map(matmulTilingLabel).join(', ')})`);
+    const entry = `matmul ${label} a${aLayout}b${bLayout}`;
+    const key = `matmul.${entry}`;
+    if (!this.pipelines.has(key)) {
+      const compute = { module: compiled.module, entryPoint: 'matmul', constants: { A_LAYOUT: aLayout, B_LAYOUT: bLayout } };
+      this.pipelines.set(key, this.device.createComputePipeline({ layout: compiled.layout, compute, label: key }));
+    }
     return entry;
   }
 
@@ -109,7 +121,9 @@ export class GptKernels {
       layout: this.layouts.get(shader)!,
       entries: [uniformBuffer, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
-    return { pipeline: this.pipelines.get(`${shader}.${entry}`)!, group, workgroups, uniforms: uniformBuffer };
+    const pipeline = this.pipelines.get(`${shader}.${entry}`);
+    if (!pipeline) throw new Error(`${shader}: no entry point '${entry}' was compiled`);
+    return { pipeline, group, workgroups, uniforms: uniformBuffer };
   }
 
   /** Frees the uniform buffers of launches this made (others' steps are left alone). */
