@@ -16,7 +16,7 @@ timeout 100 python3 torch_gpt.py > "$out/torch_paper.jsonl"
 LAYERS=6 EMBD=384 FF=1536 HEADS=6 CTX=512 VOCAB=256 HEAD_DENSE=0 BATCH=16 timeout 100 python3 torch_gpt.py > "$out/torch_6x384.jsonl"
 LAYERS=12 EMBD=768 FF=3072 HEADS=12 CTX=1024 VOCAB=50257 HEAD_DENSE=0 BATCH=8 timeout 150 python3 torch_gpt.py > "$out/torch_gpt2.jsonl"
 node matmul.mjs --list | python3 torch_matmul.py > "$out/torch_matmul.jsonl"
-timeout 150 node matmul.mjs --tilings auto,64x64/4x4/16 --anchor "$out/torch_matmul.jsonl" --peak-tflops 67 --out "$out/matmul.json" 2> "$out/matmul.log"
+timeout 150 node matmul.mjs --tilings auto,128x64/8x4/16+unroll --anchor "$out/torch_matmul.jsonl" --peak-tflops 67 --out "$out/matmul.json" 2> "$out/matmul.log"
 declare -A models=(
   [paper-text8]="--preset paper-text8 --batch 32"
   [6x384]="--preset paper-text8 --set layers=6,width=384,heads=6,feedForward=1536,vocabSize=256,headDense=0 --batch 16"
