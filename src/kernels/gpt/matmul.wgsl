@@ -146,7 +146,6 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
   var staged_b: array<f32, LOADS_B>;
   var staged_a4: array<vec4<f32>, VECS_A>;
   var staged_b4: array<vec4<f32>, VECS_B>;
-  // begin staging
   if (A_LAYOUT == ONE_BY_ONE) {
     for (var i = 0u; i < LOADS_A; i++) { staged_a[i] = a_value(row0, k_begin, k_end, lane + i * THREADS); }
   } else {
@@ -182,7 +181,6 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
         for (var i = 0u; i < VECS_B; i++) { staged_b4[i] = b_vec(col0, next, k_end, lane + i * THREADS); }
       }
     }
-    // end staging
     // begin multiply-adds (matmul_shader.ts can write them out with constant indices)
     for (var kk = 0u; kk < DEPTH; kk++) {
       for (var g = 0u; g < GROUPS_N; g++) {

@@ -4,7 +4,7 @@
 
 import { createBuffer } from '../../runtime/webgpu.js';
 import { attentionShader, defaultAttentionTiling, headSplitUnsupported, isHeadSplit, type AttentionTiling } from './attention.js';
-import { MATMUL_TILINGS, MatmulLayout, matmulShader, matmulTilingLabel, type MatmulTiling } from './matmul_shader.js';
+import { MATMUL_TILINGS, matmulShader, matmulTilingLabel, type MatmulLayout, type MatmulTiling } from './matmul_shader.js';
 import { attentionSubgroupWgsl, attentionWgsl, crossentropyWgsl, decodeWgsl, encoderWgsl, layernormWgsl, matmulWgsl, optimizerWgsl, pointwiseWgsl, waveletLmWgsl } from '../../generated/wgsl.js';
 
 type Binding = 'uniform' | 'storage' | 'read-only-storage';
@@ -96,7 +96,7 @@ export class GptKernels {
    * The matmul shader's entry point for `tiling`, loading A and B as `layouts` say (matmul.wgsl's
    * A_LAYOUT and B_LAYOUT); its pipeline is compiled the first time a product asks for it.
    */
-  matmulEntry(tiling: MatmulTiling, [aLayout, bLayout]: readonly [MatmulLayout, MatmulLayout] = [MatmulLayout.oneByOne, MatmulLayout.oneByOne]): string {
+  matmulEntry(tiling: MatmulTiling, [aLayout, bLayout]: readonly [MatmulLayout, MatmulLayout]): string {
     const label = matmulTilingLabel(tiling);
     const compiled = this.matmulModules.get(label);
     if (!compiled) throw new Error(`matmul: tiling ${label} was not compiled (these were: ${this.matmulTilings.map(matmulTilingLabel).join(', ')})`);
