@@ -26,53 +26,104 @@ fn at(b: u32, i: u32, c: u32) -> u32 {
   return (b * params.time + t) * params.channels + c;
 }
 
-// One invocation per output element: x = channel, y = virtual time, z = batch.
-@compute @workgroup_size(64)
-fn convolve(@builtin(global_invocation_id) id: vec3<u32>) {
-  let c = id.x;
-  let i = id.y;
-  let b = id.z;
-  if (c >= params.channels) { return; }
+// A workgroup of the learnable kernels: 128 invocations, each owning four outputs (times of
+// `convolve`, lags of `tap_gradient`) 128 apart, so that one staged value read by an invocation
+// serves four multiply-adds; and STAGE values of the other axis (lags of `convolve`, times of
+// `tap_gradient`) through workgroup memory a round. An invocation's four sums are one vec4.
+const THREADS = 128u;
+const SPAN = 512u;  // 4 * THREADS: the outputs a workgroup owns
+const STAGE = 128u;
+var<workgroup> staged_x: array<f32, 640>;   // SPAN + STAGE: x over the round's reach, zero outside 0..T
+var<workgroup> staged_row: array<f32, 128>; // STAGE: the round's taps (convolve) or dy (tap_gradient)
+
+// A workgroup for each (channel, block of SPAN times, batch row). A channel's window and taps pass
+// through workgroup memory STAGE lags a round, and each output's taps run in the order of k, as the
+// reference adds them. (One invocation an output, looping over its window in global memory, was
+// latency-bound: +43 % on a paper-model step, its 512-tap channels sharing warps with 2-tap ones.)
+@compute @workgroup_size(THREADS)
+fn convolve(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let c = group.x;
+  let first = group.y * SPAN;
+  let b = group.z;
   let f = windows[c];
   if (f == 0u) {
-    output[at(b, i, c)] = input[at(b, i, c)];
+    for (var i = first + lane; i < min(first + SPAN, params.time); i += THREADS) { output[at(b, i, c)] = input[at(b, i, c)]; }
     return;
   }
   let h = tap_offsets[c];
-  let taken = min(f, i + 1u);
-  var acc = 0.0;
-  for (var k = 0u; k < taken; k++) { acc += taps[h + k] * input[at(b, i - k, c)]; }
-  output[at(b, i, c)] = acc;
+  let reach = min(f, first + SPAN); // lags past this reach before t = 0 for every output here
+  var acc = vec4<f32>(0.0); // the outputs first + lane + r * THREADS, r < 4
+  for (var k0 = 0u; k0 < reach; k0 += STAGE) {
+    // staged_x[j] = x[first - k0 - (STAGE - 1) + j]
+    for (var j = lane; j < SPAN + STAGE; j += THREADS) {
+      let t = i32(first) - i32(k0) - i32(STAGE - 1u) + i32(j);
+      var value = 0.0;
+      if (t >= 0 && t < i32(params.time)) { value = input[at(b, u32(t), c)]; }
+      staged_x[j] = value;
+    }
+    var tap = 0.0;
+    if (k0 + lane < f) { tap = taps[h + k0 + lane]; }
+    staged_row[lane] = tap;
+    workgroupBarrier();
+    // x[first + lane + r * THREADS - k0 - k] = staged_x[lane + r * THREADS + STAGE - 1 - k]
+    for (var k = 0u; k < STAGE; k++) {
+      let j = lane + STAGE - 1u - k;
+      acc += staged_row[k] * vec4<f32>(staged_x[j], staged_x[j + THREADS], staged_x[j + 2u * THREADS], staged_x[j + 3u * THREADS]);
+    }
+    workgroupBarrier();
+  }
+  for (var r = 0u; r < 4u; r++) {
+    let i = first + lane + r * THREADS;
+    if (i < params.time) { output[at(b, i, c)] = acc[r]; }
+  }
 }
 
-const GRADIENT_CHANNELS = 32u; // neighbouring channels of a workgroup: a warp's loads are one 128-byte line
-const GRADIENT_LANES = 8u;     // threads that share one (channel, lag), striding over the batch
-var<workgroup> partial: array<f32, 256>; // GRADIENT_CHANNELS * GRADIENT_LANES
-
-// dh_c[k] = sum_{b, t >= k} dy[t, c] x[t - k, c]. A workgroup takes 32 neighbouring channels at
-// one lag k (grid: x = block of channels, y = k); each channel's 8 lanes take every 8th batch
-// row, and their sums meet in workgroup memory. (One workgroup a tap, striding over (b, t) along
-// one channel, read memory 32 times over and cost the learnable form a third of a step.)
-@compute @workgroup_size(32, 8)
-fn tap_gradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
-  let c = group.x * GRADIENT_CHANNELS + local.x;
-  let k = group.y;
-  var has_tap = false;
-  if (c < params.channels) { has_tap = k < windows[c]; }
-  var acc = 0.0;
-  if (has_tap) {
-    for (var b = local.y; b < params.batch; b += GRADIENT_LANES) {
-      let row = b * params.time;
-      for (var t = k; t < params.time; t++) {
-        acc += upstream[(row + t) * params.channels + c] * input[(row + t - k) * params.channels + c];
+// Batch row b's part of dh_c[k] = sum_{b, t >= k} dy[t, c] x[t - k, c], summed over t in order,
+// into output[b * tap_count + tap_offsets[c] + k]; tap_gradient_total sums the rows. A workgroup
+// for each (channel, block of SPAN lags, batch row); rounds of STAGE times pass through workgroup
+// memory, dy read once for all the workgroup's lags. (One workgroup looping over the batch left
+// most of the GPU idle: 85 workgroups for the paper model, 0.22 ms a layer.)
+@compute @workgroup_size(THREADS)
+fn tap_gradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let c = group.x;
+  let first_lag = group.y * SPAN;
+  let b = group.z;
+  let f = windows[c];
+  if (first_lag >= f) { return; }
+  var acc = vec4<f32>(0.0); // the lags first_lag + lane + r * THREADS, r < 4
+  for (var t0 = first_lag; t0 < params.time; t0 += STAGE) {
+    var dy = 0.0;
+    if (t0 + lane < params.time) { dy = upstream[(b * params.time + t0 + lane) * params.channels + c]; }
+    staged_row[lane] = dy;
+    // staged_x[j] = x[t0 - first_lag - (SPAN - 1) + j]
+    for (var j = lane; j < SPAN + STAGE; j += THREADS) {
+      let t = i32(t0) - i32(first_lag) - i32(SPAN - 1u) + i32(j);
+      var value = 0.0;
+      if (t >= 0 && t < i32(params.time)) { value = input[(b * params.time + u32(t)) * params.channels + c]; }
+      staged_x[j] = value;
+    }
+    workgroupBarrier();
+    if (first_lag + lane < f) { // lags of this invocation in the window (the warp's last ones skip)
+      // x[t0 + tt - (first_lag + lane + r * THREADS)] = staged_x[tt + SPAN - 1 - lane - r * THREADS]
+      for (var tt = 0u; tt < STAGE; tt++) {
+        let j = tt + SPAN - 1u - lane;
+        acc += staged_row[tt] * vec4<f32>(staged_x[j], staged_x[j - THREADS], staged_x[j - 2u * THREADS], staged_x[j - 3u * THREADS]);
       }
     }
+    workgroupBarrier();
   }
-  partial[local.y * GRADIENT_CHANNELS + local.x] = acc;
-  workgroupBarrier();
-  if (has_tap && local.y == 0u) {
-    var sum = 0.0;
-    for (var i = 0u; i < GRADIENT_LANES; i++) { sum += partial[i * GRADIENT_CHANNELS + local.x]; }
-    output[tap_offsets[c] + k] = sum;
+  for (var r = 0u; r < 4u; r++) {
+    let k = first_lag + lane + r * THREADS;
+    if (k < f) { output[b * params.tap_count + tap_offsets[c] + k] = acc[r]; }
   }
+}
+
+// dTaps[j] = the sum of tap_gradient's batch rows (input), in the order of the rows.
+@compute @workgroup_size(256)
+fn tap_gradient_total(@builtin(global_invocation_id) id: vec3<u32>) {
+  let j = id.x;
+  if (j >= params.tap_count) { return; }
+  var sum = 0.0;
+  for (var b = 0u; b < params.batch; b++) { sum += input[b * params.tap_count + j]; }
+  output[j] = sum;
 }

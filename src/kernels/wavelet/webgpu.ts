@@ -18,6 +18,8 @@ export function streamingChunk(shape: ActivationShape): number {
   return Math.min(64, Math.max(8, 2 ** Math.floor(Math.log2(Math.max(1, elements / 2 ** 18)))));
 }
 const WORKGROUP = 64;
+/** learnable.wgsl's SPAN: the times of a convolve workgroup, the lags of a tap_gradient one. */
+const LEARNABLE_SPAN = 512;
 
 const STORAGE = 'storage' as const;
 const READ_ONLY = 'read-only-storage' as const;
@@ -61,12 +63,13 @@ export class WebGPUWaveletOp {
   /** options.chunk fixes the streaming chunk (tests, tuning); by default streamingChunk(shape). */
   constructor(readonly device: GPUDevice, readonly plan: WaveletPlan, private readonly options: { chunk?: number } = {}) {
     const learnable = plan.form === 'learnable';
+    if (learnable && plan.channels > 65535) throw new Error(`wavelet op on WebGPU: ${plan.channels} channels for the learnable form; at most 65535 (a workgroup a channel in one grid dimension)`);
     this.bindLayout = learnable
       ? layout(device, ['uniform', READ_ONLY, READ_ONLY, STORAGE, READ_ONLY, READ_ONLY, READ_ONLY])
       : layout(device, ['uniform', READ_ONLY, STORAGE, READ_ONLY, READ_ONLY, STORAGE]);
     const module = device.createShaderModule({ code: learnable ? learnableWgsl : streamingWgsl });
     const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [this.bindLayout] });
-    for (const entryPoint of learnable ? ['convolve', 'tap_gradient'] : ['summarize', 'run_chunk']) {
+    for (const entryPoint of learnable ? ['convolve', 'tap_gradient', 'tap_gradient_total'] : ['summarize', 'run_chunk']) {
       this.pipelines[entryPoint] = device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint }, label: `wavelet.${entryPoint}` });
     }
     this.windows = createBuffer(device, 4 * plan.channels, undefined, Uint32Array.from(plan.windows));
@@ -74,7 +77,6 @@ export class WebGPUWaveletOp {
     this.tapOffsets = createBuffer(device, 4 * (plan.channels + 1), undefined, Uint32Array.from(plan.tapOffsets));
     this.placeholder = createBuffer(device, 4);
     this.maxWindow = plan.windows.reduce((a, b) => Math.max(a, b), 0);
-    if (this.maxWindow > 65535) throw new Error(`wavelet op on WebGPU: window ${this.maxWindow}; at most 65535 (one workgroup row a lag)`);
   }
 
   private uniform(values: number[]): GPUBuffer {
@@ -125,15 +127,20 @@ export class WebGPUWaveletOp {
 
   /**
    * The launches of encodeTapGradient, bind groups made once, for a caller that records them
-   * among its own in one compute pass (the training engine).
+   * among its own in one compute pass (the training engine). `summaries`: scratch of
+   * summaryFloats(shape) floats for the batch rows' partial sums, as filterLaunches takes it.
    */
-  tapGradientLaunches(shape: ActivationShape, x: GPUBuffer, dy: GPUBuffer, taps: GPUBuffer, dTaps: GPUBuffer): WaveletLaunch[] {
-    if (this.plan.tapCount === 0) return [];
+  tapGradientLaunches(shape: ActivationShape, x: GPUBuffer, dy: GPUBuffer, taps: GPUBuffer, dTaps: GPUBuffer, summaries?: GPUBuffer): WaveletLaunch[] {
+    const { tapCount } = this.plan;
+    if (tapCount === 0) return [];
     const { batch, time, channels } = shape;
-    const uniforms = this.uniform([batch, time, channels, this.plan.tapCount, 0, 0, 0, 0]);
-    const group = this.bind([uniforms, x, dy, dTaps, this.windows, this.tapOffsets, taps]);
-    // learnable.wgsl's tap_gradient: a workgroup for each block of 32 channels and each lag
-    return [{ pipeline: this.pipelines.tap_gradient, group, workgroups: [Math.ceil(channels / 32), this.maxWindow, 1], uniforms }];
+    const partials = summaries ?? this.summaryBuffer(this.summaryFloats(shape));
+    const uniforms = this.uniform([batch, time, channels, tapCount, 0, 0, 0, 0]);
+    return [
+      // learnable.wgsl's tap_gradient: a workgroup for each channel, block of SPAN lags and batch row
+      { pipeline: this.pipelines.tap_gradient, group: this.bind([uniforms, x, dy, partials, this.windows, this.tapOffsets, taps]), workgroups: [channels, Math.ceil(this.maxWindow / LEARNABLE_SPAN), batch], uniforms },
+      { pipeline: this.pipelines.tap_gradient_total, group: this.bind([uniforms, partials, this.placeholder, dTaps, this.windows, this.tapOffsets, taps]), workgroups: [Math.ceil(tapCount / 256), 1, 1], uniforms },
+    ];
   }
 
   /**
@@ -148,7 +155,8 @@ export class WebGPUWaveletOp {
     if (this.plan.form === 'learnable') {
       const uniforms = this.uniform([batch, time, channels, this.plan.tapCount, +reverse, 0, 0, 0]);
       const group = this.bind([uniforms, input, this.placeholder, output, this.windows, this.tapOffsets, taps!]);
-      return [{ pipeline: this.pipelines.convolve, group, workgroups: [columns, time, batch], uniforms }];
+      // learnable.wgsl's convolve: a workgroup for each channel, block of SPAN times and batch row
+      return [{ pipeline: this.pipelines.convolve, group, workgroups: [channels, Math.ceil(time / LEARNABLE_SPAN), batch], uniforms }];
     }
     const chunk = this.chunkFor(shape);
     const chunks = Math.ceil(time / chunk);
@@ -161,9 +169,12 @@ export class WebGPUWaveletOp {
     ];
   }
 
-  /** Scratch floats the streaming forms need for `shape` (filterLaunches' summaries). */
+  /**
+   * Scratch floats the op needs for `shape`: the streaming forms' chunk summaries (filterLaunches),
+   * the learnable form's batch rows' partial tap gradients (tapGradientLaunches).
+   */
   summaryFloats(shape: ActivationShape): number {
-    return this.plan.form === 'learnable' ? 0 : shape.batch * Math.ceil(shape.time / this.chunkFor(shape)) * shape.channels;
+    return this.plan.form === 'learnable' ? shape.batch * this.plan.tapCount : shape.batch * Math.ceil(shape.time / this.chunkFor(shape)) * shape.channels;
   }
 
   private chunkFor(shape: ActivationShape): number {
