@@ -43,7 +43,12 @@ const start = async ({ module, memory, control, shares, index, names }) => {
   for (;;) {
     // the next section usually comes within microseconds: look for it a while before sleeping
     for (let spin = 0; spin < ${SPINS} && Atomics.load(ctl, ${GENERATION}) === seen; spin++);
-    Atomics.wait(ctl, ${GENERATION}, seen);
+    // Waking is no proof of a new section: run() bumps GENERATION, then notifies, and a worker
+    // that found the bump while spinning may have run its share and be asleep again when that
+    // notify lands. Taking it for a section ran the old share twice and counted it done twice,
+    // so the next section returned before a worker had finished: at 6 threads on 2 cores, one
+    // training step in some hundreds gave other gradients than one thread did.
+    while (Atomics.load(ctl, ${GENERATION}) === seen) Atomics.wait(ctl, ${GENERATION}, seen);
     seen = Atomics.load(ctl, ${GENERATION});
     if (Atomics.load(ctl, ${STOP})) break;
     const count = args[0];

@@ -7,7 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { WasmModel } from '../../src/backends/wasm/model.js';
-import { shareThresholds, splitRange } from '../../src/backends/wasm/parallel.js';
+import { PARALLEL_KERNELS, parallelKernels, shareThresholds, splitRange } from '../../src/backends/wasm/parallel.js';
+import { createThreadedWasmBackend } from '../../src/runtime/wasm.js';
 import { DEFAULT_ADAMW } from '../../src/kernels/optimizer/ref.js';
 import { checkConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
@@ -75,6 +76,43 @@ for (const [name, config, build] of [
     }
   });
 }
+
+test('threads: a wake-up that comes after its section has run does not run that section again', async () => {
+  // run() bumps the generation, then notifies; a worker that found the bump while spinning can
+  // have run its share and be asleep again when that notify lands. Here the late notify is sent
+  // by hand while the workers sleep, after a section that accumulates (GELU's backward adds into
+  // dinp): running it again would change dinp, and counting it done twice would let the next
+  // section return before its workers finish.
+  const saved = { ...shareThresholds };
+  shareThresholds.elements = 1;
+  const wasm = await createThreadedWasmBackend(3, PARALLEL_KERNELS, threadsSource);
+  try {
+    const n = 301;
+    const random = new SeededRandom(5);
+    const [dinp, inp, dout, out] = [0, 1, 2, 3].map(() => wasm.arena.alloc(4 * n));
+    wasm.arena.f32(inp, n).set(Float32Array.from({ length: n }, () => random.normal()));
+    wasm.arena.f32(dout, n).set(Float32Array.from({ length: n }, () => random.normal()));
+    wasm.arena.f32(dinp, n).fill(0);
+    const par = parallelKernels(wasm);
+    par.geluBackward(dinp, inp, dout, n);
+    const once = Float32Array.from(wasm.arena.f32(dinp, n));
+    assert.ok(once.some((v) => v !== 0));
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    await sleep(200); // the workers stop spinning and sleep in Atomics.wait
+    const control = (wasm.pool as unknown as { control: Int32Array }).control; // the generation is its first int
+    assert.ok(Atomics.notify(control, 0) > 0, 'no worker was asleep to wake');
+    await sleep(200);
+    assert.equal(Array.from(wasm.arena.f32(dinp, n)), Array.from(once), 'a worker ran its GELU share again');
+    wasm.arena.f32(out, n).fill(-1);
+    par.residualForward(out, inp, dout, n);
+    const sums = wasm.arena.f32(out, n);
+    const [a, b] = [wasm.arena.f32(inp, n), wasm.arena.f32(dout, n)];
+    for (let i = 0; i < n; i++) assert.is(sums[i], Math.fround(a[i] + b[i]), `out[${i}] when the next section returned`);
+  } finally {
+    wasm.pool!.dispose();
+    Object.assign(shareThresholds, saved);
+  }
+});
 
 test('threads: a count that is not a positive integer is refused by name', async () => {
   const config = checkConfig({ vocabSize: 5, context: 4, layers: 1, width: 8, heads: 2, feedForward: 8, headDense: 0, wavelet: null });
