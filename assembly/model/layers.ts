@@ -111,16 +111,50 @@ export function layernormBackwardShare(dinp: usize, dw: usize, db: usize, dout: 
       setF(di, c, f(di, c) + s * (dnorm - dnormMean - norm * dnormNormMean));
     }
   }
-  if (cEnd <= cStart) return;
-  for (let n = 0; n < N; n++) {
-    const x = inp + (<usize>(n * C) << 2);
-    const d = dout + (<usize>(n * C) << 2);
-    const m = f(mean, n);
-    const s = f(rstd, n);
-    for (let c = cStart; c < cEnd; c++) {
-      setF(db, c, f(db, c) + f(d, c));
-      setF(dw, c, f(dw, c) + (f(x, c) - m) * s * f(d, c));
+  // dw and db a block of 16 channels at a time, summed over the rows in registers and stored once:
+  // adding into memory row by row made two threads whose channels share a cache line pass it back
+  // and forth N times (16 threads on the paper's model: 59 ms a step against 8 at 8 threads).
+  let c0 = cStart;
+  for (; c0 + 16 <= cEnd; c0 += 16) {
+    const at = <usize>c0 << 2;
+    let w0 = v128.load(dw + at), w1 = v128.load(dw + at + 16), w2 = v128.load(dw + at + 32), w3 = v128.load(dw + at + 48);
+    let b0 = v128.load(db + at), b1 = v128.load(db + at + 16), b2 = v128.load(db + at + 32), b3 = v128.load(db + at + 48);
+    for (let n = 0; n < N; n++) {
+      const x = inp + (<usize>(n * C) << 2) + at;
+      const d = dout + (<usize>(n * C) << 2) + at;
+      const m = f32x4.splat(f(mean, n));
+      const s = f32x4.splat(f(rstd, n));
+      const d0 = v128.load(d), d1 = v128.load(d + 16), d2 = v128.load(d + 32), d3 = v128.load(d + 48);
+      b0 = f32x4.add(b0, d0);
+      b1 = f32x4.add(b1, d1);
+      b2 = f32x4.add(b2, d2);
+      b3 = f32x4.add(b3, d3);
+      // (x - m) * s * d, rounded as the scalar tail below rounds it
+      w0 = f32x4.add(w0, f32x4.mul(f32x4.mul(f32x4.sub(v128.load(x), m), s), d0));
+      w1 = f32x4.add(w1, f32x4.mul(f32x4.mul(f32x4.sub(v128.load(x + 16), m), s), d1));
+      w2 = f32x4.add(w2, f32x4.mul(f32x4.mul(f32x4.sub(v128.load(x + 32), m), s), d2));
+      w3 = f32x4.add(w3, f32x4.mul(f32x4.mul(f32x4.sub(v128.load(x + 48), m), s), d3));
     }
+    v128.store(dw + at, w0);
+    v128.store(dw + at + 16, w1);
+    v128.store(dw + at + 32, w2);
+    v128.store(dw + at + 48, w3);
+    v128.store(db + at, b0);
+    v128.store(db + at + 16, b1);
+    v128.store(db + at + 32, b2);
+    v128.store(db + at + 48, b3);
+  }
+  for (let c = c0; c < cEnd; c++) {
+    let sw = f(dw, c);
+    let sb = f(db, c);
+    for (let n = 0; n < N; n++) {
+      const at = <usize>(n * C + c) << 2;
+      const d = load<f32>(dout + at);
+      sb += d;
+      sw += (load<f32>(inp + at) - f(mean, n)) * f(rstd, n) * d;
+    }
+    setF(dw, c, sw);
+    setF(db, c, sb);
   }
 }
 
