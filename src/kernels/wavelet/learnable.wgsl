@@ -36,6 +36,17 @@ const STAGE = 128u;
 var<workgroup> staged_x: array<f32, 640>;   // SPAN + STAGE: x over the round's reach, zero outside 0..T
 var<workgroup> staged_row: array<f32, 128>; // STAGE: the round's taps (convolve) or dy (tap_gradient)
 
+// staged_x[j] = x[start + j] (times as at() reads them: reversed for dL/dx), zero outside 0..T;
+// the workgroup's invocations take every THREADS-th j.
+fn stage_input(b: u32, c: u32, start: i32, lane: u32) {
+  for (var j = lane; j < SPAN + STAGE; j += THREADS) {
+    let t = start + i32(j);
+    var value = 0.0;
+    if (t >= 0 && t < i32(params.time)) { value = input[at(b, u32(t), c)]; }
+    staged_x[j] = value;
+  }
+}
+
 // A workgroup for each (channel, block of SPAN times, batch row). A channel's window and taps pass
 // through workgroup memory STAGE lags a round, and each output's taps run in the order of k, as the
 // reference adds them. (One invocation an output, looping over its window in global memory, was
@@ -55,13 +66,7 @@ fn convolve(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_i
   let reach = min(f, first + SPAN); // lags past this reach before t = 0 for every output here
   var acc = vec4<f32>(0.0); // the outputs first + lane + r * THREADS, r < 4
   for (var k0 = 0u; k0 < reach; k0 += STAGE) {
-    // staged_x[j] = x[first - k0 - (STAGE - 1) + j]
-    for (var j = lane; j < SPAN + STAGE; j += THREADS) {
-      let t = i32(first) - i32(k0) - i32(STAGE - 1u) + i32(j);
-      var value = 0.0;
-      if (t >= 0 && t < i32(params.time)) { value = input[at(b, u32(t), c)]; }
-      staged_x[j] = value;
-    }
+    stage_input(b, c, i32(first) - i32(k0) - i32(STAGE - 1u), lane);
     var tap = 0.0;
     if (k0 + lane < f) { tap = taps[h + k0 + lane]; }
     staged_row[lane] = tap;
@@ -96,13 +101,7 @@ fn tap_gradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocati
     var dy = 0.0;
     if (t0 + lane < params.time) { dy = upstream[(b * params.time + t0 + lane) * params.channels + c]; }
     staged_row[lane] = dy;
-    // staged_x[j] = x[t0 - first_lag - (SPAN - 1) + j]
-    for (var j = lane; j < SPAN + STAGE; j += THREADS) {
-      let t = i32(t0) - i32(first_lag) - i32(SPAN - 1u) + i32(j);
-      var value = 0.0;
-      if (t >= 0 && t < i32(params.time)) { value = input[(b * params.time + u32(t)) * params.channels + c]; }
-      staged_x[j] = value;
-    }
+    stage_input(b, c, i32(t0) - i32(first_lag) - i32(SPAN - 1u), lane);
     workgroupBarrier();
     if (first_lag + lane < f) { // lags of this invocation in the window (the warp's last ones skip)
       // x[t0 + tt - (first_lag + lane + r * THREADS)] = staged_x[tt + SPAN - 1 - lane - r * THREADS]
