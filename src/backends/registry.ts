@@ -12,7 +12,7 @@ import { SeededRandom } from '../model/random.js';
 import { BACKEND_NAMES, type BackendModel, type BackendName, type ModelOptions } from './model.js';
 import { JsModel } from './js/model.js';
 import { WasmModel } from './wasm/model.js';
-import { shareThresholds } from './wasm/parallel.js';
+import { chunkThresholds } from './wasm/parallel.js';
 import { networkOf } from '../model/networks.js';
 import { WebGPUModel } from './webgpu/model.js';
 
@@ -121,7 +121,7 @@ function worthSharing(options: ModelOptions, work: Workload): boolean {
   const network = options.network ?? networkOf(options.config);
   let largest = 0;
   for (const layer of network.layers) if (layer.kind === 'linear') largest = Math.max(largest, layer.inFeatures * layer.outFeatures * rows);
-  return largest >= 2 * shareThresholds.macs;
+  return largest >= 2 * chunkThresholds.macs;
 }
 
 /** A timing's name in a reason: 'webgpu', 'wasm', 'wasm on 4 threads'. */

@@ -1,11 +1,20 @@
 // The wasm kernels on several threads: one shared memory (a SharedArrayBuffer under the module
 // built with --sharedMemory, build/wavelet-threads.wasm) instantiated in this thread and in N - 1
-// workers (worker_threads in Node, Web Workers elsewhere). A parallel section is one kernel with a
-// share of its arguments a thread: this thread writes the workers' shares into a small control
-// block, wakes them (Atomics.notify), runs its own share and waits until every worker has counted
-// itself done. Workers sleep in Atomics.wait between sections: no messages, no copies; the
-// tensors never leave the shared memory. A section costs a wake-up (tens of microseconds), so the
-// callers (backends/wasm/parallel.ts) share out only work that is worth it.
+// workers (worker_threads in Node, Web Workers elsewhere). A parallel section is one kernel cut
+// into chunks, each a call on a slice of its arguments: this thread writes the chunks into a small
+// shared block and wakes the workers (Atomics.notify). Each thread owns a run of consecutive
+// chunks (the same at every section of the same shape, so a thread mostly reads what it wrote the
+// section before) and takes them one by one from a counter of its own; when its run is done it
+// takes what is left of the others' runs from their counters, then counts itself done. Workers
+// sleep in Atomics.wait between sections: no messages, no copies; the tensors never leave the
+// shared memory. A section costs a wake-up (tens of microseconds), so the callers
+// (backends/wasm/parallel.ts) share out only work that is worth it.
+//
+// Why chunks are taken and not handed out once a thread: cores are not equal. On the GPU
+// machine's 16-core host (a KVM guest), 8 workers each running the same matmul on their own memory,
+// never waiting for one another, ran it in 0.97 to 0.99 ms on six cores and 1.35 and 1.65 on two;
+// at 16 at once, 0.50 on some, 0.75 to 1.04 on others, changing from run to run. A section cut in
+// equal shares waits for its slowest core; here the cores that finish early take its last chunks.
 
 import { BackendUnavailableError } from '../errors.js';
 
@@ -15,9 +24,26 @@ const DONE = 1; // workers that finished the current section
 const STOP = 2; // 1: the workers leave
 const KERNEL = 3; // the section's kernel, an index into the names sent at start
 const READY = 4; // workers instantiated
-const CONTROL_INTS = 8;
-/** Arguments of a share: a count, then up to 15 numbers, as float64 (wasm32 offsets exceed int32). */
-const SHARE_FLOATS = 16;
+const CHUNKS = 5; // the section's chunks
+const SCRATCH_ARGUMENT = 6; // the argument that points at scratch memory (thread 0's), -1 for none
+const SCRATCH_BYTES = 7; // added to it once for each thread index: a thread's own scratch
+/**
+ * Thread t's counter, the next chunk of its run to take, at NEXT + t * COUNTER_STRIDE: each on a
+ * cache line of its own (a line taken by one thread's atomic add is lost to the others' loads).
+ */
+const NEXT = 32;
+const COUNTER_STRIDE = 16;
+/** Chunks run by a thread other than their run's owner, since the start (a line of its own too). */
+const TAKEN_FROM_OTHERS = 16;
+/** Arguments of a chunk: a count, then up to 15 numbers, as float64 (wasm32 offsets exceed int32). */
+const CHUNK_FLOATS = 16;
+/**
+ * The most chunks a section may have a thread. Finer chunks even out unequal cores better but
+ * cost a call and an atomic add each: on the 16-core host, paper model, 8 threads, 8 chunks a
+ * thread gave steps of 326 / 229 ms against 328 / 272 with 4 and 358 / 370 with one share a
+ * thread (old, 4, 8 alternated twice in one command).
+ */
+export const MAX_CHUNKS_PER_THREAD = 8;
 /**
  * Loads of the control block a thread makes before it sleeps in Atomics.wait (some tens of
  * microseconds): a wake-up from the futex costs about as much again, and a training step's
@@ -31,12 +57,20 @@ const SPINS = 20_000;
  * in a page, `eval` in Node), so it is plain JavaScript that knows only what it is sent.
  */
 const WORKER_SOURCE = `
-const start = async ({ module, memory, control, shares, index, names }) => {
+const start = async ({ module, memory, control, chunks, index, names, threads }) => {
   const instance = await WebAssembly.instantiate(module, { env: { memory, abort(_m, _f, line, column) { throw new Error('wavelet-threads.wasm aborted at ' + line + ':' + column); } } });
   instance.exports._initialize?.();
   const kernels = names.map((name) => instance.exports[name]);
   const ctl = new Int32Array(control);
-  const args = new Float64Array(shares, index * ${SHARE_FLOATS} * 8, ${SHARE_FLOATS});
+  const all = new Float64Array(chunks);
+  const thread = index + 1;
+  const runChunk = (kernel, chunk) => {
+    const at = chunk * ${CHUNK_FLOATS};
+    const args = Array.from(all.subarray(at + 1, at + 1 + all[at]));
+    const scratch = Atomics.load(ctl, ${SCRATCH_ARGUMENT});
+    if (scratch >= 0) args[scratch] += thread * Atomics.load(ctl, ${SCRATCH_BYTES});
+    kernel(...args);
+  };
   Atomics.add(ctl, ${READY}, 1);
   Atomics.notify(ctl, ${READY});
   let seen = 0;
@@ -44,20 +78,34 @@ const start = async ({ module, memory, control, shares, index, names }) => {
     // the next section usually comes within microseconds: look for it a while before sleeping
     for (let spin = 0; spin < ${SPINS} && Atomics.load(ctl, ${GENERATION}) === seen; spin++);
     // Waking is no proof of a new section: run() bumps GENERATION, then notifies, and a worker
-    // that found the bump while spinning may have run its share and be asleep again when that
-    // notify lands. Taking it for a section ran the old share twice and counted it done twice,
+    // that found the bump while spinning may have run its chunks and be asleep again when that
+    // notify lands. Taking it for a section ran the old chunks twice and counted them done twice,
     // so the next section returned before a worker had finished: at 6 threads on 2 cores, one
     // training step in some hundreds gave other gradients than one thread did.
     while (Atomics.load(ctl, ${GENERATION}) === seen) Atomics.wait(ctl, ${GENERATION}, seen);
     seen = Atomics.load(ctl, ${GENERATION});
     if (Atomics.load(ctl, ${STOP})) break;
-    const count = args[0];
-    if (count > 0) kernels[Atomics.load(ctl, ${KERNEL})](...args.subarray(1, 1 + count));
+    const kernel = kernels[Atomics.load(ctl, ${KERNEL})];
+    const count = Atomics.load(ctl, ${CHUNKS});
+    // its own run of chunks, then the others' from the next thread on
+    for (let owner = thread, tried = 0; tried < threads; tried++, owner = owner + 1 === threads ? 0 : owner + 1) {
+      const end = Math.floor((count * (owner + 1)) / threads);
+      const counter = ${NEXT} + owner * ${COUNTER_STRIDE};
+      for (let chunk = Atomics.add(ctl, counter, 1); chunk < end; chunk = Atomics.add(ctl, counter, 1)) {
+        runChunk(kernel, chunk);
+        if (owner !== thread) Atomics.add(ctl, ${TAKEN_FROM_OTHERS}, 1);
+      }
+    }
     Atomics.add(ctl, ${DONE}, 1);
     Atomics.notify(ctl, ${DONE});
   }
 };
 `;
+
+/** The first chunk of thread t's run, of `chunks` in a section on `threads` threads. */
+export function firstChunkOf(thread: number, chunks: number, threads: number): number {
+  return Math.floor((chunks * thread) / threads);
+}
 
 /** The worker's program with the way its runtime hands it its first message. */
 function workerSource(web: boolean): string {
@@ -109,15 +157,18 @@ async function spawn(): Promise<{ worker: ThreadWorker; url?: string }> {
 
 export class WasmThreadPool {
   private readonly control: Int32Array;
-  private readonly shares: Float64Array;
+  private readonly chunks: Float64Array;
+  /** The most chunks a section may have. */
+  private readonly capacity: number;
   private readonly kernelIndex: Map<string, number>;
   /** Whether this thread may block in Atomics.wait (not a page's main thread). */
   private readonly canBlock: boolean;
   private disposed = false;
 
-  private constructor(readonly threads: number, private readonly workers: ThreadWorker[], control: SharedArrayBuffer, shares: SharedArrayBuffer, names: readonly string[]) {
+  private constructor(readonly threads: number, private readonly workers: ThreadWorker[], control: SharedArrayBuffer, chunks: SharedArrayBuffer, names: readonly string[]) {
     this.control = new Int32Array(control);
-    this.shares = new Float64Array(shares);
+    this.chunks = new Float64Array(chunks);
+    this.capacity = this.chunks.length / CHUNK_FLOATS;
     this.kernelIndex = new Map(names.map((name, i) => [name, i]));
     let canBlock = true;
     try {
@@ -130,8 +181,8 @@ export class WasmThreadPool {
 
   /** N - 1 workers on `module` and `memory`, ready for sections of the kernels `names`. */
   static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, names: readonly string[]): Promise<WasmThreadPool> {
-    const control = new SharedArrayBuffer(4 * CONTROL_INTS);
-    const shares = new SharedArrayBuffer(8 * SHARE_FLOATS * Math.max(1, threads - 1));
+    const control = new SharedArrayBuffer(4 * (NEXT + threads * COUNTER_STRIDE));
+    const chunks = new SharedArrayBuffer(8 * CHUNK_FLOATS * MAX_CHUNKS_PER_THREAD * threads);
     const workers: ThreadWorker[] = [];
     const urls: string[] = [];
     try {
@@ -139,9 +190,9 @@ export class WasmThreadPool {
         const { worker, url } = await spawn();
         workers.push(worker);
         if (url) urls.push(url);
-        worker.postMessage({ module, memory, control, shares, index, names });
+        worker.postMessage({ module, memory, control, chunks, index, names, threads });
       }
-      const pool = new WasmThreadPool(threads, workers, control, shares, names);
+      const pool = new WasmThreadPool(threads, workers, control, chunks, names);
       await pool.ready();
       return pool;
     } catch (error) {
@@ -161,30 +212,53 @@ export class WasmThreadPool {
   }
 
   /**
-   * Runs `kernel` once a share, at the same time: shares[0] here, the others in the workers (at
-   * most one a worker; fewer shares leave the rest idle). Returns when all are done.
+   * Runs `kernel` once a chunk, on every thread at once: thread t first runs its own run of
+   * chunks, from firstChunkOf(t) on (this thread is thread 0), then what the others have not yet
+   * taken of theirs. Returns when all are done. Chunks must write disjoint memory, each the same
+   * whichever thread runs it;
+   * `scratch.argument` names the argument, if any, that points at a scratch block of
+   * `scratch.bytes` a thread, thread 0's: each thread's call gets its own.
    */
-  run(kernels: Record<string, (...args: number[]) => unknown>, kernel: string, shares: number[][]): void {
+  run(kernels: Record<string, (...args: number[]) => unknown>, kernel: string, chunks: number[][], scratch?: { argument: number; bytes: number }): void {
     if (this.disposed) throw new Error('wasm threads: disposed');
     const index = this.kernelIndex.get(kernel);
     if (index === undefined) throw new Error(`wasm threads: '${kernel}' is not a kernel the workers were given`);
-    const helpers = this.workers.length;
-    if (shares.length - 1 > helpers) throw new Error(`wasm threads: ${shares.length} shares for ${helpers + 1} threads`);
-    for (let i = 0; i < helpers; i++) {
-      const share = shares[i + 1];
-      const at = i * SHARE_FLOATS;
-      this.shares[at] = share ? share.length : 0;
-      if (share) this.shares.set(share, at + 1);
+    if (chunks.length > this.capacity) throw new Error(`wasm threads: ${chunks.length} chunks, more than ${this.capacity} (${MAX_CHUNKS_PER_THREAD} a thread)`);
+    if (scratch && !(scratch.bytes >= 0 && scratch.bytes * this.threads < 2 ** 31)) throw new Error(`wasm threads: scratch of ${scratch.bytes} bytes a thread`);
+    for (let i = 0; i < chunks.length; i++) {
+      const at = i * CHUNK_FLOATS;
+      if (chunks[i].length >= CHUNK_FLOATS) throw new Error(`wasm threads: ${chunks[i].length} arguments, at most ${CHUNK_FLOATS - 1}`);
+      this.chunks[at] = chunks[i].length;
+      this.chunks.set(chunks[i], at + 1);
     }
+    const helpers = this.workers.length;
     Atomics.store(this.control, DONE, 0);
     Atomics.store(this.control, KERNEL, index);
+    Atomics.store(this.control, CHUNKS, chunks.length);
+    Atomics.store(this.control, SCRATCH_ARGUMENT, scratch ? scratch.argument : -1);
+    Atomics.store(this.control, SCRATCH_BYTES, scratch ? scratch.bytes : 0);
+    const threads = this.threads;
+    for (let t = 0; t < threads; t++) Atomics.store(this.control, NEXT + t * COUNTER_STRIDE, firstChunkOf(t, chunks.length, threads));
     Atomics.add(this.control, GENERATION, 1);
     Atomics.notify(this.control, GENERATION);
-    kernels[kernel](...shares[0]);
+    const run = kernels[kernel];
+    for (let owner = 0; owner < threads; owner++) {
+      const end = firstChunkOf(owner + 1, chunks.length, threads);
+      const counter = NEXT + owner * COUNTER_STRIDE;
+      for (let chunk = Atomics.add(this.control, counter, 1); chunk < end; chunk = Atomics.add(this.control, counter, 1)) {
+        run(...chunks[chunk]);
+        if (owner !== 0) Atomics.add(this.control, TAKEN_FROM_OTHERS, 1);
+      }
+    }
     let spins = 0;
     for (let done = Atomics.load(this.control, DONE); done < helpers; done = Atomics.load(this.control, DONE)) {
       if (this.canBlock && ++spins > SPINS) Atomics.wait(this.control, DONE, done, 50);
     }
+  }
+
+  /** Chunks a thread ran from another thread's run, over all sections so far. */
+  get chunksTakenFromOthers(): number {
+    return Atomics.load(this.control, TAKEN_FROM_OTHERS);
   }
 
   dispose(): void {

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { WasmModel } from '../../src/backends/wasm/model.js';
-import { PARALLEL_KERNELS, parallelKernels, shareThresholds, splitRange } from '../../src/backends/wasm/parallel.js';
+import { PARALLEL_KERNELS, parallelKernels, chunkThresholds, splitRange } from '../../src/backends/wasm/parallel.js';
 import { createThreadedWasmBackend } from '../../src/runtime/wasm.js';
 import { DEFAULT_ADAMW } from '../../src/kernels/optimizer/ref.js';
 import { checkConfig } from '../../src/model/config.js';
@@ -35,8 +35,8 @@ for (const [name, config, build] of [
   ['WaveletLM', checkConfig({ architecture: 'wavelet-lm', vocabSize: 29, context: 25, layers: 2, width: 66, levels: 2, mlpExpansion: 2, lowRank: 3, liftingSharing: 'shared' }), WASM_BUILDS[0]],
 ] as const) {
   test(`${name}: training, evaluation and decoding give the same bits at 1, 2 and 3 threads`, async () => {
-    const saved = { ...shareThresholds };
-    Object.assign(shareThresholds, { macs: 1, elements: 1 });
+    const saved = { ...chunkThresholds };
+    Object.assign(chunkThresholds, { macs: 1, elements: 1 });
     try {
       const layout = parameterLayout(config);
       const random = new SeededRandom(11);
@@ -72,7 +72,7 @@ for (const [name, config, build] of [
         assert.is(first, -1, `${threads} threads: value ${first} is ${run[first]}, one thread's ${runs[0][first]}`);
       }
     } finally {
-      Object.assign(shareThresholds, saved);
+      Object.assign(chunkThresholds, saved);
     }
   });
 }
@@ -83,8 +83,8 @@ test('threads: a wake-up that comes after its section has run does not run that 
   // by hand while the workers sleep, after a section that accumulates (GELU's backward adds into
   // dinp): running it again would change dinp, and counting it done twice would let the next
   // section return before its workers finish.
-  const saved = { ...shareThresholds };
-  shareThresholds.elements = 1;
+  const saved = { ...chunkThresholds };
+  chunkThresholds.elements = 1;
   const wasm = await createThreadedWasmBackend(3, PARALLEL_KERNELS, threadsSource);
   try {
     const n = 301;
@@ -110,7 +110,50 @@ test('threads: a wake-up that comes after its section has run does not run that 
     for (let i = 0; i < n; i++) assert.is(sums[i], Math.fround(a[i] + b[i]), `out[${i}] when the next section returned`);
   } finally {
     wasm.pool!.dispose();
-    Object.assign(shareThresholds, saved);
+    Object.assign(chunkThresholds, saved);
+  }
+});
+
+test('threads: chunks a thread takes from another thread\'s run give the bits their owner would, with its own scratch', async () => {
+  // Workers asleep take some hundred microseconds to wake, and this thread, done with its own run
+  // of tiny chunks, takes theirs meanwhile: taken chunks must run on the taker's scratch (the
+  // matmul gradients pack into it) and write what one thread writes.
+  const saved = { ...chunkThresholds };
+  Object.assign(chunkThresholds, { macs: 1, elements: 1 });
+  const wasm = await createThreadedWasmBackend(3, PARALLEL_KERNELS, threadsSource);
+  try {
+    const [N, C, OC] = [37, 21, 30];
+    const random = new SeededRandom(9);
+    const a = wasm.arena;
+    const filled = (n: number) => {
+      const ptr = a.alloc(4 * n);
+      a.f32(ptr, n).set(Float32Array.from({ length: n }, () => random.normal()));
+      return ptr;
+    };
+    const [dout, inp, w] = [filled(N * OC), filled(N * C), filled(OC * C)];
+    const k = wasm.kernels;
+    const gradients = (parallel: boolean) => {
+      const [dinp, dw, dbias] = [a.alloc(4 * N * C), a.alloc(4 * OC * C), a.alloc(4 * OC)];
+      for (const [ptr, n] of [[dinp, N * C], [dw, OC * C], [dbias, OC]]) a.f32(ptr, n).fill(0.5);
+      const scratch = a.alloc(4 * k.matmulScratchFloats() * 3);
+      if (parallel) parallelKernels(wasm).matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch);
+      else k.matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch);
+      return [...a.f32(dinp, N * C), ...a.f32(dw, OC * C), ...a.f32(dbias, OC)];
+    };
+    const alone = gradients(false);
+    let taken = 0;
+    for (let attempt = 0; attempt < 20 && taken === 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the workers go to sleep
+      const before = wasm.pool!.chunksTakenFromOthers;
+      const shared = gradients(true);
+      taken = wasm.pool!.chunksTakenFromOthers - before;
+      const first = shared.findIndex((value, i) => !Object.is(value, alone[i]));
+      assert.is(first, -1, `value ${first}: ${shared[first]} against one thread's ${alone[first]}`);
+    }
+    assert.ok(taken > 0, 'no chunk was ever taken from another thread\'s run');
+  } finally {
+    wasm.pool!.dispose();
+    Object.assign(chunkThresholds, saved);
   }
 });
 

@@ -2,19 +2,24 @@
 // rows (and, for one row, by output channels), their gradients by rows of the input's gradient
 // and output channels of the weights', attention by (sequence, head) pairs, GELU, residual adds
 // and LayerNorm by rows (its backward also by channels for its parameters' gradients), the
-// optimizers and the zeroing of gradient buffers by ranges. Each
-// share is a call of the same kernel on a slice of the same buffers, and every output element is
-// computed by one thread in the order one thread computes it (assembly/model/layers.ts), so the
-// results are the same bits at any thread count. Work too small to repay a wake-up stays here.
+// optimizers and the zeroing of gradient buffers by ranges. Each chunk is a call of the same
+// kernel on a slice of the same buffers, and every output element is computed by one call in the
+// order one thread computes it (assembly/model/layers.ts), so the results are the same bits at any
+// thread count and whichever thread runs a chunk. Work too small to repay a wake-up stays here.
+//
+// A section has up to MAX_CHUNKS_PER_THREAD chunks a thread: a thread that finishes its own takes
+// those a slower core has not reached (wasm_threads.ts says why cores differ).
 
 import type { WasmBackend } from '../../runtime/wasm.js';
+import { firstChunkOf, MAX_CHUNKS_PER_THREAD } from '../../runtime/wasm_threads.js';
 
 /**
- * The least work worth a share, a wake-up of the workers costing tens of microseconds:
- * multiply-adds of a matmul or attention share, elements of an elementwise one. Tests set them to
- * 1 to share out every kernel, however small.
+ * The least work worth a chunk (a section costing a wake-up of the workers, tens of
+ * microseconds, and a chunk a call and an atomic add): multiply-adds of a matmul or attention
+ * chunk, elements of an elementwise one. Tests set them to 1 to share out every kernel, however
+ * small.
  */
-export const shareThresholds = { macs: 1 << 18, elements: 1 << 13 };
+export const chunkThresholds = { macs: 1 << 18, elements: 1 << 13 };
 
 /** The kernels the workers are given (their indices travel in the control block). */
 export const PARALLEL_KERNELS = ['matmulForward', 'matmulBackwardShare', 'attentionForwardHeads', 'attentionBackwardHeads', 'geluForward', 'geluBackward', 'layernormForward', 'layernormBackwardShare', 'residualForward', 'zeroFloats', 'adamw', 'adagrad'] as const;
@@ -51,19 +56,24 @@ export function splitRange(total: number, parts: number, align = 1): [number, nu
   return ranges;
 }
 
-/** How many shares `work` units make at `least` a share, at most the threads. */
-function shareCount(threads: number, work: number, least: number, pieces: number): number {
-  return Math.max(1, Math.min(threads, Math.floor(work / least), pieces));
+/** How many chunks `work` units make at `least` a chunk, at most MAX_CHUNKS_PER_THREAD a thread and `pieces`. */
+function chunkCount(threads: number, work: number, least: number, pieces: number): number {
+  if (threads === 1) return 1;
+  return Math.max(1, Math.min(threads * MAX_CHUNKS_PER_THREAD, Math.floor(work / least), pieces));
 }
 
 /**
- * For a kernel with two outputs, one split by rows and one by channels: `parts` pairs
- * [rowStart, rowEnd, channelStart, channelEnd], either range empty where it has fewer pieces.
+ * For a kernel with two outputs, one split by rows and one by channels: chunks [rowStart, rowEnd,
+ * channelStart, channelEnd], `parts` row ranges and at most `threads` channel ranges, either
+ * range empty where it has fewer pieces. The channels' parts are few (each reads every row), and
+ * each is the first chunk of a thread's run, so that no thread holds two of them.
  */
-function rowAndChannelShares(parts: number, rows: number, channels: number, align: number): [number, number, number, number][] {
+function rowAndChannelChunks(threads: number, parts: number, rows: number, channels: number, align: number): number[][] {
   const r = splitRange(rows, parts, align);
-  const c = splitRange(channels, parts, align);
-  return Array.from({ length: Math.max(r.length, c.length) }, (_, i) => [...(r[i] ?? [0, 0]), ...(c[i] ?? [0, 0])] as [number, number, number, number]);
+  const c = splitRange(channels, Math.min(parts, threads), align);
+  const count = Math.max(r.length, c.length);
+  const channelsAt = new Map(c.map((range, j) => [count >= threads ? firstChunkOf(j, count, threads) : j, range]));
+  return Array.from({ length: count }, (_, i) => [...(r[i] ?? [0, 0]), ...(channelsAt.get(i) ?? [0, 0])]);
 }
 
 export function parallelKernels(wasm: WasmBackend): ParallelKernels {
@@ -71,16 +81,17 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
   const pool = wasm.pool;
   const threads = pool?.threads ?? 1;
   const kernels = k as unknown as Record<string, (...args: number[]) => unknown>;
-  const run = (kernel: (typeof PARALLEL_KERNELS)[number], shares: number[][]) => (shares.length === 1 ? kernels[kernel](...shares[0]) : pool!.run(kernels, kernel, shares));
-  /** An elementwise kernel on n floats, shared out by ranges of whole vectors; share(start, end): a range's arguments. */
-  const elementwise = (kernel: (typeof PARALLEL_KERNELS)[number], n: number, share: (start: number, end: number) => number[]) => {
-    const parts = shareCount(threads, n, shareThresholds.elements, n);
-    run(kernel, parts === 1 ? [share(0, n)] : splitRange(n, parts, 4).map(([start, end]) => share(start, end)));
+  /** scratch: the argument that points at thread 0's scratch, and the bytes of a thread's. */
+  const run = (kernel: (typeof PARALLEL_KERNELS)[number], chunks: number[][], scratch?: { argument: number; bytes: number }) => (chunks.length === 1 ? kernels[kernel](...chunks[0]) : pool!.run(kernels, kernel, chunks, scratch));
+  /** An elementwise kernel on n floats, shared out by ranges of whole vectors; chunk(start, end): a range's arguments. */
+  const elementwise = (kernel: (typeof PARALLEL_KERNELS)[number], n: number, chunk: (start: number, end: number) => number[]) => {
+    const parts = chunkCount(threads, n, chunkThresholds.elements, n);
+    run(kernel, parts === 1 ? [chunk(0, n)] : splitRange(n, parts, 4).map(([start, end]) => chunk(start, end)));
   };
   return {
     threads,
     matmulForward(out, inp, w, bias, N, C, OC) {
-      const parts = shareCount(threads, N * C * OC, shareThresholds.macs, N > 1 ? Math.ceil(N / 2) : Math.ceil(OC / 4));
+      const parts = chunkCount(threads, N * C * OC, chunkThresholds.macs, N > 1 ? Math.ceil(N / 2) : Math.ceil(OC / 4));
       if (parts === 1) return k.matmulForward(out, inp, w, bias, N, C, OC);
       if (N === 1) {
         // One row (a token being decoded): its output channels shared out.
@@ -89,22 +100,22 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
       run('matmulForward', splitRange(N, parts, 2).map(([a, b]) => [out + 4 * a * OC, inp + 4 * a * C, w, bias, b - a, C, OC]));
     },
     matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch) {
-      const parts = shareCount(threads, 2 * N * C * OC, shareThresholds.macs, Math.max(N, Math.ceil(OC / 4)));
+      const parts = chunkCount(threads, 2 * N * C * OC, chunkThresholds.macs, Math.max(N, Math.ceil(OC / 4)));
       if (parts === 1) return k.matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch);
-      const floats = k.matmulScratchFloats();
-      run('matmulBackwardShare', rowAndChannelShares(parts, N, OC, 4).map((ranges, i) => [dinp, dw, dbias, dout, inp, w, N, C, OC, ...ranges, scratch + 4 * i * floats]));
+      // dw's channels no finer than a thread each: a chunk of them packs the rows of inp it reads,
+      // the fewer channels the more often (8 chunks of 16 channels: +28 % on one core)
+      const chunks = rowAndChannelChunks(threads, parts, N, OC, 4).map((ranges) => [dinp, dw, dbias, dout, inp, w, N, C, OC, ...ranges, scratch]);
+      run('matmulBackwardShare', chunks, { argument: 13, bytes: 4 * k.matmulScratchFloats() });
     },
     attentionForward(out, att, qkv, B, T, C, NH, scratch) {
-      const parts = shareCount(threads, B * T * T * C, shareThresholds.macs, B * NH);
+      const parts = chunkCount(threads, B * T * T * C, chunkThresholds.macs, B * NH);
       if (parts === 1) return k.attentionForward(out, att, qkv, B, T, C, NH, scratch);
-      const floats = k.attentionScratchFloats(T, C, NH);
-      run('attentionForwardHeads', splitRange(B * NH, parts).map(([a, b], i) => [out, att, qkv, B, T, C, NH, scratch + 4 * i * floats, a, b]));
+      run('attentionForwardHeads', splitRange(B * NH, parts).map(([a, b]) => [out, att, qkv, B, T, C, NH, scratch, a, b]), { argument: 7, bytes: 4 * k.attentionScratchFloats(T, C, NH) });
     },
     attentionBackward(dqkv, dout, qkv, att, B, T, C, NH, scratch) {
-      const parts = shareCount(threads, 2 * B * T * T * C, shareThresholds.macs, B * NH);
+      const parts = chunkCount(threads, 2 * B * T * T * C, chunkThresholds.macs, B * NH);
       if (parts === 1) return k.attentionBackward(dqkv, dout, qkv, att, B, T, C, NH, scratch);
-      const floats = k.attentionScratchFloats(T, C, NH);
-      run('attentionBackwardHeads', splitRange(B * NH, parts).map(([a, b], i) => [dqkv, dout, qkv, att, B, T, C, NH, scratch + 4 * i * floats, a, b]));
+      run('attentionBackwardHeads', splitRange(B * NH, parts).map(([a, b]) => [dqkv, dout, qkv, att, B, T, C, NH, scratch, a, b]), { argument: 8, bytes: 4 * k.attentionScratchFloats(T, C, NH) });
     },
     geluForward(out, inp, n) {
       elementwise('geluForward', n, (a, b) => [out + 4 * a, inp + 4 * a, b - a]);
@@ -113,14 +124,14 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
       elementwise('geluBackward', n, (a, b) => [dinp + 4 * a, inp + 4 * a, dout + 4 * a, b - a]);
     },
     layernormForward(out, mean, rstd, inp, w, b, N, C) {
-      const parts = shareCount(threads, N * C, shareThresholds.elements, N);
+      const parts = chunkCount(threads, N * C, chunkThresholds.elements, N);
       if (parts === 1) return k.layernormForward(out, mean, rstd, inp, w, b, N, C);
       run('layernormForward', splitRange(N, parts).map(([a, e]) => [out + 4 * a * C, mean + 4 * a, rstd + 4 * a, inp + 4 * a * C, w, b, e - a, C]));
     },
     layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd, N, C) {
-      const parts = shareCount(threads, 2 * N * C, shareThresholds.elements, Math.max(N, C));
+      const parts = chunkCount(threads, 2 * N * C, chunkThresholds.elements, Math.max(N, C));
       if (parts === 1) return k.layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd, N, C);
-      run('layernormBackwardShare', rowAndChannelShares(parts, N, C, 1).map((ranges) => [dinp, dw, db, dout, inp, w, mean, rstd, N, C, ...ranges]));
+      run('layernormBackwardShare', rowAndChannelChunks(threads, parts, N, C, 1).map((ranges) => [dinp, dw, db, dout, inp, w, mean, rstd, N, C, ...ranges]));
     },
     residualForward(out, a, b, n) {
       elementwise('residualForward', n, (s, e) => [out + 4 * s, a + 4 * s, b + 4 * s, e - s]);
