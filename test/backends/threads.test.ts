@@ -32,6 +32,8 @@ const gpt = checkConfig({ vocabSize: 29, context: 25, layers: 2, width: 66, head
 for (const [name, config, build] of [
   ['GPT with learnable wavelets and a dense head', gpt, WASM_BUILDS[0]],
   ['GPT with learnable wavelets and a dense head, relaxed SIMD', gpt, WASM_BUILDS[1]],
+  ['GPT with Haar wavelets (sequences shared out)', checkConfig({ ...gpt, wavelet: { form: 'haar' } }), WASM_BUILDS[0]],
+  ['GPT with EMA wavelets (sequences shared out)', checkConfig({ ...gpt, wavelet: { form: 'ema' } }), WASM_BUILDS[1]],
   ['WaveletLM', checkConfig({ architecture: 'wavelet-lm', vocabSize: 29, context: 25, layers: 2, width: 66, levels: 2, mlpExpansion: 2, lowRank: 3, liftingSharing: 'shared' }), WASM_BUILDS[0]],
 ] as const) {
   test(`${name}: training, evaluation and decoding give the same bits at 1, 2 and 3 threads`, async () => {

@@ -71,7 +71,8 @@ export class WasmModel implements BackendModel {
       this.training = { grads: zeros(), slots, mask: arena.put(decayMask(this.layout, this.frozen)), t: 0 };
     }
     const plan = waveletPlanOf(this.config);
-    this.wavelet = plan ? new WasmWaveletOp(wasm, plan) : undefined;
+    const parallel = this.parallel;
+    this.wavelet = plan ? new WasmWaveletOp(wasm, plan, (...args) => parallel.streamingFilter(...args)) : undefined;
   }
 
   /**

@@ -1,8 +1,8 @@
 // The wasm layers' heavy kernels shared out across the threads of a WasmThreadPool: matmuls by
 // rows (and, for one row, by output channels), their gradients by rows of the input's gradient
 // and output channels of the weights', attention by (sequence, head) pairs, GELU, residual adds
-// and LayerNorm by rows (its backward also by channels for its parameters' gradients), the
-// optimizers and the zeroing of gradient buffers by ranges. Each chunk is a call of the same
+// and LayerNorm by rows (its backward also by channels for its parameters' gradients), the Haar
+// and EMA wavelet filters by sequences, the optimizers and the zeroing of gradient buffers by ranges. Each chunk is a call of the same
 // kernel on a slice of the same buffers, and every output element is computed by one call in the
 // order one thread computes it (assembly/model/layers.ts), so the results are the same bits at any
 // thread count and whichever thread runs a chunk. Work too small to repay a wake-up stays here.
@@ -22,7 +22,7 @@ import { firstChunkOf, MAX_CHUNKS_PER_THREAD } from '../../runtime/wasm_threads.
 export const chunkThresholds = { macs: 1 << 18, elements: 1 << 13 };
 
 /** The kernels the workers are given (their indices travel in the control block). */
-export const PARALLEL_KERNELS = ['matmulForward', 'matmulBackwardShare', 'attentionForwardHeads', 'attentionBackwardHeads', 'geluForward', 'geluBackward', 'layernormForward', 'layernormBackwardShare', 'residualForward', 'zeroFloats', 'adamw', 'adagrad'] as const;
+export const PARALLEL_KERNELS = ['matmulForward', 'matmulBackwardShare', 'attentionForwardHeads', 'attentionBackwardHeads', 'geluForward', 'geluBackward', 'layernormForward', 'layernormBackwardShare', 'residualForward', 'zeroFloats', 'adamw', 'adagrad', 'streamingFilter'] as const;
 
 export interface ParallelKernels {
   readonly threads: number;
@@ -37,6 +37,8 @@ export interface ParallelKernels {
   layernormForward(out: number, mean: number, rstd: number, inp: number, w: number, b: number, N: number, C: number): void;
   layernormBackward(dinp: number, dw: number, db: number, dout: number, inp: number, w: number, mean: number, rstd: number, N: number, C: number): void;
   residualForward(out: number, a: number, b: number, n: number): void;
+  /** The Haar or EMA filter (kernels/wavelet/wasm.ts StreamingFilter): state, E float64 a thread. */
+  streamingFilter(ema: number, reverse: number, plan: number, x: number, y: number, B: number, T: number, E: number, state: number): void;
   /** n floats at ptr set to zero (gradient buffers before a step adds into them). */
   zero(ptr: number, n: number): void;
   /** mask: a byte a parameter. */
@@ -135,6 +137,12 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
     },
     residualForward(out, a, b, n) {
       elementwise('residualForward', n, (s, e) => [out + 4 * s, a + 4 * s, b + 4 * s, e - s]);
+    },
+    streamingFilter(ema, reverse, plan, x, y, B, T, E, state) {
+      // each sequence starts from a zero state: a chunk of them is the whole filter on its rows
+      const parts = chunkCount(threads, B * T * E, chunkThresholds.elements, B);
+      if (parts === 1) return k.streamingFilter(ema, reverse, plan, x, y, B, T, state);
+      run('streamingFilter', splitRange(B, parts).map(([a, b]) => [ema, reverse, plan, x + 4 * a * T * E, y + 4 * a * T * E, b - a, T, state]), { argument: 7, bytes: 8 * E });
     },
     zero(ptr, n) {
       elementwise('zeroFloats', n, (s, e) => [ptr + 4 * s, e - s]);

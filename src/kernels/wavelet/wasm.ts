@@ -9,6 +9,13 @@ import type { WaveletGradients } from './ref.js';
 
 const PLAN_STRUCT_BYTES = 24; // assembly/wavelet.ts `Plan`: six 4-byte fields
 
+/**
+ * The Haar or EMA filter over B sequences of T rows of E channels (assembly/wavelet.ts
+ * streamingFilter): `state` is E float64 for each thread that may run it. The wasm engine passes
+ * one that shares the sequences out across its threads.
+ */
+export type StreamingFilter = (ema: number, reverse: number, plan: number, x: number, y: number, B: number, T: number, E: number, state: number) => void;
+
 export class WasmWaveletOp {
   private readonly planPtr: number;
   private readonly tapOffsetsPtr: number;
@@ -17,7 +24,9 @@ export class WasmWaveletOp {
   private readonly packedGradPtr: number;
   private readonly packedCount: number;
 
-  constructor(readonly backend: WasmBackend, readonly plan: WaveletPlan) {
+  private readonly streamingFilter: StreamingFilter;
+
+  constructor(readonly backend: WasmBackend, readonly plan: WaveletPlan, streamingFilter?: StreamingFilter) {
     const { arena, kernels } = backend;
     const E = plan.channels;
     const windows = arena.put(plan.windows);
@@ -28,7 +37,8 @@ export class WasmWaveletOp {
     this.planPtr = arena.alloc(PLAN_STRUCT_BYTES);
     arena.i32(this.planPtr, 6).set([E, windows, invWindows, alphas, runs, runCount]);
     this.tapOffsetsPtr = arena.put(plan.tapOffsets);
-    this.statePtr = arena.alloc(8 * E);
+    this.statePtr = arena.alloc(8 * E * (backend.pool?.threads ?? 1)); // a running state a thread
+    this.streamingFilter = streamingFilter ?? ((ema, reverse, plan, x, y, B, T, _E, state) => kernels.streamingFilter(ema, reverse, plan, x, y, B, T, state));
     // Packed taps: per group of four channels, as many v128 as its longest window.
     let packedVectors = 0;
     if (plan.form === 'learnable') {
@@ -68,7 +78,7 @@ export class WasmWaveletOp {
       kernels.packTaps(this.planPtr, taps, this.tapOffsetsPtr, this.packedPtr, 1);
       kernels.learnableFilter(+reverse, this.planPtr, input, output, B, T, taps, this.tapOffsetsPtr, this.packedPtr);
     } else {
-      kernels.streamingFilter(+(this.plan.form === 'ema'), +reverse, this.planPtr, input, output, B, T, this.statePtr);
+      this.streamingFilter(+(this.plan.form === 'ema'), +reverse, this.planPtr, input, output, B, T, this.plan.channels, this.statePtr);
     }
   }
 
