@@ -32,7 +32,9 @@ export type MatmulLayout = (typeof MatmulLayout)[keyof typeof MatmulLayout];
  * for one layer's and the head's, against 76 to 88 ms), 4096^3 at 36 TFLOP/s (others 26 to 33) and
  * the paper model's small products about as fast as the best. Tiles of 128 x 64 (the default until
  * then) need twice the rows to fill the GPU and lost at K of 512 and less by up to 2.7x; 8 x 8 an
- * invocation, as loops, spilled its 64 sums (2 TFLOP/s).
+ * invocation, as loops, spilled its 64 sums (2 TFLOP/s), and written out lost on every GPT-2
+ * product in tiles of 128 x 128, 128 x 64 and 64 x 64 (4096^3: 4.44, 4.55, 4.02 ms against 3.79;
+ * bench/gpu_training/h200-wide/matmul-tilings-8x8.json).
  */
 export const MATMUL_TILINGS = {
   default: { tileM: 64, tileN: 64, threadM: 8, threadN: 4, depth: 16, unrolled: true },
