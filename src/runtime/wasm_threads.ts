@@ -214,10 +214,10 @@ export class WasmThreadPool {
   /**
    * Runs `kernel` once a chunk, on every thread at once: thread t first runs its own run of
    * chunks, from firstChunkOf(t) on (this thread is thread 0), then what the others have not yet
-   * taken of theirs. Returns when all are done. Chunks must write disjoint memory, each the same
-   * whichever thread runs it;
-   * `scratch.argument` names the argument, if any, that points at a scratch block of
-   * `scratch.bytes` a thread, thread 0's: each thread's call gets its own.
+   * taken of theirs (the workers' program does the same). Returns when all are done. Chunks must
+   * write disjoint memory and compute the same whichever thread runs them; `scratch.argument`
+   * names the argument, if any, that points at thread 0's scratch block of `scratch.bytes`: each
+   * thread's call gets its own block instead.
    */
   run(kernels: Record<string, (...args: number[]) => unknown>, kernel: string, chunks: number[][], scratch?: { argument: number; bytes: number }): void {
     if (this.disposed) throw new Error('wasm threads: disposed');
