@@ -27,6 +27,7 @@ const READY = 4; // workers instantiated
 const CHUNKS = 5; // the section's chunks
 const SCRATCH_ARGUMENT = 6; // the argument that points at scratch memory (thread 0's), -1 for none
 const SCRATCH_BYTES = 7; // added to it once for each thread index: a thread's own scratch
+const FAILED = 8; // 1 + the index of the first thread whose chunk threw in this section, 0 for none
 /**
  * Thread t's counter, the next chunk of its run to take, at NEXT + t * COUNTER_STRIDE: each on a
  * cache line of its own (a line taken by one thread's atomic add is lost to the others' loads).
@@ -37,6 +38,8 @@ const COUNTER_STRIDE = 16;
 const TAKEN_FROM_OTHERS = 16;
 /** Arguments of a chunk: a count, then up to 15 numbers, as float64 (wasm32 offsets exceed int32). */
 const CHUNK_FLOATS = 16;
+/** Bytes of the first failure's message, UTF-8, that a worker leaves for this thread. */
+const MESSAGE_BYTES = 512;
 /**
  * The most chunks a section may have a thread. Finer chunks even out unequal cores better but
  * cost a call and an atomic add each: on the 16-core host, paper model, 8 threads, 8 chunks a
@@ -57,7 +60,7 @@ const SPINS = 20_000;
  * in a page, `eval` in Node), so it is plain JavaScript that knows only what it is sent.
  */
 const WORKER_SOURCE = `
-const start = async ({ module, memory, control, chunks, index, names, threads }) => {
+const start = async ({ module, memory, control, chunks, message, index, names, threads }) => {
   const instance = await WebAssembly.instantiate(module, { env: { memory, abort(_m, _f, line, column) { throw new Error('wavelet-threads.wasm aborted at ' + line + ':' + column); } } });
   instance.exports._initialize?.();
   const kernels = names.map((name) => instance.exports[name]);
@@ -87,13 +90,22 @@ const start = async ({ module, memory, control, chunks, index, names, threads })
     if (Atomics.load(ctl, ${STOP})) break;
     const kernel = kernels[Atomics.load(ctl, ${KERNEL})];
     const count = Atomics.load(ctl, ${CHUNKS});
-    // its own run of chunks, then the others' from the next thread on
-    for (let owner = thread, tried = 0; tried < threads; tried++, owner = owner + 1 === threads ? 0 : owner + 1) {
-      const end = Math.floor((count * (owner + 1)) / threads);
-      const counter = ${NEXT} + owner * ${COUNTER_STRIDE};
-      for (let chunk = Atomics.add(ctl, counter, 1); chunk < end; chunk = Atomics.add(ctl, counter, 1)) {
-        runChunk(kernel, chunk);
-        if (owner !== thread) Atomics.add(ctl, ${TAKEN_FROM_OTHERS}, 1);
+    try {
+      // its own run of chunks, then the others' from the next thread on
+      for (let owner = thread, tried = 0; tried < threads; tried++, owner = owner + 1 === threads ? 0 : owner + 1) {
+        const end = Math.floor((count * (owner + 1)) / threads);
+        const counter = ${NEXT} + owner * ${COUNTER_STRIDE};
+        for (let chunk = Atomics.add(ctl, counter, 1); chunk < end; chunk = Atomics.add(ctl, counter, 1)) {
+          runChunk(kernel, chunk);
+          if (owner !== thread) Atomics.add(ctl, ${TAKEN_FROM_OTHERS}, 1);
+        }
+      }
+    } catch (error) {
+      // counted done all the same, or this section would never end; the caller throws
+      if (Atomics.compareExchange(ctl, ${FAILED}, 0, thread + 1) === 0) {
+        const bytes = new Uint8Array(message);
+        bytes.fill(0);
+        bytes.set(new TextEncoder().encode(String((error && error.message) || error)).subarray(0, ${MESSAGE_BYTES} - 1));
       }
     }
     Atomics.add(ctl, ${DONE}, 1);
@@ -158,6 +170,8 @@ async function spawn(): Promise<{ worker: ThreadWorker; url?: string }> {
 export class WasmThreadPool {
   private readonly control: Int32Array;
   private readonly chunks: Float64Array;
+  /** The first failure's message in a section, from the worker that threw. */
+  private readonly message: Uint8Array;
   /** The most chunks a section may have. */
   private readonly capacity: number;
   private readonly kernelIndex: Map<string, number>;
@@ -165,9 +179,10 @@ export class WasmThreadPool {
   private readonly canBlock: boolean;
   private disposed = false;
 
-  private constructor(readonly threads: number, private readonly workers: ThreadWorker[], control: SharedArrayBuffer, chunks: SharedArrayBuffer, names: readonly string[]) {
+  private constructor(readonly threads: number, private readonly workers: ThreadWorker[], control: SharedArrayBuffer, chunks: SharedArrayBuffer, message: SharedArrayBuffer, names: readonly string[]) {
     this.control = new Int32Array(control);
     this.chunks = new Float64Array(chunks);
+    this.message = new Uint8Array(message);
     this.capacity = this.chunks.length / CHUNK_FLOATS;
     this.kernelIndex = new Map(names.map((name, i) => [name, i]));
     let canBlock = true;
@@ -183,6 +198,7 @@ export class WasmThreadPool {
   static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, names: readonly string[]): Promise<WasmThreadPool> {
     const control = new SharedArrayBuffer(4 * (NEXT + threads * COUNTER_STRIDE));
     const chunks = new SharedArrayBuffer(8 * CHUNK_FLOATS * MAX_CHUNKS_PER_THREAD * threads);
+    const message = new SharedArrayBuffer(MESSAGE_BYTES);
     const workers: ThreadWorker[] = [];
     const urls: string[] = [];
     try {
@@ -190,9 +206,9 @@ export class WasmThreadPool {
         const { worker, url } = await spawn();
         workers.push(worker);
         if (url) urls.push(url);
-        worker.postMessage({ module, memory, control, chunks, index, names, threads });
+        worker.postMessage({ module, memory, control, chunks, message, index, names, threads });
       }
-      const pool = new WasmThreadPool(threads, workers, control, chunks, names);
+      const pool = new WasmThreadPool(threads, workers, control, chunks, message, names);
       await pool.ready();
       return pool;
     } catch (error) {
@@ -233,6 +249,7 @@ export class WasmThreadPool {
     }
     const helpers = this.workers.length;
     Atomics.store(this.control, DONE, 0);
+    Atomics.store(this.control, FAILED, 0);
     Atomics.store(this.control, KERNEL, index);
     Atomics.store(this.control, CHUNKS, chunks.length);
     Atomics.store(this.control, SCRATCH_ARGUMENT, scratch ? scratch.argument : -1);
@@ -242,17 +259,28 @@ export class WasmThreadPool {
     Atomics.add(this.control, GENERATION, 1);
     Atomics.notify(this.control, GENERATION);
     const run = kernels[kernel];
-    for (let owner = 0; owner < threads; owner++) {
-      const end = firstChunkOf(owner + 1, chunks.length, threads);
-      const counter = NEXT + owner * COUNTER_STRIDE;
-      for (let chunk = Atomics.add(this.control, counter, 1); chunk < end; chunk = Atomics.add(this.control, counter, 1)) {
-        run(...chunks[chunk]);
-        if (owner !== 0) Atomics.add(this.control, TAKEN_FROM_OTHERS, 1);
+    let failure: unknown;
+    try {
+      for (let owner = 0; owner < threads; owner++) {
+        const end = firstChunkOf(owner + 1, chunks.length, threads);
+        const counter = NEXT + owner * COUNTER_STRIDE;
+        for (let chunk = Atomics.add(this.control, counter, 1); chunk < end; chunk = Atomics.add(this.control, counter, 1)) {
+          run(...chunks[chunk]);
+          if (owner !== 0) Atomics.add(this.control, TAKEN_FROM_OTHERS, 1);
+        }
       }
+    } catch (error) {
+      failure = error; // thrown once the workers are done: the next section must not start under them
     }
     let spins = 0;
     for (let done = Atomics.load(this.control, DONE); done < helpers; done = Atomics.load(this.control, DONE)) {
       if (this.canBlock && ++spins > SPINS) Atomics.wait(this.control, DONE, done, 50);
+    }
+    if (failure !== undefined) throw failure;
+    const failed = Atomics.load(this.control, FAILED);
+    if (failed) {
+      const text = new TextDecoder().decode(this.message.slice(0, this.message.indexOf(0) < 0 ? MESSAGE_BYTES : this.message.indexOf(0)));
+      throw new Error(`wasm threads: '${kernel}' failed on thread ${failed - 1}: ${text}`);
     }
   }
 

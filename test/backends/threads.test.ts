@@ -159,6 +159,32 @@ test('threads: chunks a thread takes from another thread\'s run give the bits th
   }
 });
 
+test('threads: a chunk that fails in a worker fails its section with the worker\'s message, and the next section runs', async () => {
+  const wasm = await createThreadedWasmBackend(2, PARALLEL_KERNELS, threadsSource);
+  try {
+    const kernels = wasm.kernels as unknown as Record<string, (...args: number[]) => unknown>;
+    const floats = 1 << 22;
+    const big = wasm.arena.alloc(4 * floats);
+    wasm.arena.f32(big, floats).fill(1);
+    wasm.pool!.run(kernels, 'zeroFloats', [[big, 4], [big + 16, 4]]); // the worker is awake and spinning
+    // chunk 0 (this thread's) takes milliseconds, so the worker runs chunk 1, past the memory's end
+    const error = (() => {
+      try {
+        wasm.pool!.run(kernels, 'zeroFloats', [[big, floats], [0xffffff00, 64]]);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    assert.match(error?.message ?? 'no error', /^wasm threads: 'zeroFloats' failed on thread 1: .*out of bounds/);
+    assert.is(wasm.arena.f32(big, floats).some((v) => v !== 0), false, 'this thread\'s chunk did not finish');
+    wasm.arena.f32(big, 8).fill(1);
+    wasm.pool!.run(kernels, 'zeroFloats', [[big, 4], [big + 16, 4]]);
+    assert.equal(Array.from(wasm.arena.f32(big, 8)), [0, 0, 0, 0, 0, 0, 0, 0]);
+  } finally {
+    wasm.pool!.dispose();
+  }
+});
+
 test('threads: a count that is not a positive integer is refused by name', async () => {
   const config = checkConfig({ vocabSize: 5, context: 4, layers: 1, width: 8, heads: 2, feedForward: 8, headDense: 0, wavelet: null });
   const layout = parameterLayout(config);
