@@ -154,7 +154,9 @@ export async function runTrain(options: Options): Promise<void> {
         for (const note of notes) console.error(`${resume ?? settings.out}: ${note}`);
         console.error(`${modelName(config)}: ${describeSizes(config)}, ${parameters.toLocaleString('en')} parameters`);
         console.error(`data: ${corpus.path} (${corpus.train.length.toLocaleString('en')} training, ${corpus.validation.length.toLocaleString('en')} validation tokens)`);
-        console.error(`backend: ${choice ? `${choice.reason}${choice.cached ? ' (measured before, cached)' : ''}` : `${model.backend} (--backend)`}`);
+        const threads = options.numberOrWord('threads');
+        const asked = typeof threads === 'number' && threads > 1 ? `${model.backend} on ${threads} threads (--backend, --threads)` : `${model.backend} (--backend)`;
+        console.error(`backend: ${choice ? `${choice.reason}${choice.cached ? ' (measured before, cached)' : ''}` : asked}`);
         if (fromStep > 0) console.error(`resuming at step ${fromStep}`);
         bar = new ProgressBar(settings.steps, fromStep);
       },
