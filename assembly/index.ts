@@ -6,7 +6,7 @@ export {
   attentionScratchFloats, attentionForward, attentionForwardHeads, attentionBackward, attentionBackwardHeads, decodeAttention, geluForward, geluBackward, residualForward, zeroFloats, addScaled,
   crossEntropyForward, crossEntropyBackward,
 } from './model/layers';
-export { sumSquares, adamw, adagrad } from './model/optimizer';
+export { squaresBlock, sumSquaresBlocks, adamw, adagrad } from './model/optimizer';
 export { relaxedSimd } from './model/simd';
 export {
   padForward, padBackward, liftingPredictForward, liftingPredictBackward, scaledSum, dotProduct, channelScaleForward, channelScaleBackward,

@@ -244,9 +244,13 @@ export function matmulScratchFloats(): i32 {
   return WEIGHT_GRADIENT_ROWS * PANEL_CHANNELS + WEIGHT_GRADIENT_ROWS * 8 + WEIGHT_GRADIENT_ROWS * 4 + 32;
 }
 
-/** Both gradients of matmulForward (dinp += dout @ w, dw += dout^T @ inp, dbias += column sums of dout); scratch: matmulScratchFloats(). */
-export function matmulBackward(dinp: usize, dw: usize, dbias: usize, dout: usize, inp: usize, w: usize, N: i32, C: i32, OC: i32, scratch: usize): void {
-  matmulBackwardInput(dinp, dout, w, N, C, OC, scratch);
+/**
+ * Both gradients of matmulForward (dinp += dout @ w, dw += dout^T @ inp, dbias += column sums of
+ * dout); scratch: matmulScratchFloats(). freshInput: dinp = dout @ w instead, dinp not read (the
+ * same bits as adding into zeros: each sum starts from zero).
+ */
+export function matmulBackward(dinp: usize, dw: usize, dbias: usize, dout: usize, inp: usize, w: usize, N: i32, C: i32, OC: i32, scratch: usize, freshInput: bool): void {
+  matmulBackwardInput(dinp, dout, w, N, C, OC, scratch, freshInput);
   matmulBackwardWeights(dw, dbias, dout, inp, N, C, OC, 0, OC, scratch);
 }
 
@@ -255,8 +259,8 @@ export function matmulBackward(dinp: usize, dw: usize, dbias: usize, dout: usize
  * ocStart..ocEnd of dw and dbias (each thread writes its own, so no two threads touch a float),
  * with the thread's scratch.
  */
-export function matmulBackwardShare(dinp: usize, dw: usize, dbias: usize, dout: usize, inp: usize, w: usize, N: i32, C: i32, OC: i32, nStart: i32, nEnd: i32, ocStart: i32, ocEnd: i32, scratch: usize): void {
-  if (nEnd > nStart) matmulBackwardInput(dinp + (<usize>(nStart * C) << 2), dout + (<usize>(nStart * OC) << 2), w, nEnd - nStart, C, OC, scratch);
+export function matmulBackwardShare(dinp: usize, dw: usize, dbias: usize, dout: usize, inp: usize, w: usize, N: i32, C: i32, OC: i32, nStart: i32, nEnd: i32, ocStart: i32, ocEnd: i32, scratch: usize, freshInput: bool): void {
+  if (nEnd > nStart) matmulBackwardInput(dinp + (<usize>(nStart * C) << 2), dout + (<usize>(nStart * OC) << 2), w, nEnd - nStart, C, OC, scratch, freshInput);
   if (ocEnd > ocStart) matmulBackwardWeights(dw, dbias, dout, inp, N, C, OC, ocStart, ocEnd, scratch);
 }
 
@@ -264,9 +268,10 @@ export function matmulBackwardShare(dinp: usize, dw: usize, dbias: usize, dout: 
  * dinp (N, C) += dout (N, OC) @ w (OC, C). For each eight input channels and up to
  * PANEL_CHANNELS output channels, w's columns are packed into a contiguous panel; then four rows
  * by eight channels of dinp stay in registers while the panel's channels pass. Each element adds
- * its terms in the order of oc, whatever the grouping.
+ * its terms in the order of oc, whatever the grouping. fresh: dinp = dout @ w, its sums started
+ * from zero rather than from what dinp holds.
  */
-export function matmulBackwardInput(dinp: usize, dout: usize, w: usize, N: i32, C: i32, OC: i32, scratch: usize): void {
+export function matmulBackwardInput(dinp: usize, dout: usize, w: usize, N: i32, C: i32, OC: i32, scratch: usize, fresh: bool): void {
   const rowBytes = <usize>C << 2;
   const doutRow = <usize>OC << 2;
   const fullRows = N & ~3;
@@ -284,10 +289,13 @@ export function matmulBackwardInput(dinp: usize, dout: usize, w: usize, N: i32, 
       }
       for (let n = 0; n < fullRows; n += 4) {
         // dinp[n + r, c..c + 8) += sum over oc of dout[n + r, oc] w[oc, c..c + 8)
-        outer4x8(dinp + <usize>n * rowBytes + at, rowBytes, dout + <usize>n * doutRow + (<usize>oc0 << 2), 4, doutRow, scratch, 32, count);
+        outer4x8(dinp + <usize>n * rowBytes + at, rowBytes, dout + <usize>n * doutRow + (<usize>oc0 << 2), 4, doutRow, scratch, 32, count, fresh && oc0 == 0);
       }
     }
   }
+  // the last C % 8 channels and N % 4 rows add into dinp: fresh, into zeros
+  if (fresh && c < C) for (let n = 0; n < fullRows; n++) memory.fill(dinp + <usize>n * rowBytes + (<usize>c << 2), 0, <usize>(C - c) << 2);
+  if (fresh && fullRows < N) memory.fill(dinp + <usize>fullRows * rowBytes, 0, <usize>(N - fullRows) * rowBytes);
   for (let n = 0; n < fullRows; n++) inputGradientTail(dinp + <usize>n * rowBytes, dout + <usize>n * doutRow, w, c, C, OC);
   for (let n = fullRows; n < N; n++) inputGradientTail(dinp + <usize>n * rowBytes, dout + <usize>n * doutRow, w, 0, C, OC);
 }
@@ -708,9 +716,12 @@ export function decodeAttention(out: usize, qkv: usize, keys: usize, values: usi
   }
 }
 
-/** scratch: attentionScratchFloats(T, C, NH). Overwrites att with the gradient of the scores (before the softmax). */
-export function attentionBackward(dqkv: usize, dout: usize, qkv: usize, att: usize, B: i32, T: i32, C: i32, NH: i32, scratch: usize): void {
-  attentionBackwardHeads(dqkv, dout, qkv, att, B, T, C, NH, scratch, 0, B * NH);
+/**
+ * scratch: attentionScratchFloats(T, C, NH). Overwrites att with the gradient of the scores (before
+ * the softmax). freshInput: dqkv is written, not added into (as into zeros).
+ */
+export function attentionBackward(dqkv: usize, dout: usize, qkv: usize, att: usize, B: i32, T: i32, C: i32, NH: i32, scratch: usize, freshInput: bool): void {
+  attentionBackwardHeads(dqkv, dout, qkv, att, B, T, C, NH, scratch, 0, B * NH, freshInput);
 }
 
 /**
@@ -719,8 +730,9 @@ export function attentionBackward(dqkv: usize, dout: usize, qkv: usize, att: usi
  * dv += p^T dy (keys' rows over the queries after them); then for four queries at a time, dp = dy
  * v^T against the values transposed, ds = p (dp - sum p dp) scale written over p, and dq += ds k;
  * last dk += ds^T q. Each gradient adds its terms in ascending positions, as the reference does.
+ * Each row of dq, dk and dv is reached once: fresh starts its sum from zero instead of from dqkv.
  */
-export function attentionBackwardHeads(dqkv: usize, dout: usize, qkv: usize, att: usize, B: i32, T: i32, C: i32, NH: i32, scratch: usize, bhStart: i32, bhEnd: i32): void {
+export function attentionBackwardHeads(dqkv: usize, dout: usize, qkv: usize, att: usize, B: i32, T: i32, C: i32, NH: i32, scratch: usize, bhStart: i32, bhEnd: i32, fresh: bool): void {
   const hs = C / NH;
   const scale: f32 = 1 / Mathf.sqrt(<f32>hs);
   const padded = paddedLength(T);
@@ -736,16 +748,16 @@ export function attentionBackwardHeads(dqkv: usize, dout: usize, qkv: usize, att
     const dq = dqkv + head, dk = dq + (<usize>C << 2), dv = dq + (<usize>(2 * C) << 2);
     const dy = dout + (<usize>(b * T * C + h * hs) << 2);
     const p = att + (<usize>bh * <usize>T * <usize>T << 2);
-    addTransposedLower(dv, qkvRow, p, T, dy, doutRow, hs);
+    addTransposedLower(dv, qkvRow, p, T, dy, doutRow, hs, fresh);
     transposeHead(valuesT, values, 3 * C, T, hs);
     for (let t0 = 0; t0 < T; t0 += 4) {
       const rows = min(4, T - t0);
       const n = t0 + rows;
       accumulateRows(dp, <usize>padded << 2, dy + <usize>t0 * doutRow, 4, doutRow, valuesT, <usize>padded << 2, rows, (n + 7) & ~7, hs, true);
       for (let r = 0; r < rows; r++) scoresGradient(p + <usize>(t0 + r) * attRow, dp + (<usize>(r * padded) << 2), t0 + r + 1, scale);
-      accumulateRows(dq + <usize>t0 * qkvRow, qkvRow, p + <usize>t0 * attRow, 4, attRow, keys, qkvRow, rows, hs, n, false);
+      accumulateRows(dq + <usize>t0 * qkvRow, qkvRow, p + <usize>t0 * attRow, 4, attRow, keys, qkvRow, rows, hs, n, fresh);
     }
-    addTransposedLower(dk, qkvRow, p, T, queries, qkvRow, hs); // p holds ds by now
+    addTransposedLower(dk, qkvRow, p, T, queries, qkvRow, hs, fresh); // p holds ds by now
   }
 }
 
@@ -754,11 +766,11 @@ export function attentionBackwardHeads(dqkv: usize, dout: usize, qkv: usize, att
  * apart), m a T x T matrix zero above its diagonal: attention's dv = p^T dy and dk = ds^T q, four
  * keys at a time over the queries from the first of them on.
  */
-function addTransposedLower(dst: usize, dstRow: usize, m: usize, T: i32, src: usize, srcRow: usize, hs: i32): void {
+function addTransposedLower(dst: usize, dstRow: usize, m: usize, T: i32, src: usize, srcRow: usize, hs: i32, fresh: bool): void {
   const mRow = <usize>T << 2;
   for (let u0 = 0; u0 < T; u0 += 4) {
     const diagonal = m + <usize>u0 * mRow + (<usize>u0 << 2);
-    accumulateRows(dst + <usize>u0 * dstRow, dstRow, diagonal, mRow, 4, src + <usize>u0 * srcRow, srcRow, min(4, T - u0), hs, T - u0, false);
+    accumulateRows(dst + <usize>u0 * dstRow, dstRow, diagonal, mRow, 4, src + <usize>u0 * srcRow, srcRow, min(4, T - u0), hs, T - u0, fresh);
   }
 }
 
@@ -851,15 +863,17 @@ export function geluForward(out: usize, inp: usize, n: i32): void {
   storeTail(out + at, geluv(loadTail(inp + at, n - i)), n - i);
 }
 
-export function geluBackward(dinp: usize, inp: usize, dout: usize, n: i32): void {
+/** dinp += GELU'(inp) dout; fresh: dinp = 0 + GELU'(inp) dout, dinp not read (the same bits as adding into zeros). */
+export function geluBackward(dinp: usize, inp: usize, dout: usize, n: i32, fresh: bool): void {
+  const zero = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const at = <usize>i << 2;
-    v128.store(dinp + at, f32x4.add(v128.load(dinp + at), geluGradientv(v128.load(inp + at), v128.load(dout + at))));
+    v128.store(dinp + at, f32x4.add(fresh ? zero : v128.load(dinp + at), geluGradientv(v128.load(inp + at), v128.load(dout + at))));
   }
   const at = <usize>i << 2;
   const rest = n - i;
-  storeTail(dinp + at, f32x4.add(loadTail(dinp + at, rest), geluGradientv(loadTail(inp + at, rest), loadTail(dout + at, rest))), rest);
+  storeTail(dinp + at, f32x4.add(fresh ? zero : loadTail(dinp + at, rest), geluGradientv(loadTail(inp + at, rest), loadTail(dout + at, rest))), rest);
 }
 
 /** n floats from ptr set to zero: a gradient's buffer before its layers add into it. */

@@ -4,14 +4,40 @@
 
 import { f, setF } from './memory';
 
-/** sum of squares of n floats, in float64 (for the global gradient norm). */
-export function sumSquares(x: usize, n: i32): f64 {
-  let s: f64 = 0;
-  for (let i = 0; i < n; i++) {
-    const v = <f64>f(x, i);
-    s += v * v;
+/**
+ * The squared norm for clipping is summed in float64 by blocks of this many floats (threads share
+ * the blocks out), then the blocks' sums in order: fixed, so that the total is the same bits
+ * however the blocks are shared out.
+ */
+const SQUARES_BLOCK: i32 = 1 << 14;
+
+/** Floats a block of sumSquaresBlocks. */
+export function squaresBlock(): i32 {
+  return SQUARES_BLOCK;
+}
+
+/**
+ * out[b] (float64) = the sum of squares of x's floats b * SQUARES_BLOCK up to the next block or
+ * n, in float64, even and odd floats in two lanes then added; x must start a block.
+ */
+export function sumSquaresBlocks(x: usize, n: i32, out: usize): void {
+  for (let b = 0, start = 0; start < n; b++, start += SQUARES_BLOCK) {
+    const end = min(n, start + SQUARES_BLOCK);
+    let acc = f64x2.splat(0);
+    let i = start;
+    for (; i + 4 <= end; i += 4) {
+      const v = v128.load(x + (<usize>i << 2));
+      const lo = f64x2.promote_low_f32x4(v);
+      const hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+      acc = f64x2.add(f64x2.add(acc, f64x2.mul(lo, lo)), f64x2.mul(hi, hi));
+    }
+    let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+    for (; i < end; i++) {
+      const v = <f64>f(x, i);
+      s += v * v;
+    }
+    store<f64>(out + (<usize>b << 3), s);
   }
-  return s;
 }
 
 /** One AdamW step (ref.ts's adamwStep), gradients scaled by gradScale. */

@@ -26,22 +26,28 @@ export interface ModelWasmExports {
   matmulForward(out: number, inp: number, w: number, bias: number, N: number, C: number, OC: number): void;
   /** Floats of scratch a thread's matmul gradients need. */
   matmulScratchFloats(): number;
-  matmulBackward(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number, scratch: number): void;
-  matmulBackwardShare(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number, nStart: number, nEnd: number, ocStart: number, ocEnd: number, scratch: number): void;
+  /** freshInput 1: dinp written, not added into (as into zeros). */
+  matmulBackward(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number, scratch: number, freshInput: number): void;
+  matmulBackwardShare(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number, nStart: number, nEnd: number, ocStart: number, ocEnd: number, scratch: number, freshInput: number): void;
   attentionScratchFloats(T: number, C: number, NH: number): number;
   attentionForward(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number, scratch: number): void;
   attentionForwardHeads(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number, scratch: number, bhStart: number, bhEnd: number): void;
-  attentionBackwardHeads(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number, bhStart: number, bhEnd: number): void;
+  attentionBackwardHeads(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number, bhStart: number, bhEnd: number, freshInput: number): void;
   decodeAttention(out: number, qkv: number, keys: number, values: number, B: number, T: number, t: number, C: number, NH: number, scores: number): void;
-  attentionBackward(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number): void;
+  /** freshInput 1: dqkv written, not added into. */
+  attentionBackward(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number, freshInput: number): void;
   geluForward(out: number, inp: number, n: number): void;
-  geluBackward(dinp: number, inp: number, dout: number, n: number): void;
+  /** fresh 1: dinp written, not added into. */
+  geluBackward(dinp: number, inp: number, dout: number, n: number, fresh: number): void;
   residualForward(out: number, a: number, b: number, n: number): void;
   zeroFloats(ptr: number, n: number): void;
   addScaled(dst: number, src: number, scale: number, n: number): void;
   crossEntropyForward(probs: number, logits: number, targets: number, N: number, V: number): number;
   crossEntropyBackward(dlogits: number, probs: number, targets: number, N: number, V: number): void;
-  sumSquares(x: number, n: number): number;
+  /** Floats a block of sumSquaresBlocks. */
+  squaresBlock(): number;
+  /** out: float64 a block of squaresBlock() floats of x (the last may be short), each its sum of squares. */
+  sumSquaresBlocks(x: number, n: number, out: number): void;
   /** 1: built with relaxed SIMD (fused multiply-adds), 0: plain SIMD. */
   relaxedSimd(): number;
   adamw(params: number, grads: number, m: number, v: number, mask: number, n: number, lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, correction1: number, correction2: number, gradScale: number): void;

@@ -79,6 +79,33 @@ for (const [name, config, build] of [
   });
 }
 
+test('threads: the gradients\' squared norm is the float64 sum of squares, the same bits at 1, 2 and 3 threads', async () => {
+  const saved = { ...chunkThresholds };
+  chunkThresholds.elements = 1;
+  const pools = await Promise.all([2, 3].map((threads) => createThreadedWasmBackend(threads, PARALLEL_KERNELS, threadsSource)));
+  try {
+    const random = new SeededRandom(11);
+    const block = pools[0].kernels.squaresBlock();
+    for (const n of [1, 7, block - 1, block + 5, 3 * block + 3]) {
+      const values = Float32Array.from({ length: n }, () => random.normal() * 3);
+      let expected = 0;
+      for (const v of values) expected += v * v;
+      const sums = pools.map((wasm) => {
+        const x = wasm.arena.put(values);
+        const blocks = wasm.arena.alloc(8 * Math.ceil(n / block));
+        // one thread: the same kernel, every block in one call
+        const alone = Object.assign(Object.create(null), wasm, { pool: undefined });
+        return [parallelKernels(alone).sumSquares(x, n, blocks), parallelKernels(wasm).sumSquares(x, n, blocks)];
+      }).flat();
+      assert.ok(Math.abs(sums[0] - expected) <= 1e-12 * expected, `n ${n}: ${sums[0]} against ${expected}`);
+      for (const sum of sums) assert.ok(Object.is(sum, sums[0]), `n ${n}: ${sums.join(', ')}`);
+    }
+  } finally {
+    for (const wasm of pools) wasm.pool!.dispose();
+    Object.assign(chunkThresholds, saved);
+  }
+});
+
 test('threads: a wake-up that comes after its section has run does not run that section again', async () => {
   // run() bumps the generation, then notifies; a worker that found the bump while spinning can
   // have run its share and be asleep again when that notify lands. Here the late notify is sent
@@ -96,7 +123,7 @@ test('threads: a wake-up that comes after its section has run does not run that 
     wasm.arena.f32(dout, n).set(Float32Array.from({ length: n }, () => random.normal()));
     wasm.arena.f32(dinp, n).fill(0);
     const par = parallelKernels(wasm);
-    par.geluBackward(dinp, inp, dout, n);
+    par.geluBackward(dinp, inp, dout, n, 0);
     const once = Float32Array.from(wasm.arena.f32(dinp, n));
     assert.ok(once.some((v) => v !== 0));
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -134,23 +161,25 @@ test('threads: chunks a thread takes from another thread\'s run give the bits th
     };
     const [dout, inp, w] = [filled(N * OC), filled(N * C), filled(OC * C)];
     const k = wasm.kernels;
-    const gradients = (parallel: boolean) => {
+    // fresh 1: dinp written, not added into (its 0.5s never read)
+    const gradients = (parallel: boolean, fresh: number) => {
       const [dinp, dw, dbias] = [a.alloc(4 * N * C), a.alloc(4 * OC * C), a.alloc(4 * OC)];
       for (const [ptr, n] of [[dinp, N * C], [dw, OC * C], [dbias, OC]]) a.f32(ptr, n).fill(0.5);
       const scratch = a.alloc(4 * k.matmulScratchFloats() * 3);
-      if (parallel) parallelKernels(wasm).matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch);
-      else k.matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch);
+      if (parallel) parallelKernels(wasm).matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch, fresh);
+      else k.matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch, fresh);
       return [...a.f32(dinp, N * C), ...a.f32(dw, OC * C), ...a.f32(dbias, OC)];
     };
-    const alone = gradients(false);
+    const alone = [gradients(false, 0), gradients(false, 1)];
     let taken = 0;
     for (let attempt = 0; attempt < 20 && taken === 0; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 100)); // the workers go to sleep
+      const fresh = attempt % 2;
       const before = wasm.pool!.chunksTakenFromOthers;
-      const shared = gradients(true);
+      const shared = gradients(true, fresh);
       taken = wasm.pool!.chunksTakenFromOthers - before;
-      const first = shared.findIndex((value, i) => !Object.is(value, alone[i]));
-      assert.is(first, -1, `value ${first}: ${shared[first]} against one thread's ${alone[first]}`);
+      const first = shared.findIndex((value, i) => !Object.is(value, alone[fresh][i]));
+      assert.is(first, -1, `fresh ${fresh}, value ${first}: ${shared[first]} against one thread's ${alone[fresh][first]}`);
     }
     assert.ok(taken > 0, 'no chunk was ever taken from another thread\'s run');
   } finally {

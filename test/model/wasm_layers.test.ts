@@ -1,12 +1,16 @@
 // Every AssemblyScript layer against its reference (src/model/ref/layers.ts), forward and
 // backward, on odd shapes: channels not a multiple of 4, one row, one head, T = 1; both builds
-// (plain SIMD, and relaxed SIMD's fused multiply-adds).
+// (plain SIMD, and relaxed SIMD's fused multiply-adds). The kernels that can write an input's
+// gradient instead of adding into it (fresh) give the bits of adding into zeros, over NaNs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import * as L from '../../src/kernels/gpt/ref.js';
 import { createWasmBackend, wasmRelaxedSimdSupported, type WasmBackend } from '../../src/runtime/wasm.js';
 import { assertClose, randomArray, seededRandom, WASM_BUILDS, wasmBackend } from '../helpers.js';
+
+/** A gradient's buffer before a fresh write: NaN, so that a float read instead of written shows. */
+const garbage = (n: number) => new Float32Array(n).fill(NaN);
 
 /** Copies the arrays into wasm memory, runs `call` with their offsets, copies them all back. */
 function inWasm<K extends string>(wasm: WasmBackend, arrays: Record<K, Float32Array | Int32Array>, call: (p: Record<K, number>) => number | void) {
@@ -69,9 +73,13 @@ for (const build of WASM_BUILDS) {
         L.matmulBackward(mm.dinp, mm.dw, withBias ? mm.db : null, dy, inp, weight, N, C, OC);
         const m = inWasm(wasm, { out: new Float32Array(N * OC), inp, weight, bias, dy, dinp: new Float32Array(N * C), dw: new Float32Array(OC * C), db: new Float32Array(OC), scratch: new Float32Array(k.matmulScratchFloats()) }, (p) => {
           k.matmulForward(p.out, p.inp, p.weight, withBias ? p.bias : 0, N, C, OC);
-          k.matmulBackward(p.dinp, p.dw, withBias ? p.db : 0, p.dy, p.inp, p.weight, N, C, OC, p.scratch);
+          k.matmulBackward(p.dinp, p.dw, withBias ? p.db : 0, p.dy, p.inp, p.weight, N, C, OC, p.scratch, 0);
         }).out;
         for (const name of ['out', 'dinp', 'dw', 'db'] as const) assertClose(m[name], mm[name], 2e-5, `${label} matmul (bias ${withBias}) ${name}`);
+        const fresh = inWasm(wasm, { inp, weight, dy, dinp: garbage(N * C), dw: new Float32Array(OC * C), db: new Float32Array(OC), scratch: new Float32Array(k.matmulScratchFloats()) }, (p) => {
+          k.matmulBackward(p.dinp, p.dw, withBias ? p.db : 0, p.dy, p.inp, p.weight, N, C, OC, p.scratch, 1);
+        }).out;
+        for (const name of ['dinp', 'dw', 'db'] as const) assert.equal(fresh[name], m[name], `${label} matmul (bias ${withBias}) ${name}, dinp fresh`);
       }
       // gelu, residual
       const g = { out: new Float32Array(N * C), dx: new Float32Array(N * C), sum: new Float32Array(N * C) };
@@ -80,10 +88,12 @@ for (const build of WASM_BUILDS) {
       L.residualForward(g.sum, x, dout);
       const gw = inWasm(wasm, { out: new Float32Array(N * C), dx: new Float32Array(N * C), sum: new Float32Array(N * C), x, dout }, (p) => {
         k.geluForward(p.out, p.x, N * C);
-        k.geluBackward(p.dx, p.x, p.dout, N * C);
+        k.geluBackward(p.dx, p.x, p.dout, N * C, 0);
         k.residualForward(p.sum, p.x, p.dout, N * C);
       }).out;
       for (const name of ['out', 'dx', 'sum'] as const) assertClose(gw[name], g[name], 1e-5, `${label} gelu/residual ${name}`);
+      const freshGelu = inWasm(wasm, { dx: garbage(N * C), x, dout }, (p) => k.geluBackward(p.dx, p.x, p.dout, N * C, 1)).out;
+      assert.equal(freshGelu.dx, gw.dx, `${label} gelu dx, fresh`);
     }
   });
 
@@ -102,8 +112,10 @@ for (const build of WASM_BUILDS) {
       const forward = inWasm(wasm, { out: new Float32Array(N * C), att: new Float32Array(B * NH * T * T), qkv, scratch }, (p) => k.attentionForward(p.out, p.att, p.qkv, B, T, C, NH, p.scratch)).out;
       for (const name of ['out', 'att'] as const) assertClose(forward[name], ref[name], 2e-5, `${label} attention ${name}`);
       // backward overwrites the probabilities with the scores' gradient: given the forward's
-      const a = inWasm(wasm, { att: forward.att, qkv, dout, dqkv: new Float32Array(N * 3 * C), scratch }, (p) => k.attentionBackward(p.dqkv, p.dout, p.qkv, p.att, B, T, C, NH, p.scratch)).out;
+      const a = inWasm(wasm, { att: forward.att, qkv, dout, dqkv: new Float32Array(N * 3 * C), scratch }, (p) => k.attentionBackward(p.dqkv, p.dout, p.qkv, p.att, B, T, C, NH, p.scratch, 0)).out;
       assertClose(a.dqkv, ref.dqkv, 2e-5, `${label} attention dqkv`);
+      const fresh = inWasm(wasm, { att: forward.att, qkv, dout, dqkv: garbage(N * 3 * C), scratch }, (p) => k.attentionBackward(p.dqkv, p.dout, p.qkv, p.att, B, T, C, NH, p.scratch, 1)).out;
+      assert.equal(fresh.dqkv, a.dqkv, `${label} attention dqkv, fresh`);
 
       const logits = randomArray(N * V, random, 3), targets = Int32Array.from({ length: N }, () => Math.floor(random() * V));
       const ce = { probs: new Float32Array(N * V), dlogits: new Float32Array(N * V) };

@@ -36,6 +36,7 @@ export interface WasmLayerContext {
 
 export function wasmLayer(io: LayerBuffers<number>, ctx: WasmLayerContext): LayerOperations<WasmOperation> {
   const { layer, inputs: [x, x2], output: y, outputWidth, inputGradients: [dx, dx2], outputGradient: dy } = io;
+  const freshInput = io.inputGradientsFresh[0] ? 1 : 0; // the kernels taking it write that gradient rather than add into zeros
   const { wasm, config, B, T, generation } = ctx;
   const { kernels: k, arena } = wasm;
   const par = ctx.parallel;
@@ -73,8 +74,9 @@ export function wasmLayer(io: LayerBuffers<number>, ctx: WasmLayerContext): Laye
         forward: [() => par.matmulForward(y, x, p(layer.weight), bias ? p(bias) : 0, N, K, M)],
         backward: () => {
           const scratch = ctx.matmulScratch();
-          return [() => par.matmulBackward(dx, g(layer.weight), bias ? g(bias) : 0, dy!, x, p(layer.weight), N, K, M, scratch)];
+          return [() => par.matmulBackward(dx, g(layer.weight), bias ? g(bias) : 0, dy!, x, p(layer.weight), N, K, M, scratch, freshInput)];
         },
+        writesFreshInputGradients: true,
       };
     }
     case 'attention': {
@@ -95,12 +97,13 @@ export function wasmLayer(io: LayerBuffers<number>, ctx: WasmLayerContext): Laye
       const att = ctx.alloc(4 * B * NH * T * T), scratch = ctx.alloc(4 * k.attentionScratchFloats(T, C, NH) * par.threads); // a block a thread
       return {
         forward: [() => par.attentionForward(y, att, x, B, T, C, NH, scratch)],
-        backward: () => [() => par.attentionBackward(dx, dy!, x, att, B, T, C, NH, scratch)],
+        backward: () => [() => par.attentionBackward(dx, dy!, x, att, B, T, C, NH, scratch, freshInput)],
+        writesFreshInputGradients: true,
       };
     }
     case 'gelu': {
       const n = N * outputWidth;
-      return { forward: [() => par.geluForward(y, x, n)], backward: () => [() => par.geluBackward(dx, x, dy!, n)] };
+      return { forward: [() => par.geluForward(y, x, n)], backward: () => [() => par.geluBackward(dx, x, dy!, n, freshInput)], writesFreshInputGradients: true };
     }
     case 'residual':
       return { forward: [() => par.residualForward(y, x, x2, N * C)] };

@@ -42,7 +42,8 @@ export class WasmModel implements BackendModel {
   private readonly params: number;
   private readonly offsets: Map<string, number>;
   /** slots: the optimizer's state (OPTIMIZER_SLOTS) by name, each a pointer to n floats. */
-  private readonly training: { grads: number; slots: Record<string, number>; mask: number; t: number } | undefined;
+  /** squares: float64 for each squaresBlock() gradients, their sums of squares (the norm for clipping). */
+  private readonly training: { grads: number; slots: Record<string, number>; mask: number; squares: number; t: number } | undefined;
   private wavelet: WasmWaveletOp | undefined;
   private current: TrainingProgram | undefined;
   private readonly decoders = new Set<Decoder>();
@@ -68,7 +69,8 @@ export class WasmModel implements BackendModel {
         return ptr;
       };
       const slots = Object.fromEntries(OPTIMIZER_SLOTS[options.optimizer.kind].map((name) => [name, zeros()]));
-      this.training = { grads: zeros(), slots, mask: arena.put(decayMask(this.layout, this.frozen)), t: 0 };
+      const squares = arena.alloc(8 * Math.ceil(n / wasm.kernels.squaresBlock()));
+      this.training = { grads: zeros(), slots, mask: arena.put(decayMask(this.layout, this.frozen)), squares, t: 0 };
     }
     const plan = waveletPlanOf(this.config);
     const parallel = this.parallel;
@@ -175,12 +177,11 @@ export class WasmModel implements BackendModel {
   async update(lr: number): Promise<number> {
     const s = this.training;
     if (!s) throw trainingUnavailable('wasm');
-    const k = this.module.kernels;
     const par = this.parallel!;
     const a = this.options.optimizer!;
     const n = this.layout.count;
     for (const [start, end] of this.frozen) par.zero(s.grads + 4 * start, end - start);
-    const norm = Math.sqrt(k.sumSquares(s.grads, n));
+    const norm = Math.sqrt(par.sumSquares(s.grads, n, s.squares));
     const scale = clipScale(norm, a.clipNorm);
     s.t++;
     if (a.kind === 'adagrad') par.adagrad(this.params, s.grads, s.slots.sum, s.mask, n, lr, a.epsilon, a.weightDecay, scale);

@@ -2,7 +2,8 @@
 // rows (and, for one row, by output channels), their gradients by rows of the input's gradient
 // and output channels of the weights', attention by (sequence, head) pairs, GELU, residual adds
 // and LayerNorm by rows (its backward also by channels for its parameters' gradients), the Haar
-// and EMA wavelet filters by sequences, the optimizers and the zeroing of gradient buffers by ranges. Each chunk is a call of the same
+// and EMA wavelet filters by sequences, the optimizers, the gradients' squared norm and the
+// zeroing of gradient buffers by ranges. Each chunk is a call of the same
 // kernel on a slice of the same buffers, and every output element is computed by one call in the
 // order one thread computes it (assembly/model/layers.ts), so the results are the same bits at any
 // thread count and whichever thread runs a chunk. Work too small to repay a wake-up stays here.
@@ -22,18 +23,18 @@ import { firstChunkOf, MAX_CHUNKS_PER_THREAD } from '../../runtime/wasm_threads.
 export const chunkThresholds = { macs: 1 << 18, elements: 1 << 13 };
 
 /** The kernels the workers are given (their indices travel in the control block). */
-export const PARALLEL_KERNELS = ['matmulForward', 'matmulBackwardShare', 'attentionForwardHeads', 'attentionBackwardHeads', 'geluForward', 'geluBackward', 'layernormForward', 'layernormBackwardShare', 'residualForward', 'zeroFloats', 'adamw', 'adagrad', 'streamingFilter'] as const;
+export const PARALLEL_KERNELS = ['matmulForward', 'matmulBackwardShare', 'attentionForwardHeads', 'attentionBackwardHeads', 'geluForward', 'geluBackward', 'layernormForward', 'layernormBackwardShare', 'residualForward', 'zeroFloats', 'sumSquaresBlocks', 'adamw', 'adagrad', 'streamingFilter'] as const;
 
 export interface ParallelKernels {
   readonly threads: number;
   matmulForward(out: number, inp: number, w: number, bias: number, N: number, C: number, OC: number): void;
-  /** scratch: matmulScratchFloats a thread. */
-  matmulBackward(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number, scratch: number): void;
+  /** scratch: matmulScratchFloats a thread; freshInput 1: dinp written, not added into. */
+  matmulBackward(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number, scratch: number, freshInput: number): void;
   /** scratch: attentionScratchFloats a thread (forward and backward alike). */
   attentionForward(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number, scratch: number): void;
-  attentionBackward(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number): void;
+  attentionBackward(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number, freshInput: number): void;
   geluForward(out: number, inp: number, n: number): void;
-  geluBackward(dinp: number, inp: number, dout: number, n: number): void;
+  geluBackward(dinp: number, inp: number, dout: number, n: number, fresh: number): void;
   layernormForward(out: number, mean: number, rstd: number, inp: number, w: number, b: number, N: number, C: number): void;
   layernormBackward(dinp: number, dw: number, db: number, dout: number, inp: number, w: number, mean: number, rstd: number, N: number, C: number): void;
   residualForward(out: number, a: number, b: number, n: number): void;
@@ -41,6 +42,8 @@ export interface ParallelKernels {
   streamingFilter(ema: number, reverse: number, plan: number, x: number, y: number, B: number, T: number, E: number, state: number): void;
   /** n floats at ptr set to zero (gradient buffers before a step adds into them). */
   zero(ptr: number, n: number): void;
+  /** The sum of squares of n floats, in float64, the same bits at every thread count; blocks: float64 for each squaresBlock() floats. */
+  sumSquares(x: number, n: number, blocks: number): number;
   /** mask: a byte a parameter. */
   adamw(params: number, grads: number, m: number, v: number, mask: number, n: number, lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, correction1: number, correction2: number, gradScale: number): void;
   adagrad(params: number, grads: number, sum: number, mask: number, n: number, lr: number, epsilon: number, weightDecay: number, gradScale: number): void;
@@ -101,12 +104,12 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
       }
       run('matmulForward', splitRange(N, parts, 2).map(([a, b]) => [out + 4 * a * OC, inp + 4 * a * C, w, bias, b - a, C, OC]));
     },
-    matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch) {
+    matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch, freshInput) {
       const parts = chunkCount(threads, 2 * N * C * OC, chunkThresholds.macs, Math.max(N, Math.ceil(OC / 4)));
-      if (parts === 1) return k.matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch);
+      if (parts === 1) return k.matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch, freshInput);
       // dw's channels no finer than a thread each: a chunk of them packs the rows of inp it reads,
       // the fewer channels the more often (8 chunks of 16 channels: +28 % on one core)
-      const chunks = rowAndChannelChunks(threads, parts, N, OC, 4).map((ranges) => [dinp, dw, dbias, dout, inp, w, N, C, OC, ...ranges, scratch]);
+      const chunks = rowAndChannelChunks(threads, parts, N, OC, 4).map((ranges) => [dinp, dw, dbias, dout, inp, w, N, C, OC, ...ranges, scratch, freshInput]);
       run('matmulBackwardShare', chunks, { argument: 13, bytes: 4 * k.matmulScratchFloats() });
     },
     attentionForward(out, att, qkv, B, T, C, NH, scratch) {
@@ -114,16 +117,16 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
       if (parts === 1) return k.attentionForward(out, att, qkv, B, T, C, NH, scratch);
       run('attentionForwardHeads', splitRange(B * NH, parts).map(([a, b]) => [out, att, qkv, B, T, C, NH, scratch, a, b]), { argument: 7, bytes: 4 * k.attentionScratchFloats(T, C, NH) });
     },
-    attentionBackward(dqkv, dout, qkv, att, B, T, C, NH, scratch) {
+    attentionBackward(dqkv, dout, qkv, att, B, T, C, NH, scratch, freshInput) {
       const parts = chunkCount(threads, 2 * B * T * T * C, chunkThresholds.macs, B * NH);
-      if (parts === 1) return k.attentionBackward(dqkv, dout, qkv, att, B, T, C, NH, scratch);
-      run('attentionBackwardHeads', splitRange(B * NH, parts).map(([a, b]) => [dqkv, dout, qkv, att, B, T, C, NH, scratch, a, b]), { argument: 8, bytes: 4 * k.attentionScratchFloats(T, C, NH) });
+      if (parts === 1) return k.attentionBackward(dqkv, dout, qkv, att, B, T, C, NH, scratch, freshInput);
+      run('attentionBackwardHeads', splitRange(B * NH, parts).map(([a, b]) => [dqkv, dout, qkv, att, B, T, C, NH, scratch, a, b, freshInput]), { argument: 8, bytes: 4 * k.attentionScratchFloats(T, C, NH) });
     },
     geluForward(out, inp, n) {
       elementwise('geluForward', n, (a, b) => [out + 4 * a, inp + 4 * a, b - a]);
     },
-    geluBackward(dinp, inp, dout, n) {
-      elementwise('geluBackward', n, (a, b) => [dinp + 4 * a, inp + 4 * a, dout + 4 * a, b - a]);
+    geluBackward(dinp, inp, dout, n, fresh) {
+      elementwise('geluBackward', n, (a, b) => [dinp + 4 * a, inp + 4 * a, dout + 4 * a, b - a, fresh]);
     },
     layernormForward(out, mean, rstd, inp, w, b, N, C) {
       const parts = chunkCount(threads, N * C, chunkThresholds.elements, N);
@@ -146,6 +149,17 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
     },
     zero(ptr, n) {
       elementwise('zeroFloats', n, (s, e) => [ptr + 4 * s, e - s]);
+    },
+    sumSquares(x, n, blocks) {
+      const block = k.squaresBlock();
+      const count = Math.ceil(n / block);
+      const parts = chunkCount(threads, n, chunkThresholds.elements, count);
+      // whole blocks a chunk: each block's sum is the same whichever chunk holds it
+      run('sumSquaresBlocks', splitRange(count, parts).map(([a, b]) => [x + 4 * a * block, Math.min(n, b * block) - a * block, blocks + 8 * a]));
+      const sums = new Float64Array(wasm.kernels.memory.buffer, blocks, count);
+      let total = 0;
+      for (let i = 0; i < count; i++) total += sums[i];
+      return total;
     },
     adamw(params, grads, m, v, mask, n, ...rest) {
       elementwise('adamw', n, (s, e) => [params + 4 * s, grads + 4 * s, m + 4 * s, v + 4 * s, mask + s, e - s, ...rest]);
