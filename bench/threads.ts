@@ -88,7 +88,8 @@ for (const { simd, source, threadsSource } of builds) for (const threads of coun
   console.error(JSON.stringify(rows.at(-1)));
 }
 for (const row of rows) {
-  const one = rows.find((r) => r.simd === row.simd)!; // one thread of the same build
+  const one = rows.find((r) => r.simd === row.simd && r.threads === 1); // one thread of the same build
+  if (!one) continue; // no 1 among --threads: no speedups to give
   row.trainSpeedup = +(row.trainTokensPerSecond / one.trainTokensPerSecond).toFixed(2);
   row.trainEfficiency = +(row.trainSpeedup / row.threads).toFixed(2);
   row.generateSpeedup = +(row.generateTokensPerSecond / one.generateTokensPerSecond).toFixed(2);
@@ -123,7 +124,7 @@ if (!args.includes('--no-tfjs')) {
     }
   }
 }
-const one = rows.filter((r) => r.threads === 1).reduce((a, b) => (b.trainTokensPerSecond > a.trainTokensPerSecond ? b : a));
+const one = rows.filter((r) => r.threads === 1).reduce<Row | undefined>((a, b) => (a && a.trainTokensPerSecond >= b.trainTokensPerSecond ? a : b), undefined);
 const best = rows.reduce((a, b) => (b.trainTokensPerSecond > a.trainTokensPerSecond ? b : a));
 const report = {
   bench: 'threads',
@@ -132,7 +133,7 @@ const report = {
   model: { preset, sizes: { layers: config.layers, width: config.width, heads: (config as { heads: number }).heads, feedForward: (config as { feedForward: number }).feedForward }, wavelet: 'haar', batch: B, context: T, parameters: layout.count },
   wasm: rows,
   tfjsWasm,
-  ratios: typeof tfjsWasm?.trainTokensPerSecond === 'number' ? { oneThreadVsTfjsWasm: +(one.trainTokensPerSecond / tfjsWasm.trainTokensPerSecond).toFixed(2), bestVsTfjsWasm: +(best.trainTokensPerSecond / tfjsWasm.trainTokensPerSecond).toFixed(2) } : undefined,
+  ratios: typeof tfjsWasm?.trainTokensPerSecond === 'number' ? { oneThreadVsTfjsWasm: one ? +(one.trainTokensPerSecond / tfjsWasm.trainTokensPerSecond).toFixed(2) : undefined, bestVsTfjsWasm: +(best.trainTokensPerSecond / tfjsWasm.trainTokensPerSecond).toFixed(2) } : undefined,
   note: 'one shared wasm memory for all threads (wasmMemoryMiB); rssAboveStartMiB is the process (workers included) above its start; the same bits at every count (test/backends/threads.test.ts)',
 };
 const json = JSON.stringify(report, null, 2);
