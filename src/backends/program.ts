@@ -83,7 +83,8 @@ export function buildProgram<Buffer, Operation>(network: Network, mode: RunMode,
       inputGradientsFresh: fresh,
     });
     forward.push(...ops.forward);
-    const zeroed = ops.writesFreshInputGradients ? clears.filter((b) => !gradientBuffers.some((g, i) => fresh[i] && g === b)) : clears;
+    const written = ops.writesFreshInputGradients ? gradientBuffers.filter((_, i) => fresh[i]) : [];
+    const zeroed = clears.filter((b) => !written.includes(b));
     if (train && layer.kind !== 'residual') backwardOf.push([...zeroed.map((b) => parts.clear(buffers[b], assignment.widths[b] * positions)), ...(ops.backward?.() ?? [])]);
     else backwardOf.push([]);
   });

@@ -156,7 +156,7 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
       const parts = chunkCount(threads, n, chunkThresholds.elements, count);
       // whole blocks a chunk: each block's sum is the same whichever chunk holds it
       run('sumSquaresBlocks', splitRange(count, parts).map(([a, b]) => [x + 4 * a * block, Math.min(n, b * block) - a * block, blocks + 8 * a]));
-      const sums = new Float64Array(wasm.kernels.memory.buffer, blocks, count);
+      const sums = wasm.arena.f64(blocks, count);
       let total = 0;
       for (let i = 0; i < count; i++) total += sums[i];
       return total;
