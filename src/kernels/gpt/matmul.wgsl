@@ -45,7 +45,6 @@ const THREAD_M = 4u;
 const THREAD_N = 4u;
 const DEPTH = 16u;
 const PAD = 0u; // vec4s of padding a row of the tiles (below)
-const WARP_BLOCKS = false; // invocations placed by warp_block() rather than row by row
 // end of specialised constants
 const THREADS_M = TILE_M / THREAD_M;
 const THREADS_N = TILE_N / THREAD_N;
@@ -132,24 +131,11 @@ fn put_b(flat: u32, value: vec4<f32>) {
   }
 }
 
-// Where invocation `lane` computes among the workgroup's THREADS_N x THREADS_M parts of C, when
-// each run of 32 invocations (a subgroup on NVIDIA) is to be a block of 8 x 4 parts rather than two
-// rows of 16: it then reads 8 vec4s of the B tile and 4 of the A tile a step instead of 16 and 2,
-// fewer passes of workgroup memory (matmul.ts allows it where THREADS_N is a multiple of 8 and
-// THREADS_M of 4). Any subgroup size gives the same sums; only the speed depends on it.
-fn warp_block(lane: u32) -> vec2<u32> {
-  let warp = lane / 32u;
-  let across = THREADS_N / 8u;
-  return vec2<u32>(warp % across * 8u + lane % 8u, warp / across * 4u + lane % 32u / 8u);
-}
-
 @compute @workgroup_size(THREADS_N, THREADS_M)
-fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
   let row0 = group.y * TILE_M;
   let col0 = group.x * TILE_N;
-  // (column, row) of this invocation's part; staging below goes by `lane`, so that neighbouring
-  // invocations load neighbouring addresses either way
-  let local = select(vec2<u32>(lane % THREADS_N, lane / THREADS_N), warp_block(lane), WARP_BLOCKS);
+  let lane = local.y * THREADS_N + local.x;
   let k_begin = group.z * p.k_chunk;
   let k_end = min(p.K, k_begin + p.k_chunk);
   let a_k_fastest = p.a_stride_k == 1u;

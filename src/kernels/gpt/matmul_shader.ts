@@ -14,13 +14,6 @@ export interface MatmulTiling {
   padded?: boolean;
   /** The inner products, stores and staging written out with constant indices rather than as loops. */
   unrolled?: boolean;
-  /**
-   * The written-out multiply-adds as WGSL's fma() rather than `+= a * b` (needs `unrolled`). WGSL
-   * leaves contracting a * b + c to the compiler; fma() asks for the fused instruction outright.
-   */
-  fused?: boolean;
-  /** Each 32 invocations a block of 8 x 4 parts of the tile rather than two rows of 16 (matmul.wgsl's warp_block). */
-  warpBlocks?: boolean;
 }
 
 /**
@@ -50,7 +43,7 @@ export const MATMUL_TILINGS = {
 
 /** matmul.wgsl with `tiling`'s constants, after checking that it fits WebGPU's default limits. */
 export function matmulShader(code: string, tiling: MatmulTiling): string {
-  const { tileM, tileN, threadM, threadN, depth, padded = false, unrolled = false, fused = false, warpBlocks = false } = tiling;
+  const { tileM, tileN, threadM, threadN, depth, padded = false, unrolled = false } = tiling;
   const threads = (tileM / threadM) * (tileN / threadN);
   const problems: string[] = [];
   if (threadM % 4 || threadN % 4) problems.push('an invocation\'s rows and columns must be multiples of 4');
@@ -59,13 +52,11 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
   // Each invocation stages whole vec4s of both tiles (matmul.wgsl's wide loads).
   if ((tileM * depth) % (4 * threads) || (tileN * depth) % (4 * threads)) problems.push(`a step's ${tileM} x ${depth} and ${depth} x ${tileN} values do not divide into vec4s among ${threads} invocations`);
   if (depth % 4) problems.push(`a depth of ${depth}; it must be a multiple of 4`);
-  if (fused && !unrolled) problems.push('fused multiply-adds are written out only with unrolled');
-  if (warpBlocks && ((tileN / threadN) % 8 || (tileM / threadM) % 4)) problems.push(`blocks of 8 x 4 invocations need a multiple of 8 across (${tileN / threadN}) and of 4 down (${tileM / threadM})`);
   const pad = padded ? 1 : 0;
   const bytes = 16 * depth * (tileM / 4 + pad + tileN / 4 + pad); // matmul.wgsl's two tiles
   if (bytes > DEFAULT_WORKGROUP_BYTES) problems.push(`${bytes} bytes of workgroup memory; at most ${DEFAULT_WORKGROUP_BYTES}`);
   if (problems.length) throw new Error(`matmul tiling ${JSON.stringify(tiling)}: ${problems.join('; ')}`);
-  const constants = [`const TILE_M = ${tileM}u;`, `const TILE_N = ${tileN}u;`, `const THREAD_M = ${threadM}u;`, `const THREAD_N = ${threadN}u;`, `const DEPTH = ${depth}u;`, `const PAD = ${pad}u;`, `const WARP_BLOCKS = ${warpBlocks};`];
+  const constants = [`const TILE_M = ${tileM}u;`, `const TILE_N = ${tileN}u;`, `const THREAD_M = ${threadM}u;`, `const THREAD_N = ${threadN}u;`, `const DEPTH = ${depth}u;`, `const PAD = ${pad}u;`];
   let specialised = replaceBlock('matmul.wgsl', code, 'const TILE_M = ', '// end of specialised constants', constants.join('\n') + '\n');
   if (!unrolled) return specialised;
   // The accumulators are indexed by constants only, so that the driver's compiler keeps them in
@@ -79,12 +70,7 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
     for (let g = 0; g < groupsN; g++) step.push(`let b${g} = tile_b[${kk}u][${g}u * THREADS_N + local.x];`);
     for (let r = 0; r < groupsM; r++) {
       step.push(`let a${r} = tile_a[${kk}u][${r}u * THREADS_M + local.y];`);
-      for (let i = 0; i < 4; i++) {
-        for (let g = 0; g < groupsN; g++) {
-          const [sum, a, b] = [`acc[${accumulator(r, i, g)}]`, `a${r}.${'xyzw'[i]}`, `b${g}`];
-          step.push(fused ? `${sum} = fma(vec4<f32>(${a}), ${b}, ${sum});` : `${sum} += ${a} * ${b};`);
-        }
-      }
+      for (let i = 0; i < 4; i++) for (let g = 0; g < groupsN; g++) step.push(`acc[${accumulator(r, i, g)}] += a${r}.${'xyzw'[i]} * b${g};`);
     }
     multiplyAdds.push(`{ ${step.join(' ')} }`);
   }
@@ -103,7 +89,7 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
   return replaceBlock('matmul.wgsl', specialised, '// begin stores', '// end stores', stores.map((line) => `  ${line}\n`).join(''), true);
 }
 
-/** A tiling's name in pipeline labels (and so in profiles): 128x128/8x8/16, +pad, +unroll, +fma, +warp8x4. */
-export function matmulTilingLabel({ tileM, tileN, threadM, threadN, depth, padded, unrolled, fused, warpBlocks }: MatmulTiling): string {
-  return `${tileM}x${tileN}/${threadM}x${threadN}/${depth}${padded ? '+pad' : ''}${unrolled ? '+unroll' : ''}${fused ? '+fma' : ''}${warpBlocks ? '+warp8x4' : ''}`;
+/** A tiling's name in pipeline labels (and so in profiles): 128x128/8x8/16, +pad, +unroll. */
+export function matmulTilingLabel({ tileM, tileN, threadM, threadN, depth, padded, unrolled }: MatmulTiling): string {
+  return `${tileM}x${tileN}/${threadM}x${threadN}/${depth}${padded ? '+pad' : ''}${unrolled ? '+unroll' : ''}`;
 }
