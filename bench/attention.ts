@@ -1,9 +1,10 @@
 // Benchmark of attention alone: forward, and forward + backward, at the paper's shape (batch 32,
 // context 512, width 128, 8 heads: head size 16), a wider one and GPT-2 124M's (head size 64), for
 // several tilings of both shaders (attention.wgsl's key split, attention-subgroup.wgsl's head
-// split where the device has subgroups); the PyTorch anchor (bench/anchors/torch_attention.py) runs in the same command
+// split where the device has subgroups, attention-blocks.wgsl's score blocks); the PyTorch anchor (bench/anchors/torch_attention.py) runs in the same command
 // on a GPU machine. Prints JSON.
-// usage: node --import tsx bench/attention.ts [--reps 20] [--out FILE]
+// usage: node --import tsx bench/attention.ts [--reps 20] [--shapes paper,wide,gpt2]
+//        [--tilings JSON array of tilings, beside the default] [--out FILE]
 
 import { cpus } from 'node:os';
 import { createBuffer, createWebGPUBackend } from '../src/runtime/webgpu.js';
@@ -22,7 +23,9 @@ const SHAPES = {
   wide: { B: 8, T: 1024, C: 384, NH: 6 },
   gpt2: { B: 8, T: 1024, C: 768, NH: 12 },
 };
-const TILINGS: AttentionTiling[] = [
+const shapeNames = option('--shapes', Object.keys(SHAPES).join(',')).split(',');
+for (const name of shapeNames) if (!(name in SHAPES)) throw new Error(`--shapes: unknown '${name}': expected some of ${Object.keys(SHAPES).join(', ')}`);
+const ALL_TILINGS: AttentionTiling[] = [
   { queries: 32, split: 4, block: 32 },
   { queries: 32, split: 4, block: 16 },
   { queries: 64, split: 1, block: 16 },
@@ -40,7 +43,10 @@ const TILINGS: AttentionTiling[] = [
   { queries: 128, lanes: 2, block: 64 },
   { queries: 64, lanes: 1, block: 32 },
   { queries: 128, lanes: 1, block: 32 },
+  { queries: 16, blocks: 4 },
+  { queries: 32, blocks: 4 },
 ];
+const TILINGS: AttentionTiling[] = args.includes('--tilings') ? JSON.parse(option('--tilings', '[]')) : ALL_TILINGS;
 
 const gpu = await createWebGPUBackend();
 if (gpu.adapter.software && process.env.WAVELET_BENCH_SOFTWARE_GPU !== '1') {
@@ -62,7 +68,7 @@ async function time(steps: GpuCommand[]): Promise<number> {
 }
 
 const results: object[] = [];
-for (const [name, shape] of Object.entries(SHAPES)) {
+for (const [name, shape] of Object.entries(SHAPES).filter(([name]) => shapeNames.includes(name))) {
   const { B, T, C, NH } = shape;
   const hs = C / NH;
   const values = (n: number) => Float32Array.from({ length: n }, () => random.normal());

@@ -1,13 +1,16 @@
 // Specialises the attention shaders to one model: the head size and the tiling become constants
 // of the shader, so each invocation's head vectors are registers rather than dynamically indexed
-// memory. Two shaders compute the same thing:
+// memory. Three shaders compute the same thing:
 //   attention.wgsl: `split` invocations share each row's walk over the keys, each holding the
 //     row's whole head vectors. Runs on every adapter; best for small heads.
 //   attention-subgroup.wgsl: `lanes` invocations of one subgroup share each row's head vector,
 //     each holding a slice of it. Needs the `subgroups` feature; best for large heads, where whole
 //     vectors spill (bench/attention.ts).
+//   attention-blocks.wgsl: each invocation computes a 4 x 4 block of scores, and the outputs
+//     through blocks of probabilities in workgroup memory (FlashAttention-2's layout). Needs
+//     `subgroups` and more workgroup memory than WebGPU's default.
 
-import { DEFAULT_WORKGROUP_BYTES, DEFAULT_WORKGROUP_INVOCATIONS, replaceBlock } from './specialise.js';
+import { DEFAULT_WORKGROUP_BYTES, DEFAULT_WORKGROUP_INVOCATIONS, replaceBlock, unrollLoops } from './specialise.js';
 
 /** attention.wgsl's tiling. */
 export interface KeySplitTiling {
@@ -29,10 +32,26 @@ export interface HeadSplitTiling {
   block: number;
 }
 
+/** attention-blocks.wgsl's tiling. */
+export interface ScoreBlockTiling {
+  /** Rows one workgroup owns, and rows staged a round: 4 x a power of two. */
+  queries: number;
+  /** The side of the block of scores an invocation computes: 4, the one the shader is written for. */
+  blocks: 4;
+}
+
 /** How attention divides its work; the shader follows from the kind. */
-export type AttentionTiling = KeySplitTiling | HeadSplitTiling;
+export type AttentionTiling = KeySplitTiling | HeadSplitTiling | ScoreBlockTiling;
 
 export const isHeadSplit = (tiling: AttentionTiling): tiling is HeadSplitTiling => 'lanes' in tiling;
+export const isScoreBlocks = (tiling: AttentionTiling): tiling is ScoreBlockTiling => 'blocks' in tiling;
+/** Whether the tiling's shader needs the device's `subgroups` (and so its own limits, not WebGPU's defaults). */
+export const needsSubgroups = (tiling: AttentionTiling): boolean => isHeadSplit(tiling) || isScoreBlocks(tiling);
+
+/** Subgroup lanes a tiling's shader exchanges values across: a head split's lanes, a score block's groups. */
+export function subgroupLanes(tiling: AttentionTiling): number {
+  return isHeadSplit(tiling) ? tiling.lanes : isScoreBlocks(tiling) ? tiling.queries / 4 : 1;
+}
 
 /** What a device offers that the choice of tiling depends on (a GPUDevice has all of it). */
 export interface AttentionDevice {
@@ -50,8 +69,8 @@ const HEAD_SPLIT_FROM = 32;
 /** Lanes a row in the default head split: 2 ran GPT-2's attention fastest on the H200 (4.3 ms forward and backward against 5.8 with 4 lanes and 6.4 for the key split). */
 const HEAD_SPLIT_LANES = 2;
 
-/** Why `device` cannot run `lanes`-wide head splits, or null when it can. */
-export function headSplitUnsupported(device: AttentionDevice | undefined, lanes: number): string | null {
+/** Why `device` cannot run a shader that exchanges values across `lanes` subgroup lanes, or null when it can. */
+export function subgroupLanesUnsupported(device: AttentionDevice | undefined, lanes: number): string | null {
   if (!device?.features.has('subgroups')) return "the device has no 'subgroups' feature";
   const size = device.adapterInfo?.subgroupMinSize;
   if (!size || size < lanes) return `its subgroups may have ${size ?? 'an unknown number of'} invocations, fewer than ${lanes} lanes`;
@@ -66,7 +85,7 @@ export function headSplitUnsupported(device: AttentionDevice | undefined, lanes:
  * WebGPU's default workgroup memory; fewer rows for very large heads. (bench/attention.ts.)
  */
 export function defaultAttentionTiling(headSize: number, device?: AttentionDevice): AttentionTiling {
-  if (headSize >= HEAD_SPLIT_FROM && device && !headSplitUnsupported(device, HEAD_SPLIT_LANES)) {
+  if (headSize >= HEAD_SPLIT_FROM && device && !subgroupLanesUnsupported(device, HEAD_SPLIT_LANES)) {
     for (const queries of [64, 32]) {
       for (const block of [32, 16, 8]) {
         const tiling = { queries, lanes: HEAD_SPLIT_LANES, block };
@@ -83,9 +102,20 @@ export function defaultAttentionTiling(headSize: number, device?: AttentionDevic
   throw new Error(`attention: head size ${headSize} does not fit WebGPU's ${DEFAULT_WORKGROUP_BYTES} bytes of workgroup memory; use more heads`);
 }
 
-/** Workgroup memory the shader declares, in bytes. */
+/** attention-blocks.wgsl's head in vec4s, rounded up to a multiple of its groups (each owns a share). */
+function scoreBlockHead4(headSize: number, queries: number): number {
+  const groups = queries / 4;
+  return Math.ceil(Math.ceil(headSize / 4) / groups) * groups;
+}
+
+/** Workgroup memory the shader declares, in bytes (the most any of its entry points uses). */
 export function attentionWorkgroupBytes(headSize: number, tiling: AttentionTiling): number {
   const head4 = Math.ceil(headSize / 4);
+  if (isScoreBlocks(tiling)) {
+    const rows = tiling.queries;
+    // four staged blocks of rows (one vec4 of padding each), two blocks of probabilities, (lse, delta) a row
+    return 16 * 4 * rows * (scoreBlockHead4(headSize, rows) + 1) + 16 * 2 * rows * (rows / 4) + 8 * rows;
+  }
   if (isHeadSplit(tiling)) {
     const row4 = tiling.lanes * Math.ceil(head4 / tiling.lanes);
     return 16 * 2 * tiling.block * row4 + 8 * tiling.block; // two staged blocks and (lse, delta) a row
@@ -98,12 +128,15 @@ export function attentionWorkgroupBytes(headSize: number, tiling: AttentionTilin
  * The attention shader for `tiling`, specialised to `headSize`, after checking the tiling against
  * `limits` (WebGPU's defaults unless given: the device's for the head-split shader).
  */
-export function attentionShader(code: { keySplit: string; headSplit: string }, headSize: number, tiling: AttentionTiling, limits = { bytes: DEFAULT_WORKGROUP_BYTES, invocations: DEFAULT_WORKGROUP_INVOCATIONS }): string {
+export function attentionShader(code: { keySplit: string; headSplit: string; scoreBlocks: string }, headSize: number, tiling: AttentionTiling, limits = { bytes: DEFAULT_WORKGROUP_BYTES, invocations: DEFAULT_WORKGROUP_INVOCATIONS }): string {
   const problems: string[] = [];
   if (!Number.isInteger(headSize) || headSize < 1) problems.push(`head size ${headSize} is not a positive integer`);
-  const invocations = tiling.queries * (isHeadSplit(tiling) ? tiling.lanes : tiling.split);
+  const invocations = isScoreBlocks(tiling) ? (tiling.queries / 4) ** 2 : tiling.queries * (isHeadSplit(tiling) ? tiling.lanes : tiling.split);
   if (invocations > limits.invocations) problems.push(`${invocations} threads a workgroup; at most ${limits.invocations}`);
-  if (isHeadSplit(tiling)) {
+  if (isScoreBlocks(tiling)) {
+    if (tiling.blocks !== 4) problems.push(`blocks ${tiling.blocks}: the shader computes blocks of 4 x 4 scores only`);
+    if (!(tiling.queries % 4 === 0 && Number.isInteger(Math.log2(tiling.queries / 4)))) problems.push(`queries ${tiling.queries} is not 4 times a power of two`);
+  } else if (isHeadSplit(tiling)) {
     if (!Number.isInteger(Math.log2(tiling.lanes))) problems.push(`lanes ${tiling.lanes} is not a power of two`);
     if (tiling.block > invocations) problems.push(`block ${tiling.block} rows exceed the ${invocations} threads that stage their scalars`);
   } else {
@@ -114,6 +147,11 @@ export function attentionShader(code: { keySplit: string; headSplit: string }, h
   if (bytes > limits.bytes) problems.push(`${bytes} bytes of workgroup memory; at most ${limits.bytes} (a smaller block or fewer queries)`);
   if (problems.length) throw new Error(`attention: head size ${headSize}, tiling ${JSON.stringify(tiling)}: ${problems.join('; ')}`);
   const head4 = Math.ceil(headSize / 4);
+  if (isScoreBlocks(tiling)) {
+    const constants = [`const HEAD = ${headSize}u;`, `const HEAD4 = ${head4}u;`, `const ROWS = ${tiling.queries}u;`, `const HEAD4P = ${scoreBlockHead4(headSize, tiling.queries)}u;`];
+    const specialised = replaceBlock('attention-blocks.wgsl', code.scoreBlocks, 'const HEAD = ', '// end of specialised constants', constants.join('\n') + '\n');
+    return unrollLoops('attention-blocks.wgsl', specialised, { PARTS: scoreBlockHead4(headSize, tiling.queries) / (tiling.queries / 4) });
+  }
   if (isHeadSplit(tiling)) {
     const { queries, lanes, block } = tiling;
     const constants = [

@@ -18,3 +18,42 @@ export function replaceBlock(name: string, code: string, start: string, end: str
   const lineEnd = code.indexOf('\n', from) + 1;
   return code.slice(0, lineEnd) + replacement + code.slice(code.lastIndexOf('\n', to) + 1);
 }
+
+/**
+ * `code` with every loop `for (var X = 0u; X < BOUND; X++) { ... }` whose BOUND is a literal
+ * (`4u`) or one of `bounds` written out: its body once per X, in braces, with X replaced by the
+ * constant. Register arrays indexed by loop variables were kept in local memory by the NVIDIA
+ * driver's compiler (Dawn, Vulkan) rather than unrolled: attention-blocks.wgsl ran 4x slower so.
+ * A body must not `break` or `continue` the loop it is in.
+ */
+export function unrollLoops(name: string, code: string, bounds: Record<string, number>): string {
+  const header = /for \(var (\w+) = 0u; \1 < (\w+); \1\+\+\) \{/g;
+  for (;;) {
+    header.lastIndex = 0;
+    let match: RegExpExecArray | null;
+    let found: { match: RegExpExecArray; count: number } | undefined;
+    while ((match = header.exec(code))) {
+      const bound = match[2];
+      const count = /^\d+u$/.test(bound) ? Number(bound.slice(0, -1)) : bounds[bound];
+      if (count !== undefined) {
+        found = { match, count };
+        break;
+      }
+    }
+    if (!found) return code;
+    const { match: m, count } = found;
+    const open = m.index + m[0].length - 1;
+    let depth = 0;
+    let close = open;
+    for (; close < code.length; close++) {
+      if (code[close] === '{') depth++;
+      else if (code[close] === '}' && --depth === 0) break;
+    }
+    if (close >= code.length) throw new Error(`${name}: the loop over ${m[1]} at ${m.index} has no closing brace`);
+    const body = code.slice(open + 1, close);
+    if (/\b(break|continue)\b/.test(body)) throw new Error(`${name}: the loop over ${m[1]} breaks or continues; it cannot be written out`);
+    const variable = new RegExp(`\\b${m[1]}\\b`, 'g');
+    const copies = Array.from({ length: count }, (_, k) => `{${body.replace(variable, `${k}u`)}}`).join(' ');
+    code = code.slice(0, m.index) + copies + code.slice(close + 1);
+  }
+}

@@ -3,9 +3,9 @@
 // once, so that a training step is replayed by recording a list of them into one encoder.
 
 import { createBuffer } from '../../runtime/webgpu.js';
-import { attentionShader, defaultAttentionTiling, headSplitUnsupported, isHeadSplit, type AttentionTiling } from './attention.js';
+import { attentionShader, defaultAttentionTiling, subgroupLanesUnsupported, needsSubgroups, subgroupLanes, type AttentionTiling } from './attention.js';
 import { MATMUL_TILINGS, matmulShader, matmulTilingLabel, type MatmulLayout, type MatmulTiling } from './matmul_shader.js';
-import { attentionSubgroupWgsl, attentionWgsl, crossentropyWgsl, decodeWgsl, encoderWgsl, layernormWgsl, matmulWgsl, optimizerWgsl, pointwiseWgsl, waveletLmWgsl } from '../../generated/wgsl.js';
+import { attentionBlocksWgsl, attentionSubgroupWgsl, attentionWgsl, crossentropyWgsl, decodeWgsl, encoderWgsl, layernormWgsl, matmulWgsl, optimizerWgsl, pointwiseWgsl, waveletLmWgsl } from '../../generated/wgsl.js';
 
 type Binding = 'uniform' | 'storage' | 'read-only-storage';
 const R: Binding = 'read-only-storage';
@@ -65,9 +65,9 @@ export class GptKernels {
    */
   constructor(readonly device: GPUDevice, headSize: number, attention: AttentionTiling = defaultAttentionTiling(headSize, device), readonly matmulTilings: readonly MatmulTiling[] = Object.values(MATMUL_TILINGS)) {
     this.attention = attention;
-    const unsupported = isHeadSplit(attention) && headSplitUnsupported(device, attention.lanes);
-    if (unsupported) throw new Error(`attention: tiling ${JSON.stringify(attention)} splits head vectors across subgroup lanes, but ${unsupported}`);
-    const attentionLimits = isHeadSplit(attention) ? { bytes: device.limits.maxComputeWorkgroupStorageSize, invocations: device.limits.maxComputeInvocationsPerWorkgroup } : undefined;
+    const unsupported = needsSubgroups(attention) && subgroupLanesUnsupported(device, subgroupLanes(attention));
+    if (unsupported) throw new Error(`attention: tiling ${JSON.stringify(attention)} exchanges values across ${subgroupLanes(attention)} subgroup lanes, but ${unsupported}`);
+    const attentionLimits = needsSubgroups(attention) ? { bytes: device.limits.maxComputeWorkgroupStorageSize, invocations: device.limits.maxComputeInvocationsPerWorkgroup } : undefined;
     for (const [name, shader] of Object.entries(SHADERS) as [ShaderName, (typeof SHADERS)[ShaderName]][]) {
       const layout = device.createBindGroupLayout({
         entries: shader.bindings.map((type, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } })),
@@ -77,7 +77,7 @@ export class GptKernels {
       // [entry-point suffix, code]: matmul.wgsl once per tiling (its 'matmul' entry named by the tiling), the others once.
       const variants: [string, string][] =
         name === 'matmul' ? matmulTilings.map((t) => [` ${matmulTilingLabel(t)}`, matmulShader(shader.code, t)])
-        : name === 'attention' ? [['', attentionShader({ keySplit: shader.code, headSplit: attentionSubgroupWgsl }, headSize, attention, attentionLimits)]]
+        : name === 'attention' ? [['', attentionShader({ keySplit: shader.code, headSplit: attentionSubgroupWgsl, scoreBlocks: attentionBlocksWgsl }, headSize, attention, attentionLimits)]]
         : [['', shader.code]];
       for (const [suffix, code] of variants) {
         const module = device.createShaderModule({ code, label: name + suffix });
