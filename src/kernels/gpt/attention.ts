@@ -126,7 +126,7 @@ export function attentionWorkgroupBytes(headSize: number, tiling: AttentionTilin
 
 /**
  * The attention shader for `tiling`, specialised to `headSize`, after checking the tiling against
- * `limits` (WebGPU's defaults unless given: the device's for the head-split shader).
+ * `limits` (WebGPU's defaults unless given: the device's for the shaders that need subgroups).
  */
 export function attentionShader(code: { keySplit: string; headSplit: string; scoreBlocks: string }, headSize: number, tiling: AttentionTiling, limits = { bytes: DEFAULT_WORKGROUP_BYTES, invocations: DEFAULT_WORKGROUP_INVOCATIONS }): string {
   const problems: string[] = [];
