@@ -43,8 +43,11 @@ const ALL_TILINGS: AttentionTiling[] = [
   { queries: 128, lanes: 2, block: 64 },
   { queries: 64, lanes: 1, block: 32 },
   { queries: 128, lanes: 1, block: 32 },
-  { queries: 16, blocks: 4 },
-  { queries: 32, blocks: 4 },
+  { queries: 16, columns: 4 },
+  { queries: 32, columns: 4 },
+  { queries: 32, columns: 2 },
+  { queries: 16, columns: 2 },
+  { queries: 16, columns: 1 },
 ];
 const TILINGS: AttentionTiling[] = args.includes('--tilings') ? JSON.parse(option('--tilings', '[]')) : ALL_TILINGS;
 

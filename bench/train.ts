@@ -8,7 +8,7 @@
 // --set: sizes over the preset's (the line above is GPT-2 124M, torch_gpt.py's GPT-2 row).
 // --attention: the WebGPU engine's attention tiling as JSON (kernels/gpt/attention.ts), e.g.
 // '{"queries":32,"split":4,"block":16}' for the key-split shader where the head-split one is the default,
-// '{"queries":32,"blocks":4}' for the score-block shader (attention-blocks.wgsl).
+// '{"queries":32,"columns":2}' for the score-block shader (attention-blocks.wgsl).
 // --interleave: also the step time of each form with steps of all forms alternated (vs_first: the
 // ratio to the first form's, e.g. none), the fair measure of the wavelet structure's cost.
 // On a GPU machine the PyTorch anchor (../shared/gpu/torch_gpt.py) runs in the same command.

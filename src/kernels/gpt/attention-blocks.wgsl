@@ -2,38 +2,41 @@
 // grid, lse and delta), with the work of each round laid out as two small matrix products, the
 // layout of FlashAttention-2: a workgroup owns ROWS rows (queries; keys in backward_key_value)
 // and stages its own rows' head vectors once, then ROWS rows of the other side a round. Each
-// invocation computes a 4 x 4 block of the round's scores from vec4s of workgroup memory (16
-// multiply-adds for every two vec4s read), then, through a block of probabilities (or their
-// gradients) in workgroup memory, adds the round's share to 4 rows x PARTS vec4s of its outputs.
+// invocation computes a block of 4 own rows x COLS round rows of the round's scores from vec4s of
+// workgroup memory (4 x COLS multiply-adds of vec4s for every 4 + COLS vec4s read), then, through
+// a block of probabilities (or their gradients) in workgroup memory, adds the round's share to 4
+// rows x PARTS vec4s of its outputs.
 //
 // Why: attention-subgroup.wgsl reads a vec4 of a staged row for every 4 multiply-adds, so at head
 // size 64 it is bound by workgroup memory (GPT-2 124M's attention: 4.3 ms a layer forward and
 // backward on an H200, PyTorch's fused kernel 1.9). Needs the `subgroups` feature, in subgroups of
-// at least GROUPS invocations that are runs of neighbouring local indices (attention.ts checks):
-// a row's maximum and sums are gathered across the GROUPS invocations that share it by
+// at least OTHER invocations that are runs of neighbouring local indices (attention.ts checks):
+// a row's maximum and sums are gathered across the OTHER invocations that share it by
 // subgroupShuffleXor.
 //
-// Invocation `lane` is (own, other) = (lane / GROUPS, lane % GROUPS): it owns the workgroup's rows
-// own + GROUPS * i (i < 4) and, of each staged row of the round, rows other + GROUPS * j (j < 4) and
-// vec4s other + GROUPS * c (c < PARTS) of the head. Rows a stride of GROUPS apart and a staged
-// row of HEAD4P + 1 vec4s put the rows a subgroup reads at once in different banks.
+// Invocation `lane` is (own, other) = (lane / OTHER, lane % OTHER): it owns the workgroup's rows
+// own + OWN * i (i < 4) and, of each staged row of the round, rows other + OTHER * j (j < COLS) and
+// vec4s other + OTHER * c (c < PARTS) of the head. Rows a stride apart and a staged row of
+// HEAD4P + 1 vec4s put the rows a subgroup reads at once in different banks.
 
 enable subgroups;
 
 //! include "include/attention-io.wgsl.inc"
 
 // Specialised to the model by attentionShader() (src/kernels/gpt/attention.ts), which rewrites
-// these lines and writes out every loop over 4 or PARTS (specialise.ts's unrollLoops), so that
+// these lines and writes out every loop over 4, COLS or PARTS (specialise.ts's unrollLoops), so that
 // the blocks of scores and the sums are registers: no `break` or `continue` in those loops.
 const HEAD = 64u;   // the head size C / NH
 const HEAD4 = 16u;  // ceil(HEAD / 4)
-const ROWS = 32u;   // rows a workgroup owns, and rows staged a round: 4 x GROUPS
-const HEAD4P = 16u; // HEAD4 rounded up to a multiple of GROUPS
+const ROWS = 32u;   // rows a workgroup owns, and rows staged a round
+const COLS = 4u;    // round rows an invocation scores against its 4 own rows: 4, 2 or 1
+const HEAD4P = 16u; // HEAD4 rounded up to a multiple of OTHER
 // end of specialised constants
 
-const GROUPS = ROWS / 4u;
-const THREADS = GROUPS * GROUPS;
-const PARTS = HEAD4P / GROUPS; // vec4s of a row's head vector an invocation owns
+const OWN = ROWS / 4u;     // invocations that share a round row (each has 4 own rows)
+const OTHER = ROWS / COLS; // invocations that share an own row (each has COLS round rows)
+const THREADS = OWN * OTHER;
+const PARTS = HEAD4P / OTHER; // vec4s of a row's head vector an invocation owns
 const ROW4 = HEAD4P + 1u;      // a staged row, in vec4s (one of padding)
 const LOWEST = -3.4e38;
 // What a staged row holds (stage_own, stage_round).
@@ -50,10 +53,10 @@ var<workgroup> rows_a: array<vec4<f32>, ROWS * ROW4>;
 var<workgroup> rows_b: array<vec4<f32>, ROWS * ROW4>;
 var<workgroup> rows_c: array<vec4<f32>, ROWS * ROW4>;
 var<workgroup> rows_d: array<vec4<f32>, ROWS * ROW4>;
-// A round's probabilities (or their gradients), [round row][own group]: the vec4 of own rows
-// own + GROUPS * i, i = 0..3.
-var<workgroup> block_a: array<vec4<f32>, ROWS * GROUPS>;
-var<workgroup> block_b: array<vec4<f32>, ROWS * GROUPS>;
+// A round's probabilities (or their gradients), [round row][own]: the vec4 of own rows
+// own + OWN * i, i = 0..3.
+var<workgroup> block_a: array<vec4<f32>, ROWS * OWN>;
+var<workgroup> block_b: array<vec4<f32>, ROWS * OWN>;
 var<workgroup> round_scalars: array<vec2<f32>, ROWS>; // backward_key_value: (lse, delta) of each staged query
 
 fn head4(what: u32, b: u32, t: u32, h: u32, c4: u32) -> vec4<f32> {
@@ -89,16 +92,16 @@ fn stage_round(lane: u32, b: u32, h: u32, first: u32, what_c: u32, what_d: u32) 
 // or returned from helper functions: arrays that cross a function boundary can land in local
 // memory rather than registers on the NVIDIA driver (matmul.wgsl saw the same with staging).
 
-// The sum (or maximum) of x over the GROUPS invocations of a row, the same bits in each of them
+// The sum (or maximum) of x over the OTHER invocations of a row, the same bits in each of them
 // (a + b == b + a). Called in workgroup-uniform control flow only.
 fn groups_sum(x: f32) -> f32 {
   var s = x;
-  for (var mask = 1u; mask < GROUPS; mask <<= 1u) { s += subgroupShuffleXor(s, mask); }
+  for (var mask = 1u; mask < OTHER; mask <<= 1u) { s += subgroupShuffleXor(s, mask); }
   return s;
 }
 fn groups_max(x: f32) -> f32 {
   var s = x;
-  for (var mask = 1u; mask < GROUPS; mask <<= 1u) { s = max(s, subgroupShuffleXor(s, mask)); }
+  for (var mask = 1u; mask < OTHER; mask <<= 1u) { s = max(s, subgroupShuffleXor(s, mask)); }
   return s;
 }
 
@@ -106,8 +109,8 @@ fn groups_max(x: f32) -> f32 {
 fn forward(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let b = group.z;
   let h = group.y;
-  let own = lane / GROUPS;
-  let other = lane % GROUPS;
+  let own = lane / OTHER;
+  let other = lane % OTHER;
   let first_query = (groups.x - 1u - group.x) * ROWS; // the last rows, which see the most keys, first
   let scale = inverseSqrt(f32(HEAD));
   stage_own(lane, b, h, first_query, Q, NOTHING);
@@ -120,21 +123,19 @@ fn forward(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gro
     workgroupBarrier();
     var s = array<vec4<f32>, 4>(); // [i][j]: q of own row i . k of round row j
     for (var c4 = 0u; c4 < HEAD4; c4++) {
-      let k0 = rows_c[other * ROW4 + c4];
-      let k1 = rows_c[(other + GROUPS) * ROW4 + c4];
-      let k2 = rows_c[(other + 2u * GROUPS) * ROW4 + c4];
-      let k3 = rows_c[(other + 3u * GROUPS) * ROW4 + c4];
+      var k: array<vec4<f32>, COLS>;
+      for (var j = 0u; j < COLS; j++) { k[j] = rows_c[(other + j * OTHER) * ROW4 + c4]; }
       for (var i = 0u; i < 4u; i++) {
-        let q = rows_a[(own + i * GROUPS) * ROW4 + c4];
-        s[i] += vec4<f32>(dot(q, k0), dot(q, k1), dot(q, k2), dot(q, k3));
+        let q = rows_a[(own + i * OWN) * ROW4 + c4];
+        for (var j = 0u; j < COLS; j++) { s[i][j] += dot(q, k[j]); }
       }
     }
     var w = array<vec4<f32>, 4>();
     for (var i = 0u; i < 4u; i++) {
-      let t = first_query + own + i * GROUPS;
+      let t = first_query + own + i * OWN;
       var row = vec4<f32>(LOWEST);
-      for (var j = 0u; j < 4u; j++) {
-        if (t < p.T && first + other + j * GROUPS <= t) { row[j] = s[i][j] * scale; }
+      for (var j = 0u; j < COLS; j++) {
+        if (t < p.T && first + other + j * OTHER <= t) { row[j] = s[i][j] * scale; }
       }
       let m_new = max(m[i], groups_max(max(max(row.x, row.y), max(row.z, row.w))));
       let correction = exp(m[i] - m_new);
@@ -143,12 +144,12 @@ fn forward(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gro
       for (var c = 0u; c < PARTS; c++) { acc[i * PARTS + c] *= correction; }
       m[i] = m_new;
     }
-    for (var j = 0u; j < 4u; j++) { block_a[(other + j * GROUPS) * GROUPS + own] = vec4<f32>(w[0][j], w[1][j], w[2][j], w[3][j]); }
+    for (var j = 0u; j < COLS; j++) { block_a[(other + j * OTHER) * OWN + own] = vec4<f32>(w[0][j], w[1][j], w[2][j], w[3][j]); }
     workgroupBarrier();
     for (var r = 0u; r < ROWS; r++) {
-      let pr = block_a[r * GROUPS + own];
+      let pr = block_a[r * OWN + own];
       for (var c = 0u; c < PARTS; c++) {
-        let v = rows_d[r * ROW4 + other + c * GROUPS];
+        let v = rows_d[r * ROW4 + other + c * OTHER];
         for (var i = 0u; i < 4u; i++) { acc[i * PARTS + c] += pr[i] * v; }
       }
     }
@@ -157,11 +158,11 @@ fn forward(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gro
   var total = vec4<f32>();
   for (var i = 0u; i < 4u; i++) { total[i] = groups_sum(l[i]); } // before any invocation leaves
   for (var i = 0u; i < 4u; i++) {
-    let t = first_query + own + i * GROUPS;
+    let t = first_query + own + i * OWN;
     if (t < p.T) {
       let o = at_dy(b, t, h);
       for (var c = 0u; c < PARTS; c++) {
-        let c4 = other + c * GROUPS;
+        let c4 = other + c * OTHER;
         let value = acc[i * PARTS + c] / total[i];
         for (var e = 0u; e < 4u; e++) { if (c4 * 4u + e < HEAD) { out[o + c4 * 4u + e] = value[e]; } }
       }
@@ -174,8 +175,8 @@ fn forward(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gro
 fn backward_query(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let b = group.z;
   let h = group.y;
-  let own = lane / GROUPS;
-  let other = lane % GROUPS;
+  let own = lane / OTHER;
+  let other = lane % OTHER;
   let first_query = (groups.x - 1u - group.x) * ROWS;
   let scale = inverseSqrt(f32(HEAD));
   stage_own(lane, b, h, first_query, Q, DY);
@@ -184,12 +185,12 @@ fn backward_query(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
   var d = vec4<f32>(0.0);
   var row_lse = vec4<f32>(0.0);
   for (var i = 0u; i < 4u; i++) {
-    let t = first_query + own + i * GROUPS;
+    let t = first_query + own + i * OWN;
     var share = 0.0;
     if (t < p.T) {
       for (var c = 0u; c < PARTS; c++) {
-        let c4 = other + c * GROUPS;
-        if (c4 < HEAD4) { share += dot(rows_b[(own + i * GROUPS) * ROW4 + c4], y4(at_dy(b, t, h), c4)); }
+        let c4 = other + c * OTHER;
+        if (c4 < HEAD4) { share += dot(rows_b[(own + i * OWN) * ROW4 + c4], y4(at_dy(b, t, h), c4)); }
       }
     }
     d[i] = groups_sum(share);
@@ -206,45 +207,45 @@ fn backward_query(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
     var s = array<vec4<f32>, 4>();  // [i][j]: q of own row i . k of round row j
     var dp = array<vec4<f32>, 4>(); // dy . v
     for (var c4 = 0u; c4 < HEAD4; c4++) {
-      let k0 = rows_c[other * ROW4 + c4];
-      let k1 = rows_c[(other + GROUPS) * ROW4 + c4];
-      let k2 = rows_c[(other + 2u * GROUPS) * ROW4 + c4];
-      let k3 = rows_c[(other + 3u * GROUPS) * ROW4 + c4];
-      let v0 = rows_d[other * ROW4 + c4];
-      let v1 = rows_d[(other + GROUPS) * ROW4 + c4];
-      let v2 = rows_d[(other + 2u * GROUPS) * ROW4 + c4];
-      let v3 = rows_d[(other + 3u * GROUPS) * ROW4 + c4];
+      var k: array<vec4<f32>, COLS>;
+      var v: array<vec4<f32>, COLS>;
+      for (var j = 0u; j < COLS; j++) {
+        k[j] = rows_c[(other + j * OTHER) * ROW4 + c4];
+        v[j] = rows_d[(other + j * OTHER) * ROW4 + c4];
+      }
       for (var i = 0u; i < 4u; i++) {
-        let q = rows_a[(own + i * GROUPS) * ROW4 + c4];
-        let g = rows_b[(own + i * GROUPS) * ROW4 + c4];
-        s[i] += vec4<f32>(dot(q, k0), dot(q, k1), dot(q, k2), dot(q, k3));
-        dp[i] += vec4<f32>(dot(g, v0), dot(g, v1), dot(g, v2), dot(g, v3));
+        let q = rows_a[(own + i * OWN) * ROW4 + c4];
+        let g = rows_b[(own + i * OWN) * ROW4 + c4];
+        for (var j = 0u; j < COLS; j++) {
+          s[i][j] += dot(q, k[j]);
+          dp[i][j] += dot(g, v[j]);
+        }
       }
     }
     var ds = array<vec4<f32>, 4>();
     for (var i = 0u; i < 4u; i++) {
-      let t = first_query + own + i * GROUPS;
-      for (var j = 0u; j < 4u; j++) {
-        let seen = t < p.T && first + other + j * GROUPS <= t;
+      let t = first_query + own + i * OWN;
+      for (var j = 0u; j < COLS; j++) {
+        let seen = t < p.T && first + other + j * OTHER <= t;
         ds[i][j] = select(0.0, exp(s[i][j] * scale - row_lse[i]) * (dp[i][j] - d[i]) * scale, seen);
       }
     }
-    for (var j = 0u; j < 4u; j++) { block_a[(other + j * GROUPS) * GROUPS + own] = vec4<f32>(ds[0][j], ds[1][j], ds[2][j], ds[3][j]); }
+    for (var j = 0u; j < COLS; j++) { block_a[(other + j * OTHER) * OWN + own] = vec4<f32>(ds[0][j], ds[1][j], ds[2][j], ds[3][j]); }
     workgroupBarrier();
     for (var r = 0u; r < ROWS; r++) {
-      let g = block_a[r * GROUPS + own];
+      let g = block_a[r * OWN + own];
       for (var c = 0u; c < PARTS; c++) {
-        let k = rows_c[r * ROW4 + other + c * GROUPS];
+        let k = rows_c[r * ROW4 + other + c * OTHER];
         for (var i = 0u; i < 4u; i++) { dq[i * PARTS + c] += g[i] * k; }
       }
     }
     workgroupBarrier();
   }
   for (var i = 0u; i < 4u; i++) {
-    let t = first_query + own + i * GROUPS;
+    let t = first_query + own + i * OWN;
     if (t < p.T) {
       for (var c = 0u; c < PARTS; c++) {
-        let c4 = other + c * GROUPS;
+        let c4 = other + c * OTHER;
         for (var e = 0u; e < 4u; e++) { if (c4 * 4u + e < HEAD) { out[at(b, t, h, 0u) + c4 * 4u + e] += dq[i * PARTS + c][e]; } }
       }
     }
@@ -255,8 +256,8 @@ fn backward_query(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
 fn backward_key_value(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let b = group.z;
   let h = group.y;
-  let own = lane / GROUPS;
-  let other = lane % GROUPS;
+  let own = lane / OTHER;
+  let other = lane % OTHER;
   let first_key = group.x * ROWS; // the first keys, which the most queries see, first
   let scale = inverseSqrt(f32(HEAD));
   stage_own(lane, b, h, first_key, K, V);
@@ -272,43 +273,43 @@ fn backward_key_value(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_in
     var s = array<vec4<f32>, 4>();  // [i][j]: k of own row i . q of round row j
     var dp = array<vec4<f32>, 4>(); // v . dy
     for (var c4 = 0u; c4 < HEAD4; c4++) {
-      let q0 = rows_c[other * ROW4 + c4];
-      let q1 = rows_c[(other + GROUPS) * ROW4 + c4];
-      let q2 = rows_c[(other + 2u * GROUPS) * ROW4 + c4];
-      let q3 = rows_c[(other + 3u * GROUPS) * ROW4 + c4];
-      let g0 = rows_d[other * ROW4 + c4];
-      let g1 = rows_d[(other + GROUPS) * ROW4 + c4];
-      let g2 = rows_d[(other + 2u * GROUPS) * ROW4 + c4];
-      let g3 = rows_d[(other + 3u * GROUPS) * ROW4 + c4];
+      var q: array<vec4<f32>, COLS>;
+      var g: array<vec4<f32>, COLS>;
+      for (var j = 0u; j < COLS; j++) {
+        q[j] = rows_c[(other + j * OTHER) * ROW4 + c4];
+        g[j] = rows_d[(other + j * OTHER) * ROW4 + c4];
+      }
       for (var i = 0u; i < 4u; i++) {
-        let k = rows_a[(own + i * GROUPS) * ROW4 + c4];
-        let v = rows_b[(own + i * GROUPS) * ROW4 + c4];
-        s[i] += vec4<f32>(dot(k, q0), dot(k, q1), dot(k, q2), dot(k, q3));
-        dp[i] += vec4<f32>(dot(v, g0), dot(v, g1), dot(v, g2), dot(v, g3));
+        let k = rows_a[(own + i * OWN) * ROW4 + c4];
+        let v = rows_b[(own + i * OWN) * ROW4 + c4];
+        for (var j = 0u; j < COLS; j++) {
+          s[i][j] += dot(k, q[j]);
+          dp[i][j] += dot(v, g[j]);
+        }
       }
     }
     var prob = array<vec4<f32>, 4>();
     var ds = array<vec4<f32>, 4>();
-    for (var j = 0u; j < 4u; j++) {
-      let t = first + other + j * GROUPS;
-      let scalars = round_scalars[other + j * GROUPS];
+    for (var j = 0u; j < COLS; j++) {
+      let t = first + other + j * OTHER;
+      let scalars = round_scalars[other + j * OTHER];
       for (var i = 0u; i < 4u; i++) {
-        let seen = t < p.T && first_key + own + i * GROUPS <= t;
+        let seen = t < p.T && first_key + own + i * OWN <= t;
         prob[i][j] = select(0.0, exp(s[i][j] * scale - scalars.x), seen);
         ds[i][j] = prob[i][j] * (dp[i][j] - scalars.y) * scale;
       }
     }
-    for (var j = 0u; j < 4u; j++) {
-      block_a[(other + j * GROUPS) * GROUPS + own] = vec4<f32>(prob[0][j], prob[1][j], prob[2][j], prob[3][j]);
-      block_b[(other + j * GROUPS) * GROUPS + own] = vec4<f32>(ds[0][j], ds[1][j], ds[2][j], ds[3][j]);
+    for (var j = 0u; j < COLS; j++) {
+      block_a[(other + j * OTHER) * OWN + own] = vec4<f32>(prob[0][j], prob[1][j], prob[2][j], prob[3][j]);
+      block_b[(other + j * OTHER) * OWN + own] = vec4<f32>(ds[0][j], ds[1][j], ds[2][j], ds[3][j]);
     }
     workgroupBarrier();
     for (var r = 0u; r < ROWS; r++) {
-      let pr = block_a[r * GROUPS + own];
-      let g = block_b[r * GROUPS + own];
+      let pr = block_a[r * OWN + own];
+      let g = block_b[r * OWN + own];
       for (var c = 0u; c < PARTS; c++) {
-        let q = rows_c[r * ROW4 + other + c * GROUPS];
-        let dy = rows_d[r * ROW4 + other + c * GROUPS];
+        let q = rows_c[r * ROW4 + other + c * OTHER];
+        let dy = rows_d[r * ROW4 + other + c * OTHER];
         for (var i = 0u; i < 4u; i++) {
           dk[i * PARTS + c] += g[i] * q;
           dv[i * PARTS + c] += pr[i] * dy;
@@ -318,10 +319,10 @@ fn backward_key_value(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_in
     workgroupBarrier();
   }
   for (var i = 0u; i < 4u; i++) {
-    let u = first_key + own + i * GROUPS;
+    let u = first_key + own + i * OWN;
     if (u < p.T) {
       for (var c = 0u; c < PARTS; c++) {
-        let c4 = other + c * GROUPS;
+        let c4 = other + c * OTHER;
         for (var e = 0u; e < 4u; e++) {
           if (c4 * 4u + e < HEAD) {
             out[at(b, u, h, 1u) + c4 * 4u + e] += dk[i * PARTS + c][e];

@@ -6,7 +6,7 @@
 //   attention-subgroup.wgsl: `lanes` invocations of one subgroup share each row's head vector,
 //     each holding a slice of it. Needs the `subgroups` feature; best for large heads, where whole
 //     vectors spill (bench/attention.ts).
-//   attention-blocks.wgsl: each invocation computes a 4 x 4 block of scores, and the outputs
+//   attention-blocks.wgsl: each invocation computes a 4 x `columns` block of scores, and the outputs
 //     through blocks of probabilities in workgroup memory (FlashAttention-2's layout). Needs
 //     `subgroups` and more workgroup memory than WebGPU's default.
 
@@ -34,23 +34,23 @@ export interface HeadSplitTiling {
 
 /** attention-blocks.wgsl's tiling. */
 export interface ScoreBlockTiling {
-  /** Rows one workgroup owns, and rows staged a round: 4 x a power of two. */
+  /** Rows one workgroup owns, and rows staged a round: a power of two, at least 4. */
   queries: number;
-  /** The side of the block of scores an invocation computes: 4, the one the shader is written for. */
-  blocks: 4;
+  /** Round rows an invocation scores against its 4 own rows (its block of scores: 4 x columns): 4, 2 or 1. */
+  columns: 1 | 2 | 4;
 }
 
 /** How attention divides its work; the shader follows from the kind. */
 export type AttentionTiling = KeySplitTiling | HeadSplitTiling | ScoreBlockTiling;
 
 export const isHeadSplit = (tiling: AttentionTiling): tiling is HeadSplitTiling => 'lanes' in tiling;
-export const isScoreBlocks = (tiling: AttentionTiling): tiling is ScoreBlockTiling => 'blocks' in tiling;
+export const isScoreBlocks = (tiling: AttentionTiling): tiling is ScoreBlockTiling => 'columns' in tiling;
 /** Whether the tiling's shader needs the device's `subgroups` (and so its own limits, not WebGPU's defaults). */
 export const needsSubgroups = (tiling: AttentionTiling): boolean => isHeadSplit(tiling) || isScoreBlocks(tiling);
 
-/** Subgroup lanes a tiling's shader exchanges values across: a head split's lanes, a score block's groups. */
+/** Subgroup lanes a tiling's shader exchanges values across: a head split's lanes, the invocations sharing a score block's rows. */
 export function subgroupLanes(tiling: AttentionTiling): number {
-  return isHeadSplit(tiling) ? tiling.lanes : isScoreBlocks(tiling) ? tiling.queries / 4 : 1;
+  return isHeadSplit(tiling) ? tiling.lanes : isScoreBlocks(tiling) ? tiling.queries / tiling.columns : 1;
 }
 
 /** What a device offers that the choice of tiling depends on (a GPUDevice has all of it). */
@@ -102,10 +102,10 @@ export function defaultAttentionTiling(headSize: number, device?: AttentionDevic
   throw new Error(`attention: head size ${headSize} does not fit WebGPU's ${DEFAULT_WORKGROUP_BYTES} bytes of workgroup memory; use more heads`);
 }
 
-/** attention-blocks.wgsl's head in vec4s, rounded up to a multiple of its groups (each owns a share). */
-function scoreBlockHead4(headSize: number, queries: number): number {
-  const groups = queries / 4;
-  return Math.ceil(Math.ceil(headSize / 4) / groups) * groups;
+/** attention-blocks.wgsl's head in vec4s, rounded up to a multiple of the invocations sharing a row (each owns a share). */
+function scoreBlockHead4(headSize: number, { queries, columns }: ScoreBlockTiling): number {
+  const sharing = queries / columns;
+  return Math.ceil(Math.ceil(headSize / 4) / sharing) * sharing;
 }
 
 /** Workgroup memory the shader declares, in bytes (the most any of its entry points uses). */
@@ -114,7 +114,7 @@ export function attentionWorkgroupBytes(headSize: number, tiling: AttentionTilin
   if (isScoreBlocks(tiling)) {
     const rows = tiling.queries;
     // four staged blocks of rows (one vec4 of padding each), two blocks of probabilities, (lse, delta) a row
-    return 16 * 4 * rows * (scoreBlockHead4(headSize, rows) + 1) + 16 * 2 * rows * (rows / 4) + 8 * rows;
+    return 16 * 4 * rows * (scoreBlockHead4(headSize, tiling) + 1) + 16 * 2 * rows * (rows / 4) + 8 * rows;
   }
   if (isHeadSplit(tiling)) {
     const row4 = tiling.lanes * Math.ceil(head4 / tiling.lanes);
@@ -131,11 +131,11 @@ export function attentionWorkgroupBytes(headSize: number, tiling: AttentionTilin
 export function attentionShader(code: { keySplit: string; headSplit: string; scoreBlocks: string }, headSize: number, tiling: AttentionTiling, limits = { bytes: DEFAULT_WORKGROUP_BYTES, invocations: DEFAULT_WORKGROUP_INVOCATIONS }): string {
   const problems: string[] = [];
   if (!Number.isInteger(headSize) || headSize < 1) problems.push(`head size ${headSize} is not a positive integer`);
-  const invocations = isScoreBlocks(tiling) ? (tiling.queries / 4) ** 2 : tiling.queries * (isHeadSplit(tiling) ? tiling.lanes : tiling.split);
+  const invocations = isScoreBlocks(tiling) ? (tiling.queries / 4) * (tiling.queries / tiling.columns) : tiling.queries * (isHeadSplit(tiling) ? tiling.lanes : tiling.split);
   if (invocations > limits.invocations) problems.push(`${invocations} threads a workgroup; at most ${limits.invocations}`);
   if (isScoreBlocks(tiling)) {
-    if (tiling.blocks !== 4) problems.push(`blocks ${tiling.blocks}: the shader computes blocks of 4 x 4 scores only`);
-    if (!(tiling.queries % 4 === 0 && Number.isInteger(Math.log2(tiling.queries / 4)))) problems.push(`queries ${tiling.queries} is not 4 times a power of two`);
+    if (![1, 2, 4].includes(tiling.columns)) problems.push(`columns ${tiling.columns}: the shader scores 4, 2 or 1 round rows an invocation`);
+    if (!(tiling.queries >= 4 && Number.isInteger(Math.log2(tiling.queries)))) problems.push(`queries ${tiling.queries} is not a power of two of at least 4`);
   } else if (isHeadSplit(tiling)) {
     if (!Number.isInteger(Math.log2(tiling.lanes))) problems.push(`lanes ${tiling.lanes} is not a power of two`);
     if (tiling.block > invocations) problems.push(`block ${tiling.block} rows exceed the ${invocations} threads that stage their scalars`);
@@ -148,9 +148,10 @@ export function attentionShader(code: { keySplit: string; headSplit: string; sco
   if (problems.length) throw new Error(`attention: head size ${headSize}, tiling ${JSON.stringify(tiling)}: ${problems.join('; ')}`);
   const head4 = Math.ceil(headSize / 4);
   if (isScoreBlocks(tiling)) {
-    const constants = [`const HEAD = ${headSize}u;`, `const HEAD4 = ${head4}u;`, `const ROWS = ${tiling.queries}u;`, `const HEAD4P = ${scoreBlockHead4(headSize, tiling.queries)}u;`];
+    const head4p = scoreBlockHead4(headSize, tiling);
+    const constants = [`const HEAD = ${headSize}u;`, `const HEAD4 = ${head4}u;`, `const ROWS = ${tiling.queries}u;`, `const COLS = ${tiling.columns}u;`, `const HEAD4P = ${head4p}u;`];
     const specialised = replaceBlock('attention-blocks.wgsl', code.scoreBlocks, 'const HEAD = ', '// end of specialised constants', constants.join('\n') + '\n');
-    return unrollLoops('attention-blocks.wgsl', specialised, { PARTS: scoreBlockHead4(headSize, tiling.queries) / (tiling.queries / 4) });
+    return unrollLoops('attention-blocks.wgsl', specialised, { COLS: tiling.columns, PARTS: head4p / (tiling.queries / tiling.columns) });
   }
   if (isHeadSplit(tiling)) {
     const { queries, lanes, block } = tiling;

@@ -34,15 +34,20 @@ const CASES: Case[] = [
   { B: 1, T: 41, C: 14, NH: 2, tiling: { queries: 16, lanes: 2, block: 32 } }, // head size 7 on 2 lanes
   { B: 2, T: 37, C: 72, NH: 2, tiling: { queries: 64, lanes: 4, block: 16 } }, // head size 36: 9 vec4s over 4 lanes
   // the score-block shader
-  { B: 1, T: 5, C: 15, NH: 3, tiling: { queries: 16, blocks: 4 } }, // head size 5: vec4s past the head; T shorter than a round
-  { B: 2, T: 70, C: 64, NH: 2, tiling: { queries: 16, blocks: 4 } }, // head size 32 over several workgroups, ragged
-  { B: 1, T: 41, C: 14, NH: 2, tiling: { queries: 8, blocks: 4 } }, // head size 7, rows in groups of 2
-  { B: 2, T: 37, C: 72, NH: 2, tiling: { queries: 16, blocks: 4 } }, // head size 36: 9 vec4s among 4 groups
-  { B: 1, T: 33, C: 64, NH: 1, tiling: { queries: 16, blocks: 4 } }, // head size 64 (GPT-2's) in rounds of 16
-  // groups of 8 need subgroups of 8 or more (an H200's are 32; SwiftShader's may be 4: skipped there)
-  { B: 2, T: 70, C: 64, NH: 2, tiling: { queries: 32, blocks: 4 } },
-  { B: 2, T: 37, C: 72, NH: 2, tiling: { queries: 32, blocks: 4 } },
-  { B: 1, T: 75, C: 64, NH: 1, tiling: { queries: 32, blocks: 4 } },
+  { B: 1, T: 5, C: 15, NH: 3, tiling: { queries: 16, columns: 4 } }, // head size 5: vec4s past the head; T shorter than a round
+  { B: 2, T: 70, C: 64, NH: 2, tiling: { queries: 16, columns: 4 } }, // head size 32 over several workgroups, ragged
+  { B: 1, T: 41, C: 14, NH: 2, tiling: { queries: 8, columns: 4 } }, // head size 7, rows in groups of 2
+  { B: 2, T: 37, C: 72, NH: 2, tiling: { queries: 16, columns: 4 } }, // head size 36: 9 vec4s among 4 groups
+  { B: 1, T: 33, C: 64, NH: 1, tiling: { queries: 16, columns: 4 } }, // head size 64 (GPT-2's) in rounds of 16
+  { B: 1, T: 41, C: 14, NH: 2, tiling: { queries: 8, columns: 2 } }, // blocks of 4 x 2 scores
+  { B: 2, T: 37, C: 72, NH: 2, tiling: { queries: 8, columns: 2 } },
+  { B: 1, T: 21, C: 64, NH: 1, tiling: { queries: 4, columns: 1 } }, // blocks of 4 x 1, one group of own rows
+  // rows shared by 8 or more invocations need subgroups that large (an H200's are 32; SwiftShader's may be 4: skipped there)
+  { B: 2, T: 70, C: 64, NH: 2, tiling: { queries: 32, columns: 4 } },
+  { B: 2, T: 37, C: 72, NH: 2, tiling: { queries: 32, columns: 4 } },
+  { B: 1, T: 75, C: 64, NH: 1, tiling: { queries: 32, columns: 4 } },
+  { B: 1, T: 75, C: 64, NH: 1, tiling: { queries: 32, columns: 2 } },
+  { B: 2, T: 37, C: 72, NH: 2, tiling: { queries: 16, columns: 1 } },
 ];
 
 for (const { B, T, C, NH, tiling } of CASES) {
