@@ -36,10 +36,10 @@ const STAGE = 128u;
 var<workgroup> staged_x: array<f32, 640>;   // SPAN + STAGE: x over the round's reach, zero outside 0..T
 var<workgroup> staged_row: array<f32, 128>; // STAGE: the round's taps (convolve) or dy (tap_gradient)
 
-// staged_x[j] = x[start + j] (times as at() reads them: reversed for dL/dx), zero outside 0..T;
-// the workgroup's invocations take every THREADS-th j.
-fn stage_input(b: u32, c: u32, start: i32, lane: u32) {
-  for (var j = lane; j < SPAN + STAGE; j += THREADS) {
+// staged_x[j] = x[start + j] for j from `lowest` on (times as at() reads them: reversed for dL/dx),
+// zero outside 0..T; the workgroup's invocations take every THREADS-th j.
+fn stage_input(b: u32, c: u32, start: i32, lowest: u32, lane: u32) {
+  for (var j = lowest + lane; j < SPAN + STAGE; j += THREADS) {
     let t = start + i32(j);
     var value = 0.0;
     if (t >= 0 && t < i32(params.time)) { value = input[at(b, u32(t), c)]; }
@@ -66,7 +66,7 @@ fn convolve(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_i
   let reach = min(f, first + SPAN); // lags past this reach before t = 0 for every output here
   var acc = vec4<f32>(0.0); // the outputs first + lane + r * THREADS, r < 4
   for (var k0 = 0u; k0 < reach; k0 += STAGE) {
-    stage_input(b, c, i32(first) - i32(k0) - i32(STAGE - 1u), lane);
+    stage_input(b, c, i32(first) - i32(k0) - i32(STAGE - 1u), 0u, lane);
     var tap = 0.0;
     if (k0 + lane < f) { tap = taps[h + k0 + lane]; }
     staged_row[lane] = tap;
@@ -97,17 +97,25 @@ fn tap_gradient(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocati
   let f = windows[c];
   if (first_lag >= f) { return; }
   var acc = vec4<f32>(0.0); // the lags first_lag + lane + r * THREADS, r < 4
+  // Lags of the window here: the staged x below SPAN - lags is never read, and with no more lags
+  // than invocations only the first of each invocation's four is (a 2-tap channel: 130 values
+  // staged a round instead of 640, one multiply-add a time instead of four).
+  let lags = min(SPAN, f - first_lag);
   for (var t0 = first_lag; t0 < params.time; t0 += STAGE) {
     var dy = 0.0;
     if (t0 + lane < params.time) { dy = upstream[(b * params.time + t0 + lane) * params.channels + c]; }
     staged_row[lane] = dy;
-    stage_input(b, c, i32(t0) - i32(first_lag) - i32(SPAN - 1u), lane);
+    stage_input(b, c, i32(t0) - i32(first_lag) - i32(SPAN - 1u), SPAN - lags, lane);
     workgroupBarrier();
     if (first_lag + lane < f) { // lags of this invocation in the window (the warp's last ones skip)
       // x[t0 + tt - (first_lag + lane + r * THREADS)] = staged_x[tt + SPAN - 1 - lane - r * THREADS]
-      for (var tt = 0u; tt < STAGE; tt++) {
-        let j = tt + SPAN - 1u - lane;
-        acc += staged_row[tt] * vec4<f32>(staged_x[j], staged_x[j - THREADS], staged_x[j - 2u * THREADS], staged_x[j - 3u * THREADS]);
+      if (lags <= THREADS) {
+        for (var tt = 0u; tt < STAGE; tt++) { acc.x += staged_row[tt] * staged_x[tt + SPAN - 1u - lane]; }
+      } else {
+        for (var tt = 0u; tt < STAGE; tt++) {
+          let j = tt + SPAN - 1u - lane;
+          acc += staged_row[tt] * vec4<f32>(staged_x[j], staged_x[j - THREADS], staged_x[j - 2u * THREADS], staged_x[j - 3u * THREADS]);
+        }
       }
     }
     workgroupBarrier();
