@@ -26,15 +26,22 @@ fn at(b: u32, i: u32, c: u32) -> u32 {
   return (b * params.time + t) * params.channels + c;
 }
 
-// A workgroup of the learnable kernels: 128 invocations, each owning four outputs (times of
-// `convolve`, lags of `tap_gradient`) 128 apart, so that one staged value read by an invocation
-// serves four multiply-adds; and STAGE values of the other axis (lags of `convolve`, times of
+// A workgroup of the learnable kernels: 128 invocations, each owning four outputs (four
+// neighbouring times of `convolve`; lags 128 apart of `tap_gradient`, so that one staged value read
+// serves four multiply-adds), and STAGE values of the other axis (lags of `convolve`, times of
 // `tap_gradient`) through workgroup memory a round. An invocation's four sums are one vec4.
 const THREADS = 128u;
 const SPAN = 512u;  // 4 * THREADS: the outputs a workgroup owns
 const STAGE = 128u;
-var<workgroup> staged_x: array<f32, 640>;   // SPAN + STAGE: x over the round's reach, zero outside 0..T
+var<workgroup> staged_x: array<f32, 640>;   // tap_gradient: SPAN + STAGE of x over the round's reach, zero outside 0..T
 var<workgroup> staged_row: array<f32, 128>; // STAGE: the round's taps (convolve) or dy (tap_gradient)
+// convolve: the same x with position q at (q % 4) * PLANE + q / 4: the invocations reading the
+// positions 4 * lane + n of one n read neighbouring floats (no bank conflicts), and a plane of 161
+// puts the four planes' starts in different banks for the staging's stores.
+const PLANE = 161u;
+var<workgroup> staged_planes: array<f32, 644>;
+
+fn plane_index(q: u32) -> u32 { return q % 4u * PLANE + q / 4u; }
 
 // staged_x[j] = x[start + j] for j from `lowest` on (times as at() reads them: reversed for dL/dx),
 // zero outside 0..T; the workgroup's invocations take every THREADS-th j.
@@ -49,7 +56,9 @@ fn stage_input(b: u32, c: u32, start: i32, lowest: u32, lane: u32) {
 
 // A workgroup for each (channel, block of SPAN times, batch row). A channel's window and taps pass
 // through workgroup memory STAGE lags a round, and each output's taps run in the order of k, as the
-// reference adds them. (One invocation an output, looping over its window in global memory, was
+// reference adds them. An invocation's four times are neighbours, so from one lag to the next three
+// of its four values of x are the ones it holds, shifted: one read of workgroup memory for four
+// multiply-adds instead of four (with 128-apart times, as before: 1.4 ms a paper-model step). (One invocation an output, looping over its window in global memory, was
 // latency-bound, its 512-tap channels sharing warps with 2-tap ones: with the tap gradient of
 // then, the learnable form cost +45 % of a paper-model step, now +10 %.)
 @compute @workgroup_size(THREADS)
@@ -64,23 +73,33 @@ fn convolve(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_i
   }
   let h = tap_offsets[c];
   let reach = min(f, first + SPAN); // lags past this reach before t = 0 for every output here
-  var acc = vec4<f32>(0.0); // the outputs first + lane + r * THREADS, r < 4
+  var acc = vec4<f32>(0.0); // the outputs first + 4 * lane + n, n < 4
+  let base = 4u * lane + STAGE - 1u;
   for (var k0 = 0u; k0 < reach; k0 += STAGE) {
-    stage_input(b, c, i32(first) - i32(k0) - i32(STAGE - 1u), 0u, lane);
+    // staged position q holds x[first - k0 - (STAGE - 1) + q]
+    let start = i32(first) - i32(k0) - i32(STAGE - 1u);
+    for (var q = lane; q < SPAN + STAGE; q += THREADS) {
+      let t = start + i32(q);
+      var value = 0.0;
+      if (t >= 0 && t < i32(params.time)) { value = input[at(b, u32(t), c)]; }
+      staged_planes[plane_index(q)] = value;
+    }
     var tap = 0.0;
     if (k0 + lane < f) { tap = taps[h + k0 + lane]; }
     staged_row[lane] = tap;
     workgroupBarrier();
-    // x[first + lane + r * THREADS - k0 - k] = staged_x[lane + r * THREADS + STAGE - 1 - k]
-    for (var k = 0u; k < STAGE; k++) {
-      let j = lane + STAGE - 1u - k;
-      acc += staged_row[k] * vec4<f32>(staged_x[j], staged_x[j + THREADS], staged_x[j + 2u * THREADS], staged_x[j + 3u * THREADS]);
+    // x[first + 4 * lane + n - k0 - k] is at position base + n - k: w holds it for n = 0..3
+    var w = vec4<f32>(staged_planes[plane_index(base)], staged_planes[plane_index(base + 1u)], staged_planes[plane_index(base + 2u)], staged_planes[plane_index(base + 3u)]);
+    acc += staged_row[0] * w;
+    for (var k = 1u; k < STAGE; k++) {
+      w = vec4<f32>(staged_planes[plane_index(base - k)], w.x, w.y, w.z);
+      acc += staged_row[k] * w;
     }
     workgroupBarrier();
   }
-  for (var r = 0u; r < 4u; r++) {
-    let i = first + lane + r * THREADS;
-    if (i < params.time) { output[at(b, i, c)] = acc[r]; }
+  for (var n = 0u; n < 4u; n++) {
+    let i = first + 4u * lane + n;
+    if (i < params.time) { output[at(b, i, c)] = acc[n]; }
   }
 }
 
