@@ -43,8 +43,8 @@ var<workgroup> staged_planes: array<f32, 644>;
 
 fn plane_index(q: u32) -> u32 { return q % 4u * PLANE + q / 4u; }
 
-// staged_x[j] = x[start + j] for j from `lowest` on (times as at() reads them: reversed for dL/dx),
-// zero outside 0..T; the workgroup's invocations take every THREADS-th j.
+// tap_gradient's staging: staged_x[j] = x[start + j] for j from `lowest` on (times as at() reads
+// them: reversed for dL/dx), zero outside 0..T; the workgroup's invocations take every THREADS-th j.
 fn stage_input(b: u32, c: u32, start: i32, lowest: u32, lane: u32) {
   for (var j = lowest + lane; j < SPAN + STAGE; j += THREADS) {
     let t = start + i32(j);
@@ -58,9 +58,10 @@ fn stage_input(b: u32, c: u32, start: i32, lowest: u32, lane: u32) {
 // through workgroup memory STAGE lags a round, and each output's taps run in the order of k, as the
 // reference adds them. An invocation's four times are neighbours, so from one lag to the next three
 // of its four values of x are the ones it holds, shifted: one read of workgroup memory for four
-// multiply-adds instead of four (with 128-apart times, as before: 1.4 ms a paper-model step). (One invocation an output, looping over its window in global memory, was
+// multiply-adds instead of four (times 128 apart took 1.39 ms of a paper-model step on the H200,
+// these 1.13). (One invocation an output, looping over its window in global memory, was
 // latency-bound, its 512-tap channels sharing warps with 2-tap ones: with the tap gradient of
-// then, the learnable form cost +45 % of a paper-model step, now +10 %.)
+// then, the learnable form cost +45 % of a paper-model step, now +8 %.)
 @compute @workgroup_size(THREADS)
 fn convolve(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let c = group.x;
