@@ -88,9 +88,35 @@ fn stage_round(lane: u32, b: u32, h: u32, first: u32, what_c: u32, what_d: u32) 
 
 // A `var` declared in a loop is zeroed by an explicit initializer: without one it kept the last
 // round's values on SwiftShader (Dawn's SPIR-V), though WGSL zeroes it each time it is declared.
-// The blocks of scores and the sums below are written into each entry point rather than passed to
-// or returned from helper functions: arrays that cross a function boundary can land in local
-// memory rather than registers on the NVIDIA driver (matmul.wgsl saw the same with staging).
+
+// A backward pass's two blocks of products of a round: [i][j] is own row own + OWN * i of rows_a
+// (of rows_b) dotted with round row other + OTHER * j of rows_c (of rows_d). The forward needs only
+// the first and computes it in place.
+struct BlockProducts {
+  ac: array<vec4<f32>, 4>,
+  bd: array<vec4<f32>, 4>,
+}
+
+fn block_products(own: u32, other: u32) -> BlockProducts {
+  var products = BlockProducts();
+  for (var c4 = 0u; c4 < HEAD4; c4++) {
+    var c: array<vec4<f32>, COLS>;
+    var d: array<vec4<f32>, COLS>;
+    for (var j = 0u; j < COLS; j++) {
+      c[j] = rows_c[(other + j * OTHER) * ROW4 + c4];
+      d[j] = rows_d[(other + j * OTHER) * ROW4 + c4];
+    }
+    for (var i = 0u; i < 4u; i++) {
+      let a = rows_a[(own + i * OWN) * ROW4 + c4];
+      let b = rows_b[(own + i * OWN) * ROW4 + c4];
+      for (var j = 0u; j < COLS; j++) {
+        products.ac[i][j] += dot(a, c[j]);
+        products.bd[i][j] += dot(b, d[j]);
+      }
+    }
+  }
+  return products;
+}
 
 // The sum (or maximum) of x over the OTHER invocations of a row, the same bits in each of them
 // (a + b == b + a). Called in workgroup-uniform control flow only.
@@ -204,24 +230,9 @@ fn backward_query(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
   for (var first = 0u; first < last; first += ROWS) {
     stage_round(lane, b, h, first, K, V);
     workgroupBarrier();
-    var s = array<vec4<f32>, 4>();  // [i][j]: q of own row i . k of round row j
-    var dp = array<vec4<f32>, 4>(); // dy . v
-    for (var c4 = 0u; c4 < HEAD4; c4++) {
-      var k: array<vec4<f32>, COLS>;
-      var v: array<vec4<f32>, COLS>;
-      for (var j = 0u; j < COLS; j++) {
-        k[j] = rows_c[(other + j * OTHER) * ROW4 + c4];
-        v[j] = rows_d[(other + j * OTHER) * ROW4 + c4];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        let q = rows_a[(own + i * OWN) * ROW4 + c4];
-        let g = rows_b[(own + i * OWN) * ROW4 + c4];
-        for (var j = 0u; j < COLS; j++) {
-          s[i][j] += dot(q, k[j]);
-          dp[i][j] += dot(g, v[j]);
-        }
-      }
-    }
+    let products = block_products(own, other);
+    let s = products.ac;  // [i][j]: q of own row i . k of round row j
+    let dp = products.bd; // dy . v
     var ds = array<vec4<f32>, 4>();
     for (var i = 0u; i < 4u; i++) {
       let t = first_query + own + i * OWN;
@@ -270,24 +281,9 @@ fn backward_key_value(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_in
       round_scalars[r] = vec2<f32>(lse[row(b, h, t)], delta[row(b, h, t)]);
     }
     workgroupBarrier();
-    var s = array<vec4<f32>, 4>();  // [i][j]: k of own row i . q of round row j
-    var dp = array<vec4<f32>, 4>(); // v . dy
-    for (var c4 = 0u; c4 < HEAD4; c4++) {
-      var q: array<vec4<f32>, COLS>;
-      var g: array<vec4<f32>, COLS>;
-      for (var j = 0u; j < COLS; j++) {
-        q[j] = rows_c[(other + j * OTHER) * ROW4 + c4];
-        g[j] = rows_d[(other + j * OTHER) * ROW4 + c4];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        let k = rows_a[(own + i * OWN) * ROW4 + c4];
-        let v = rows_b[(own + i * OWN) * ROW4 + c4];
-        for (var j = 0u; j < COLS; j++) {
-          s[i][j] += dot(k, q[j]);
-          dp[i][j] += dot(v, g[j]);
-        }
-      }
-    }
+    let products = block_products(own, other);
+    let s = products.ac;  // [i][j]: k of own row i . q of round row j
+    let dp = products.bd; // v . dy
     var prob = array<vec4<f32>, 4>();
     var ds = array<vec4<f32>, 4>();
     for (var j = 0u; j < COLS; j++) {
