@@ -43,15 +43,18 @@ var<workgroup> staged_planes: array<f32, 644>;
 
 fn plane_index(q: u32) -> u32 { return q % 4u * PLANE + q / 4u; }
 
-// tap_gradient's staging: staged_x[j] = x[start + j] for j from `lowest` on (times as at() reads
-// them: reversed for dL/dx), zero outside 0..T; the workgroup's invocations take every THREADS-th j.
+// x at time start + j (times as at() reads them: reversed for dL/dx), zero outside 0..T: a staged
+// position of either kernel.
+fn x_staged(b: u32, c: u32, start: i32, j: u32) -> f32 {
+  let t = start + i32(j);
+  if (t < 0 || t >= i32(params.time)) { return 0.0; }
+  return input[at(b, u32(t), c)];
+}
+
+// tap_gradient's staging: staged_x[j] = x_staged(.., j) for j from `lowest` on; the workgroup's
+// invocations take every THREADS-th j.
 fn stage_input(b: u32, c: u32, start: i32, lowest: u32, lane: u32) {
-  for (var j = lowest + lane; j < SPAN + STAGE; j += THREADS) {
-    let t = start + i32(j);
-    var value = 0.0;
-    if (t >= 0 && t < i32(params.time)) { value = input[at(b, u32(t), c)]; }
-    staged_x[j] = value;
-  }
+  for (var j = lowest + lane; j < SPAN + STAGE; j += THREADS) { staged_x[j] = x_staged(b, c, start, j); }
 }
 
 // A workgroup for each (channel, block of SPAN times, batch row). A channel's window and taps pass
@@ -79,12 +82,7 @@ fn convolve(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_i
   for (var k0 = 0u; k0 < reach; k0 += STAGE) {
     // staged position q holds x[first - k0 - (STAGE - 1) + q]
     let start = i32(first) - i32(k0) - i32(STAGE - 1u);
-    for (var q = lane; q < SPAN + STAGE; q += THREADS) {
-      let t = start + i32(q);
-      var value = 0.0;
-      if (t >= 0 && t < i32(params.time)) { value = input[at(b, u32(t), c)]; }
-      staged_planes[plane_index(q)] = value;
-    }
+    for (var q = lane; q < SPAN + STAGE; q += THREADS) { staged_planes[plane_index(q)] = x_staged(b, c, start, q); }
     var tap = 0.0;
     if (k0 + lane < f) { tap = taps[h + k0 + lane]; }
     staged_row[lane] = tap;
