@@ -5,13 +5,18 @@
 // shared memory (the same for every count) and this process's resident memory at each count.
 // Prints JSON. The PyTorch CPU anchor (bench/anchors/torch_cpu.py) is run beside it where torch is
 // installed: bench/threads.sh runs both in one command.
-// usage: node --expose-gc --import tsx bench/threads.ts [--preset paper-text8] [--sizes JSON] [--batch 4] [--threads 1,2,4] [--simd auto|plain|relaxed|both] [--no-tfjs] [--out FILE]
+// usage: node --expose-gc --import tsx bench/threads.ts [--preset paper-text8] [--sizes JSON] [--batch 4] [--threads 1,2,4] [--rounds 3] [--simd auto|plain|relaxed|both] [--no-tfjs] [--out FILE]
+// --rounds: the counts are timed in turn, this many times (a model made afresh each time), and each
+// count's figures are the medians over its rounds: a shared machine's speed drifts over minutes,
+// and timing every count once, one after another, gave one thread and eight different machines.
+// Where /proc/stat is readable, each row gives the share of the CPUs' time the hypervisor took
+// (steal) while it was timed.
 // --simd: which build of the kernels (auto: relaxed SIMD where the engine has it; Node 20 needs
 // --experimental-wasm-relaxed-simd); both: each, every thread count.
 // --sizes: fields of the preset replaced, e.g. '{"width":768,"heads":12,"feedForward":3072,"headDense":0}'.
 
 import { availableParallelism, cpus } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { presetConfig } from '../src/model/config.js';
@@ -35,6 +40,8 @@ const defaultCounts: number[] = [];
 for (let n = 1; n < processors; n *= 2) defaultCounts.push(n);
 defaultCounts.push(processors);
 const counts = option('--threads', defaultCounts.join(',')).split(',').map(Number);
+const rounds = Number(option('--rounds', '3'));
+if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`--rounds: expected a positive integer, found '${option('--rounds', '3')}'`);
 const config = presetConfig(preset, { form: 'haar' }, JSON.parse(option('--sizes', '{}')));
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const layout = parameterLayout(config);
@@ -66,13 +73,35 @@ interface Row {
   generateSpeedup?: number;
   generateEfficiency?: number;
   rssPerExtraThreadMiB?: number;
+  /** Each round's ms a step, in the order timed. */
+  stepMsByRound: number[];
+  /** The hypervisor's share of the CPUs' time while this count was timed (Linux guests). */
+  stealPercent?: number;
 }
-const rows: Row[] = [];
+
+/** Jiffies of all CPUs from /proc/stat: [total, steal], or undefined where it cannot be read. */
+function cpuJiffies(): [number, number] | undefined {
+  if (!existsSync('/proc/stat')) return undefined;
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  return fields.length === 8 && fields.every(Number.isFinite) ? [fields.reduce((a, b) => a + b, 0), fields[7]] : undefined;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+interface Timed {
+  stepMs: number[];
+  tokenMs: number[];
+  memoryBytes: number;
+  rss: number;
+  jiffies: number;
+  steal: number;
+}
+const timed = new Map<string, Timed>();
 gc();
 const baseRss = process.memoryUsage().rss;
-for (const { simd, source, threadsSource } of builds) for (const threads of counts) {
+for (let round = 0; round < rounds; round++) for (const { simd, source, threadsSource } of builds) for (const threads of counts) {
   const model = await WasmModel.create({ config, layout, parameters, optimizer: DEFAULT_ADAMW, threads }, source, threadsSource);
   const batch = tokens();
+  const before = cpuJiffies();
   const stepMs = await medianMs(3, () => Promise.all([model.forwardBackward(batch, batch, B, T, 1), model.update(1e-4)]), 1);
   // Generation: one sequence, tokens at positions from the middle of the context on (attention's typical cost).
   const decoder = await model.decoder(1);
@@ -81,11 +110,29 @@ for (const { simd, source, threadsSource } of builds) for (const threads of coun
     if (decoder.position >= T) decoder.reset();
     await decoder.step([1]);
   }, 4);
+  const after = cpuJiffies();
   decoder.dispose();
-  rows.push({ simd, threads, stepMs: +stepMs.toFixed(1), trainTokensPerSecond: Math.round((B * T) / (stepMs / 1e3)), tokenMs: +tokenMs.toFixed(3), generateTokensPerSecond: Math.round(1e3 / tokenMs), wasmMemoryMiB: mib(model.memoryBytes()), rssAboveStartMiB: mib(process.memoryUsage().rss - baseRss) });
+  const key = `${simd} ${threads}`;
+  const entry = timed.get(key) ?? { stepMs: [], tokenMs: [], memoryBytes: 0, rss: 0, jiffies: 0, steal: 0 };
+  entry.stepMs.push(+stepMs.toFixed(1));
+  entry.tokenMs.push(tokenMs);
+  entry.memoryBytes = model.memoryBytes();
+  entry.rss = Math.max(entry.rss, process.memoryUsage().rss - baseRss);
+  if (before && after) {
+    entry.jiffies += after[0] - before[0];
+    entry.steal += after[1] - before[1];
+  }
+  timed.set(key, entry);
   model.dispose();
   gc(); // the last count's memory, before the next is measured
-  console.error(JSON.stringify(rows.at(-1)));
+  console.error(`round ${round + 1}/${rounds}, ${key} threads: ${stepMs.toFixed(1)} ms a step, ${tokenMs.toFixed(3)} ms a token`);
+}
+const rows: Row[] = [];
+for (const { simd } of builds) for (const threads of counts) {
+  const entry = timed.get(`${simd} ${threads}`)!;
+  const stepMs = median(entry.stepMs);
+  const tokenMs = median(entry.tokenMs);
+  rows.push({ simd, threads, stepMs, trainTokensPerSecond: Math.round((B * T) / (stepMs / 1e3)), tokenMs: +tokenMs.toFixed(3), generateTokensPerSecond: Math.round(1e3 / tokenMs), wasmMemoryMiB: mib(entry.memoryBytes), rssAboveStartMiB: mib(entry.rss), stepMsByRound: entry.stepMs, ...(entry.jiffies > 0 ? { stealPercent: +((100 * entry.steal) / entry.jiffies).toFixed(1) } : {}) });
 }
 for (const row of rows) {
   const one = rows.find((r) => r.simd === row.simd && r.threads === 1); // one thread of the same build
@@ -135,7 +182,8 @@ const report = {
   wasm: rows,
   tfjsWasm,
   ratios: typeof tfjsWasm?.trainTokensPerSecond === 'number' ? { oneThreadVsTfjsWasm: one ? +(one.trainTokensPerSecond / tfjsWasm.trainTokensPerSecond).toFixed(2) : undefined, bestVsTfjsWasm: +(best.trainTokensPerSecond / tfjsWasm.trainTokensPerSecond).toFixed(2) } : undefined,
-  note: 'one shared wasm memory for all threads (wasmMemoryMiB); rssAboveStartMiB is the process (workers included) above its start; the same bits at every count (test/backends/threads.test.ts)',
+  rounds,
+  note: 'one shared wasm memory for all threads (wasmMemoryMiB); rssAboveStartMiB is the process (workers included) above its start, the most over the rounds; stepMs and tokenMs: medians over the rounds, the counts timed in turn each round; the same bits at every count (test/backends/threads.test.ts)',
 };
 const json = JSON.stringify(report, null, 2);
 console.log(json);
