@@ -3,7 +3,7 @@
 export { planRuns, streamingFilter, packTaps, learnableFilter, learnableTapGradient } from './wavelet';
 export {
   encoderForward, encoderBackward, layernormForward, layernormBackward, layernormBackwardShare, matmulForward, matmulScratchFloats, matmulBackward, matmulBackwardInput, matmulBackwardWeights, matmulBackwardShare,
-  attentionScratchFloats, attentionForward, attentionForwardHeads, attentionBackward, attentionBackwardHeads, decodeAttention, geluForward, geluBackward, residualForward, zeroFloats, addScaled,
+  attentionScratchFloats, attentionForward, attentionForwardHeads, attentionBackward, attentionBackwardHeads, attentionBackwardKeys, attentionBackwardQueries, decodeAttention, geluForward, geluBackward, residualForward, zeroFloats, addScaled,
   crossEntropyForward, crossEntropyBackward,
 } from './model/layers';
 export { squaresBlock, sumSquaresBlocks, adamw, adagrad } from './model/optimizer';

@@ -15,6 +15,7 @@ import { SeededRandom } from '../src/model/random.js';
 import { WasmModel } from '../src/backends/wasm/model.js';
 import { wasmRelaxedSimdSupported } from '../src/runtime/wasm.js';
 import { DEFAULT_ADAMW } from '../src/kernels/optimizer/ref.js';
+import type { SectionProfile, WasmThreadPool } from '../src/runtime/wasm_threads.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -61,31 +62,51 @@ interface Profile {
   kernelsMs: Record<string, number>;
   /** The step less every kernel timed: JavaScript between calls. */
   otherMs: number;
+  /**
+   * The shared-out kernels' sections, ms a step (the mean over the steps): wall on this thread, and
+   * the threads' time summed, inside chunks (busy), before their first (start: waking), after their
+   * last (tail: unequal work or cores) and between chunks (gaps); busyOverOneThread: busy against the
+   * kernel's time on one thread (above 1: the same work took longer spread out).
+   */
+  sections?: Record<string, { sections: number; wallMs: number; busyMs: number; startMs: number; tailMs: number; gapsMs: number; busyOverOneThread?: number }>;
 }
 const profiles: Profile[] = [];
 for (const threads of counts) {
   const model = await WasmModel.create({ config, layout, parameters, optimizer: DEFAULT_ADAMW, threads }, source, threadsSource);
   // The layers read the module's exports and the shared-out kernels through these two fields when the program is built (the first step).
-  const internals = model as unknown as { wasm: { kernels: object }; parallel: object };
+  const internals = model as unknown as { wasm: { kernels: object; pool?: WasmThreadPool }; parallel: object };
   const times = { current: new Map() as Times };
   internals.wasm.kernels = timed(internals.wasm.kernels, 'serial ', times);
   internals.parallel = timed(internals.parallel, 'shared ', times);
   const runs: { stepMs: number; times: Times }[] = [];
+  let sections: Record<string, SectionProfile> = {};
   for (let s = 0; s < steps + 1; s++) {
+    if (s === 1) internals.wasm.pool?.startProfiling();
     times.current = new Map();
     const started = performance.now();
     await model.forwardBackward(batch, batch, B, T, 1);
     await model.update(1e-4);
     if (s > 0) runs.push({ stepMs: performance.now() - started, times: times.current }); // the first builds the program
   }
+  if (internals.wasm.pool) sections = internals.wasm.pool.stopProfiling();
   model.dispose();
   const median = runs.sort((a, b) => a.stepMs - b.stepMs)[Math.floor(runs.length / 2)];
   const kernelsMs = Object.fromEntries([...median.times].sort((a, b) => b[1] - a[1]).map(([name, ms]) => [name, +ms.toFixed(2)]));
   const timedMs = [...median.times.values()].reduce((a, b) => a + b, 0);
-  profiles.push({ threads, stepMs: +median.stepMs.toFixed(1), kernelsMs, otherMs: +(median.stepMs - timedMs).toFixed(2) });
+  const perStep = (ms: number) => +(ms / steps).toFixed(2);
+  const sectionsPerStep = Object.entries(sections).map(([kernel, p]) => [kernel, { sections: p.sections / steps, wallMs: perStep(p.wallMs), busyMs: perStep(p.busyMs), startMs: perStep(p.startMs), tailMs: perStep(p.tailMs), gapsMs: perStep(p.wallMs * threads - p.busyMs - p.startMs - p.tailMs) }] as const);
+  profiles.push({ threads, stepMs: +median.stepMs.toFixed(1), kernelsMs, otherMs: +(median.stepMs - timedMs).toFixed(2), ...(sectionsPerStep.length ? { sections: Object.fromEntries(sectionsPerStep) } : {}) });
   console.error(`${threads} threads: ${median.stepMs.toFixed(1)} ms a step`);
 }
 const one = profiles.find((p) => p.threads === 1);
+// The workers' kernel names are the module's; the layers call them under ParallelKernels' names.
+const sharedName: Record<string, string> = { matmulBackwardShare: 'matmulBackward', attentionForwardHeads: 'attentionForward', attentionBackwardHeads: 'attentionBackward', layernormBackwardShare: 'layernormBackward', zeroFloats: 'zero', sumSquaresBlocks: 'sumSquares' };
+for (const profile of profiles) {
+  for (const [kernel, section] of Object.entries(profile.sections ?? {})) {
+    const oneThreadMs = one?.kernelsMs[`shared ${sharedName[kernel] ?? kernel}`];
+    if (oneThreadMs) section.busyOverOneThread = +(section.busyMs / oneThreadMs).toFixed(2);
+  }
+}
 const speedups = one
   ? Object.fromEntries(profiles.filter((p) => p.threads > 1).map((p) => [p.threads, Object.fromEntries(Object.entries(p.kernelsMs).map(([name, ms]) => [name, { ms, oneThreadMs: one.kernelsMs[name], speedup: +(one.kernelsMs[name] / ms).toFixed(2) }]))]))
   : undefined;
@@ -96,7 +117,7 @@ const report = {
   model: { preset, wavelet: 'haar', batch: B, context: T, simd: relaxed ? 'relaxed' : 'plain' },
   profiles,
   speedups,
-  note: 'kernels timed on the calling thread around each call (a shared-out one includes waking the workers and waiting for the last); the median step of --steps',
+  note: 'kernels timed on the calling thread around each call (a shared-out one includes waking the workers and waiting for the last); the median step of --steps. sections: the threads\' time in each kernel\'s parallel sections, the mean over the steps (wallMs x threads = busyMs + startMs + tailMs + gapsMs)',
 };
 const json = JSON.stringify(report, null, 2);
 console.log(json);

@@ -251,17 +251,17 @@ export function matmulScratchFloats(): i32 {
  */
 export function matmulBackward(dinp: usize, dw: usize, dbias: usize, dout: usize, inp: usize, w: usize, N: i32, C: i32, OC: i32, scratch: usize, freshInput: bool): void {
   matmulBackwardInput(dinp, dout, w, N, C, OC, scratch, freshInput);
-  matmulBackwardWeights(dw, dbias, dout, inp, N, C, OC, 0, OC, scratch);
+  matmulBackwardWeights(dw, dbias, dout, inp, N, C, OC, 0, OC, 0, C, scratch);
 }
 
 /**
- * A thread's share of matmulBackward: the rows nStart..nEnd of dinp, and the output channels
- * ocStart..ocEnd of dw and dbias (each thread writes its own, so no two threads touch a float),
- * with the thread's scratch.
+ * A thread's share of matmulBackward: the rows nStart..nEnd of dinp, and the block of dw
+ * ocStart..ocEnd by cStart..cEnd (with dbias's ocStart..ocEnd where cStart is 0), with the
+ * thread's scratch. Each thread writes its own floats.
  */
-export function matmulBackwardShare(dinp: usize, dw: usize, dbias: usize, dout: usize, inp: usize, w: usize, N: i32, C: i32, OC: i32, nStart: i32, nEnd: i32, ocStart: i32, ocEnd: i32, scratch: usize, freshInput: bool): void {
+export function matmulBackwardShare(dinp: usize, dw: usize, dbias: usize, dout: usize, inp: usize, w: usize, N: i32, C: i32, OC: i32, nStart: i32, nEnd: i32, ocStart: i32, ocEnd: i32, cStart: i32, cEnd: i32, scratch: usize, freshInput: bool): void {
   if (nEnd > nStart) matmulBackwardInput(dinp + (<usize>(nStart * C) << 2), dout + (<usize>(nStart * OC) << 2), w, nEnd - nStart, C, OC, scratch, freshInput);
-  if (ocEnd > ocStart) matmulBackwardWeights(dw, dbias, dout, inp, N, C, OC, ocStart, ocEnd, scratch);
+  if (ocEnd > ocStart && cEnd > cStart) matmulBackwardWeights(dw, cStart == 0 ? dbias : 0, dout, inp, N, C, OC, ocStart, ocEnd, cStart, cEnd, scratch);
 }
 
 /**
@@ -352,13 +352,16 @@ function inputGradientTail(di: usize, d: usize, w: usize, c: i32, C: i32, OC: i3
 }
 
 /**
- * dw[ocStart..ocEnd) (OC, C) += dout^T @ inp and dbias += dout's column sums, for the output
- * channels ocStart..ocEnd (a thread's share; ocStart a multiple of 4). For each block of rows and
- * up to PANEL_CHANNELS channels, dout's columns are packed by four channels, and for each eight
- * input channels inp's block of rows too; four channels by eight inputs stay in registers over
- * the block's rows. Each element adds its terms in the order of n, whatever the grouping.
+ * dw (OC, C) += dout^T @ inp over the block of output channels ocStart..ocEnd by input channels
+ * cStart..cEnd (a thread's share; ocStart a multiple of 4, cStart of 8), and dbias[ocStart..ocEnd)
+ * += dout's column sums (dbias 0: not). For each block of rows and up to PANEL_CHANNELS channels,
+ * dout's columns are packed by four channels, and for each eight input channels inp's block of
+ * rows too; four channels by eight inputs stay in registers over the block's rows. Each element
+ * adds its terms in the order of n, whatever the grouping. A packed block serves the block's
+ * channels a group of four at a time: a share of few output channels by every input channel packs
+ * all of inp for few uses, so shares are cut by both.
  */
-export function matmulBackwardWeights(dw: usize, dbias: usize, dout: usize, inp: usize, N: i32, C: i32, OC: i32, ocStart: i32, ocEnd: i32, scratch: usize): void {
+export function matmulBackwardWeights(dw: usize, dbias: usize, dout: usize, inp: usize, N: i32, C: i32, OC: i32, ocStart: i32, ocEnd: i32, cStart: i32, cEnd: i32, scratch: usize): void {
   const rowBytes = <usize>C << 2;
   const doutRow = <usize>OC << 2;
   if (dbias) columnSums(dbias, dout, N, OC, ocStart, ocEnd, scratch);
@@ -373,16 +376,16 @@ export function matmulBackwardWeights(dw: usize, dbias: usize, dout: usize, inp:
         const from = dout + <usize>(n0 + k) * doutRow + (<usize>oc0 << 2);
         for (let j = 0; j < channels >> 2; j++) v128.store(scratch + (<usize>(j * rows + k) << 4), v128.load(from + (<usize>j << 4)));
       }
-      let c = 0;
-      for (; c + 8 <= C; c += 8) {
+      let c = cStart;
+      for (; c + 8 <= cEnd; c += 8) {
         const at = <usize>c << 2;
         packInputs(inputs, inp, rowBytes, n0, rows, at);
         // dw[oc + r, c..c + 8) += sum over n of dout[n, oc + r] inp[n, c..c + 8)
         for (let j = 0; j < channels >> 2; j++) outer4x8(dw + <usize>(oc0 + 4 * j) * rowBytes + at, rowBytes, scratch + (<usize>(j * rows) << 4), 16, 4, inputs, 32, rows);
       }
-      for (let oc = oc0; oc < oc0 + channels; oc++) weightGradientTail(dw, dout, inp, oc, c, C, OC, n0, n0 + rows);
+      for (let oc = oc0; oc < oc0 + channels; oc++) weightGradientTail(dw, dout, inp, oc, c, cEnd, C, OC, n0, n0 + rows);
     }
-    if (wholeEnd < ocEnd) lastChannelsGradient(dw, dout, inp, C, OC, wholeEnd, ocEnd, n0, rows, inputs);
+    if (wholeEnd < ocEnd) lastChannelsGradient(dw, dout, inp, C, OC, wholeEnd, ocEnd, cStart, cEnd, n0, rows, inputs);
   }
 }
 
@@ -403,7 +406,7 @@ function packInputs(inputs: usize, inp: usize, rowBytes: usize, n0: i32, rows: i
  * sets of the L1 cache: a share of the three last channels of the paper model's head (27 of them)
  * took 11 ms where one of four whole channels took 2. Each element's terms in the order of n.
  */
-function lastChannelsGradient(dw: usize, dout: usize, inp: usize, C: i32, OC: i32, wholeEnd: i32, ocEnd: i32, n0: i32, rows: i32, inputs: usize): void {
+function lastChannelsGradient(dw: usize, dout: usize, inp: usize, C: i32, OC: i32, wholeEnd: i32, ocEnd: i32, cStart: i32, cEnd: i32, n0: i32, rows: i32, inputs: usize): void {
   const rowBytes = <usize>C << 2;
   const count = ocEnd - wholeEnd;
   const panel = inputs + (<usize>(WEIGHT_GRADIENT_ROWS * 8) << 2); // [k][r] = dout[n0 + k, wholeEnd + r], zero for r >= count
@@ -412,8 +415,8 @@ function lastChannelsGradient(dw: usize, dout: usize, inp: usize, C: i32, OC: i3
     for (let r = 0; r < 4; r++) setF(panel, k * 4 + r, r < count ? f(dout, (n0 + k) * OC + wholeEnd + r) : 0);
   }
   memory.fill(block, 0, 32 << 2);
-  let c = 0;
-  for (; c + 8 <= C; c += 8) {
+  let c = cStart;
+  for (; c + 8 <= cEnd; c += 8) {
     const at = <usize>c << 2;
     packInputs(inputs, inp, rowBytes, n0, rows, at);
     for (let r = 0; r < count; r++) {
@@ -428,7 +431,7 @@ function lastChannelsGradient(dw: usize, dout: usize, inp: usize, C: i32, OC: i3
       v128.store(row + 16, v128.load(block + (<usize>r << 5) + 16));
     }
   }
-  for (let oc = wholeEnd; oc < ocEnd; oc++) weightGradientTail(dw, dout, inp, oc, c, C, OC, n0, n0 + rows);
+  for (let oc = wholeEnd; oc < ocEnd; oc++) weightGradientTail(dw, dout, inp, oc, c, cEnd, C, OC, n0, n0 + rows);
 }
 
 /** dbias[ocStart..ocEnd) += the sums over n of dout[n, oc], each summed from zero in the order of n, up to PANEL_CHANNELS at a time in scratch. */
@@ -448,18 +451,18 @@ function columnSums(dbias: usize, dout: usize, N: i32, OC: i32, ocStart: i32, oc
   }
 }
 
-/** One row of dw from input channel c on, over rows n0..n1: each element its terms in the order of n. */
+/** One row of dw over input channels c..cEnd and rows n0..n1: each element its terms in the order of n. */
 @inline
-function weightGradientTail(dw: usize, dout: usize, inp: usize, oc: i32, c: i32, C: i32, OC: i32, n0: i32, n1: i32): void {
+function weightGradientTail(dw: usize, dout: usize, inp: usize, oc: i32, c: i32, cEnd: i32, C: i32, OC: i32, n0: i32, n1: i32): void {
   const rowBytes = <usize>C << 2;
   const r = dw + <usize>oc * rowBytes;
-  for (; c + 4 <= C; c += 4) {
+  for (; c + 4 <= cEnd; c += 4) {
     const at = <usize>c << 2;
     let a = v128.load(r + at);
     for (let n = n0; n < n1; n++) a = madd(f32x4.splat(f(dout, n * OC + oc)), v128.load(inp + <usize>n * rowBytes + at), a);
     v128.store(r + at, a);
   }
-  for (; c < C; c++) {
+  for (; c < cEnd; c++) {
     let s = f(r, c);
     for (let n = n0; n < n1; n++) s += f(dout, n * OC + oc) * f(inp + <usize>n * rowBytes, c);
     setF(r, c, s);
@@ -619,13 +622,16 @@ function accumulateRows(dst: usize, dstStride: usize, g: usize, gStep: usize, gL
   }
 }
 
-/** dst (hs, paddedT) = the rows src + u stride (u < T, hs floats each) transposed; columns T.. zero. */
-function transposeHead(dst: usize, src: usize, stride: i32, T: i32, hs: i32): void {
+/**
+ * dst (hs, paddedLength(T)) = the rows src + u stride (u < count <= T, hs floats each)
+ * transposed; columns count..paddedLength(count) zero (a block of eight's padding).
+ */
+function transposeHead(dst: usize, src: usize, stride: i32, T: i32, count: i32, hs: i32): void {
   const padded = paddedLength(T);
   for (let d = 0; d < hs; d++) {
     const row = dst + (<usize>(d * padded) << 2);
-    for (let u = 0; u < T; u++) setF(row, u, f(src + (<usize>(u * stride) << 2), d));
-    memory.fill(row + (<usize>T << 2), 0, <usize>(padded - T) << 2);
+    for (let u = 0; u < count; u++) setF(row, u, f(src + (<usize>(u * stride) << 2), d));
+    memory.fill(row + (<usize>count << 2), 0, <usize>(paddedLength(count) - count) << 2);
   }
 }
 
@@ -634,16 +640,18 @@ function transposeHead(dst: usize, src: usize, stride: i32, T: i32, hs: i32): vo
  * probabilities, zero above the diagonal. scratch: attentionScratchFloats(T, C, NH).
  */
 export function attentionForward(out: usize, att: usize, qkv: usize, B: i32, T: i32, C: i32, NH: i32, scratch: usize): void {
-  attentionForwardHeads(out, att, qkv, B, T, C, NH, scratch, 0, B * NH);
+  attentionForwardHeads(out, att, qkv, B, T, C, NH, scratch, 0, B * NH, 0, T);
 }
 
 /**
- * attentionForward for the (sequence, head) pairs bhStart..bhEnd (b * NH + h): a thread's share,
- * with its own scratch. Each pair writes its own rows of att and its own columns of out. Queries
- * go four at a time: their scores against the keys transposed, the softmax a row at a time, then
- * their outputs as the probabilities times the values.
+ * attentionForward for the (sequence, head) pairs bhStart..bhEnd (b * NH + h), each at the query
+ * positions tStart..tEnd (tStart a multiple of 4; tEnd too, or T): a thread's share, with its own
+ * scratch. Each query writes its own row of att and of its head's columns of out. Queries go four
+ * at a time (the same fours in any share, so a query's result is too): their scores against the
+ * keys before tEnd transposed, the softmax a row at a time, then their outputs as the
+ * probabilities times the values.
  */
-export function attentionForwardHeads(out: usize, att: usize, qkv: usize, B: i32, T: i32, C: i32, NH: i32, scratch: usize, bhStart: i32, bhEnd: i32): void {
+export function attentionForwardHeads(out: usize, att: usize, qkv: usize, B: i32, T: i32, C: i32, NH: i32, scratch: usize, bhStart: i32, bhEnd: i32, tStart: i32, tEnd: i32): void {
   const hs = C / NH;
   const scale: f32 = 1 / Mathf.sqrt(<f32>hs);
   const padded = paddedLength(T);
@@ -657,9 +665,9 @@ export function attentionForwardHeads(out: usize, att: usize, qkv: usize, B: i32
     const queries = qkv + (<usize>(b * T * 3 * C + h * hs) << 2);
     const values = queries + (<usize>(2 * C) << 2);
     const probabilities = att + (<usize>bh * <usize>T * <usize>T << 2);
-    transposeHead(keysT, queries + (<usize>C << 2), 3 * C, T, hs);
-    for (let t0 = 0; t0 < T; t0 += 4) {
-      const rows = min(4, T - t0);
+    transposeHead(keysT, queries + (<usize>C << 2), 3 * C, T, tEnd, hs);
+    for (let t0 = tStart; t0 < tEnd; t0 += 4) {
+      const rows = min(4, tEnd - t0);
       const keys = t0 + rows;
       const cols = (keys + 7) & ~7; // whole blocks of eight: the padding's scores are zeros, never read
       accumulateRows(scores, <usize>padded << 2, queries + <usize>t0 * qkvRow, 4, qkvRow, keysT, <usize>padded << 2, rows, cols, hs, true);
@@ -727,12 +735,46 @@ export function attentionBackward(dqkv: usize, dout: usize, qkv: usize, att: usi
 /**
  * attentionBackward for the pairs bhStart..bhEnd, with a thread's scratch; each writes only its
  * head's columns of dqkv and its own rows of att. Three products a pair, in blocks of four rows:
- * dv += p^T dy (keys' rows over the queries after them); then for four queries at a time, dp = dy
- * v^T against the values transposed, ds = p (dp - sum p dp) scale written over p, and dq += ds k;
- * last dk += ds^T q. Each gradient adds its terms in ascending positions, as the reference does.
- * Each row of dq, dk and dv is reached once: fresh starts its sum from zero instead of from dqkv.
+ * dv += p^T dy (attentionBackwardKeys), then dq and the scores' gradient over p
+ * (attentionBackwardQueries), last dk += ds^T q. Each gradient adds its terms in ascending
+ * positions, as the reference does. Each row of dq, dk and dv is reached once: fresh starts its
+ * sum from zero instead of from dqkv.
  */
 export function attentionBackwardHeads(dqkv: usize, dout: usize, qkv: usize, att: usize, B: i32, T: i32, C: i32, NH: i32, scratch: usize, bhStart: i32, bhEnd: i32, fresh: bool): void {
+  for (let bh = bhStart; bh < bhEnd; bh++) {
+    attentionBackwardKeys(dqkv, dout, qkv, att, B, T, C, NH, bh, bh + 1, 0, T, false, fresh);
+    attentionBackwardQueries(dqkv, dout, qkv, att, B, T, C, NH, scratch, bh, bh + 1, 0, T, fresh);
+    attentionBackwardKeys(dqkv, dout, qkv, att, B, T, C, NH, bh, bh + 1, 0, T, true, fresh);
+  }
+}
+
+/**
+ * The keys' side of attention's backward for the pairs bhStart..bhEnd at key positions
+ * uStart..uEnd (uStart a multiple of 4; uEnd too, or T): keys false, dv += p^T dy, with att
+ * holding the probabilities; keys true, dk += ds^T q, once attentionBackwardQueries has left the
+ * scores' gradient in att. A key's rows are reached by the queries from it on, four keys at a time
+ * (the same fours in any share).
+ */
+export function attentionBackwardKeys(dqkv: usize, dout: usize, qkv: usize, att: usize, B: i32, T: i32, C: i32, NH: i32, bhStart: i32, bhEnd: i32, uStart: i32, uEnd: i32, keys: bool, fresh: bool): void {
+  const hs = C / NH;
+  const qkvRow = <usize>(3 * C) << 2;
+  const doutRow = <usize>C << 2;
+  for (let bh = bhStart; bh < bhEnd; bh++) {
+    const b = bh / NH, h = bh % NH;
+    const head = <usize>(b * T * 3 * C + h * hs) << 2;
+    const m = att + (<usize>bh * <usize>T * <usize>T << 2);
+    if (keys) addTransposedLower(dqkv + head + (<usize>C << 2), qkvRow, m, T, uStart, uEnd, qkv + head, qkvRow, hs, fresh);
+    else addTransposedLower(dqkv + head + (<usize>(2 * C) << 2), qkvRow, m, T, uStart, uEnd, dout + (<usize>(b * T * C + h * hs) << 2), doutRow, hs, fresh);
+  }
+}
+
+/**
+ * The queries' side of attention's backward for the pairs bhStart..bhEnd at query positions
+ * tStart..tEnd (tStart a multiple of 4; tEnd too, or T), att holding the probabilities: for four
+ * queries at a time, dp = dy v^T against the values before tEnd transposed, ds = p (dp - sum p dp)
+ * scale written over p, and dq += ds k. scratch: attentionScratchFloats, a thread's.
+ */
+export function attentionBackwardQueries(dqkv: usize, dout: usize, qkv: usize, att: usize, B: i32, T: i32, C: i32, NH: i32, scratch: usize, bhStart: i32, bhEnd: i32, tStart: i32, tEnd: i32, fresh: bool): void {
   const hs = C / NH;
   const scale: f32 = 1 / Mathf.sqrt(<f32>hs);
   const padded = paddedLength(T);
@@ -744,33 +786,31 @@ export function attentionBackwardHeads(dqkv: usize, dout: usize, qkv: usize, att
   for (let bh = bhStart; bh < bhEnd; bh++) {
     const b = bh / NH, h = bh % NH;
     const head = <usize>(b * T * 3 * C + h * hs) << 2;
-    const queries = qkv + head, keys = queries + (<usize>C << 2), values = queries + (<usize>(2 * C) << 2);
-    const dq = dqkv + head, dk = dq + (<usize>C << 2), dv = dq + (<usize>(2 * C) << 2);
+    const keys = qkv + head + (<usize>C << 2), values = qkv + head + (<usize>(2 * C) << 2);
+    const dq = dqkv + head;
     const dy = dout + (<usize>(b * T * C + h * hs) << 2);
     const p = att + (<usize>bh * <usize>T * <usize>T << 2);
-    addTransposedLower(dv, qkvRow, p, T, dy, doutRow, hs, fresh);
-    transposeHead(valuesT, values, 3 * C, T, hs);
-    for (let t0 = 0; t0 < T; t0 += 4) {
-      const rows = min(4, T - t0);
+    transposeHead(valuesT, values, 3 * C, T, tEnd, hs);
+    for (let t0 = tStart; t0 < tEnd; t0 += 4) {
+      const rows = min(4, tEnd - t0);
       const n = t0 + rows;
       accumulateRows(dp, <usize>padded << 2, dy + <usize>t0 * doutRow, 4, doutRow, valuesT, <usize>padded << 2, rows, (n + 7) & ~7, hs, true);
       for (let r = 0; r < rows; r++) scoresGradient(p + <usize>(t0 + r) * attRow, dp + (<usize>(r * padded) << 2), t0 + r + 1, scale);
       accumulateRows(dq + <usize>t0 * qkvRow, qkvRow, p + <usize>t0 * attRow, 4, attRow, keys, qkvRow, rows, hs, n, fresh);
     }
-    addTransposedLower(dk, qkvRow, p, T, queries, qkvRow, hs, fresh); // p holds ds by now
   }
 }
 
 /**
- * dst[u] += sum over t >= u of m[t][u] src[t] (hs floats a row, rows dstRow and srcRow bytes
- * apart), m a T x T matrix zero above its diagonal: attention's dv = p^T dy and dk = ds^T q, four
- * keys at a time over the queries from the first of them on.
+ * dst[u] += sum over t >= u of m[t][u] src[t] for uStart <= u < uEnd (hs floats a row, rows dstRow
+ * and srcRow bytes apart), m a T x T matrix zero above its diagonal: attention's dv = p^T dy and
+ * dk = ds^T q, four keys at a time over the queries from the first of them on.
  */
-function addTransposedLower(dst: usize, dstRow: usize, m: usize, T: i32, src: usize, srcRow: usize, hs: i32, fresh: bool): void {
+function addTransposedLower(dst: usize, dstRow: usize, m: usize, T: i32, uStart: i32, uEnd: i32, src: usize, srcRow: usize, hs: i32, fresh: bool): void {
   const mRow = <usize>T << 2;
-  for (let u0 = 0; u0 < T; u0 += 4) {
+  for (let u0 = uStart; u0 < uEnd; u0 += 4) {
     const diagonal = m + <usize>u0 * mRow + (<usize>u0 << 2);
-    accumulateRows(dst + <usize>u0 * dstRow, dstRow, diagonal, mRow, 4, src + <usize>u0 * srcRow, srcRow, min(4, T - u0), hs, T - u0, fresh);
+    accumulateRows(dst + <usize>u0 * dstRow, dstRow, diagonal, mRow, 4, src + <usize>u0 * srcRow, srcRow, min(4, uEnd - u0), hs, T - u0, fresh);
   }
 }
 

@@ -28,11 +28,13 @@ export interface ModelWasmExports {
   matmulScratchFloats(): number;
   /** freshInput 1: dinp written, not added into (as into zeros). */
   matmulBackward(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number, scratch: number, freshInput: number): void;
-  matmulBackwardShare(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number, nStart: number, nEnd: number, ocStart: number, ocEnd: number, scratch: number, freshInput: number): void;
+  matmulBackwardShare(dinp: number, dw: number, dbias: number, dout: number, inp: number, w: number, N: number, C: number, OC: number, nStart: number, nEnd: number, ocStart: number, ocEnd: number, cStart: number, cEnd: number, scratch: number, freshInput: number): void;
   attentionScratchFloats(T: number, C: number, NH: number): number;
   attentionForward(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number, scratch: number): void;
-  attentionForwardHeads(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number, scratch: number, bhStart: number, bhEnd: number): void;
+  attentionForwardHeads(out: number, att: number, qkv: number, B: number, T: number, C: number, NH: number, scratch: number, bhStart: number, bhEnd: number, tStart: number, tEnd: number): void;
   attentionBackwardHeads(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number, bhStart: number, bhEnd: number, freshInput: number): void;
+  attentionBackwardKeys(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, bhStart: number, bhEnd: number, uStart: number, uEnd: number, keys: number, freshInput: number): void;
+  attentionBackwardQueries(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number, bhStart: number, bhEnd: number, tStart: number, tEnd: number, freshInput: number): void;
   decodeAttention(out: number, qkv: number, keys: number, values: number, B: number, T: number, t: number, C: number, NH: number, scores: number): void;
   /** freshInput 1: dqkv written, not added into. */
   attentionBackward(dqkv: number, dout: number, qkv: number, att: number, B: number, T: number, C: number, NH: number, scratch: number, freshInput: number): void;

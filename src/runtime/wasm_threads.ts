@@ -28,6 +28,7 @@ const CHUNKS = 5; // the section's chunks
 const SCRATCH_ARGUMENT = 6; // the argument that points at scratch memory (thread 0's), -1 for none
 const SCRATCH_BYTES = 7; // added to it once for each thread index: a thread's own scratch
 const FAILED = 8; // 1 + the index of the first thread whose chunk threw in this section, 0 for none
+const PROFILING = 9; // 1: each thread leaves the times of its part of a section (see SectionTimes)
 /**
  * Thread t's counter, the next chunk of its run to take, at NEXT + t * COUNTER_STRIDE: each on a
  * cache line of its own (a line taken by one thread's atomic add is lost to the others' loads).
@@ -36,10 +37,16 @@ const NEXT = 32;
 const COUNTER_STRIDE = 16;
 /** Chunks run by a thread other than their run's owner, since the start (a line of its own too). */
 const TAKEN_FROM_OTHERS = 16;
-/** Arguments of a chunk: a count, then up to 15 numbers, as float64 (wasm32 offsets exceed int32). */
-const CHUNK_FLOATS = 16;
+/** Arguments of a chunk: a count, then up to 19 numbers, as float64 (wasm32 offsets exceed int32). */
+const CHUNK_FLOATS = 20;
 /** Bytes of the first failure's message, UTF-8, that a worker leaves for this thread. */
 const MESSAGE_BYTES = 512;
+/**
+ * Float64 a thread leaves of a profiled section, at its index times this (a cache line of its
+ * own): when its first chunk started, when its last one ended (ms since the epoch: workers' clocks
+ * have other origins), and the ms spent inside chunks.
+ */
+const TIMES_STRIDE = 8;
 /**
  * The most chunks a section may have a thread. Finer chunks even out unequal cores better but
  * cost a call and an atomic add each: on the 16-core host, paper model, 8 threads, 8 chunks a
@@ -60,13 +67,15 @@ const SPINS = 20_000;
  * in a page, `eval` in Node), so it is plain JavaScript that knows only what it is sent.
  */
 const WORKER_SOURCE = `
-const start = async ({ module, memory, control, chunks, message, index, names, threads }) => {
+const start = async ({ module, memory, control, chunks, message, times, index, names, threads }) => {
   const instance = await WebAssembly.instantiate(module, { env: { memory, abort(_m, _f, line, column) { throw new Error('wavelet-threads.wasm aborted at ' + line + ':' + column); } } });
   instance.exports._initialize?.();
   const kernels = names.map((name) => instance.exports[name]);
   const ctl = new Int32Array(control);
   const all = new Float64Array(chunks);
   const thread = index + 1;
+  const mine = new Float64Array(times, thread * ${TIMES_STRIDE} * 8, 3);
+  const now = () => performance.timeOrigin + performance.now();
   const runChunk = (kernel, chunk) => {
     const at = chunk * ${CHUNK_FLOATS};
     const args = Array.from(all.subarray(at + 1, at + 1 + all[at]));
@@ -90,13 +99,21 @@ const start = async ({ module, memory, control, chunks, message, index, names, t
     if (Atomics.load(ctl, ${STOP})) break;
     const kernel = kernels[Atomics.load(ctl, ${KERNEL})];
     const count = Atomics.load(ctl, ${CHUNKS});
+    const profiling = Atomics.load(ctl, ${PROFILING}) === 1;
+    if (profiling) mine.fill(0);
     try {
       // its own run of chunks, then the others' from the next thread on
       for (let owner = thread, tried = 0; tried < threads; tried++, owner = owner + 1 === threads ? 0 : owner + 1) {
         const end = Math.floor((count * (owner + 1)) / threads);
         const counter = ${NEXT} + owner * ${COUNTER_STRIDE};
         for (let chunk = Atomics.add(ctl, counter, 1); chunk < end; chunk = Atomics.add(ctl, counter, 1)) {
-          runChunk(kernel, chunk);
+          if (profiling) {
+            const started = now();
+            if (mine[0] === 0) mine[0] = started;
+            runChunk(kernel, chunk);
+            mine[1] = now();
+            mine[2] += mine[1] - started;
+          } else runChunk(kernel, chunk);
           if (owner !== thread) Atomics.add(ctl, ${TAKEN_FROM_OTHERS}, 1);
         }
       }
@@ -123,6 +140,26 @@ export function firstChunkOf(thread: number, chunks: number, threads: number): n
 function workerSource(web: boolean): string {
   return WORKER_SOURCE + (web ? "self.addEventListener('message', (event) => start(event.data), { once: true });\n" : "require('node:worker_threads').parentPort.once('message', start);\n");
 }
+
+/**
+ * Where the threads' time went in one kernel's sections, summed over the sections profiled
+ * (WasmThreadPool.startProfiling). wallMs x threads = busyMs + startMs + tailMs + the gaps between
+ * a thread's chunks (taking them, copying their arguments).
+ */
+export interface SectionProfile {
+  sections: number;
+  /** From the start of run() to its return, on this thread. */
+  wallMs: number;
+  /** Inside chunks, summed over the threads. */
+  busyMs: number;
+  /** Before each thread's first chunk, summed over the threads: the workers' wake-up (a thread with no chunk: the whole section). */
+  startMs: number;
+  /** After each thread's last chunk until the section ended, summed over the threads: unequal work or cores. */
+  tailMs: number;
+}
+
+/** Now in ms since the epoch: comparable across threads, whose performance.now() have other origins. */
+const epochNow = () => performance.timeOrigin + performance.now();
 
 /** A worker as either runtime gives it. */
 interface ThreadWorker {
@@ -175,14 +212,19 @@ export class WasmThreadPool {
   /** The most chunks a section may have. */
   private readonly capacity: number;
   private readonly kernelIndex: Map<string, number>;
+  /** Each thread's times of the section just run, TIMES_STRIDE floats a thread, while profiling. */
+  private readonly times: Float64Array;
+  /** Sections profiled so far, by kernel; undefined when not profiling. */
+  private profiles?: Map<string, SectionProfile>;
   /** Whether this thread may block in Atomics.wait (not a page's main thread). */
   private readonly canBlock: boolean;
   private disposed = false;
 
-  private constructor(readonly threads: number, private readonly workers: ThreadWorker[], control: SharedArrayBuffer, chunks: SharedArrayBuffer, message: SharedArrayBuffer, names: readonly string[]) {
+  private constructor(readonly threads: number, private readonly workers: ThreadWorker[], control: SharedArrayBuffer, chunks: SharedArrayBuffer, message: SharedArrayBuffer, times: SharedArrayBuffer, names: readonly string[]) {
     this.control = new Int32Array(control);
     this.chunks = new Float64Array(chunks);
     this.message = new Uint8Array(message);
+    this.times = new Float64Array(times);
     this.capacity = this.chunks.length / CHUNK_FLOATS;
     this.kernelIndex = new Map(names.map((name, i) => [name, i]));
     let canBlock = true;
@@ -199,6 +241,7 @@ export class WasmThreadPool {
     const control = new SharedArrayBuffer(4 * (NEXT + threads * COUNTER_STRIDE));
     const chunks = new SharedArrayBuffer(8 * CHUNK_FLOATS * MAX_CHUNKS_PER_THREAD * threads);
     const message = new SharedArrayBuffer(MESSAGE_BYTES);
+    const times = new SharedArrayBuffer(8 * TIMES_STRIDE * threads);
     const workers: ThreadWorker[] = [];
     const urls: string[] = [];
     try {
@@ -206,9 +249,9 @@ export class WasmThreadPool {
         const { worker, url } = await spawn();
         workers.push(worker);
         if (url) urls.push(url);
-        worker.postMessage({ module, memory, control, chunks, message, index, names, threads });
+        worker.postMessage({ module, memory, control, chunks, message, times, index, names, threads });
       }
-      const pool = new WasmThreadPool(threads, workers, control, chunks, message, names);
+      const pool = new WasmThreadPool(threads, workers, control, chunks, message, times, names);
       await pool.ready();
       return pool;
     } catch (error) {
@@ -241,6 +284,8 @@ export class WasmThreadPool {
     if (index === undefined) throw new Error(`wasm threads: '${kernel}' is not a kernel the workers were given`);
     if (chunks.length > this.capacity) throw new Error(`wasm threads: ${chunks.length} chunks, more than ${this.capacity} (${MAX_CHUNKS_PER_THREAD} a thread)`);
     if (scratch && !(scratch.bytes >= 0 && scratch.bytes * this.threads < 2 ** 31)) throw new Error(`wasm threads: scratch of ${scratch.bytes} bytes a thread`);
+    const profiles = this.profiles;
+    const sectionStart = profiles ? epochNow() : 0;
     for (let i = 0; i < chunks.length; i++) {
       const at = i * CHUNK_FLOATS;
       if (chunks[i].length >= CHUNK_FLOATS) throw new Error(`wasm threads: ${chunks[i].length} arguments, at most ${CHUNK_FLOATS - 1}`);
@@ -259,13 +304,21 @@ export class WasmThreadPool {
     Atomics.add(this.control, GENERATION, 1);
     Atomics.notify(this.control, GENERATION);
     const run = kernels[kernel];
+    const mine = this.times; // thread 0's times: its first TIMES_STRIDE floats
+    if (profiles) mine.fill(0, 0, 3);
     let failure: unknown;
     try {
       for (let owner = 0; owner < threads; owner++) {
         const end = firstChunkOf(owner + 1, chunks.length, threads);
         const counter = NEXT + owner * COUNTER_STRIDE;
         for (let chunk = Atomics.add(this.control, counter, 1); chunk < end; chunk = Atomics.add(this.control, counter, 1)) {
-          run(...chunks[chunk]);
+          if (profiles) {
+            const started = epochNow();
+            if (mine[0] === 0) mine[0] = started;
+            run(...chunks[chunk]);
+            mine[1] = epochNow();
+            mine[2] += mine[1] - started;
+          } else run(...chunks[chunk]);
           if (owner !== 0) Atomics.add(this.control, TAKEN_FROM_OTHERS, 1);
         }
       }
@@ -276,12 +329,45 @@ export class WasmThreadPool {
     for (let done = Atomics.load(this.control, DONE); done < helpers; done = Atomics.load(this.control, DONE)) {
       if (this.canBlock && ++spins > SPINS) Atomics.wait(this.control, DONE, done, 50);
     }
+    if (profiles) this.record(profiles, kernel, sectionStart, epochNow());
     if (failure !== undefined) throw failure;
     const failed = Atomics.load(this.control, FAILED);
     if (failed) {
       const text = new TextDecoder().decode(this.message.slice(0, this.message.indexOf(0) < 0 ? MESSAGE_BYTES : this.message.indexOf(0)));
       throw new Error(`wasm threads: '${kernel}' failed on thread ${failed - 1}: ${text}`);
     }
+  }
+
+  /** Adds the section just run, from sectionStart to sectionEnd, to `kernel`'s profile. */
+  private record(profiles: Map<string, SectionProfile>, kernel: string, sectionStart: number, sectionEnd: number): void {
+    const profile = profiles.get(kernel) ?? { sections: 0, wallMs: 0, busyMs: 0, startMs: 0, tailMs: 0 };
+    profile.sections++;
+    profile.wallMs += sectionEnd - sectionStart;
+    for (let t = 0; t < this.threads; t++) {
+      const [first, last, busy] = this.times.subarray(t * TIMES_STRIDE, t * TIMES_STRIDE + 3);
+      if (first === 0) {
+        profile.startMs += sectionEnd - sectionStart; // no chunk left for it
+        continue;
+      }
+      profile.busyMs += busy;
+      profile.startMs += first - sectionStart;
+      profile.tailMs += sectionEnd - last;
+    }
+    profiles.set(kernel, profile);
+  }
+
+  /** From now on each section's threads note where their time goes (it costs two clock reads a chunk). */
+  startProfiling(): void {
+    this.profiles = new Map();
+    Atomics.store(this.control, PROFILING, 1);
+  }
+
+  /** The sections run since startProfiling, by kernel; profiling stops. */
+  stopProfiling(): Record<string, SectionProfile> {
+    Atomics.store(this.control, PROFILING, 0);
+    const profiles = Object.fromEntries(this.profiles ?? []);
+    this.profiles = undefined;
+    return profiles;
   }
 
   /** Chunks a thread ran from another thread's run, over all sections so far. */

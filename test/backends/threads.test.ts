@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { WasmModel } from '../../src/backends/wasm/model.js';
-import { PARALLEL_KERNELS, parallelKernels, chunkThresholds, splitRange } from '../../src/backends/wasm/parallel.js';
+import { PARALLEL_KERNELS, parallelKernels, chunkThresholds, splitRange, weightGradientBlocks, causalPieces } from '../../src/backends/wasm/parallel.js';
 import { createThreadedWasmBackend } from '../../src/runtime/wasm.js';
 import { DEFAULT_ADAMW } from '../../src/kernels/optimizer/ref.js';
 import { checkConfig } from '../../src/model/config.js';
@@ -26,6 +26,41 @@ test('splitRange: near-equal pieces on aligned boundaries, covering the range on
   assert.equal(splitRange(10, 3, 4), [[0, 4], [4, 8], [8, 10]]);
   assert.equal(splitRange(2, 4), [[0, 1], [1, 2]]);
   assert.equal(splitRange(1, 3, 4), [[0, 1]]);
+});
+
+test('weightGradientBlocks: at most the count asked, on fours of output channels and eights of inputs, covering the gradient once', () => {
+  for (const [OC, C, most] of [[30, 45, 4], [7, 133, 3], [128, 512, 8], [384, 128, 8], [27, 128, 16], [3, 5, 8], [512, 128, 1]]) {
+    const blocks = weightGradientBlocks(OC, C, most);
+    assert.ok(blocks.length >= 1 && blocks.length <= most, `${OC} x ${C}: ${blocks.length} blocks for at most ${most}`);
+    const covered = new Uint8Array(OC * C);
+    for (const [ocStart, ocEnd, cStart, cEnd] of blocks) {
+      assert.ok(ocStart % 4 === 0 && cStart % 8 === 0 && ocEnd > ocStart && cEnd > cStart, `block ${[ocStart, ocEnd, cStart, cEnd]}`);
+      for (let oc = ocStart; oc < ocEnd; oc++) for (let c = cStart; c < cEnd; c++) covered[oc * C + c]++;
+    }
+    assert.ok(covered.every((n) => n === 1), `${OC} x ${C}: an element in no block or in two`);
+  }
+  // few output channels by many inputs: cut both ways, not into thin strips down every input
+  assert.ok(weightGradientBlocks(128, 512, 8).some(([, , cStart]) => cStart > 0));
+});
+
+test('causalPieces: ranges of queries or keys on fours covering 0..T once, each with about the same (query, key) pairs', () => {
+  for (const [T, pieces, of] of [[25, 2, 'queries'], [512, 2, 'queries'], [512, 4, 'keys'], [1024, 10, 'queries'], [1024, 10, 'keys'], [3, 4, 'keys'], [8, 8, 'queries'], [510, 3, 'keys']] as const) {
+    const ranges = causalPieces(T, pieces, of);
+    assert.ok(ranges.length >= 1 && ranges.length <= pieces);
+    assert.is(ranges[0][0], 0);
+    assert.is(ranges.at(-1)![1], T);
+    ranges.forEach(([start, end], i) => {
+      assert.ok(end > start && start % 4 === 0 && (end % 4 === 0 || end === T), `range ${i}: ${start}..${end}`);
+      if (i > 0) assert.is(start, ranges[i - 1][1]);
+    });
+    if (T >= 64 * pieces) {
+      // pairs (t, u <= t) of a range of queries, or of keys: T(T + 1) / 2 in all
+      const before = (end: number) => (of === 'queries' ? (end * (end + 1)) / 2 : (T * (T + 1)) / 2 - ((T - end) * (T - end + 1)) / 2);
+      const work = ranges.map(([start, end]) => before(end) - before(start));
+      const even = (T * (T + 1)) / 2 / pieces;
+      assert.ok(work.every((w) => Math.abs(w - even) < 0.05 * even), `${T} in ${pieces}: ${work} against ${even} each`);
+    }
+  }
 });
 
 const gpt = checkConfig({ vocabSize: 29, context: 25, layers: 2, width: 66, heads: 3, feedForward: 130, headDense: 37, wavelet: { form: 'learnable' } });
@@ -185,6 +220,65 @@ test('threads: chunks a thread takes from another thread\'s run give the bits th
   } finally {
     wasm.pool!.dispose();
     Object.assign(chunkThresholds, saved);
+  }
+});
+
+test('threads: the matmul gradients with the weights\' gradient cut both ways give one thread\'s bits (odd widths, dbias once)', async () => {
+  const saved = { ...chunkThresholds };
+  Object.assign(chunkThresholds, { macs: 1, elements: 1 });
+  const wasm = await createThreadedWasmBackend(4, PARALLEL_KERNELS, threadsSource);
+  try {
+    for (const [N, C, OC] of [[37, 45, 30], [5, 133, 7], [9, 64, 8]]) {
+      assert.ok(weightGradientBlocks(OC, C, 4).some(([, , cStart]) => cStart > 0), `${OC} x ${C} is not cut by inputs: pick another shape`);
+      const random = new SeededRandom(N);
+      const a = wasm.arena;
+      const filled = (n: number) => {
+        const ptr = a.alloc(4 * n);
+        a.f32(ptr, n).set(Float32Array.from({ length: n }, () => random.normal()));
+        return ptr;
+      };
+      const [dout, inp, w] = [filled(N * OC), filled(N * C), filled(OC * C)];
+      const k = wasm.kernels;
+      const gradients = (parallel: boolean) => {
+        const [dinp, dw, dbias] = [a.alloc(4 * N * C), a.alloc(4 * OC * C), a.alloc(4 * OC)];
+        for (const [ptr, n] of [[dinp, N * C], [dw, OC * C], [dbias, OC]]) a.f32(ptr, n).fill(0.5);
+        const scratch = a.alloc(4 * k.matmulScratchFloats() * 4);
+        if (parallel) parallelKernels(wasm).matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch, 0);
+        else k.matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch, 0);
+        return [...a.f32(dinp, N * C), ...a.f32(dw, OC * C), ...a.f32(dbias, OC)];
+      };
+      const alone = gradients(false);
+      const shared = gradients(true);
+      const first = shared.findIndex((value, i) => !Object.is(value, alone[i]));
+      assert.is(first, -1, `${N} x ${C} -> ${OC}, value ${first}: ${shared[first]} against one thread's ${alone[first]}`);
+    }
+  } finally {
+    wasm.pool!.dispose();
+    Object.assign(chunkThresholds, saved);
+  }
+});
+
+test('threads: a profiled section accounts for each thread\'s time: inside chunks, before the first, after the last, between', async () => {
+  const wasm = await createThreadedWasmBackend(3, PARALLEL_KERNELS, threadsSource);
+  try {
+    const kernels = wasm.kernels as unknown as Record<string, (...args: number[]) => unknown>;
+    const floats = 1 << 20;
+    const big = wasm.arena.alloc(4 * floats);
+    const chunks = splitRange(floats, 12, 4).map(([start, end]) => [big + 4 * start, end - start]);
+    wasm.pool!.run(kernels, 'zeroFloats', chunks); // not profiled
+    wasm.pool!.startProfiling();
+    for (let i = 0; i < 5; i++) wasm.pool!.run(kernels, 'zeroFloats', chunks);
+    const profiles = wasm.pool!.stopProfiling();
+    wasm.pool!.run(kernels, 'zeroFloats', chunks);
+    assert.equal(Object.keys(profiles), ['zeroFloats']);
+    const { sections, wallMs, busyMs, startMs, tailMs } = profiles.zeroFloats;
+    assert.is(sections, 5);
+    assert.ok(busyMs > 0 && startMs >= 0 && tailMs >= 0, JSON.stringify(profiles.zeroFloats));
+    // three threads' time: the parts are each inside it, and together no more than it (clocks read a microsecond apart)
+    assert.ok(busyMs + startMs + tailMs <= 3 * wallMs + 0.01, JSON.stringify(profiles.zeroFloats));
+    assert.equal(wasm.pool!.stopProfiling(), {}, 'profiling went on after stopProfiling');
+  } finally {
+    wasm.pool!.dispose();
   }
 });
 

@@ -23,7 +23,7 @@ import { firstChunkOf, MAX_CHUNKS_PER_THREAD } from '../../runtime/wasm_threads.
 export const chunkThresholds = { macs: 1 << 18, elements: 1 << 13 };
 
 /** The kernels the workers are given (their indices travel in the control block). */
-export const PARALLEL_KERNELS = ['matmulForward', 'matmulBackwardShare', 'attentionForwardHeads', 'attentionBackwardHeads', 'geluForward', 'geluBackward', 'layernormForward', 'layernormBackwardShare', 'residualForward', 'zeroFloats', 'sumSquaresBlocks', 'adamw', 'adagrad', 'streamingFilter'] as const;
+export const PARALLEL_KERNELS = ['matmulForward', 'matmulBackwardShare', 'attentionForwardHeads', 'attentionBackwardHeads', 'attentionBackwardKeys', 'attentionBackwardQueries', 'geluForward', 'geluBackward', 'layernormForward', 'layernormBackwardShare', 'residualForward', 'zeroFloats', 'sumSquaresBlocks', 'adamw', 'adagrad', 'streamingFilter'] as const;
 
 export interface ParallelKernels {
   readonly threads: number;
@@ -68,17 +68,54 @@ function chunkCount(threads: number, work: number, least: number, pieces: number
 }
 
 /**
- * For a kernel with two outputs, one split by rows and one by channels: chunks [rowStart, rowEnd,
- * channelStart, channelEnd], `parts` row ranges and at most `threads` channel ranges, either
- * range empty where it has fewer pieces. The channels' parts are few (each reads every row), and
- * each is the first chunk of a thread's run, so that no thread holds two of them.
+ * For a kernel with two outputs, one split by rows and one cut into `shares` that each read every
+ * row: chunks [rowStart, rowEnd, ...share], `parts` row ranges, either part empty ([0, 0] for
+ * rows, `noShare` for a share) where it has fewer pieces. The shares are few (at most one a
+ * thread), and each is the first chunk of a thread's run, so that no thread holds two.
  */
-function rowAndChannelChunks(threads: number, parts: number, rows: number, channels: number, align: number): number[][] {
+function rowsAndShares(threads: number, parts: number, rows: number, align: number, shares: number[][], noShare: number[]): number[][] {
   const r = splitRange(rows, parts, align);
-  const c = splitRange(channels, Math.min(parts, threads), align);
-  const count = Math.max(r.length, c.length);
-  const channelsAt = new Map(c.map((range, j) => [count >= threads ? firstChunkOf(j, count, threads) : j, range]));
-  return Array.from({ length: count }, (_, i) => [...(r[i] ?? [0, 0]), ...(channelsAt.get(i) ?? [0, 0])]);
+  const count = Math.max(r.length, shares.length);
+  const sharesAt = new Map(shares.map((share, j) => [count >= threads ? firstChunkOf(j, count, threads) : j, share]));
+  return Array.from({ length: count }, (_, i) => [...(r[i] ?? [0, 0]), ...(sharesAt.get(i) ?? noShare)]);
+}
+
+/**
+ * Up to `pieces` ranges of T positions, boundaries on fours, each with about the same number of
+ * (query, key) pairs of causal attention: of queries (a query's keys are those before it), piece
+ * k ends near T sqrt((k + 1) / pieces); of keys (a key's queries are those after it), near
+ * T (1 - sqrt(1 - (k + 1) / pieces)).
+ */
+export function causalPieces(T: number, pieces: number, of: 'queries' | 'keys' = 'queries'): [number, number][] {
+  const ranges: [number, number][] = [];
+  let start = 0;
+  for (let k = 1; k <= pieces && start < T; k++) {
+    const share = of === 'queries' ? Math.sqrt(k / pieces) : 1 - Math.sqrt(1 - k / pieces);
+    const end = k === pieces ? T : Math.min(T, Math.round((T * share) / 4) * 4);
+    if (end > start) ranges.push([start, end]);
+    start = Math.max(start, end);
+  }
+  return ranges;
+}
+
+/**
+ * At most `most` blocks [ocStart, ocEnd, cStart, cEnd] of a weights' gradient (OC, C), output
+ * channels in fours, inputs in eights, cut so that the largest block's cost is least. A block's
+ * cost is its multiply-adds plus the packing of its rows of dout and inp (matmulBackwardWeights),
+ * which grows with its height and width: 4 (height + width) a row against height x width, as
+ * measured on one core (8 blocks of 16 x 128: +28 %).
+ */
+export function weightGradientBlocks(OC: number, C: number, most: number): number[][] {
+  let best = { cost: Infinity, p: 1, q: 1 };
+  for (let p = 1; p <= most; p++) {
+    const q = Math.floor(most / p);
+    const height = Math.ceil(OC / p / 4) * 4, width = Math.ceil(C / q / 8) * 8;
+    const cost = height * width + 4 * (height + width);
+    if (cost < best.cost) best = { cost, p, q };
+  }
+  const blocks: number[][] = [];
+  for (const [ocStart, ocEnd] of splitRange(OC, best.p, 4)) for (const [cStart, cEnd] of splitRange(C, best.q, 8)) blocks.push([ocStart, ocEnd, cStart, cEnd]);
+  return blocks;
 }
 
 export function parallelKernels(wasm: WasmBackend): ParallelKernels {
@@ -107,20 +144,35 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
     matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch, freshInput) {
       const parts = chunkCount(threads, 2 * N * C * OC, chunkThresholds.macs, Math.max(N, Math.ceil(OC / 4)));
       if (parts === 1) return k.matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch, freshInput);
-      // dw's channels no finer than a thread each: a chunk of them packs the rows of inp it reads,
-      // the fewer channels the more often (8 chunks of 16 channels: +28 % on one core)
-      const chunks = rowAndChannelChunks(threads, parts, N, OC, 4).map((ranges) => [dinp, dw, dbias, dout, inp, w, N, C, OC, ...ranges, scratch, freshInput]);
-      run('matmulBackwardShare', chunks, { argument: 13, bytes: 4 * k.matmulScratchFloats() });
+      // dw in blocks no more than a thread each: each packs the rows of dout and inp it reads
+      const blocks = weightGradientBlocks(OC, C, Math.min(parts, threads));
+      const chunks = rowsAndShares(threads, parts, N, 4, blocks, [0, 0, 0, 0]).map((ranges) => [dinp, dw, dbias, dout, inp, w, N, C, OC, ...ranges, scratch, freshInput]);
+      run('matmulBackwardShare', chunks, { argument: 15, bytes: 4 * k.matmulScratchFloats() });
     },
     attentionForward(out, att, qkv, B, T, C, NH, scratch) {
-      const parts = chunkCount(threads, B * T * T * C, chunkThresholds.macs, B * NH);
+      const pairs = B * NH;
+      const parts = chunkCount(threads, B * T * T * C, chunkThresholds.macs, pairs * Math.ceil(T / 4));
       if (parts === 1) return k.attentionForward(out, att, qkv, B, T, C, NH, scratch);
-      run('attentionForwardHeads', splitRange(B * NH, parts).map(([a, b]) => [out, att, qkv, B, T, C, NH, scratch, a, b]), { argument: 7, bytes: 4 * k.attentionScratchFloats(T, C, NH) });
+      // Fewer chunks than (sequence, head) pairs: whole pairs. More: each pair's queries cut into
+      // pieces of equal work (a query's keys are those before it), so that chunks are many and
+      // even, and cores of unequal speed still finish together.
+      const chunks = parts <= pairs ? splitRange(pairs, parts).map(([a, b]) => [a, b, 0, T]) : Array.from({ length: pairs }, (_, bh) => causalPieces(T, Math.floor(parts / pairs)).map(([a, b]) => [bh, bh + 1, a, b])).flat();
+      run('attentionForwardHeads', chunks.map((ranges) => [out, att, qkv, B, T, C, NH, scratch, ...ranges]), { argument: 7, bytes: 4 * k.attentionScratchFloats(T, C, NH) });
     },
     attentionBackward(dqkv, dout, qkv, att, B, T, C, NH, scratch, freshInput) {
-      const parts = chunkCount(threads, 2 * B * T * T * C, chunkThresholds.macs, B * NH);
+      const pairs = B * NH;
+      const parts = chunkCount(threads, 2 * B * T * T * C, chunkThresholds.macs, pairs * Math.ceil(T / 4));
       if (parts === 1) return k.attentionBackward(dqkv, dout, qkv, att, B, T, C, NH, scratch, freshInput);
-      run('attentionBackwardHeads', splitRange(B * NH, parts).map(([a, b]) => [dqkv, dout, qkv, att, B, T, C, NH, scratch, a, b, freshInput]), { argument: 8, bytes: 4 * k.attentionScratchFloats(T, C, NH) });
+      const scratchBytes = { argument: 8, bytes: 4 * k.attentionScratchFloats(T, C, NH) };
+      if (parts <= pairs) return run('attentionBackwardHeads', splitRange(pairs, parts).map(([a, b]) => [dqkv, dout, qkv, att, B, T, C, NH, scratch, a, b, freshInput]), scratchBytes);
+      // More chunks than pairs: three sections, each pair cut into pieces of equal work by the
+      // positions each side's rows are summed over: dv by keys, then dq and the scores' gradient
+      // (written over the probabilities dv has read) by queries, then dk by keys.
+      const pieces = Math.floor(parts / pairs);
+      const byKeys = (keys: number) => Array.from({ length: pairs }, (_, bh) => causalPieces(T, pieces, 'keys').map(([a, b]) => [dqkv, dout, qkv, att, B, T, C, NH, bh, bh + 1, a, b, keys, freshInput])).flat();
+      run('attentionBackwardKeys', byKeys(0));
+      run('attentionBackwardQueries', Array.from({ length: pairs }, (_, bh) => causalPieces(T, pieces).map(([a, b]) => [dqkv, dout, qkv, att, B, T, C, NH, scratch, bh, bh + 1, a, b, freshInput])).flat(), scratchBytes);
+      run('attentionBackwardKeys', byKeys(1));
     },
     geluForward(out, inp, n) {
       elementwise('geluForward', n, (a, b) => [out + 4 * a, inp + 4 * a, b - a]);
@@ -136,7 +188,8 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
     layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd, N, C) {
       const parts = chunkCount(threads, 2 * N * C, chunkThresholds.elements, Math.max(N, C));
       if (parts === 1) return k.layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd, N, C);
-      run('layernormBackwardShare', rowAndChannelChunks(threads, parts, N, C, 1).map((ranges) => [dinp, dw, db, dout, inp, w, mean, rstd, N, C, ...ranges]));
+      const channels = splitRange(C, Math.min(parts, threads));
+      run('layernormBackwardShare', rowsAndShares(threads, parts, N, 1, channels, [0, 0]).map((ranges) => [dinp, dw, db, dout, inp, w, mean, rstd, N, C, ...ranges]));
     },
     residualForward(out, a, b, n) {
       elementwise('residualForward', n, (s, e) => [out + 4 * s, a + 4 * s, b + 4 * s, e - s]);
