@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { WasmModel } from '../../src/backends/wasm/model.js';
 import { PARALLEL_KERNELS, parallelKernels, chunkThresholds, splitRange, weightGradientBlocks, causalPieces } from '../../src/backends/wasm/parallel.js';
-import { createThreadedWasmBackend } from '../../src/runtime/wasm.js';
+import { createThreadedWasmBackend, type WasmBackend } from '../../src/runtime/wasm.js';
 import { DEFAULT_ADAMW } from '../../src/kernels/optimizer/ref.js';
 import { checkConfig } from '../../src/model/config.js';
 import { initialParameters, parameterLayout } from '../../src/model/parameters.js';
@@ -178,6 +178,30 @@ test('threads: a wake-up that comes after its section has run does not run that 
   }
 });
 
+/**
+ * A product's random dout, inp and w in `wasm`'s memory, and a function giving its gradients
+ * [dinp, dw, dbias], from buffers of 0.5s, by this thread alone or shared out (fresh 1: dinp
+ * written, not added into).
+ */
+function matmulGradients(wasm: WasmBackend, N: number, C: number, OC: number, random: SeededRandom): (parallel: boolean, fresh: number) => number[] {
+  const a = wasm.arena;
+  const filled = (n: number) => {
+    const ptr = a.alloc(4 * n);
+    a.f32(ptr, n).set(Float32Array.from({ length: n }, () => random.normal()));
+    return ptr;
+  };
+  const [dout, inp, w] = [filled(N * OC), filled(N * C), filled(OC * C)];
+  const k = wasm.kernels;
+  return (parallel, fresh) => {
+    const [dinp, dw, dbias] = [a.alloc(4 * N * C), a.alloc(4 * OC * C), a.alloc(4 * OC)];
+    for (const [ptr, n] of [[dinp, N * C], [dw, OC * C], [dbias, OC]]) a.f32(ptr, n).fill(0.5);
+    const scratch = a.alloc(4 * k.matmulScratchFloats() * (wasm.pool?.threads ?? 1));
+    if (parallel) parallelKernels(wasm).matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch, fresh);
+    else k.matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch, fresh);
+    return [...a.f32(dinp, N * C), ...a.f32(dw, OC * C), ...a.f32(dbias, OC)];
+  };
+}
+
 test('threads: chunks a thread takes from another thread\'s run give the bits their owner would, with its own scratch', async () => {
   // Workers asleep take some hundred microseconds to wake, and this thread, done with its own run
   // of tiny chunks, takes theirs meanwhile: taken chunks must run on the taker's scratch (the
@@ -187,24 +211,7 @@ test('threads: chunks a thread takes from another thread\'s run give the bits th
   const wasm = await createThreadedWasmBackend(3, PARALLEL_KERNELS, threadsSource);
   try {
     const [N, C, OC] = [37, 21, 30];
-    const random = new SeededRandom(9);
-    const a = wasm.arena;
-    const filled = (n: number) => {
-      const ptr = a.alloc(4 * n);
-      a.f32(ptr, n).set(Float32Array.from({ length: n }, () => random.normal()));
-      return ptr;
-    };
-    const [dout, inp, w] = [filled(N * OC), filled(N * C), filled(OC * C)];
-    const k = wasm.kernels;
-    // fresh 1: dinp written, not added into (its 0.5s never read)
-    const gradients = (parallel: boolean, fresh: number) => {
-      const [dinp, dw, dbias] = [a.alloc(4 * N * C), a.alloc(4 * OC * C), a.alloc(4 * OC)];
-      for (const [ptr, n] of [[dinp, N * C], [dw, OC * C], [dbias, OC]]) a.f32(ptr, n).fill(0.5);
-      const scratch = a.alloc(4 * k.matmulScratchFloats() * 3);
-      if (parallel) parallelKernels(wasm).matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch, fresh);
-      else k.matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch, fresh);
-      return [...a.f32(dinp, N * C), ...a.f32(dw, OC * C), ...a.f32(dbias, OC)];
-    };
+    const gradients = matmulGradients(wasm, N, C, OC, new SeededRandom(9));
     const alone = [gradients(false, 0), gradients(false, 1)];
     let taken = 0;
     for (let attempt = 0; attempt < 20 && taken === 0; attempt++) {
@@ -230,25 +237,9 @@ test('threads: the matmul gradients with the weights\' gradient cut both ways gi
   try {
     for (const [N, C, OC] of [[37, 45, 30], [5, 133, 7], [9, 64, 8]]) {
       assert.ok(weightGradientBlocks(OC, C, 4).some(([, , cStart]) => cStart > 0), `${OC} x ${C} is not cut by inputs: pick another shape`);
-      const random = new SeededRandom(N);
-      const a = wasm.arena;
-      const filled = (n: number) => {
-        const ptr = a.alloc(4 * n);
-        a.f32(ptr, n).set(Float32Array.from({ length: n }, () => random.normal()));
-        return ptr;
-      };
-      const [dout, inp, w] = [filled(N * OC), filled(N * C), filled(OC * C)];
-      const k = wasm.kernels;
-      const gradients = (parallel: boolean) => {
-        const [dinp, dw, dbias] = [a.alloc(4 * N * C), a.alloc(4 * OC * C), a.alloc(4 * OC)];
-        for (const [ptr, n] of [[dinp, N * C], [dw, OC * C], [dbias, OC]]) a.f32(ptr, n).fill(0.5);
-        const scratch = a.alloc(4 * k.matmulScratchFloats() * 4);
-        if (parallel) parallelKernels(wasm).matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch, 0);
-        else k.matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch, 0);
-        return [...a.f32(dinp, N * C), ...a.f32(dw, OC * C), ...a.f32(dbias, OC)];
-      };
-      const alone = gradients(false);
-      const shared = gradients(true);
+      const gradients = matmulGradients(wasm, N, C, OC, new SeededRandom(N));
+      const alone = gradients(false, 0);
+      const shared = gradients(true, 0);
       const first = shared.findIndex((value, i) => !Object.is(value, alone[i]));
       assert.is(first, -1, `${N} x ${C} -> ${OC}, value ${first}: ${shared[first]} against one thread's ${alone[first]}`);
     }
