@@ -28,7 +28,7 @@ const CHUNKS = 5; // the section's chunks
 const SCRATCH_ARGUMENT = 6; // the argument that points at scratch memory (thread 0's), -1 for none
 const SCRATCH_BYTES = 7; // added to it once for each thread index: a thread's own scratch
 const FAILED = 8; // 1 + the index of the first thread whose chunk threw in this section, 0 for none
-const PROFILING = 9; // 1: each thread leaves the times of its part of a section (see SectionTimes)
+const PROFILING = 9; // 1: each thread leaves the times of its part of a section (SectionProfile)
 /**
  * Thread t's counter, the next chunk of its run to take, at NEXT + t * COUNTER_STRIDE: each on a
  * cache line of its own (a line taken by one thread's atomic add is lost to the others' loads).

@@ -102,8 +102,9 @@ export function causalPieces(T: number, pieces: number, of: 'queries' | 'keys' =
  * At most `most` blocks [ocStart, ocEnd, cStart, cEnd] of a weights' gradient (OC, C), output
  * channels in fours, inputs in eights, cut so that the largest block's cost is least. A block's
  * cost is its multiply-adds plus the packing of its rows of dout and inp (matmulBackwardWeights),
- * which grows with its height and width: 4 (height + width) a row against height x width, as
- * measured on one core (8 blocks of 16 x 128: +28 %).
+ * which grows with its height and width: 4 (height + width) a row against height x width, the 4
+ * fitted to one measurement on one core (8 strips of 16 x 128 channels took 28 % longer than one
+ * block of 128 x 128).
  */
 export function weightGradientBlocks(OC: number, C: number, most: number): number[][] {
   let best = { cost: Infinity, p: 1, q: 1 };
@@ -144,7 +145,7 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
     matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch, freshInput) {
       const parts = chunkCount(threads, 2 * N * C * OC, chunkThresholds.macs, Math.max(N, Math.ceil(OC / 4)));
       if (parts === 1) return k.matmulBackward(dinp, dw, dbias, dout, inp, w, N, C, OC, scratch, freshInput);
-      // dw in blocks no more than a thread each: each packs the rows of dout and inp it reads
+      // dw in at most one block a thread: each block packs the rows of dout and inp it reads
       const blocks = weightGradientBlocks(OC, C, Math.min(parts, threads));
       const chunks = rowsAndShares(threads, parts, N, 4, blocks, [0, 0, 0, 0]).map((ranges) => [dinp, dw, dbias, dout, inp, w, N, C, OC, ...ranges, scratch, freshInput]);
       run('matmulBackwardShare', chunks, { argument: 15, bytes: 4 * k.matmulScratchFloats() });
