@@ -8,14 +8,10 @@
 // usage: node --expose-gc [--experimental-wasm-relaxed-simd] --import tsx bench/threads_build.ts [--preset paper-text8] [--batch 4] [--rounds 6] [--steps 3] [--out FILE]
 
 import { availableParallelism, cpus } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../src/io/atomic.js';
-import { presetConfig } from '../src/model/config.js';
-import { initialParameters, parameterLayout } from '../src/model/parameters.js';
-import { SeededRandom } from '../src/model/random.js';
 import { WasmModel } from '../src/backends/wasm/model.js';
 import { chunkThresholds } from '../src/backends/wasm/parallel.js';
-import { wasmRelaxedSimdSupported } from '../src/runtime/wasm.js';
+import { wasmStepSetup } from './wasm_step.js';
 import { DEFAULT_ADAMW } from '../src/kernels/optimizer/ref.js';
 import { medianMs } from './timing.js';
 
@@ -25,15 +21,7 @@ const preset = option('--preset', 'paper-text8');
 const B = Number(option('--batch', '4'));
 const rounds = Number(option('--rounds', '6'));
 const steps = Number(option('--steps', '3'));
-const config = presetConfig(preset, { form: 'haar' });
-const layout = parameterLayout(config);
-const parameters = initialParameters(config, layout, 1);
-const T = config.context;
-const random = new SeededRandom(3);
-const batch = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
-const relaxed = wasmRelaxedSimdSupported();
-const source = readFileSync(relaxed ? 'build/wavelet-relaxed.wasm' : 'build/wavelet.wasm');
-const threadsSource = readFileSync(relaxed ? 'build/wavelet-threads-relaxed.wasm' : 'build/wavelet-threads.wasm');
+const { config, layout, parameters, T, batch, relaxed, source, threadsSource } = wasmStepSetup(preset, B);
 
 const times = { plain: [] as number[], threads: [] as number[] };
 for (let round = 0; round < rounds; round++) {

@@ -7,13 +7,9 @@
 // (Node 20: add --experimental-wasm-relaxed-simd to time the relaxed SIMD build, as bench/threads.ts does.)
 
 import { availableParallelism, cpus } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../src/io/atomic.js';
-import { presetConfig } from '../src/model/config.js';
-import { initialParameters, parameterLayout } from '../src/model/parameters.js';
-import { SeededRandom } from '../src/model/random.js';
 import { WasmModel } from '../src/backends/wasm/model.js';
-import { wasmRelaxedSimdSupported } from '../src/runtime/wasm.js';
+import { wasmStepSetup } from './wasm_step.js';
 import { DEFAULT_ADAMW } from '../src/kernels/optimizer/ref.js';
 import type { SectionProfile, WasmThreadPool } from '../src/runtime/wasm_threads.js';
 
@@ -23,15 +19,7 @@ const preset = option('--preset', 'paper-text8');
 const B = Number(option('--batch', '4'));
 const steps = Number(option('--steps', '5'));
 const counts = option('--threads', `1,${Math.min(8, availableParallelism())}`).split(',').map(Number);
-const config = presetConfig(preset, { form: 'haar' });
-const layout = parameterLayout(config);
-const parameters = initialParameters(config, layout, 1);
-const T = config.context;
-const random = new SeededRandom(3);
-const batch = Int32Array.from({ length: B * T }, () => random.below(config.vocabSize));
-const relaxed = wasmRelaxedSimdSupported();
-const source = readFileSync(relaxed ? 'build/wavelet-relaxed.wasm' : 'build/wavelet.wasm');
-const threadsSource = readFileSync(relaxed ? 'build/wavelet-threads-relaxed.wasm' : 'build/wavelet-threads.wasm');
+const { config, layout, parameters, T, batch, relaxed, source, threadsSource } = wasmStepSetup(preset, B);
 
 type Times = Map<string, number>;
 /** A copy of `target` whose functions add their milliseconds to `times` under prefix + name (a copy: a module's exports are frozen). */
