@@ -151,7 +151,7 @@ export function attentionShader(code: { keySplit: string; headSplit: string; sco
     const head4p = scoreBlockHead4(headSize, tiling);
     const constants = [`const HEAD = ${headSize}u;`, `const HEAD4 = ${head4}u;`, `const ROWS = ${tiling.queries}u;`, `const COLS = ${tiling.columns}u;`, `const HEAD4P = ${head4p}u;`];
     const specialised = replaceBlock('attention-blocks.wgsl', code.scoreBlocks, 'const HEAD = ', '// end of specialised constants', constants.join('\n') + '\n');
-    return unrollLoops('attention-blocks.wgsl', specialised, { COLS: tiling.columns, PARTS: head4p / (tiling.queries / tiling.columns) });
+    return unrollLoops('attention-blocks.wgsl', specialised, { '4u': 4, COLS: tiling.columns, PARTS: head4p / (tiling.queries / tiling.columns) });
   }
   if (isHeadSplit(tiling)) {
     const { queries, lanes, block } = tiling;

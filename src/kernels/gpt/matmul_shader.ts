@@ -1,7 +1,7 @@
 // matmul.wgsl specialised to a tiling: the sizes become constants of the shader, so that an
 // invocation's sums are registers and its loops unroll.
 
-import { DEFAULT_WORKGROUP_BYTES, DEFAULT_WORKGROUP_INVOCATIONS, replaceBlock } from './specialise.js';
+import { DEFAULT_WORKGROUP_BYTES, DEFAULT_WORKGROUP_INVOCATIONS, replaceBlock, unrollLoops } from './specialise.js';
 
 /** How matmul.wgsl is specialised: a workgroup's tile of C, an invocation's part of it, K's step. */
 export interface MatmulTiling {
@@ -80,11 +80,8 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
       for (let g = 0; g < groupsN; g++) stores.push(`store4(row0 + (${r}u * THREADS_M + local.y) * 4u + ${i}u, col0 + (${g}u * THREADS_N + local.x) * 4u, group.z, acc[${accumulator(r, i, g)}]);`);
     }
   }
-  // The one-line loops over an invocation's staged values, written out the same way.
-  const counts = { LOADS_A: (tileM * depth) / threads, LOADS_B: (tileN * depth) / threads, VECS_A: (tileM * depth) / threads / 4, VECS_B: (tileN * depth) / threads / 4 };
-  specialised = specialised.replace(/^( *)for \(var i = 0u; i < ((?:LOADS|VECS)_[AB]); i\+\+\) \{ (.*) \}$/gm, (_, indent: string, bound: keyof typeof counts, body: string) =>
-    Array.from({ length: counts[bound] }, (_, i) => `${indent}{ ${body.replace(/\bi\b/g, `${i}u`)} }`).join('\n'),
-  );
+  // The loops over an invocation's staged values, written out the same way.
+  specialised = unrollLoops('matmul.wgsl', specialised, { LOADS_A: (tileM * depth) / threads, LOADS_B: (tileN * depth) / threads, VECS_A: (tileM * depth) / threads / 4, VECS_B: (tileN * depth) / threads / 4 });
   specialised = replaceBlock('matmul.wgsl', specialised, '// begin multiply-adds', '// end multiply-adds', multiplyAdds.map((line) => `    ${line}\n`).join(''), true);
   return replaceBlock('matmul.wgsl', specialised, '// begin stores', '// end stores', stores.map((line) => `  ${line}\n`).join(''), true);
 }

@@ -20,11 +20,12 @@ export function replaceBlock(name: string, code: string, start: string, end: str
 }
 
 /**
- * `code` with every loop `for (var X = 0u; X < BOUND; X++) { ... }` whose BOUND is a literal
- * (`4u`) or one of `bounds` written out: its body once per X, in braces, with X replaced by the
- * constant. Register arrays indexed by loop variables were kept in local memory by the NVIDIA
- * driver's compiler (Dawn, Vulkan) rather than unrolled: attention-blocks.wgsl ran 4x slower so.
- * A body must not `break` or `continue` the loop it is in.
+ * `code` with every loop `for (var X = 0u; X < BOUND; X++) { ... }` whose BOUND is a key of
+ * `bounds` (a constant's name, `COLS`, or a literal, `4u`) written out: its body once per X, in
+ * braces, with X replaced by the constant. Register arrays indexed by loop variables were kept in
+ * local memory by the NVIDIA driver's compiler (Dawn, Vulkan) rather than unrolled:
+ * attention-blocks.wgsl ran 4x slower so, and matmul.wgsl's 64 sums spilled. A body must not
+ * `break` or `continue` the loop it is in.
  */
 export function unrollLoops(name: string, code: string, bounds: Record<string, number>): string {
   const header = /for \(var (\w+) = 0u; \1 < (\w+); \1\+\+\) \{/g;
@@ -33,8 +34,7 @@ export function unrollLoops(name: string, code: string, bounds: Record<string, n
     let match: RegExpExecArray | null;
     let found: { match: RegExpExecArray; count: number } | undefined;
     while ((match = header.exec(code))) {
-      const bound = match[2];
-      const count = /^\d+u$/.test(bound) ? Number(bound.slice(0, -1)) : bounds[bound];
+      const count = bounds[match[2]];
       if (count !== undefined) {
         found = { match, count };
         break;
