@@ -98,6 +98,12 @@ export function causalPieces(T: number, pieces: number, of: 'queries' | 'keys' =
   return ranges;
 }
 
+/** [bhStart, bhEnd, start, end] for each of `pairs` (sequence, head) pairs and each of its causalPieces: a chunk of one pair's positions. */
+function pairPieces(pairs: number, T: number, pieces: number, of: 'queries' | 'keys' = 'queries'): number[][] {
+  const ranges = causalPieces(T, pieces, of);
+  return Array.from({ length: pairs }, (_, bh) => ranges.map(([start, end]) => [bh, bh + 1, start, end])).flat();
+}
+
 /**
  * At most `most` blocks [ocStart, ocEnd, cStart, cEnd] of a weights' gradient (OC, C), output
  * channels in fours, inputs in eights, cut so that the largest block's cost is least. A block's
@@ -157,7 +163,7 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
       // Fewer chunks than (sequence, head) pairs: whole pairs. More: each pair's queries cut into
       // pieces of equal work (a query's keys are those before it), so that chunks are many and
       // even, and cores of unequal speed still finish together.
-      const chunks = parts <= pairs ? splitRange(pairs, parts).map(([a, b]) => [a, b, 0, T]) : Array.from({ length: pairs }, (_, bh) => causalPieces(T, Math.floor(parts / pairs)).map(([a, b]) => [bh, bh + 1, a, b])).flat();
+      const chunks = parts <= pairs ? splitRange(pairs, parts).map(([a, b]) => [a, b, 0, T]) : pairPieces(pairs, T, Math.floor(parts / pairs));
       run('attentionForwardHeads', chunks.map((ranges) => [out, att, qkv, B, T, C, NH, scratch, ...ranges]), { argument: 7, bytes: 4 * k.attentionScratchFloats(T, C, NH) });
     },
     attentionBackward(dqkv, dout, qkv, att, B, T, C, NH, scratch, freshInput) {
@@ -170,10 +176,10 @@ export function parallelKernels(wasm: WasmBackend): ParallelKernels {
       // positions each side's rows are summed over: dv by keys, then dq and the scores' gradient
       // (written over the probabilities dv has read) by queries, then dk by keys.
       const pieces = Math.floor(parts / pairs);
-      const byKeys = (keys: number) => Array.from({ length: pairs }, (_, bh) => causalPieces(T, pieces, 'keys').map(([a, b]) => [dqkv, dout, qkv, att, B, T, C, NH, bh, bh + 1, a, b, keys, freshInput])).flat();
-      run('attentionBackwardKeys', byKeys(0));
-      run('attentionBackwardQueries', Array.from({ length: pairs }, (_, bh) => causalPieces(T, pieces).map(([a, b]) => [dqkv, dout, qkv, att, B, T, C, NH, scratch, bh, bh + 1, a, b, freshInput])).flat(), scratchBytes);
-      run('attentionBackwardKeys', byKeys(1));
+      const byKeys = pairPieces(pairs, T, pieces, 'keys');
+      run('attentionBackwardKeys', byKeys.map((ranges) => [dqkv, dout, qkv, att, B, T, C, NH, ...ranges, 0, freshInput]));
+      run('attentionBackwardQueries', pairPieces(pairs, T, pieces).map((ranges) => [dqkv, dout, qkv, att, B, T, C, NH, scratch, ...ranges, freshInput]), scratchBytes);
+      run('attentionBackwardKeys', byKeys.map((ranges) => [dqkv, dout, qkv, att, B, T, C, NH, ...ranges, 1, freshInput]));
     },
     geluForward(out, inp, n) {
       elementwise('geluForward', n, (a, b) => [out + 4 * a, inp + 4 * a, b - a]);
