@@ -28,7 +28,7 @@ import { registerWaveletOp } from '../src/tfjs/wavelet_op.js';
 import { WasmModel } from '../src/backends/wasm/model.js';
 import { wasmRelaxedSimdSupported } from '../src/runtime/wasm.js';
 import { DEFAULT_ADAMW } from '../src/kernels/optimizer/ref.js';
-import { medianMs } from './timing.js';
+import { median, medianMs } from './timing.js';
 import { tfjsAdam, tfjsTrainingStep } from './tfjs_step.js';
 
 const args = process.argv.slice(2);
@@ -86,7 +86,6 @@ function cpuJiffies(): [number, number] | undefined {
   return fields.length === 8 && fields.every(Number.isFinite) ? [fields.reduce((a, b) => a + b, 0), fields[7]] : undefined;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 interface Timed {
   stepMs: number[];
   tokenMs: number[];

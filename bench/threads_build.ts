@@ -13,7 +13,7 @@ import { WasmModel } from '../src/backends/wasm/model.js';
 import { chunkThresholds } from '../src/backends/wasm/parallel.js';
 import { wasmStepSetup } from './wasm_step.js';
 import { DEFAULT_ADAMW } from '../src/kernels/optimizer/ref.js';
-import { medianMs } from './timing.js';
+import { median, medianMs } from './timing.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -39,7 +39,6 @@ for (let round = 0; round < rounds; round++) {
     }
   }
 }
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const report = {
   bench: 'threads_build',
   date: new Date().toISOString(),

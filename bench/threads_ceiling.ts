@@ -17,6 +17,7 @@ import { SeededRandom } from '../src/model/random.js';
 import { WasmModel } from '../src/backends/wasm/model.js';
 import { wasmRelaxedSimdSupported } from '../src/runtime/wasm.js';
 import { DEFAULT_ADAMW } from '../src/kernels/optimizer/ref.js';
+import { median } from './timing.js';
 
 interface Job {
   preset: string;
@@ -63,7 +64,6 @@ if (!isMainThread) {
   const base = { preset: option('--preset', 'paper-text8'), sizes: JSON.parse(option('--sizes', '{}')) as Record<string, number>, batch: Number(option('--batch', '4')), steps: Number(option('--steps', '3')) };
   for (const n of counts) if (!Number.isInteger(n) || n < 1) throw new Error(`--threads: expected positive integers, found '${option('--threads', '')}'`);
   const config = presetConfig(base.preset, { form: 'haar' }, base.sizes);
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
   /** Every worker's step times, all started together. */
   async function together(workers: number): Promise<number[][]> {

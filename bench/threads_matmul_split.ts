@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../src/io/atomic.js';
 import { createThreadedWasmBackend, wasmRelaxedSimdSupported } from '../src/runtime/wasm.js';
 import { PARALLEL_KERNELS, parallelKernels } from '../src/backends/wasm/parallel.js';
 import { SeededRandom } from '../src/model/random.js';
+import { median } from './timing.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -23,7 +24,8 @@ const { arena, kernels } = wasm;
 const shared = parallelKernels(wasm);
 const pool = wasm.pool!;
 const random = new SeededRandom(1);
-const median = (x: number[]) => +[...x].sort((p, q) => p - q)[Math.floor(x.length / 2)].toFixed(3);
+/** A median in ms, to the microsecond. */
+const roundedMedian = (values: number[]) => +median(values).toFixed(3);
 const rows: Record<string, number | string>[] = [];
 // [N, C, OC]: the attention's qkv, the MLP's up and down projections at batch 4 x 512 positions
 for (const [N, C, OC] of [[2048, 128, 384], [2048, 128, 512], [2048, 512, 128]]) {
@@ -55,8 +57,8 @@ for (const [N, C, OC] of [[2048, 128, 384], [2048, 128, 512], [2048, 512, 128]])
       busy[before].push(pool.stopProfiling().matmulBackwardShare.busyMs);
     }
   }
-  const oneThreadMs = median(alone);
-  rows.push({ product: `${N} x ${C} -> ${OC}`, oneThreadMs, freshBusyMs: median(busy.fresh), readBusyMs: median(busy.read), freshWallMs: median(wall.fresh), readWallMs: median(wall.read), freshBusyOverOneThread: +(median(busy.fresh) / oneThreadMs).toFixed(2), readBusyOverOneThread: +(median(busy.read) / oneThreadMs).toFixed(2) });
+  const oneThreadMs = roundedMedian(alone);
+  rows.push({ product: `${N} x ${C} -> ${OC}`, oneThreadMs, freshBusyMs: roundedMedian(busy.fresh), readBusyMs: roundedMedian(busy.read), freshWallMs: roundedMedian(wall.fresh), readWallMs: roundedMedian(wall.read), freshBusyOverOneThread: +(roundedMedian(busy.fresh) / oneThreadMs).toFixed(2), readBusyOverOneThread: +(roundedMedian(busy.read) / oneThreadMs).toFixed(2) });
   console.error(JSON.stringify(rows.at(-1)));
 }
 pool.dispose();

@@ -19,6 +19,7 @@ import { CharacterTokenizer } from '../src/tokenizers/characters.js';
 import { saveCheckpoint } from '../src/train/checkpoint.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { WaveletModel } from '../src/infer/model.js';
+import { median } from './timing.js';
 import type { WasmModel } from '../src/backends/wasm/model.js';
 import { startWorkerd, workerdBinary } from '../test/bundles/workerd.js';
 
@@ -53,7 +54,6 @@ const ask = async (maxTokens: number, seed: number) => {
   await response.json();
   return performance.now() - started;
 };
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const settle = () => new Promise((r) => setTimeout(r, 500));
 
 try {
