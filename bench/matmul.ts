@@ -25,10 +25,10 @@ const peakTflops = Number(option('--peak-tflops', '0'));
 
 /** 128x128/8x8/16 -> a tiling. */
 function parseTiling(label: string): MatmulTiling {
-  const m = /^(\d+)x(\d+)\/(\d+)x(\d+)\/(\d+)((?:\+pad|\+unroll|\+swizzle|\+double)*)$/.exec(label);
-  if (!m) throw new Error(`--tilings: '${label}' is not 'auto' or TILE_MxTILE_N/THREAD_MxTHREAD_N/DEPTH[+pad][+unroll][+swizzle][+double] (like 128x128/8x8/16+unroll)`);
+  const m = /^(\d+)x(\d+)\/(\d+)x(\d+)\/(\d+)((?:\+pad|\+unroll)*)$/.exec(label);
+  if (!m) throw new Error(`--tilings: '${label}' is not 'auto' or TILE_MxTILE_N/THREAD_MxTHREAD_N/DEPTH[+pad][+unroll] (like 128x128/8x8/16+unroll)`);
   const [tileM, tileN, threadM, threadN, depth] = m.slice(1, 6).map(Number);
-  return { tileM, tileN, threadM, threadN, depth, padded: m[6].includes('+pad'), unrolled: m[6].includes('+unroll'), swizzled: m[6].includes('+swizzle'), doubleBuffered: m[6].includes('+double') };
+  return { tileM, tileN, threadM, threadN, depth, padded: m[6].includes('+pad'), unrolled: m[6].includes('+unroll') };
 }
 const tilingArgs = option('--tilings', 'auto,' + Object.values(MATMUL_TILINGS).map(matmulTilingLabel).join(',')).split(',');
 const explicit = tilingArgs.filter((t) => t !== 'auto').map(parseTiling);

@@ -45,8 +45,6 @@ const THREAD_M = 4u;
 const THREAD_N = 4u;
 const DEPTH = 16u;
 const PAD = 0u; // vec4s of padding a row of the tiles (below)
-const SWIZZLE = 0u; // 1: a tile row's vec4s permuted (slot, below)
-const BUFFERS = 1u; // 2: two tiles of each operand, one staged while the other is multiplied
 // end of specialised constants
 const THREADS_M = TILE_M / THREAD_M;
 const THREADS_N = TILE_N / THREAD_N;
@@ -61,19 +59,8 @@ const VECS_B = LOADS_B / 4u;
 // [k][m / 4] and [k][n / 4]: 4 rows (columns) of one k in one vec4. With padding, where
 // neighbouring invocations stage neighbouring k (an operand whose k-stride is 1), their stores
 // fall in different banks rather than all in one.
-// With two buffers, steps alternate between them: one barrier a step instead of two (matmul, below).
-var<workgroup> tile_a: array<array<array<vec4<f32>, TILE_M / 4u + PAD>, DEPTH>, BUFFERS>;
-var<workgroup> tile_b: array<array<array<vec4<f32>, TILE_N / 4u + PAD>, DEPTH>, BUFFERS>;
-
-// Where the vec4 of a tile's columns 4 * col .. 4 * col + 3 lies in row k. Staging along k
-// transposes: the 32 invocations of a subgroup store value i of their vec4s, which lie DEPTH / 4
-// to a tile column and so fall on few banks (four to a bank at a depth of 16). With SWIZZLE, row
-// k's vec4s are permuted (col XOR a function of k / 4) so that those 32 stores hit 32 banks; the
-// inner products read one row at a time, whose vec4s stay distinct, so they lose nothing.
-const SWIZZLE_STEP = 8u / (DEPTH / 4u); // the columns one subgroup's transposing store covers
-fn slot(k: u32, col: u32) -> u32 {
-  return select(col, col ^ ((k / 4u) % (DEPTH / 4u) * SWIZZLE_STEP), SWIZZLE == 1u);
-}
+var<workgroup> tile_a: array<array<vec4<f32>, TILE_M / 4u + PAD>, DEPTH>;
+var<workgroup> tile_b: array<array<vec4<f32>, TILE_N / 4u + PAD>, DEPTH>;
 
 fn a_at(i: u32) -> f32 { return a[i / 4u][i % 4u]; }
 fn b_at(i: u32) -> f32 { return b[i / 4u][i % 4u]; }
@@ -126,33 +113,22 @@ fn b_value(col0: u32, k0: u32, k_end: u32, flat: u32) -> f32 {
 
 // A staged vec4 into its tile: four k of one row or column go to four rows of the tile (a
 // transpose), four rows or columns of one k to one vec4 of it.
-fn put_a(half: u32, flat: u32, value: vec4<f32>) {
+fn put_a(flat: u32, value: vec4<f32>) {
   let at = vec_index(flat, TILE_M, A_LAYOUT == ALONG_K);
   if (A_LAYOUT == ALONG_K) {
-    for (var i = 0u; i < 4u; i++) { tile_a[half][at.x + i][slot(at.x + i, at.y / 4u)][at.y % 4u] = value[i]; }
+    for (var i = 0u; i < 4u; i++) { tile_a[at.x + i][at.y / 4u][at.y % 4u] = value[i]; }
   } else {
-    tile_a[half][at.x][slot(at.x, at.y / 4u)] = value;
+    tile_a[at.x][at.y / 4u] = value;
   }
 }
 
-fn put_b(half: u32, flat: u32, value: vec4<f32>) {
+fn put_b(flat: u32, value: vec4<f32>) {
   let at = vec_index(flat, TILE_N, B_LAYOUT == ALONG_K);
   if (B_LAYOUT == ALONG_K) {
-    for (var i = 0u; i < 4u; i++) { tile_b[half][at.x + i][slot(at.x + i, at.y / 4u)][at.y % 4u] = value[i]; }
+    for (var i = 0u; i < 4u; i++) { tile_b[at.x + i][at.y / 4u][at.y % 4u] = value[i]; }
   } else {
-    tile_b[half][at.x][slot(at.x, at.y / 4u)] = value;
+    tile_b[at.x][at.y / 4u] = value;
   }
-}
-
-// One value staged one by one into its tile.
-fn put_a_value(half: u32, flat: u32, value: f32, k_fastest: bool) {
-  let at = tile_index(flat, TILE_M, k_fastest);
-  tile_a[half][at.x][slot(at.x, at.y / 4u)][at.y % 4u] = value;
-}
-
-fn put_b_value(half: u32, flat: u32, value: f32, k_fastest: bool) {
-  let at = tile_index(flat, TILE_N, k_fastest);
-  tile_b[half][at.x][slot(at.x, at.y / 4u)][at.y % 4u] = value;
 }
 
 @compute @workgroup_size(THREADS_N, THREADS_M)
@@ -183,17 +159,16 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
   } else {
     for (var i = 0u; i < VECS_B; i++) { staged_b4[i] = b_vec(col0, k_begin, k_end, lane + i * THREADS); }
   }
-  var half = 0u; // which of the buffers a step multiplies
   for (var k0 = k_begin; k0 < k_end; k0 += DEPTH) {
     if (A_LAYOUT == ONE_BY_ONE) {
-      for (var i = 0u; i < LOADS_A; i++) { put_a_value(half, lane + i * THREADS, staged_a[i], a_k_fastest); }
+      for (var i = 0u; i < LOADS_A; i++) { let at = tile_index(lane + i * THREADS, TILE_M, a_k_fastest); tile_a[at.x][at.y / 4u][at.y % 4u] = staged_a[i]; }
     } else {
-      for (var i = 0u; i < VECS_A; i++) { put_a(half, lane + i * THREADS, staged_a4[i]); }
+      for (var i = 0u; i < VECS_A; i++) { put_a(lane + i * THREADS, staged_a4[i]); }
     }
     if (B_LAYOUT == ONE_BY_ONE) {
-      for (var i = 0u; i < LOADS_B; i++) { put_b_value(half, lane + i * THREADS, staged_b[i], b_k_fastest); }
+      for (var i = 0u; i < LOADS_B; i++) { let at = tile_index(lane + i * THREADS, TILE_N, b_k_fastest); tile_b[at.x][at.y / 4u][at.y % 4u] = staged_b[i]; }
     } else {
-      for (var i = 0u; i < VECS_B; i++) { put_b(half, lane + i * THREADS, staged_b4[i]); }
+      for (var i = 0u; i < VECS_B; i++) { put_b(lane + i * THREADS, staged_b4[i]); }
     }
     workgroupBarrier();
     let next = k0 + DEPTH;
@@ -212,19 +187,15 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
     // begin multiply-adds (matmul_shader.ts can write them out with constant indices)
     for (var kk = 0u; kk < DEPTH; kk++) {
       for (var g = 0u; g < GROUPS_N; g++) {
-        let bv = tile_b[half][kk][slot(kk, g * THREADS_N + local.x)];
+        let bv = tile_b[kk][g * THREADS_N + local.x];
         for (var r = 0u; r < GROUPS_M; r++) {
-          let av = tile_a[half][kk][slot(kk, r * THREADS_M + local.y)];
+          let av = tile_a[kk][r * THREADS_M + local.y];
           for (var i = 0u; i < 4u; i++) { acc[(r * 4u + i) * GROUPS_N + g] += av[i] * bv; }
         }
       }
     }
     // end multiply-adds
-    // With one buffer, the next step's stores must wait until every invocation has read these
-    // tiles. With two they go to the other buffer, and the barrier after them also orders them
-    // after every read of it, two steps back.
-    if (BUFFERS == 1u) { workgroupBarrier(); }
-    half = (half + 1u) % BUFFERS;
+    workgroupBarrier();
   }
   // begin stores
   for (var r = 0u; r < GROUPS_M; r++) {

@@ -14,10 +14,6 @@ export interface MatmulTiling {
   padded?: boolean;
   /** The inner products, stores and staging written out with constant indices rather than as loops. */
   unrolled?: boolean;
-  /** A tile row's vec4s permuted so that staging along K (a transpose) stores without bank conflicts. */
-  swizzled?: boolean;
-  /** Two tiles of each operand, multiplied and staged in turn: one barrier a step instead of two. */
-  doubleBuffered?: boolean;
 }
 
 /**
@@ -47,7 +43,7 @@ export const MATMUL_TILINGS = {
 
 /** matmul.wgsl with `tiling`'s constants, after checking that it fits WebGPU's default limits. */
 export function matmulShader(code: string, tiling: MatmulTiling): string {
-  const { tileM, tileN, threadM, threadN, depth, padded = false, unrolled = false, swizzled = false, doubleBuffered = false } = tiling;
+  const { tileM, tileN, threadM, threadN, depth, padded = false, unrolled = false } = tiling;
   const threads = (tileM / threadM) * (tileN / threadN);
   const problems: string[] = [];
   if (threadM % 4 || threadN % 4) problems.push('an invocation\'s rows and columns must be multiples of 4');
@@ -56,15 +52,11 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
   // Each invocation stages whole vec4s of both tiles (matmul.wgsl's wide loads).
   if ((tileM * depth) % (4 * threads) || (tileN * depth) % (4 * threads)) problems.push(`a step's ${tileM} x ${depth} and ${depth} x ${tileN} values do not divide into vec4s among ${threads} invocations`);
   if (depth % 4) problems.push(`a depth of ${depth}; it must be a multiple of 4`);
-  // matmul.wgsl's slot(): one subgroup's transposing store covers 8 / (depth / 4) vec4 columns,
-  // permuted by XOR within groups of 8.
-  if (swizzled && (![4, 8, 16, 32].includes(depth) || tileM % 32 || tileN % 32)) problems.push('a swizzled tiling needs a depth of 4, 8, 16 or 32 and tiles of multiples of 32');
   const pad = padded ? 1 : 0;
-  const buffers = doubleBuffered ? 2 : 1;
-  const bytes = 16 * depth * buffers * (tileM / 4 + pad + tileN / 4 + pad); // matmul.wgsl's tiles
+  const bytes = 16 * depth * (tileM / 4 + pad + tileN / 4 + pad); // matmul.wgsl's two tiles
   if (bytes > DEFAULT_WORKGROUP_BYTES) problems.push(`${bytes} bytes of workgroup memory; at most ${DEFAULT_WORKGROUP_BYTES}`);
   if (problems.length) throw new Error(`matmul tiling ${JSON.stringify(tiling)}: ${problems.join('; ')}`);
-  const constants = [`const TILE_M = ${tileM}u;`, `const TILE_N = ${tileN}u;`, `const THREAD_M = ${threadM}u;`, `const THREAD_N = ${threadN}u;`, `const DEPTH = ${depth}u;`, `const PAD = ${pad}u;`, `const SWIZZLE = ${swizzled ? 1 : 0}u;`, `const BUFFERS = ${buffers}u;`];
+  const constants = [`const TILE_M = ${tileM}u;`, `const TILE_N = ${tileN}u;`, `const THREAD_M = ${threadM}u;`, `const THREAD_N = ${threadN}u;`, `const DEPTH = ${depth}u;`, `const PAD = ${pad}u;`];
   let specialised = replaceBlock('matmul.wgsl', code, 'const TILE_M = ', '// end of specialised constants', constants.join('\n') + '\n');
   if (!unrolled) return specialised;
   // The accumulators are indexed by constants only, so that the driver's compiler keeps them in
@@ -75,9 +67,9 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
   const multiplyAdds: string[] = [];
   for (let kk = 0; kk < depth; kk++) {
     const step: string[] = [];
-    for (let g = 0; g < groupsN; g++) step.push(`let b${g} = tile_b[half][${kk}u][slot(${kk}u, ${g}u * THREADS_N + local.x)];`);
+    for (let g = 0; g < groupsN; g++) step.push(`let b${g} = tile_b[${kk}u][${g}u * THREADS_N + local.x];`);
     for (let r = 0; r < groupsM; r++) {
-      step.push(`let a${r} = tile_a[half][${kk}u][slot(${kk}u, ${r}u * THREADS_M + local.y)];`);
+      step.push(`let a${r} = tile_a[${kk}u][${r}u * THREADS_M + local.y];`);
       for (let i = 0; i < 4; i++) for (let g = 0; g < groupsN; g++) step.push(`acc[${accumulator(r, i, g)}] += a${r}.${'xyzw'[i]} * b${g};`);
     }
     multiplyAdds.push(`{ ${step.join(' ')} }`);
@@ -94,7 +86,7 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
   return replaceBlock('matmul.wgsl', specialised, '// begin stores', '// end stores', stores.map((line) => `  ${line}\n`).join(''), true);
 }
 
-/** A tiling's name in pipeline labels (and so in profiles): 128x128/8x8/16, +pad, +unroll, +swizzle, +double. */
-export function matmulTilingLabel({ tileM, tileN, threadM, threadN, depth, padded, unrolled, swizzled, doubleBuffered }: MatmulTiling): string {
-  return `${tileM}x${tileN}/${threadM}x${threadN}/${depth}${padded ? '+pad' : ''}${unrolled ? '+unroll' : ''}${swizzled ? '+swizzle' : ''}${doubleBuffered ? '+double' : ''}`;
+/** A tiling's name in pipeline labels (and so in profiles): 128x128/8x8/16, +pad, +unroll. */
+export function matmulTilingLabel({ tileM, tileN, threadM, threadN, depth, padded, unrolled }: MatmulTiling): string {
+  return `${tileM}x${tileN}/${threadM}x${threadN}/${depth}${padded ? '+pad' : ''}${unrolled ? '+unroll' : ''}`;
 }

@@ -1,6 +1,6 @@
 // matmul.wgsl against a plain product on the CPU, in each tiling compiled for models, in loops (4 x 4
-// an invocation), in a narrow one (tiles of 32 x 64 whose invocations own 8 x 4), in a padded
-// and unrolled one and in swizzled, double-buffered ones: strided views at offsets inside bigger buffers (the three products of a linear
+// an invocation), in a narrow one (tiles of 32 x 64 whose invocations own 8 x 4) and in a padded
+// and unrolled one: strided views at offsets inside bigger buffers (the three products of a linear
 // layer), loaded one value at a time and as vec4s, bias, accumulation, shapes off every tile and K
 // step, and products split along K.
 import { test } from 'uvu';
@@ -51,9 +51,6 @@ const TILINGS: MatmulTiling[] = [
   { tileM: 64, tileN: 64, threadM: 4, threadN: 4, depth: 16 },
   { tileM: 32, tileN: 64, threadM: 8, threadN: 4, depth: 8 },
   { tileM: 128, tileN: 128, threadM: 8, threadN: 8, depth: 8, padded: true, unrolled: true },
-  // Tile rows swizzled and two buffers, written out and as loops (a depth of 8: another swizzle).
-  { tileM: 64, tileN: 64, threadM: 8, threadN: 4, depth: 16, unrolled: true, swizzled: true, doubleBuffered: true },
-  { tileM: 32, tileN: 64, threadM: 8, threadN: 4, depth: 8, swizzled: true, doubleBuffered: true },
 ];
 const compiled = new Map<MatmulTiling, GptKernels>(); // one compilation of the shaders a tiling
 
