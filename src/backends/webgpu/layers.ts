@@ -33,9 +33,10 @@ export interface WebGPULayerContext {
   positionsByToken: GPUBuffer;
   /**
    * Shared by the program's layers: split products' partial sums, attention's delta, the wavelet
-   * op's summaries and taps, and the partial sums of WaveletLM's reductions (reductionFloats).
+   * op's summaries and taps, the partial sums of WaveletLM's reductions (reductionFloats) and of
+   * LayerNorm's parameter gradients (layernormPartialFloats).
    */
-  scratch: { matmul: GPUBuffer; attentionDelta: GPUBuffer; waveletSummaries: GPUBuffer; taps: GPUBuffer; tapGradient: GPUBuffer; ones: GPUBuffer; reductions: GPUBuffer };
+  scratch: { matmul: GPUBuffer; attentionDelta: GPUBuffer; waveletSummaries: GPUBuffer; taps: GPUBuffer; tapGradient: GPUBuffer; ones: GPUBuffer; reductions: GPUBuffer; layernormPartials: GPUBuffer };
   generation?: { plan: GPUBuffer; spare: GPUBuffer[]; onReset(state: GPUBuffer): void };
 }
 
@@ -46,6 +47,14 @@ const GAIN_PARTS = 256;
 /** Floats of the reductions' scratch for a network `width` channels wide at most (training). */
 export function reductionFloats(width: number): number {
   return Math.max(REDUCTION_PARTS, GAIN_PARTS * width);
+}
+
+/** layernorm.wgsl's PARTS: the parts of the rows whose sums backward_params_partials writes. */
+export const LAYERNORM_PARTS = 256;
+
+/** Floats of LayerNorm's partial sums (the weight's and the bias's) for a layer `width` wide. */
+export function layernormPartialFloats(width: number): number {
+  return 2 * LAYERNORM_PARTS * width;
 }
 
 /** The products of a linear layer (kernels/gpt/matmul.ts), for sizing the scratch of split ones. */
@@ -107,7 +116,8 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
         forward: [k.dispatch('layernorm', 'forward', uniforms, [x, P, y, stats, k.unused, k.unusedWritable], rowGrid)],
         backward: () => [
           k.dispatch('layernorm', 'backward_input', uniforms, [x, P, dx, stats, dy!, k.unusedWritable], rowGrid),
-          k.dispatch('layernorm', 'backward_params', uniforms, [x, P, k.unusedWritable, stats, dy!, G()], [outputWidth, 1, 1]),
+          k.dispatch('layernorm', 'backward_params_partials', uniforms, [x, P, scratch.layernormPartials, stats, dy!, k.unusedWritable], [Math.ceil(outputWidth / 64), LAYERNORM_PARTS, 1]),
+          k.dispatch('layernorm', 'backward_params_total', uniforms, [k.unused, P, scratch.layernormPartials, stats, k.unused, G()], [outputWidth, 1, 1]),
         ],
       };
     }

@@ -20,7 +20,7 @@ import { waveletPlanOf } from '../../model/parameters.js';
 import type { Network } from '../../model/network.js';
 import { buildProgram } from '../program.js';
 import { checkOptimizerState, frozenRanges, makeDecoder, trainingUnavailable, type BackendModel, type Decoder, type ModelOptions, type OptimizerState } from '../model.js';
-import { linearProducts, reductionFloats, webgpuLayer, type WebGPULayerContext } from './layers.js';
+import { layernormPartialFloats, linearProducts, reductionFloats, webgpuLayer, type WebGPULayerContext } from './layers.js';
 
 /** Layer kinds whose backward reduces into a parameter's gradient through the reductions' scratch. */
 const REDUCING_KINDS = new Set(['sum', 'scale', 'channel_scale', 'scale_route']);
@@ -158,6 +158,7 @@ export class WebGPUModel implements BackendModel {
         ones,
         // WaveletLM's reductions are over activations at most Cp wide (a gain's are C wide).
         reductions: buffer(training && this.network.layers.some((l) => REDUCING_KINDS.has(l.kind)) ? reductionFloats(nextPowerOfTwo(this.config.width)) : 1),
+        layernormPartials: buffer(training ? Math.max(1, ...this.network.layers.filter((l) => l.kind === 'layernorm').map((l) => layernormPartialFloats(this.network.widths.get(l.out)!))) : 1),
       },
       generation,
     };

@@ -13,7 +13,7 @@ const W: Binding = 'storage';
 
 const SHADERS = {
   matmul: { code: matmulWgsl, bindings: ['uniform', R, R, R, W], entries: ['matmul', 'reduce_splits'] },
-  layernorm: { code: layernormWgsl, bindings: ['uniform', R, R, W, W, R, W], entries: ['forward', 'backward_input', 'backward_params'] },
+  layernorm: { code: layernormWgsl, bindings: ['uniform', R, R, W, W, R, W], entries: ['forward', 'backward_input', 'backward_params_partials', 'backward_params_total'] },
   attention: { code: attentionWgsl, bindings: ['uniform', R, W, W, R, R, W], entries: ['forward', 'backward_query', 'backward_key_value'] },
   pointwise: { code: pointwiseWgsl, bindings: ['uniform', R, R, W], entries: ['gelu', 'gelu_backward', 'add', 'scale', 'add_into'] },
   crossentropy: { code: crossentropyWgsl, bindings: ['uniform', R, R, W, W], entries: ['forward', 'mean', 'backward'] },
