@@ -91,6 +91,6 @@ export function matmulLaunches(k: GptKernels, m: MatmulProduct, scratch?: GPUBuf
   checkVec4Sized(scratch, 'the split scratch');
   return [
     k.dispatch('matmul', entry, uniforms, [m.a[0], m.b[0], k.unused, scratch], tiles),
-    k.dispatch('matmul', 'reduce_splits', uniforms, [scratch, k.unused, biasBuffer, m.c[0]], grid(m.M * m.N, 256)),
+    k.dispatch('matmul', 'reduce_splits', uniforms, [scratch, k.unused, biasBuffer, m.c[0]], grid(m.M * m.N, 64)), // 64 entries a workgroup
   ];
 }

@@ -37,6 +37,7 @@ const CASES: Case[] = [
   { name: 'dY^T . X split along K (weight gradient)', M: 5, N: 7, K: 1500, a: 'km', b: 'kn', bias: false, accumulate: true },
   { name: 'one row (batch 1, one position)', M: 1, N: 130, K: 3, a: 'mk', b: 'nk', bias: true, accumulate: false },
   { name: 'split with bias, M not a multiple of anything', M: 3, N: 65, K: 2049, a: 'km', b: 'kn', bias: true, accumulate: false },
+  { name: 'split into tens of chunks, more than reduce_splits\'s four rows take two at a time', M: 2, N: 3, K: 16411, a: 'km', b: 'kn', bias: true, accumulate: true },
   // vec4 loads: along K for x and W (forward), along N for W (input gradient), along M and N (weight
   // gradient), with M and N off a multiple of 4 (the vec4s past them masked) and K too (one by one).
   { name: 'x . W^T, vec4s along K', M: 37, N: 23, K: 20, a: 'mk', b: 'nk', bias: true, accumulate: false, aligned: true },
