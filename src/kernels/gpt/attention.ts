@@ -69,6 +69,14 @@ const HEAD_SPLIT_FROM = 32;
 /** Lanes a row in the default head split: 2 ran GPT-2's attention fastest on the H200 (4.3 ms forward and backward against 5.8 with 4 lanes and 6.4 for the key split). */
 const HEAD_SPLIT_LANES = 2;
 
+/**
+ * Head sizes up to which the key split takes 64 rows a workgroup, 2 threads a row: at the paper's
+ * shape (head size 16) on the H200 its forward and backward took 0.81 ms against 0.92 with 32 rows
+ * and 4 threads, in two commands a day apart (bench/gpu_training/h200-submit-chunks/). Larger heads
+ * are unmeasured so.
+ */
+const SMALL_HEAD = 16;
+
 /** Why `device` cannot run a shader that exchanges values across `lanes` subgroup lanes, or null when it can. */
 export function subgroupLanesUnsupported(device: AttentionDevice | undefined, lanes: number): string | null {
   if (!device?.features.has('subgroups')) return "the device has no 'subgroups' feature";
@@ -81,8 +89,9 @@ export function subgroupLanesUnsupported(device: AttentionDevice | undefined, la
  * The tiling used unless one is given. Large heads on a device with subgroups: 64 rows a
  * workgroup, 2 lanes a row, a staged block of 32 rows where the device's workgroup memory holds it
  * (64 was slower on the H200).
- * Otherwise 32 rows a workgroup, 4 threads a row, and the largest staged block that fits
- * WebGPU's default workgroup memory; fewer rows for very large heads. (bench/attention.ts.)
+ * Otherwise 32 rows a workgroup, 4 threads a row (64 and 2 for small heads), and the largest
+ * staged block that fits WebGPU's default workgroup memory; fewer rows for very large heads.
+ * (bench/attention.ts.)
  */
 export function defaultAttentionTiling(headSize: number, device?: AttentionDevice): AttentionTiling {
   if (headSize >= HEAD_SPLIT_FROM && device && !subgroupLanesUnsupported(device, HEAD_SPLIT_LANES)) {
@@ -93,9 +102,10 @@ export function defaultAttentionTiling(headSize: number, device?: AttentionDevic
       }
     }
   }
-  for (const queries of [32, 16, 8]) {
+  const keySplits = headSize <= SMALL_HEAD ? [[64, 2], [32, 4], [16, 4], [8, 4]] : [[32, 4], [16, 4], [8, 4]];
+  for (const [queries, split] of keySplits) {
     for (const block of [32, 16, 8]) {
-      const tiling = { queries, split: 4, block };
+      const tiling = { queries, split, block };
       if (attentionWorkgroupBytes(headSize, tiling) <= DEFAULT_WORKGROUP_BYTES) return tiling;
     }
   }
