@@ -5,7 +5,7 @@
 // others their forward launches on B rows.
 
 import { matmulLaunches, type MatmulProduct } from '../../kernels/gpt/matmul.js';
-import { attentionBackward, attentionForward, f32Bits, grid, type GptKernels, type GpuCommand } from '../../kernels/gpt/webgpu.js';
+import { attentionBackward, attentionForward, f32Bits, grid, pointwiseLaunch, type GptKernels, type GpuCommand } from '../../kernels/gpt/webgpu.js';
 import type { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
 import { workgroupGrid } from '../../runtime/webgpu.js';
 import { isWaveletLM, type ModelConfig } from '../../model/config.js';
@@ -78,7 +78,7 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
     k.dispatch('decode', entry, uniforms, [P, ctx.tokens, ...buffers, generation!.plan], workgroups);
   const decodeBase = [B, config.context, C, NH];
   const rows = grid(B * C, 64);
-  const pointwise = (entry: string, n: number, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer) => k.dispatch('pointwise', entry, [n, f32Bits(1), 0, 0], [a, b, out], grid(n, 256));
+  const pointwise = (entry: 'gelu' | 'gelu_backward' | 'add', n: number, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer) => pointwiseLaunch(k, entry, n, a, b, out);
   // A wavelet-lm.wgsl launch: n elements, [width, time, aux], up to three read buffers, the output.
   const lm = (entry: string, n: number, [width, time, aux]: number[], reads: GPUBuffer[], out: GPUBuffer, extra: LmLaunch = {}) => {
     const uniforms = [n, width, time, aux, f32Bits(extra.a ?? 1), f32Bits(extra.b ?? 1), extra.aOffset ?? NONE, extra.bOffset ?? NONE];

@@ -2,7 +2,7 @@
 // the optimizer) as pipelines, and `KernelLaunch`: one kernel launch with its uniforms and bind group made
 // once, so that a training step is replayed by recording a list of them into one encoder.
 
-import { createBuffer } from '../../runtime/webgpu.js';
+import { createBuffer, workgroupGrid } from '../../runtime/webgpu.js';
 import { attentionShader, defaultAttentionTiling, subgroupLanesUnsupported, needsSubgroups, subgroupLanes, type AttentionTiling } from './attention.js';
 import { MATMUL_TILINGS, matmulShader, matmulTilingLabel, type MatmulLayout, type MatmulTiling } from './matmul_shader.js';
 import { attentionBlocksWgsl, attentionSubgroupWgsl, attentionWgsl, crossentropyWgsl, decodeWgsl, encoderWgsl, layernormWgsl, matmulWgsl, optimizerWgsl, pointwiseWgsl, waveletLmWgsl } from '../../generated/wgsl.js';
@@ -153,6 +153,14 @@ export interface AttentionShape {
   T: number;
   C: number;
   NH: number;
+}
+
+/**
+ * A launch of pointwise.wgsl's gelu, gelu_backward or add over n elements: four an invocation.
+ * gelu: out = gelu(a); gelu_backward: out += b * gelu'(a); add: out = a + b.
+ */
+export function pointwiseLaunch(k: GptKernels, entry: 'gelu' | 'gelu_backward' | 'add', n: number, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer): KernelLaunch {
+  return k.dispatch('pointwise', entry, [n, f32Bits(1), 0, 0], [a, b, out], workgroupGrid(Math.ceil(n / 4), 256));
 }
 
 /** attention.wgsl's forward: y and lse from qkv. */

@@ -1,0 +1,39 @@
+// pointwise.wgsl's gelu, gelu_backward and add against ref.ts, at sizes where each invocation
+// takes all four of its elements (a launch's width apart) and the last of them runs past n, and
+// at fewer elements than one workgroup's invocations.
+import { test } from 'uvu';
+import { createBuffer, readBuffer } from '../../../src/runtime/webgpu.js';
+import { GptKernels, pointwiseLaunch, record } from '../../../src/kernels/gpt/webgpu.js';
+import { geluBackward, geluForward, residualForward } from '../../../src/kernels/gpt/ref.js';
+import { assertClose, randomArray, seededRandom, webgpuBackend } from '../../helpers.js';
+
+for (const n of [4001, 3]) {
+  test(`pointwise.wgsl gelu, gelu_backward (added into) and add equal ref.ts over ${n} elements`, async () => {
+    const gpu = await webgpuBackend();
+    if (!gpu) return;
+    const random = seededRandom(n);
+    // Inputs past tanh's clamp (|x| > 5) as well as near 0.
+    const x = randomArray(n, random).map((v) => 8 * v);
+    const y = randomArray(n, random);
+    const initial = randomArray(n, random);
+    const gelu = new Float32Array(n);
+    geluForward(gelu, x);
+    const gradient = initial.slice();
+    geluBackward(gradient, x, y);
+    const sum = new Float32Array(n);
+    residualForward(sum, x, y);
+
+    const k = new GptKernels(gpu.device, 4);
+    const buffer = (values: Float32Array) => createBuffer(gpu.device, 4 * values.length, undefined, values);
+    const [xb, yb, geluOut, gradientOut, sumOut] = [buffer(x), buffer(y), buffer(new Float32Array(n)), buffer(initial), buffer(new Float32Array(n))];
+    const encoder = gpu.device.createCommandEncoder();
+    record(encoder, [pointwiseLaunch(k, 'gelu', n, xb, k.unused, geluOut), pointwiseLaunch(k, 'gelu_backward', n, xb, yb, gradientOut), pointwiseLaunch(k, 'add', n, xb, yb, sumOut)]);
+    gpu.device.queue.submit([encoder.finish()]);
+    assertClose(await readBuffer(gpu.device, geluOut), gelu, 1e-5, 'gelu');
+    assertClose(await readBuffer(gpu.device, gradientOut), gradient, 1e-5, 'gelu_backward');
+    assertClose(await readBuffer(gpu.device, sumOut), sum, 1e-6, 'add');
+    await gpu.checkErrors();
+  });
+}
+
+test.run();
