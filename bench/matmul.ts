@@ -124,18 +124,22 @@ for (const s of shapes) {
     };
     return { label, plan: matmulPlan(M, N, K, tilings), scratch, once, repeat: 1, times: [] as number[] };
   });
-  // Warm up: every tiling a few times, then about 200 ms more (on the H200 the first tens of
-  // milliseconds on new buffers ran up to 5x slower). Then enough launches a submission to run
-  // about 20 ms, so that a submission's latency is noise.
+  // Warm up: every tiling a few times, then a second more (on the H200 the first tens of
+  // milliseconds on new buffers ran up to 5x slower; and one tiling timed for 140 ms after 200 ms of
+  // warming ran 4096^3 in 13.9 ms, against 3.8 in every run that timed several tilings in turn for a
+  // second or more). Then enough launches a submission to run about 20 ms, so that a
+  // submission's latency is noise.
   for (const run of runs) {
     await run.once(1);
     const started = performance.now();
     await run.once(1);
     run.repeat = Math.max(1, Math.min(200, Math.round(20 / Math.max(0.01, performance.now() - started))));
   }
-  for (const started = performance.now(); performance.now() - started < 200; ) await runs[0].once(runs[0].repeat);
-  // Rounds that take every tiling in turn, so that drift in the machine's speed falls on all alike.
-  for (let round = 0; round < 7; round++) {
+  for (const started = performance.now(); performance.now() - started < 1000; ) await runs[0].once(runs[0].repeat);
+  // Rounds that take every tiling in turn, so that drift in the machine's speed falls on all
+  // alike: 7 at least, and a second of timed work at least.
+  const rounds = Math.max(7, Math.ceil(1000 / (20 * runs.length)));
+  for (let round = 0; round < rounds; round++) {
     for (const run of runs) {
       const started = performance.now();
       await run.once(run.repeat);
