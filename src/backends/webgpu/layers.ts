@@ -5,7 +5,7 @@
 // others their forward launches on B rows.
 
 import { matmulLaunches, type MatmulProduct } from '../../kernels/gpt/matmul.js';
-import { attentionBackward, attentionForward, f32Bits, grid, pointwiseLaunch, type GptKernels, type GpuCommand } from '../../kernels/gpt/webgpu.js';
+import { attentionBackward, attentionForward, columnSumLaunches, f32Bits, grid, pointwiseLaunch, type GptKernels, type GpuCommand } from '../../kernels/gpt/webgpu.js';
 import type { WebGPUWaveletOp } from '../../kernels/wavelet/webgpu.js';
 import { workgroupGrid } from '../../runtime/webgpu.js';
 import { isWaveletLM, type ModelConfig } from '../../model/config.js';
@@ -34,9 +34,9 @@ export interface WebGPULayerContext {
   /**
    * Shared by the program's layers: split products' partial sums, attention's delta, the wavelet
    * op's summaries and taps, the partial sums of WaveletLM's reductions (reductionFloats) and of
-   * LayerNorm's parameter gradients (layernormPartialFloats).
+   * LayerNorm's parameter gradients (layernormPartialFloats) and of biases' (columnSumScratchFloats).
    */
-  scratch: { matmul: GPUBuffer; attentionDelta: GPUBuffer; waveletSummaries: GPUBuffer; taps: GPUBuffer; tapGradient: GPUBuffer; ones: GPUBuffer; reductions: GPUBuffer; layernormPartials: GPUBuffer };
+  scratch: { matmul: GPUBuffer; attentionDelta: GPUBuffer; waveletSummaries: GPUBuffer; taps: GPUBuffer; tapGradient: GPUBuffer; reductions: GPUBuffer; layernormPartials: GPUBuffer; columnSums: GPUBuffer };
   generation?: { plan: GPUBuffer; spare: GPUBuffer[]; onReset(state: GPUBuffer): void };
 }
 
@@ -62,7 +62,7 @@ export function linearProducts(layer: Layer & { kind: 'linear' }, rows: number, 
   const { inFeatures: K, outFeatures: M } = layer;
   const forward = [{ M: rows, N: M, K }];
   if (!training) return forward;
-  return [...forward, { M: rows, N: K, K: M }, { M, N: K, K: rows }, ...(layer.bias ? [{ M: 1, N: M, K: rows }] : [])];
+  return [...forward, { M: rows, N: K, K: M }, { M, N: K, K: rows }];
 }
 
 export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext): LayerOperations<GpuCommand> {
@@ -126,13 +126,13 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
       const product = (m: MatmulProduct) => matmulLaunches(k, m, scratch.matmul);
       const forward = product({ M: N, N: outC, K: inC, accumulate: false, a: [x, 0, inC, 1], b: [P, o(weight), 1, inC], bias: bias ? [P, o(bias)] : null, c: [y, 0, outC] });
       if (generation) return { forward };
-      // dx (rows, inC) += dy (rows, outC) . W (outC, inC); dW += dy^T . x; dbias += ones . dy
+      // dx (rows, inC) += dy (rows, outC) . W (outC, inC); dW += dy^T . x; dbias += dy's column sums
       return {
         forward,
         backward: () => [
           ...product({ M: N, N: inC, K: outC, accumulate: true, a: [dy!, 0, outC, 1], b: [P, o(weight), inC, 1], bias: null, c: [dx, 0, inC] }),
           ...product({ M: outC, N: inC, K: N, accumulate: true, a: [dy!, 0, 1, outC], b: [x, 0, inC, 1], bias: null, c: [G(), o(weight), inC] }),
-          ...(bias ? product({ M: 1, N: outC, K: N, accumulate: true, a: [scratch.ones, 0, 0, 1], b: [dy!, 0, outC, 1], bias: null, c: [G(), o(bias), outC] }) : []),
+          ...(bias ? columnSumLaunches(k, N, outC, dy!, scratch.columnSums, G(), o(bias)) : []),
         ],
       };
     }

@@ -7,7 +7,7 @@
 // and one read-back of the logits.
 
 import { createBuffer, createWebGPUBackend, readBuffer, recordReadBack, type WebGPUBackend } from '../../runtime/webgpu.js';
-import { f32Bits, GptKernels, grid, record, type KernelLaunch, type GpuCommand } from '../../kernels/gpt/webgpu.js';
+import { columnSumScratchFloats, f32Bits, GptKernels, grid, record, type KernelLaunch, type GpuCommand } from '../../kernels/gpt/webgpu.js';
 import { matmulScratchFloats, type MatmulProduct } from '../../kernels/gpt/matmul.js';
 import { positionsByToken } from '../../kernels/gpt/embedding.js';
 import type { AttentionTiling } from '../../kernels/gpt/attention.js';
@@ -145,8 +145,6 @@ export class WebGPUModel implements BackendModel {
     const products = this.network.layers.flatMap((layer) => (layer.kind === 'linear' ? linearProducts(layer, N, training) : []));
     const shape = { batch: B, time: T, channels: this.config.width };
     const tapCount = this.wavelet?.plan.tapCount ?? 0;
-    const ones = buffer(training ? N : 1);
-    if (training) this.write(ones, 0, new Float32Array(N).fill(1));
     return {
       kernels: this.kernels,
       config: this.config,
@@ -162,10 +160,10 @@ export class WebGPUModel implements BackendModel {
         waveletSummaries: buffer(this.wavelet && !generation ? this.wavelet.summaryFloats(shape) : 1),
         taps: buffer(tapCount),
         tapGradient: buffer(training ? tapCount : 1),
-        ones,
         // WaveletLM's reductions are over activations at most Cp wide (a gain's are C wide).
         reductions: buffer(training && this.network.layers.some((l) => REDUCING_KINDS.has(l.kind)) ? reductionFloats(nextPowerOfTwo(this.config.width)) : 1),
         layernormPartials: buffer(training ? Math.max(1, ...this.network.layers.filter((l) => l.kind === 'layernorm').map((l) => layernormPartialFloats(this.network.widths.get(l.out)!))) : 1),
+        columnSums: buffer(training ? Math.max(1, ...this.network.layers.map((l) => (l.kind === 'linear' && l.bias ? columnSumScratchFloats(N, l.outFeatures) : 0))) : 1),
       },
       generation,
     };

@@ -1,10 +1,11 @@
 // Elementwise layers and the small reductions of a training step.
 //   gelu / gelu_backward: GELU, tanh approximation (GPT-2's);
-//   add: out = x + y (the residual); scale: out *= alpha; add_into: out[offset + i] += x[i].
+//   add: out = x + y (the residual); scale: out *= alpha; add_into: out[offset + i] += x[i];
+//   column_sums_*: out[offset + c] += the sum of x's rows (n of them, width wide) at c (a bias's gradient).
 // One invocation an element (four for gelu, gelu_backward and add), in a 2-D grid of 256-wide
 // workgroups (65535 per dimension at most).
 
-struct Params { n: u32, alpha: f32, offset: u32, _pad: u32 }
+struct Params { n: u32, alpha: f32, offset: u32, width: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -96,4 +97,46 @@ fn add_into(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroup
   let i = index(id, grid);
   if (i >= p.n) { return; }
   out[p.offset + i] += x[i];
+}
+
+// A bias's gradient, the sum of x's n rows (width wide), in two passes (columnSumLaunches,
+// kernels/gpt/webgpu.ts). First each workgroup takes 64 columns of one of the launch's parts of
+// the rows (its grid's y), an invocation a column, and writes the part's sums to out (parts x
+// width). (As a product of a row of ones, with tiles of 64 rows, it did 64 times the work.)
+@compute @workgroup_size(64)
+fn column_sums_partials(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>) {
+  let c = id.x;
+  if (c >= p.width) { return; }
+  let share = (p.n + grid.y - 1u) / grid.y;
+  let start = id.y * share;
+  let end = min(start + share, p.n);
+  // Four rows a step, four loads in flight; the four sums added in a fixed order.
+  var s = vec4<f32>();
+  var r = start;
+  for (; r + 3u < end; r += 4u) {
+    s += vec4<f32>(x[r * p.width + c], x[(r + 1u) * p.width + c], x[(r + 2u) * p.width + c], x[(r + 3u) * p.width + c]);
+  }
+  for (; r < end; r++) { s.x += x[r * p.width + c]; }
+  out[id.y * p.width + c] = (s.x + s.y) + (s.z + s.w);
+}
+
+// Then out[offset + c] += the n parts' sums in x (n x width), in a fixed order: a workgroup takes
+// 16 columns, its 16 rows of invocations every 16th part (loads in flight together rather than
+// one chain), and adds the rows' sums in order.
+var<workgroup> part_sums: array<f32, 256>;
+
+@compute @workgroup_size(16, 16)
+fn column_sums_total(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
+  let c = group.x * 16u + local.x;
+  var s = 0.0;
+  if (c < p.width) {
+    for (var part = local.y; part < p.n; part += 16u) { s += x[part * p.width + c]; }
+  }
+  part_sums[local.y * 16u + local.x] = s;
+  workgroupBarrier();
+  if (local.y == 0u && c < p.width) {
+    var total = 0.0;
+    for (var row = 0u; row < 16u; row++) { total += part_sums[row * 16u + local.x]; }
+    out[p.offset + c] += total;
+  }
 }

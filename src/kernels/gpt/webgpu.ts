@@ -15,7 +15,7 @@ const SHADERS = {
   matmul: { code: matmulWgsl, bindings: ['uniform', R, R, R, W], entries: ['matmul', 'reduce_splits'] },
   layernorm: { code: layernormWgsl, bindings: ['uniform', R, R, W, W, R, W], entries: ['forward', 'backward_input', 'backward_params_partials', 'backward_params_total'] },
   attention: { code: attentionWgsl, bindings: ['uniform', R, W, W, R, R, W], entries: ['forward', 'backward_query', 'backward_key_value'] },
-  pointwise: { code: pointwiseWgsl, bindings: ['uniform', R, R, W], entries: ['gelu', 'gelu_backward', 'add', 'scale', 'add_into'] },
+  pointwise: { code: pointwiseWgsl, bindings: ['uniform', R, R, W], entries: ['gelu', 'gelu_backward', 'add', 'scale', 'add_into', 'column_sums_partials', 'column_sums_total'] },
   crossentropy: { code: crossentropyWgsl, bindings: ['uniform', R, R, W, W], entries: ['forward', 'mean', 'backward'] },
   encoder: { code: encoderWgsl, bindings: ['uniform', R, R, W, R, W, R], entries: ['forward', 'backward_tokens', 'backward_positions'] },
   optimizer: { code: optimizerWgsl, bindings: ['uniform', W, W, W, W, R, W], entries: ['norm_partials', 'norm_total', 'update_adamw', 'update_adagrad'] },
@@ -161,6 +161,29 @@ export interface AttentionShape {
  */
 export function pointwiseLaunch(k: GptKernels, entry: 'gelu' | 'gelu_backward' | 'add', n: number, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer): KernelLaunch {
   return k.dispatch('pointwise', entry, [n, f32Bits(1), 0, 0], [a, b, out], workgroupGrid(Math.ceil(n / 4), 256));
+}
+
+/** Parts of the rows a column sum's first pass cuts: about 512 workgroups (two fillings of a large GPU), at most 256 parts, at most the rows. */
+function columnSumParts(rows: number, width: number): number {
+  return Math.max(1, Math.min(256, rows, Math.ceil(512 / Math.ceil(width / 64))));
+}
+
+/** Floats of scratch columnSumLaunches needs. */
+export function columnSumScratchFloats(rows: number, width: number): number {
+  return columnSumParts(rows, width) * width;
+}
+
+/**
+ * grads[offset + c] += the sum over x's rows (rows x width) at column c, a bias's gradient: pointwise.wgsl's
+ * column_sums_partials into `scratch` (columnSumScratchFloats), then column_sums_total.
+ */
+export function columnSumLaunches(k: GptKernels, rows: number, width: number, x: GPUBuffer, scratch: GPUBuffer, grads: GPUBuffer, offset: number): KernelLaunch[] {
+  const parts = columnSumParts(rows, width);
+  if (Math.ceil(width / 16) > 65535) throw new Error(`column sums: ${width} columns; at most ${16 * 65535} (a launch's workgroups)`);
+  return [
+    k.dispatch('pointwise', 'column_sums_partials', [rows, f32Bits(1), 0, width], [x, k.unused, scratch], [Math.ceil(width / 64), parts, 1]),
+    k.dispatch('pointwise', 'column_sums_total', [parts, f32Bits(1), offset, width], [scratch, k.unused, grads], [Math.ceil(width / 16), 1, 1]),
+  ];
 }
 
 /** attention.wgsl's forward: y and lse from qkv. */
