@@ -121,18 +121,22 @@ fn column_sums_partials(@builtin(global_invocation_id) id: vec3<u32>, @builtin(n
 }
 
 // Then out[offset + c] += the n parts' sums in x (n x width), in a fixed order: a workgroup takes
-// 16 columns, its 16 rows of invocations every 16th part (loads in flight together rather than
-// one chain), and adds the rows' sums in order.
+// 16 columns, its 16 rows of invocations every 16th part, four at a time (loads in flight
+// together rather than one chain), and adds the rows' sums in order.
 var<workgroup> part_sums: array<f32, 256>;
 
 @compute @workgroup_size(16, 16)
 fn column_sums_total(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
   let c = group.x * 16u + local.x;
-  var s = 0.0;
+  var s = vec4<f32>();
   if (c < p.width) {
-    for (var part = local.y; part < p.n; part += 16u) { s += x[part * p.width + c]; }
+    var part = local.y;
+    for (; part + 48u < p.n; part += 64u) {
+      s += vec4<f32>(x[part * p.width + c], x[(part + 16u) * p.width + c], x[(part + 32u) * p.width + c], x[(part + 48u) * p.width + c]);
+    }
+    for (; part < p.n; part += 16u) { s.x += x[part * p.width + c]; }
   }
-  part_sums[local.y * 16u + local.x] = s;
+  part_sums[local.y * 16u + local.x] = (s.x + s.y) + (s.z + s.w);
   workgroupBarrier();
   if (local.y == 0u && c < p.width) {
     var total = 0.0;

@@ -1,7 +1,7 @@
 // pointwise.wgsl's gelu, gelu_backward and add against ref.ts, at sizes where each invocation
 // takes all four of its elements (a launch's width apart) and the last of them runs past n, and
 // at fewer elements than one workgroup's invocations; its column sums (a bias's gradient) against
-// sums in float64, at shapes cut into many parts of rows (some ragged) and into one.
+// sums in float64, at shapes cut into tens and over a hundred parts of rows (some ragged) and into two.
 import { test } from 'uvu';
 import { createBuffer, readBuffer } from '../../../src/runtime/webgpu.js';
 import { columnSumLaunches, columnSumScratchFloats, GptKernels, pointwiseLaunch, record } from '../../../src/kernels/gpt/webgpu.js';
@@ -37,7 +37,7 @@ for (const n of [4001, 3]) {
   });
 }
 
-for (const [rows, width] of [[1023, 70], [3, 5], [40, 70000]]) {
+for (const [rows, width] of [[1023, 70], [4001, 70], [3, 5], [40, 70000]]) {
   test(`pointwise.wgsl column sums of ${rows} rows of ${width}, added into a gradient at an offset, equal float64 sums`, async () => {
     const gpu = await webgpuBackend();
     if (!gpu) return;
