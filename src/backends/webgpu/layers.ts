@@ -52,11 +52,6 @@ export function reductionFloats(width: number): number {
 /** layernorm.wgsl's PARTS: the parts of the rows whose sums backward_params_partials writes. */
 export const LAYERNORM_PARTS = 256;
 
-/** The workgroups of layernorm.wgsl's forward and backward_input over N rows: ROWS (8) rows a workgroup. */
-export function layernormRowGrid(N: number): [number, number, number] {
-  return workgroupGrid(N, 8);
-}
-
 /** Floats of LayerNorm's partial sums (the weight's and the bias's) for a layer `width` wide. */
 export function layernormPartialFloats(width: number): number {
   return 2 * LAYERNORM_PARTS * width;
@@ -116,7 +111,7 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
     case 'layernorm': {
       const stats = ctx.buffer(2 * N);
       const uniforms = [N, outputWidth, o(layer.weight), o(layer.bias)];
-      const rowGrid = layernormRowGrid(N);
+      const rowGrid = workgroupGrid(N, 1); // a workgroup a row
       return {
         forward: [k.dispatch('layernorm', 'forward', uniforms, [x, P, y, stats, k.unused, k.unusedWritable], rowGrid)],
         backward: () => [

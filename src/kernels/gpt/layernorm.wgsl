@@ -1,5 +1,5 @@
-// LayerNorm over rows of C: 32 invocations a row, 8 rows a workgroup (forward, and the input
-// gradient of backward), workgroups folded into two grid dimensions (65535 at most in each);
+// LayerNorm over rows of C: one workgroup of 64 invocations a row (forward, and the input
+// gradient of backward), rows folded into two grid dimensions (65535 workgroups at most in each);
 // the weight and bias gradients sum over rows in two passes (backward_params_*).
 // w and b are the parameter buffer at w_offset and b_offset.
 
@@ -13,74 +13,6 @@ struct Params { N: u32, C: u32, w_offset: u32, b_offset: u32 }
 @group(0) @binding(5) var<storage, read> dout: array<f32>;          // backward only
 @group(0) @binding(6) var<storage, read_write> grads: array<f32>;   // backward only: dw, db (+=)
 
-// forward and backward_input: ROWS rows a workgroup, LANES invocations a row. (One workgroup of 64
-// a row held at most 32 rows on an SM, each waiting on its loads; rows of 32 lanes, 8 a
-// workgroup, hold twice as many rows in flight.)
-const LANES = 32u;
-const ROWS = 8u;
-var<workgroup> row_partial: array<array<vec2<f32>, LANES>, ROWS>;
-
-// The sum over a row's LANES invocations of `value`, in a fixed order; every invocation of the
-// workgroup must call it (barriers), rows past N included.
-fn row_sum(row: u32, lane: u32, value: vec2<f32>) -> vec2<f32> {
-  row_partial[row][lane] = value;
-  workgroupBarrier();
-  for (var width = LANES / 2u; width > 0u; width /= 2u) {
-    if (lane < width) { row_partial[row][lane] += row_partial[row][lane + width]; }
-    workgroupBarrier();
-  }
-  let total = row_partial[row][0];
-  workgroupBarrier();
-  return total;
-}
-
-@compute @workgroup_size(32, 8)
-fn forward(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
-  let n = (group.y * grid.x + group.x) * ROWS + local.y;
-  let lane = local.x;
-  let valid = n < p.N;
-  let row = n * p.C;
-  var s = vec2<f32>(0.0);
-  if (valid) {
-    for (var c = lane; c < p.C; c += LANES) { let x = inp[row + c]; s += vec2<f32>(x, x * x); }
-  }
-  let total = row_sum(local.y, lane, s);
-  if (!valid) { return; }
-  let mean = total.x / f32(p.C);
-  let rstd = inverseSqrt(max(total.y / f32(p.C) - mean * mean, 0.0) + 1e-5);
-  for (var c = lane; c < p.C; c += LANES) {
-    out[row + c] = (inp[row + c] - mean) * rstd * params[p.w_offset + c] + params[p.b_offset + c];
-  }
-  if (lane == 0u) { stats[2u * n] = mean; stats[2u * n + 1u] = rstd; }
-}
-
-@compute @workgroup_size(32, 8)
-fn backward_input(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
-  let n = (group.y * grid.x + group.x) * ROWS + local.y;
-  let lane = local.x;
-  let valid = n < p.N;
-  let row = n * p.C;
-  var mean = 0.0;
-  var rstd = 0.0;
-  var s = vec2<f32>(0.0);
-  if (valid) {
-    mean = stats[2u * n];
-    rstd = stats[2u * n + 1u];
-    for (var c = lane; c < p.C; c += LANES) {
-      let dnorm = dout[row + c] * params[p.w_offset + c];
-      s += vec2<f32>(dnorm, dnorm * (inp[row + c] - mean) * rstd);
-    }
-  }
-  let total = row_sum(local.y, lane, s) / f32(p.C);
-  if (!valid) { return; }
-  for (var c = lane; c < p.C; c += LANES) {
-    let norm = (inp[row + c] - mean) * rstd;
-    let dnorm = dout[row + c] * params[p.w_offset + c];
-    out[row + c] += rstd * (dnorm - total.x - norm * total.y);
-  }
-}
-
-// backward_params_total's sum over its 64 invocations.
 const THREADS = 64u;
 var<workgroup> partial: array<vec2<f32>, 64>;
 
@@ -94,6 +26,42 @@ fn reduce(lane: u32, value: vec2<f32>) -> vec2<f32> {
   let total = partial[0];
   workgroupBarrier();
   return total;
+}
+
+@compute @workgroup_size(64)
+fn forward(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let n = group.y * grid.x + group.x;
+  if (n >= p.N) { return; }
+  let row = n * p.C;
+  var s = vec2<f32>(0.0);
+  for (var c = lane; c < p.C; c += THREADS) { let x = inp[row + c]; s += vec2<f32>(x, x * x); }
+  let total = reduce(lane, s);
+  let mean = total.x / f32(p.C);
+  let rstd = inverseSqrt(max(total.y / f32(p.C) - mean * mean, 0.0) + 1e-5);
+  for (var c = lane; c < p.C; c += THREADS) {
+    out[row + c] = (inp[row + c] - mean) * rstd * params[p.w_offset + c] + params[p.b_offset + c];
+  }
+  if (lane == 0u) { stats[2u * n] = mean; stats[2u * n + 1u] = rstd; }
+}
+
+@compute @workgroup_size(64)
+fn backward_input(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let n = group.y * grid.x + group.x;
+  if (n >= p.N) { return; }
+  let row = n * p.C;
+  let mean = stats[2u * n];
+  let rstd = stats[2u * n + 1u];
+  var s = vec2<f32>(0.0);
+  for (var c = lane; c < p.C; c += THREADS) {
+    let dnorm = dout[row + c] * params[p.w_offset + c];
+    s += vec2<f32>(dnorm, dnorm * (inp[row + c] - mean) * rstd);
+  }
+  let total = reduce(lane, s) / f32(p.C);
+  for (var c = lane; c < p.C; c += THREADS) {
+    let norm = (inp[row + c] - mean) * rstd;
+    let dnorm = dout[row + c] * params[p.w_offset + c];
+    out[row + c] += rstd * (dnorm - total.x - norm * total.y);
+  }
 }
 
 // The weight and bias gradients, sums over every row of a channel, in two passes through `out`
