@@ -18,8 +18,8 @@ fn index(id: vec3<u32>, grid: vec3<u32>) -> u32 { return id.y * grid.x * 256u + 
 
 // gelu, gelu_backward and add take four elements an invocation, a launch's width (its invocations)
 // apart: each subgroup's loads stay neighbouring, and each invocation has four in flight rather
-// than one. (One an invocation, GELU ran at 1.1 TB/s on the
-// H200, whose memory gives 4.8: one load in flight an invocation cannot fill it.)
+// than one. (One an invocation, GELU ran at 1.1 TB/s on the H200, whose memory gives 4.8: one
+// load in flight an invocation cannot fill it.)
 fn elements(id: vec3<u32>, grid: vec3<u32>) -> vec4<u32> {
   let i = index(id, grid);
   let width = grid.x * grid.y * 256u;

@@ -169,7 +169,7 @@ export function pointwiseLaunch(k: GptKernels, entry: 'gelu' | 'gelu_backward' |
  * 190 rows a part for 384 columns of 16384 rows, took 32 us a launch on the H200.)
  */
 function columnSumParts(rows: number, width: number): number {
-  return Math.max(1, Math.min(Math.ceil(rows / 32), Math.floor(2 ** 22 / width)));
+  return Math.max(1, Math.min(Math.ceil(rows / 32), Math.floor(2 ** 22 / width), 65535)); // 65535: a grid dimension's most
 }
 
 /** Floats of scratch columnSumLaunches needs. */
