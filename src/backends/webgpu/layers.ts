@@ -181,7 +181,7 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
           ...taps,
           ...op.filterLaunches(true, shape, dy!, dx, tapsBuffer, scratch.waveletSummaries),
           ...(layer.taps
-            ? [...op.tapGradientLaunches(shape, x, dy!, scratch.taps, scratch.tapGradient, scratch.waveletSummaries), k.dispatch('pointwise', 'add_into', [tapCount, f32Bits(1), tapsOffset, 0], [scratch.tapGradient, k.unused, G()], grid(tapCount, 256))]
+            ? [...op.tapGradientLaunches(shape, x, dy!, scratch.taps, scratch.tapGradient, scratch.waveletSummaries), k.dispatch('pointwise', 'add_into', [tapCount, 0, tapsOffset, 0], [scratch.tapGradient, k.unused, G()], grid(tapCount, 256))]
             : []),
         ],
       };

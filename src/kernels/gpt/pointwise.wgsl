@@ -1,11 +1,11 @@
 // Elementwise layers and the small reductions of a training step.
 //   gelu / gelu_backward: GELU, tanh approximation (GPT-2's);
-//   add: out = x + y (the residual); scale: out *= alpha; add_into: out[offset + i] += x[i];
+//   add: out = x + y (the residual); add_into: out[offset + i] += x[i];
 //   column_sums_*: out[offset + c] += the sum of x's rows (n of them, width wide) at c (a bias's gradient).
 // One invocation an element (four for gelu, gelu_backward and add), in a 2-D grid of 256-wide
 // workgroups (65535 per dimension at most).
 
-struct Params { n: u32, alpha: f32, offset: u32, width: u32 }
+struct Params { n: u32, _pad: u32, offset: u32, width: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -83,13 +83,6 @@ fn gelu_backward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_work
 fn add(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>) {
   let at = elements(id, grid);
   store4(at, x4(at) + y4(at));
-}
-
-@compute @workgroup_size(256)
-fn scale(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>) {
-  let i = index(id, grid);
-  if (i >= p.n) { return; }
-  out[i] *= p.alpha;
 }
 
 @compute @workgroup_size(256)

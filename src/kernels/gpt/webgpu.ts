@@ -15,7 +15,7 @@ const SHADERS = {
   matmul: { code: matmulWgsl, bindings: ['uniform', R, R, R, W], entries: ['matmul', 'reduce_splits'] },
   layernorm: { code: layernormWgsl, bindings: ['uniform', R, R, W, W, R, W], entries: ['forward', 'backward_input', 'backward_params_partials', 'backward_params_total'] },
   attention: { code: attentionWgsl, bindings: ['uniform', R, W, W, R, R, W], entries: ['forward', 'backward_query', 'backward_key_value'] },
-  pointwise: { code: pointwiseWgsl, bindings: ['uniform', R, R, W], entries: ['gelu', 'gelu_backward', 'add', 'scale', 'add_into', 'column_sums_partials', 'column_sums_total'] },
+  pointwise: { code: pointwiseWgsl, bindings: ['uniform', R, R, W], entries: ['gelu', 'gelu_backward', 'add', 'add_into', 'column_sums_partials', 'column_sums_total'] },
   crossentropy: { code: crossentropyWgsl, bindings: ['uniform', R, R, W, W], entries: ['forward', 'mean', 'backward'] },
   encoder: { code: encoderWgsl, bindings: ['uniform', R, R, W, R, W, R], entries: ['forward', 'backward_tokens', 'backward_positions'] },
   optimizer: { code: optimizerWgsl, bindings: ['uniform', W, W, W, W, R, W], entries: ['norm_partials', 'norm_total', 'update_adamw', 'update_adagrad'] },
@@ -160,7 +160,7 @@ export interface AttentionShape {
  * gelu: out = gelu(a); gelu_backward: out += b * gelu'(a); add: out = a + b.
  */
 export function pointwiseLaunch(k: GptKernels, entry: 'gelu' | 'gelu_backward' | 'add', n: number, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer): KernelLaunch {
-  return k.dispatch('pointwise', entry, [n, f32Bits(1), 0, 0], [a, b, out], workgroupGrid(Math.ceil(n / 4), 256));
+  return k.dispatch('pointwise', entry, [n, 0, 0, 0], [a, b, out], workgroupGrid(Math.ceil(n / 4), 256));
 }
 
 /**
@@ -185,8 +185,8 @@ export function columnSumLaunches(k: GptKernels, rows: number, width: number, x:
   const parts = columnSumParts(rows, width);
   if (Math.ceil(width / 16) > 65535) throw new Error(`column sums: ${width} columns; at most ${16 * 65535} (a launch's workgroups)`);
   return [
-    k.dispatch('pointwise', 'column_sums_partials', [rows, f32Bits(1), 0, width], [x, k.unused, scratch], [Math.ceil(width / 64), parts, 1]),
-    k.dispatch('pointwise', 'column_sums_total', [parts, f32Bits(1), offset, width], [scratch, k.unused, grads], [Math.ceil(width / 16), 1, 1]),
+    k.dispatch('pointwise', 'column_sums_partials', [rows, 0, 0, width], [x, k.unused, scratch], [Math.ceil(width / 64), parts, 1]),
+    k.dispatch('pointwise', 'column_sums_total', [parts, 0, offset, width], [scratch, k.unused, grads], [Math.ceil(width / 16), 1, 1]),
   ];
 }
 
