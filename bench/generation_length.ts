@@ -16,7 +16,7 @@ import { emptyOptimizerState } from '../src/kernels/optimizer/ref.js';
 import { CharacterTokenizer } from '../src/tokenizers/characters.js';
 import { gpt2Tokenizer } from '../src/tokenizers/index.js';
 import { saveCheckpoint } from '../src/train/checkpoint.js';
-import { writeFileAtomic } from '../src/io/atomic.js';
+import { printReport } from './report.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -50,7 +50,4 @@ const result = {
   gpt2_all_tokens: await measure('gpt2', await gpt2Tokenizer(), 0),
   gpt2_top_k_40: await measure('gpt2-topk', await gpt2Tokenizer(), 40),
 };
-const json = JSON.stringify(result, null, 2);
-console.log(json);
-const out = option('--out', '');
-if (out) writeFileAtomic(out, json + '\n');
+printReport(result, option('--out', ''));

@@ -14,7 +14,7 @@
 import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createBuffer, createWebGPUBackend, recordReadBack } from '../src/runtime/webgpu.js';
-import { writeFileAtomic } from '../src/io/atomic.js';
+import { printReport } from './report.js';
 import { MATMUL_TILINGS, matmulLaunches, matmulPlan, matmulScratchFloats, matmulTilingLabel, type MatmulProduct, type MatmulTiling } from '../src/kernels/gpt/matmul.js';
 import { GptKernels, record } from '../src/kernels/gpt/webgpu.js';
 import { SeededRandom } from '../src/model/random.js';
@@ -211,8 +211,5 @@ const report = {
   totals_per_layer_set: totals,
   results,
 };
-const json = JSON.stringify(report, null, 2);
-console.log(json);
-const out = option('--out', '');
-if (out) writeFileAtomic(out, json);
+printReport(report, option('--out', ''));
 process.exit(0);

@@ -18,7 +18,7 @@
 import { availableParallelism, cpus } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileAtomic } from '../src/io/atomic.js';
+import { printReport } from './report.js';
 import { presetConfig } from '../src/model/config.js';
 import { initialParameters, parameterLayout } from '../src/model/parameters.js';
 import { SeededRandom } from '../src/model/random.js';
@@ -184,8 +184,5 @@ const report = {
   rounds,
   note: 'one shared wasm memory for all threads (wasmMemoryMiB); rssAboveStartMiB is the process (workers included) above its start, the most over the rounds; stepMs and tokenMs: medians over the rounds, the counts timed in turn each round; the same bits at every count (test/backends/threads.test.ts)',
 };
-const json = JSON.stringify(report, null, 2);
-console.log(json);
-const out = option('--out', '');
-if (out) writeFileAtomic(out, json);
+printReport(report, option('--out', ''));
 process.exit(0);

@@ -8,7 +8,7 @@
 // usage: node --expose-gc [--experimental-wasm-relaxed-simd] --import tsx bench/threads_build.ts [--preset paper-text8] [--batch 4] [--rounds 6] [--steps 3] [--out FILE]
 
 import { availableParallelism, cpus } from 'node:os';
-import { writeFileAtomic } from '../src/io/atomic.js';
+import { printReport } from './report.js';
 import { WasmModel } from '../src/backends/wasm/model.js';
 import { chunkThresholds } from '../src/backends/wasm/parallel.js';
 import { wasmStepSetup } from './wasm_step.js';
@@ -50,7 +50,4 @@ const report = {
   roundRatios: times.plain.map((plain, i) => +(times.threads[i] / plain).toFixed(3)),
   note: 'one thread each: the threads build in a pool of two with nothing shared out; each round times the plain build, then the threads build, each the median of --steps steps after one untimed',
 };
-const json = JSON.stringify(report, null, 2);
-console.log(json);
-const out = option('--out', '');
-if (out) writeFileAtomic(out, json + '\n');
+printReport(report, option('--out', ''));

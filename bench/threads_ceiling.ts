@@ -10,7 +10,7 @@
 import { availableParallelism, cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { writeFileAtomic } from '../src/io/atomic.js';
+import { printReport } from './report.js';
 import { presetConfig } from '../src/model/config.js';
 import { initialParameters, parameterLayout } from '../src/model/parameters.js';
 import { SeededRandom } from '../src/model/random.js';
@@ -107,8 +107,5 @@ if (!isMainThread) {
     rows,
     note: 'workers independent one-thread steps, started together; efficiencyCeiling = combined tokens/s over workers x one alone: what any split of one step across that many threads can reach at most here',
   };
-  const json = JSON.stringify(report, null, 2);
-  console.log(json);
-  const out = option('--out', '');
-  if (out) writeFileAtomic(out, json);
+  printReport(report, option('--out', ''));
 }

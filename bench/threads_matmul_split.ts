@@ -8,7 +8,7 @@
 
 import { availableParallelism, cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../src/io/atomic.js';
+import { printReport } from './report.js';
 import { createThreadedWasmBackend, wasmRelaxedSimdSupported } from '../src/runtime/wasm.js';
 import { PARALLEL_KERNELS, parallelKernels } from '../src/backends/wasm/parallel.js';
 import { SeededRandom } from '../src/model/random.js';
@@ -71,7 +71,4 @@ const report = {
   rows,
   note: 'medians; busy: the threads\' time inside chunks summed (WasmThreadPool profiling); fresh: dout written by a shared-out GELU just before, read: dout read by the same shared-out gradients just before; oneThreadMs: the same product on this thread alone',
 };
-const json = JSON.stringify(report, null, 2);
-console.log(json);
-const out = option('--out', '');
-if (out) writeFileAtomic(out, json + '\n');
+printReport(report, option('--out', ''));

@@ -7,7 +7,7 @@
 // (Node 20: add --experimental-wasm-relaxed-simd to time the relaxed SIMD build, as bench/threads.ts does.)
 
 import { availableParallelism, cpus } from 'node:os';
-import { writeFileAtomic } from '../src/io/atomic.js';
+import { printReport } from './report.js';
 import { WasmModel } from '../src/backends/wasm/model.js';
 import { wasmStepSetup } from './wasm_step.js';
 import { DEFAULT_ADAMW } from '../src/kernels/optimizer/ref.js';
@@ -107,7 +107,4 @@ const report = {
   speedups,
   note: 'kernels timed on the calling thread around each call (a shared-out one includes waking the workers and waiting for the last); the median step of --steps. sections: the threads\' time in each kernel\'s parallel sections, the mean over the steps (wallMs x threads = busyMs + startMs + tailMs + gapsMs)',
 };
-const json = JSON.stringify(report, null, 2);
-console.log(json);
-const out = option('--out', '');
-if (out) writeFileAtomic(out, json + '\n');
+printReport(report, option('--out', ''));

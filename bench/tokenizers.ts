@@ -7,7 +7,7 @@ import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { defaultCorpusText } from '../src/data/corpus.js';
-import { writeFileAtomic } from '../src/io/atomic.js';
+import { printReport } from './report.js';
 import { BpeTokenizer } from '../src/tokenizers/bpe.js';
 import { loadGpt2Ranks } from '../src/tokenizers/ranks.js';
 
@@ -89,7 +89,4 @@ const report = {
   encode_vs_tiktoken: +(results[0].encode_mb_per_s / results[1].encode_mb_per_s).toFixed(2),
   decode_vs_tiktoken: +(results[0].decode_mb_per_s / results[1].decode_mb_per_s).toFixed(2),
 };
-const json = JSON.stringify(report, null, 2);
-console.log(json);
-const out = process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1] : undefined;
-if (out) writeFileAtomic(out, json);
+printReport(report, process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1] : undefined);

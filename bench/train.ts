@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmRelaxedSimdSupported } from '../src/runtime/wasm.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/runtime/webgpu.js';
-import { writeFileAtomic } from '../src/io/atomic.js';
+import { printReport } from './report.js';
 import { presetConfig, type WaveletStructure } from '../src/model/config.js';
 import { initialParameters, parameterLayout } from '../src/model/parameters.js';
 import { SeededRandom } from '../src/model/random.js';
@@ -229,8 +229,5 @@ const report = {
   wasmSimd: wasmRelaxedSimdSupported() ? 'relaxed (fused multiply-add)' : 'plain',
   note: 'tfjs-wasm runs its own SIMD kernels (XNNPACK) single-threaded here; our wasm engine is single-threaded too',
 };
-const json = JSON.stringify(report, null, 2);
-console.log(json);
-const out = option('--out', '');
-if (out) writeFileAtomic(out, json);
+printReport(report, option('--out', ''));
 process.exit(0);

@@ -13,7 +13,7 @@ import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createWasmBackend } from '../src/runtime/wasm.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/runtime/webgpu.js';
-import { writeFileAtomic } from '../src/io/atomic.js';
+import { printReport } from './report.js';
 import { WebGPUCopy } from '../src/kernels/copy/webgpu.js';
 import { haarInitialTaps, planWavelet, type WaveletForm } from '../src/model/wavelet_plan.js';
 import { waveletForwardRef } from '../src/kernels/wavelet/ref.js';
@@ -188,8 +188,5 @@ const report = {
   results: rows,
   notes,
 };
-const json = JSON.stringify(report, null, 2);
-console.log(json);
-const out = option('--out');
-if (out) writeFileAtomic(out, json);
+printReport(report, option('--out'));
 process.exit(0); // Dawn keeps the event loop alive

@@ -17,7 +17,7 @@ import { initialParameters, parameterLayout } from '../src/model/parameters.js';
 import { emptyOptimizerState } from '../src/kernels/optimizer/ref.js';
 import { CharacterTokenizer } from '../src/tokenizers/characters.js';
 import { saveCheckpoint } from '../src/train/checkpoint.js';
-import { writeFileAtomic } from '../src/io/atomic.js';
+import { printReport } from './report.js';
 import { WaveletModel } from '../src/infer/model.js';
 import { median } from './timing.js';
 import type { WasmModel } from '../src/backends/wasm/model.js';
@@ -110,10 +110,7 @@ try {
     inProcess.push({ wasm_bytes: backendModel.memoryBytes(), wasm_in_use: backendModel.memoryInUse(), heap_mib: +(process.memoryUsage().heapUsed / 2 ** 20).toFixed(2) });
   }
   model.dispose();
-  const json = JSON.stringify({ ...result, node_bursts_of_16: { gc: typeof global.gc === 'function', after_each: inProcess } }, null, 2);
-  console.log(json);
-  const out = option('--out', '');
-  if (out) writeFileAtomic(out, json + '\n');
+  printReport({ ...result, node_bursts_of_16: { gc: typeof global.gc === 'function', after_each: inProcess } }, option('--out', ''));
 } finally {
   server.stop();
 }
