@@ -114,6 +114,23 @@ for (const [name, config, build] of [
   });
 }
 
+/**
+ * Runs `body` on a backend of `threads` threads with chunkThresholds set to `thresholds` (smaller
+ * work shared out than a model would), then disposes the pool and restores the thresholds.
+ */
+async function withThreads(threads: number, thresholds: Partial<typeof chunkThresholds>, body: (wasm: WasmBackend) => Promise<void> | void): Promise<void> {
+  const saved = { ...chunkThresholds };
+  Object.assign(chunkThresholds, thresholds);
+  let wasm: WasmBackend | undefined;
+  try {
+    wasm = await createThreadedWasmBackend(threads, PARALLEL_KERNELS, threadsSource);
+    await body(wasm);
+  } finally {
+    wasm?.pool?.dispose();
+    Object.assign(chunkThresholds, saved);
+  }
+}
+
 test('threads: the gradients\' squared norm is the float64 sum of squares, the same bits at 1, 2 and 3 threads', async () => {
   const saved = { ...chunkThresholds };
   chunkThresholds.elements = 1;
@@ -147,10 +164,7 @@ test('threads: a wake-up that comes after its section has run does not run that 
   // by hand while the workers sleep, after a section that accumulates (GELU's backward adds into
   // dinp): running it again would change dinp, and counting it done twice would let the next
   // section return before its workers finish.
-  const saved = { ...chunkThresholds };
-  chunkThresholds.elements = 1;
-  const wasm = await createThreadedWasmBackend(3, PARALLEL_KERNELS, threadsSource);
-  try {
+  await withThreads(3, { elements: 1 }, async (wasm) => {
     const n = 301;
     const random = new SeededRandom(5);
     const [dinp, inp, dout, out] = [0, 1, 2, 3].map(() => wasm.arena.alloc(4 * n));
@@ -172,10 +186,7 @@ test('threads: a wake-up that comes after its section has run does not run that 
     const sums = wasm.arena.f32(out, n);
     const [a, b] = [wasm.arena.f32(inp, n), wasm.arena.f32(dout, n)];
     for (let i = 0; i < n; i++) assert.is(sums[i], Math.fround(a[i] + b[i]), `out[${i}] when the next section returned`);
-  } finally {
-    wasm.pool!.dispose();
-    Object.assign(chunkThresholds, saved);
-  }
+  });
 });
 
 /**
@@ -206,10 +217,7 @@ test('threads: chunks a thread takes from another thread\'s run give the bits th
   // Workers asleep take some hundred microseconds to wake, and this thread, done with its own run
   // of tiny chunks, takes theirs meanwhile: taken chunks must run on the taker's scratch (the
   // matmul gradients pack into it) and write what one thread writes.
-  const saved = { ...chunkThresholds };
-  Object.assign(chunkThresholds, { macs: 1, elements: 1 });
-  const wasm = await createThreadedWasmBackend(3, PARALLEL_KERNELS, threadsSource);
-  try {
+  await withThreads(3, { macs: 1, elements: 1 }, async (wasm) => {
     const [N, C, OC] = [37, 21, 30];
     const gradients = matmulGradients(wasm, N, C, OC, new SeededRandom(9));
     const alone = [gradients(false, 0), gradients(false, 1)];
@@ -224,17 +232,11 @@ test('threads: chunks a thread takes from another thread\'s run give the bits th
       assert.is(first, -1, `fresh ${fresh}, value ${first}: ${shared[first]} against one thread's ${alone[fresh][first]}`);
     }
     assert.ok(taken > 0, 'no chunk was ever taken from another thread\'s run');
-  } finally {
-    wasm.pool!.dispose();
-    Object.assign(chunkThresholds, saved);
-  }
+  });
 });
 
 test('threads: the matmul gradients with the weights\' gradient cut both ways give one thread\'s bits (odd widths, dbias once)', async () => {
-  const saved = { ...chunkThresholds };
-  Object.assign(chunkThresholds, { macs: 1, elements: 1 });
-  const wasm = await createThreadedWasmBackend(4, PARALLEL_KERNELS, threadsSource);
-  try {
+  await withThreads(4, { macs: 1, elements: 1 }, async (wasm) => {
     for (const [N, C, OC] of [[37, 45, 30], [5, 133, 7], [9, 64, 8]]) {
       assert.ok(weightGradientBlocks(OC, C, 4).some(([, , cStart]) => cStart > 0), `${OC} x ${C} is not cut by inputs: pick another shape`);
       const gradients = matmulGradients(wasm, N, C, OC, new SeededRandom(N));
@@ -243,15 +245,11 @@ test('threads: the matmul gradients with the weights\' gradient cut both ways gi
       const first = shared.findIndex((value, i) => !Object.is(value, alone[i]));
       assert.is(first, -1, `${N} x ${C} -> ${OC}, value ${first}: ${shared[first]} against one thread's ${alone[first]}`);
     }
-  } finally {
-    wasm.pool!.dispose();
-    Object.assign(chunkThresholds, saved);
-  }
+  });
 });
 
 test('threads: a profiled section accounts for each thread\'s time: inside chunks, before the first, after the last, between', async () => {
-  const wasm = await createThreadedWasmBackend(3, PARALLEL_KERNELS, threadsSource);
-  try {
+  await withThreads(3, {}, async (wasm) => {
     const kernels = wasm.kernels as unknown as Record<string, (...args: number[]) => unknown>;
     const floats = 1 << 20;
     const big = wasm.arena.alloc(4 * floats);
@@ -268,14 +266,11 @@ test('threads: a profiled section accounts for each thread\'s time: inside chunk
     // three threads' time: the parts are each inside it, and together no more than it (clocks read a microsecond apart)
     assert.ok(busyMs + startMs + tailMs <= 3 * wallMs + 0.01, JSON.stringify(profiles.zeroFloats));
     assert.equal(wasm.pool!.stopProfiling(), {}, 'profiling went on after stopProfiling');
-  } finally {
-    wasm.pool!.dispose();
-  }
+  });
 });
 
 test('threads: a chunk that fails in a worker fails its section with the worker\'s message, and the next section runs', async () => {
-  const wasm = await createThreadedWasmBackend(2, PARALLEL_KERNELS, threadsSource);
-  try {
+  await withThreads(2, {}, async (wasm) => {
     const kernels = wasm.kernels as unknown as Record<string, (...args: number[]) => unknown>;
     const floats = 1 << 22;
     const big = wasm.arena.alloc(4 * floats);
@@ -294,9 +289,7 @@ test('threads: a chunk that fails in a worker fails its section with the worker\
     wasm.arena.f32(big, 8).fill(1);
     wasm.pool!.run(kernels, 'zeroFloats', [[big, 4], [big + 16, 4]]);
     assert.equal(Array.from(wasm.arena.f32(big, 8)), [0, 0, 0, 0, 0, 0, 0, 0]);
-  } finally {
-    wasm.pool!.dispose();
-  }
+  });
 });
 
 test('threads: a count that is not a positive integer is refused by name', async () => {
