@@ -1,7 +1,7 @@
 // layernorm.wgsl against ref.ts's LayerNorm, forward and backward, at sizes the layer tests (a few
 // rows, 6 channels) do not reach: more rows than the parameter gradients' parts (256), so that a
-// part sums several rows and the last part fewer, more channels than one workgroup's 64, and a
-// row shorter than its 64 invocations.
+// part sums several rows and the last part fewer, more channels than one workgroup's 64 (70, and
+// 300: five rounds of its invocations, the last ragged), and a row shorter than its 64 invocations.
 import { test } from 'uvu';
 import { createBuffer, readBuffer } from '../../../src/runtime/webgpu.js';
 import { GptKernels, grid, record } from '../../../src/kernels/gpt/webgpu.js';
@@ -9,7 +9,7 @@ import { layernormBackward, layernormForward } from '../../../src/kernels/gpt/re
 import { LAYERNORM_PARTS, layernormPartialFloats } from '../../../src/backends/webgpu/layers.js';
 import { assertClose, randomArray, seededRandom, webgpuBackend } from '../../helpers.js';
 
-for (const [N, C] of [[700, 70], [1, 5], [13, 33]]) {
+for (const [N, C] of [[700, 70], [1, 5], [13, 33], [3, 300]]) {
   test(`layernorm.wgsl equals ref.ts: ${N} rows of ${C} channels, forward, input and parameter gradients (added into)`, async () => {
     const gpu = await webgpuBackend();
     if (!gpu) return;
