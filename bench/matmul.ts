@@ -5,7 +5,9 @@
 // bench/anchors/torch_matmul.py run in the same command), the ratio to torch.matmul (cuBLAS,
 // TF32 off). Each product is checked at 64 entries against a float64 product on the CPU. Prints JSON.
 // usage: node --import tsx bench/matmul.ts [--tilings auto,128x128/8x8/16,...] [--shapes gpt2,paper,square]
-//        [--peak-tflops 67] [--anchor FILE] [--out FILE]
+//        [--split-below 264,...] [--peak-tflops 67] [--anchor FILE] [--out FILE]
+//        --split-below N: also the engine's plan with products split along K below N tiles
+//        (matmulPlan's `enough`) rather than its own threshold, labelled 'auto<N'.
 //        [--dawn-flags F,...] (Node: Dawn's instance flags, for asking what its safety costs, like
 //        enable-dawn-features=allow_unsafe_apis,disable_robustness)
 //        --list: the products as JSON lines, for the anchor's stdin:
@@ -30,8 +32,13 @@ function parseTiling(label: string): MatmulTiling {
   const [tileM, tileN, threadM, threadN, depth] = m.slice(1, 6).map(Number);
   return { tileM, tileN, threadM, threadN, depth, padded: m[6].includes('+pad'), unrolled: m[6].includes('+unroll') };
 }
-const tilingArgs = option('--tilings', 'auto,' + Object.values(MATMUL_TILINGS).map(matmulTilingLabel).join(',')).split(',');
-const explicit = tilingArgs.filter((t) => t !== 'auto').map(parseTiling);
+const splitBelow = option('--split-below', '').split(',').filter(Boolean).map((value) => {
+  if (!/^\d+$/.test(value)) throw new Error(`--split-below: '${value}' is not a whole number of tiles`);
+  return `auto<${value}`;
+});
+const tilingArgs = [...option('--tilings', 'auto,' + Object.values(MATMUL_TILINGS).map(matmulTilingLabel).join(',')).split(','), ...splitBelow];
+const isAuto = (label: string) => label === 'auto' || label.startsWith('auto<');
+const explicit = tilingArgs.filter((t) => !isAuto(t)).map(parseTiling);
 
 /** A product's sizes and how its operands lie: A stored (M, K) 'mk' or (K, M) 'km'; B (K, N) 'kn' or (N, K) 'nk'. */
 interface Shape {
@@ -57,7 +64,7 @@ const SHAPES: Record<string, Shape[]> = {
   // GPT-2 124M, batch 8 x 1024 positions
   gpt2: [...linear('gpt2-124m', 'qkv', 8192, 768, 2304), ...linear('gpt2-124m', 'attention out', 8192, 768, 768), ...linear('gpt2-124m', 'mlp up', 8192, 768, 3072), ...linear('gpt2-124m', 'mlp down', 8192, 3072, 768), ...linear('gpt2-124m', 'head', 8192, 768, 50257)],
   // the WaveletGPT paper's text8 model, batch 32 x 512 positions
-  paper: [...linear('paper-text8', 'qkv', 16384, 128, 384), ...linear('paper-text8', 'mlp up', 16384, 128, 512), ...linear('paper-text8', 'mlp down', 16384, 512, 128), ...linear('paper-text8', 'head dense', 16384, 128, 2048), ...linear('paper-text8', 'head', 16384, 2048, 27)],
+  paper: [...linear('paper-text8', 'qkv', 16384, 128, 384), ...linear('paper-text8', 'attention out', 16384, 128, 128), ...linear('paper-text8', 'mlp up', 16384, 128, 512), ...linear('paper-text8', 'mlp down', 16384, 512, 128), ...linear('paper-text8', 'head dense', 16384, 128, 2048), ...linear('paper-text8', 'head', 16384, 2048, 27)],
   square: [{ model: 'square', layer: '4096^3', product: 'forward', M: 4096, N: 4096, K: 4096, a: 'mk', b: 'kn' }],
 };
 const shapes: Shape[] = option('--shapes', 'gpt2,paper,square').split(',').flatMap((name) => {
@@ -112,30 +119,34 @@ for (const s of shapes) {
   const flops = 2 * M * N * K;
   const anchor = anchors.get(`${M}x${N}x${K} ${s.a} ${s.b}`);
   const runs = tilingArgs.map((label) => {
-    const tilings = label === 'auto' ? undefined : [parseTiling(label)];
-    const scratchFloats = matmulScratchFloats(product, tilings);
+    const tilings = isAuto(label) ? undefined : [parseTiling(label)];
+    const enough = label.startsWith('auto<') ? Number(label.slice(5)) : undefined;
+    const scratchFloats = matmulScratchFloats(product, tilings, enough);
     const scratch = scratchFloats ? createBuffer(device, 4 * scratchFloats) : undefined;
-    const launches = matmulLaunches(kernels, product, scratch, tilings);
+    const launches = matmulLaunches(kernels, product, scratch, tilings, enough);
     const once = async (repeat: number) => {
       const encoder = device.createCommandEncoder();
       for (let r = 0; r < repeat; r++) record(encoder, launches);
       device.queue.submit([encoder.finish()]);
       await device.queue.onSubmittedWorkDone();
     };
-    return { label, plan: matmulPlan(M, N, K, tilings), scratch, once, repeat: 1, times: [] as number[] };
+    return { label, plan: matmulPlan(M, N, K, tilings, enough), scratch, once, fastest: Infinity, repeat: 1, times: [] as number[] };
   });
-  // Warm up: every tiling a few times, then a second more (on the H200 the first tens of
-  // milliseconds on new buffers ran up to 5x slower; and one tiling timed for 140 ms after 200 ms of
-  // warming ran 4096^3 in 13.9 ms, against 3.8 in every run that timed several tilings in turn for a
-  // second or more). Then enough launches a submission to run about 20 ms, so that a
-  // submission's latency is noise.
-  for (const run of runs) {
-    await run.once(1);
-    const started = performance.now();
-    await run.once(1);
-    run.repeat = Math.max(1, Math.min(200, Math.round(20 / Math.max(0.01, performance.now() - started))));
+  // Warm up: every tiling in turn for a second (on the H200 the first tens of milliseconds on new
+  // buffers ran up to 5x slower; and one tiling timed for 140 ms after 200 ms of warming ran
+  // 4096^3 in 13.9 ms, against 3.8 in every run that timed several tilings in turn for a second or
+  // more). Then enough launches a submission to run about 20 ms, so that a submission's latency is
+  // noise, from each tiling's fastest warm launch: sized from one early launch, the first tiling
+  // (which compiles the shader) got a few launches a submission where the others got hundreds,
+  // and read up to 2.7x slower than the same kernel under its own name.
+  for (const started = performance.now(); performance.now() - started < 1000; ) {
+    for (const run of runs) {
+      const launched = performance.now();
+      await run.once(1);
+      run.fastest = Math.min(run.fastest, performance.now() - launched);
+    }
   }
-  for (const started = performance.now(); performance.now() - started < 1000; ) await runs[0].once(runs[0].repeat);
+  for (const run of runs) run.repeat = Math.max(1, Math.min(200, Math.round(20 / Math.max(0.01, run.fastest))));
   // Rounds that take every tiling in turn, so that drift in the machine's speed falls on all
   // alike: 7 at least, and a second of timed work at least.
   const rounds = Math.max(7, Math.ceil(1000 / (20 * runs.length)));
@@ -171,7 +182,7 @@ for (const s of shapes) {
     const tflops = flops / ms / 1e9;
     const row = {
       ...s,
-      tiling: label === 'auto' ? `auto (${matmulTilingLabel(plan.tiling)})` : label,
+      tiling: isAuto(label) ? `${label} (${matmulTilingLabel(plan.tiling)})` : label,
       splits: plan.splits,
       ms: +ms.toFixed(4),
       tflops: +tflops.toFixed(2),
@@ -191,7 +202,7 @@ await gpu.checkErrors();
 // Per tiling: the step's products summed, as a training step runs them (forward + both gradients).
 const totals: Record<string, Record<string, { ms: number; torch_ms?: number; vs_torch?: number }>> = {};
 for (const r of results as { model: string; tiling: string; ms: number; torch_ms?: number }[]) {
-  const tiling = r.tiling.startsWith('auto') ? 'auto' : r.tiling;
+  const tiling = r.tiling.startsWith('auto') ? r.tiling.split(' ')[0] : r.tiling;
   const entry = ((totals[r.model] ??= {})[tiling] ??= { ms: 0, ...(r.torch_ms !== undefined ? { torch_ms: 0 } : {}) });
   entry.ms += r.ms;
   if (entry.torch_ms !== undefined && r.torch_ms !== undefined) entry.torch_ms += r.torch_ms;

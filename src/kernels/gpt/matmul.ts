@@ -36,23 +36,36 @@ const tilesOf = (M: number, N: number, t: MatmulTiling) => Math.ceil(M / t.tileM
 const MIN_CHUNK = 256;
 
 /**
+ * K from which a product that fills the GPU once but not twice is still split. On the H200
+ * (bench/gpu_training/h200-split-k/): GPT-2's qkv weight gradient (432 tiles, K 8192) ran in
+ * 0.854 ms split in 2 against 0.930 whole, but the paper model's products of 512 tiles over K of
+ * 512 and 2048 ran 1.1 to 1.7x slower split in 2 (0.139 against 0.083 ms for 16384 x 128 x 512):
+ * over a short K the partial sums' writes, their second pass and its launch cost more than the
+ * fuller GPU gains.
+ */
+const LONG_K = 4096;
+
+/**
  * How a product runs: the largest of `tilings` that has ENOUGH tiles; where none has, the
  * smallest, split along K (a weight gradient: a small C over every position of the batch) into
  * `splits` chunks of `kChunk` (a multiple of the tiling's depth) whose partial sums are added
- * after, as far as K allows.
+ * after, as far as K allows: always below `enough / 2` tiles (one filling), and from there to
+ * `enough` only over a LONG_K. `enough`: ENOUGH unless given (bench/matmul.ts asks what another
+ * threshold would do).
  */
-export function matmulPlan(M: number, N: number, K: number, tilings: readonly MatmulTiling[] = Object.values(MATMUL_TILINGS)): { tiling: MatmulTiling; splits: number; kChunk: number } {
+export function matmulPlan(M: number, N: number, K: number, tilings: readonly MatmulTiling[] = Object.values(MATMUL_TILINGS), enough = ENOUGH): { tiling: MatmulTiling; splits: number; kChunk: number } {
   const smallest = tilings[tilings.length - 1];
-  const tiling = tilings.find((t) => tilesOf(M, N, t) >= ENOUGH) ?? smallest;
+  const tiling = tilings.find((t) => tilesOf(M, N, t) >= enough) ?? smallest;
   const tiles = tilesOf(M, N, tiling);
-  const wanted = tiles >= ENOUGH ? 1 : Math.max(1, Math.min(64, Math.floor(K / MIN_CHUNK), Math.ceil(ENOUGH / tiles)));
+  const split = tiles < enough / 2 || (tiles < enough && K >= LONG_K);
+  const wanted = !split ? 1 : Math.max(1, Math.min(64, Math.floor(K / MIN_CHUNK), Math.ceil(enough / tiles)));
   const kChunk = Math.max(tiling.depth, Math.ceil(K / wanted / tiling.depth) * tiling.depth);
   return { tiling, splits: Math.max(1, Math.ceil(K / kChunk)), kChunk };
 }
 
 /** Floats of scratch a split product needs (0 when it is not split). */
-export function matmulScratchFloats({ M, N, K }: Pick<MatmulProduct, 'M' | 'N' | 'K'>, tilings?: readonly MatmulTiling[]): number {
-  const { splits } = matmulPlan(M, N, K, tilings);
+export function matmulScratchFloats({ M, N, K }: Pick<MatmulProduct, 'M' | 'N' | 'K'>, tilings?: readonly MatmulTiling[], enough?: number): number {
+  const { splits } = matmulPlan(M, N, K, tilings, enough);
   return splits > 1 ? splits * M * N : 0;
 }
 
@@ -76,10 +89,11 @@ function checkVec4Sized(buffer: GPUBuffer, role: string): void {
 
 /**
  * The launches of a product; `scratch` (matmulScratchFloats floats at least) when it is split.
- * `tilings`: those to choose among (each compiled by `k`), all of them unless given.
+ * `tilings`: those to choose among (each compiled by `k`), all of them unless given; `enough`: as
+ * matmulPlan's.
  */
-export function matmulLaunches(k: GptKernels, m: MatmulProduct, scratch?: GPUBuffer, tilings?: readonly MatmulTiling[]): KernelLaunch[] {
-  const { tiling, splits, kChunk } = matmulPlan(m.M, m.N, m.K, tilings);
+export function matmulLaunches(k: GptKernels, m: MatmulProduct, scratch?: GPUBuffer, tilings?: readonly MatmulTiling[], enough?: number): KernelLaunch[] {
+  const { tiling, splits, kChunk } = matmulPlan(m.M, m.N, m.K, tilings, enough);
   const [biasBuffer, biasOffset] = m.bias ?? [k.unused, 0];
   const uniforms = [m.M, m.N, m.K, m.accumulate ? 1 : 0, m.a[1], m.a[2], m.a[3], m.bias ? 1 : 0, m.b[1], m.b[2], m.b[3], biasOffset, m.c[1], m.c[2], kChunk, splits];
   const tiles: [number, number, number] = [Math.ceil(m.N / tiling.tileN), Math.ceil(m.M / tiling.tileM), splits];
