@@ -90,7 +90,7 @@ for (const [name, shape] of Object.entries(SHAPES).filter(([name]) => shapeNames
       continue;
     }
     const forward = attentionForward(kernels, buffers, shape);
-    const backward = attentionBackward(kernels, buffers, dy, dqkv, delta, shape);
+    const backward = attentionBackward(kernels, buffers, dy, dqkv, delta, shape, false); // written, as in the engine's step
     // The GPU's clocks rise over the first tens of milliseconds of work: the first tiling of a
     // shape timed alone ran several times slower than later ones.
     if (tiling === tilings[0]) for (let i = 0; i < 30; i++) await time([forward, ...backward]);

@@ -67,6 +67,9 @@ export function linearProducts(layer: Layer & { kind: 'linear' }, rows: number, 
 
 export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext): LayerOperations<GpuCommand> {
   const { layer, inputs: [x, x2], output: y, outputWidth, inputGradients: [dx, dx2], outputGradient: dy } = io;
+  // The layers whose backward pass declares writesFreshInputGradients write a gradient they are the
+  // first to reach (no clear before it, no read of its zeros): the linear, attention and GELU.
+  const accumulate = !io.inputGradientsFresh[0];
   const { kernels: k, config, B, T, generation, params: P, scratch } = ctx;
   const N = B * T;
   const C = config.width;
@@ -78,7 +81,6 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
     k.dispatch('decode', entry, uniforms, [P, ctx.tokens, ...buffers, generation!.plan], workgroups);
   const decodeBase = [B, config.context, C, NH];
   const rows = grid(B * C, 64);
-  const pointwise = (entry: 'gelu' | 'gelu_backward' | 'add', n: number, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer) => pointwiseLaunch(k, entry, n, a, b, out);
   // A wavelet-lm.wgsl launch: n elements, [width, time, aux], up to three read buffers, the output.
   const lm = (entry: string, n: number, [width, time, aux]: number[], reads: GPUBuffer[], out: GPUBuffer, extra: LmLaunch = {}) => {
     const uniforms = [n, width, time, aux, f32Bits(extra.a ?? 1), f32Bits(extra.b ?? 1), extra.aOffset ?? NONE, extra.bOffset ?? NONE];
@@ -126,14 +128,15 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
       const product = (m: MatmulProduct) => matmulLaunches(k, m, scratch.matmul);
       const forward = product({ M: N, N: outC, K: inC, accumulate: false, a: [x, 0, inC, 1], b: [P, o(weight), 1, inC], bias: bias ? [P, o(bias)] : null, c: [y, 0, outC] });
       if (generation) return { forward };
-      // dx (rows, inC) += dy (rows, outC) . W (outC, inC); dW += dy^T . x; dbias += dy's column sums
+      // dx (rows, inC) (+)= dy (rows, outC) . W (outC, inC); dW += dy^T . x; dbias += dy's column sums
       return {
         forward,
         backward: () => [
-          ...product({ M: N, N: inC, K: outC, accumulate: true, a: [dy!, 0, outC, 1], b: [P, o(weight), inC, 1], bias: null, c: [dx, 0, inC] }),
+          ...product({ M: N, N: inC, K: outC, accumulate, a: [dy!, 0, outC, 1], b: [P, o(weight), inC, 1], bias: null, c: [dx, 0, inC] }),
           ...product({ M: outC, N: inC, K: N, accumulate: true, a: [dy!, 0, 1, outC], b: [x, 0, inC, 1], bias: null, c: [G(), o(weight), inC] }),
           ...(bias ? columnSumLaunches(k, N, outC, dy!, scratch.columnSums, G(), o(bias)) : []),
         ],
+        writesFreshInputGradients: true,
       };
     }
     case 'attention': {
@@ -152,15 +155,20 @@ export function webgpuLayer(io: LayerBuffers<GPUBuffer>, ctx: WebGPULayerContext
       const shape = { B, T, C, NH: layer.heads };
       return {
         forward: [attentionForward(k, buffers, shape)],
-        backward: () => attentionBackward(k, buffers, dy!, dx, scratch.attentionDelta, shape),
+        backward: () => attentionBackward(k, buffers, dy!, dx, scratch.attentionDelta, shape, accumulate),
+        writesFreshInputGradients: true,
       };
     }
     case 'gelu': {
       const n = N * outputWidth;
-      return { forward: [pointwise('gelu', n, x, k.unused, y)], backward: () => [pointwise('gelu_backward', n, x, dy!, dx)] };
+      return {
+        forward: [pointwiseLaunch(k, 'gelu', n, x, k.unused, y)],
+        backward: () => [pointwiseLaunch(k, 'gelu_backward', n, x, dy!, dx, accumulate)],
+        writesFreshInputGradients: true,
+      };
     }
     case 'residual':
-      return { forward: [pointwise('add', N * outputWidth, x, x2, y)] };
+      return { forward: [pointwiseLaunch(k, 'add', N * outputWidth, x, x2, y)] };
     case 'wavelet': {
       const op = ctx.wavelet!;
       const tapsOffset = layer.taps ? o(layer.taps) : 0;

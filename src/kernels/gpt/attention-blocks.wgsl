@@ -257,7 +257,7 @@ fn backward_query(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
     if (t < p.T) {
       for (var c = 0u; c < PARTS; c++) {
         let c4 = other + c * OTHER;
-        for (var e = 0u; e < 4u; e++) { if (c4 * 4u + e < HEAD) { out[at(b, t, h, 0u) + c4 * 4u + e] += dq[i * PARTS + c][e]; } }
+        for (var e = 0u; e < 4u; e++) { if (c4 * 4u + e < HEAD) { gradient_out(at(b, t, h, 0u) + c4 * 4u + e, dq[i * PARTS + c][e]); } }
       }
     }
   }
@@ -321,8 +321,8 @@ fn backward_key_value(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_in
         let c4 = other + c * OTHER;
         for (var e = 0u; e < 4u; e++) {
           if (c4 * 4u + e < HEAD) {
-            out[at(b, u, h, 1u) + c4 * 4u + e] += dk[i * PARTS + c][e];
-            out[at(b, u, h, 2u) + c4 * 4u + e] += dv[i * PARTS + c][e];
+            gradient_out(at(b, u, h, 1u) + c4 * 4u + e, dk[i * PARTS + c][e]);
+            gradient_out(at(b, u, h, 2u) + c4 * 4u + e, dv[i * PARTS + c][e]);
           }
         }
       }

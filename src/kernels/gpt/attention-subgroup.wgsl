@@ -74,11 +74,11 @@ fn slice_dot_b(slice: ptr<function, array<vec4<f32>, SLICE4>>, j: u32, part: u32
   return s;
 }
 
-// Adds this invocation's slice to the row at `base` of `out`.
+// Adds this invocation's slice to the row at `base` of `out` (or writes it: gradient_out).
 fn add_slice(base: u32, part: u32, slice: ptr<function, array<vec4<f32>, SLICE4>>) {
   for (var v = 0u; v < SLICE4; v++) {
     let c4 = v * LANES + part;
-    for (var i = 0u; i < 4u; i++) { if (c4 * 4u + i < HEAD) { out[base + c4 * 4u + i] += (*slice)[v][i]; } }
+    for (var i = 0u; i < 4u; i++) { if (c4 * 4u + i < HEAD) { gradient_out(base + c4 * 4u + i, (*slice)[v][i]); } }
   }
 }
 

@@ -183,7 +183,7 @@ fn backward_query(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invoca
   if (valid && split == 0u) {
     let o = at(b, t, h, 0u);
     for (var c4 = 0u; c4 < HEAD4; c4++) {
-      for (var i = 0u; i < 4u; i++) { if (c4 * 4u + i < HEAD) { out[o + c4 * 4u + i] += dq[c4][i]; } }
+      for (var i = 0u; i < 4u; i++) { if (c4 * 4u + i < HEAD) { gradient_out(o + c4 * 4u + i, dq[c4][i]); } }
     }
   }
 }
@@ -231,8 +231,8 @@ fn backward_key_value(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_in
     for (var c4 = 0u; c4 < HEAD4; c4++) {
       for (var i = 0u; i < 4u; i++) {
         if (c4 * 4u + i < HEAD) {
-          out[ok + c4 * 4u + i] += dk[c4][i];
-          out[ov + c4 * 4u + i] += dv[c4][i];
+          gradient_out(ok + c4 * 4u + i, dk[c4][i]);
+          gradient_out(ov + c4 * 4u + i, dv[c4][i]);
         }
       }
     }

@@ -1,11 +1,12 @@
 // Elementwise layers and the small reductions of a training step.
-//   gelu / gelu_backward: GELU, tanh approximation (GPT-2's);
+//   gelu / gelu_backward: GELU, tanh approximation (GPT-2's); the gradient added into out, or
+//     written where the layer is the first to reach it (accumulate 0: no clear, no read of zeros);
 //   add: out = x + y (the residual); add_into: out[offset + i] += x[i];
 //   column_sums_*: out[offset + c] += the sum of x's rows (n of them, width wide) at c (a bias's gradient).
 // One invocation an element (four for gelu, gelu_backward and add), in a 2-D grid of 256-wide
 // workgroups (65535 per dimension at most).
 
-struct Params { n: u32, _pad: u32, offset: u32, width: u32 }
+struct Params { n: u32, accumulate: u32, offset: u32, width: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -67,16 +68,16 @@ fn gelu(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
   store4(at, 0.5 * v * (1.0 + tanh(clamp(GELU_SCALE * (v + 0.044715 * v * v * v), vec4<f32>(-15.0), vec4<f32>(15.0)))));
 }
 
-// out += dL/dx, with x the GELU's input and y the gradient of its output.
+// out (+)= dL/dx, with x the GELU's input and y the gradient of its output.
 @compute @workgroup_size(256)
 fn gelu_backward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>) {
   let at = elements(id, grid);
   let v = x4(at);
   let dy = y4(at);
-  let before = out4(at);
   let th = tanh(clamp(GELU_SCALE * (v + 0.044715 * v * v * v), vec4<f32>(-15.0), vec4<f32>(15.0))); // clamped: some drivers overflow tanh
   let du = GELU_SCALE * (1.0 + 3.0 * 0.044715 * v * v);
-  store4(at, before + dy * (0.5 * (1.0 + th) + 0.5 * v * (1.0 - th * th) * du));
+  let gradient = dy * (0.5 * (1.0 + th) + 0.5 * v * (1.0 - th * th) * du);
+  if (p.accumulate == 1u) { store4(at, out4(at) + gradient); } else { store4(at, gradient); }
 }
 
 @compute @workgroup_size(256)

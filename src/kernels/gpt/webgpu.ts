@@ -157,10 +157,10 @@ export interface AttentionShape {
 
 /**
  * A launch of pointwise.wgsl's gelu, gelu_backward or add over n elements: four an invocation.
- * gelu: out = gelu(a); gelu_backward: out += b * gelu'(a); add: out = a + b.
+ * gelu: out = gelu(a); gelu_backward: out += b * gelu'(a) when `accumulate`, else out = it; add: out = a + b.
  */
-export function pointwiseLaunch(k: GptKernels, entry: 'gelu' | 'gelu_backward' | 'add', n: number, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer): KernelLaunch {
-  return k.dispatch('pointwise', entry, [n, 0, 0, 0], [a, b, out], workgroupGrid(Math.ceil(n / 4), 256));
+export function pointwiseLaunch(k: GptKernels, entry: 'gelu' | 'gelu_backward' | 'add', n: number, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer, accumulate = false): KernelLaunch {
+  return k.dispatch('pointwise', entry, [n, accumulate ? 1 : 0, 0, 0], [a, b, out], workgroupGrid(Math.ceil(n / 4), 256));
 }
 
 /**
@@ -192,15 +192,19 @@ export function columnSumLaunches(k: GptKernels, rows: number, width: number, x:
 
 /** attention.wgsl's forward: y and lse from qkv. */
 export function attentionForward(k: GptKernels, { qkv, y, lse }: AttentionBuffers, { B, T, C, NH }: AttentionShape): KernelLaunch {
-  return k.dispatch('attention', 'forward', [B, T, C, NH], [qkv, y, lse, k.unused, k.unused, k.unusedWritable], [Math.ceil(T / k.attention.queries), NH, B]);
+  return k.dispatch('attention', 'forward', [B, T, C, NH, 0], [qkv, y, lse, k.unused, k.unused, k.unusedWritable], [Math.ceil(T / k.attention.queries), NH, B]); // accumulate: backward's
 }
 
-/** attention.wgsl's backward: dy into dqkv (added), with delta as scratch (B, NH, T). */
-export function attentionBackward(k: GptKernels, { qkv, y, lse }: AttentionBuffers, dy: GPUBuffer, dqkv: GPUBuffer, delta: GPUBuffer, { B, T, C, NH }: AttentionShape): KernelLaunch[] {
+/**
+ * attention.wgsl's backward: dy into dqkv, added when `accumulate`, else written (attention is the
+ * first layer to reach that gradient), with delta as scratch (B, NH, T).
+ */
+export function attentionBackward(k: GptKernels, { qkv, y, lse }: AttentionBuffers, dy: GPUBuffer, dqkv: GPUBuffer, delta: GPUBuffer, { B, T, C, NH }: AttentionShape, accumulate: boolean): KernelLaunch[] {
   const grid: [number, number, number] = [Math.ceil(T / k.attention.queries), NH, B];
+  const uniforms = [B, T, C, NH, accumulate ? 1 : 0];
   return [
-    k.dispatch('attention', 'backward_query', [B, T, C, NH], [qkv, dqkv, lse, dy, y, delta], grid),
-    k.dispatch('attention', 'backward_key_value', [B, T, C, NH], [qkv, dqkv, lse, dy, y, delta], grid),
+    k.dispatch('attention', 'backward_query', uniforms, [qkv, dqkv, lse, dy, y, delta], grid),
+    k.dispatch('attention', 'backward_key_value', uniforms, [qkv, dqkv, lse, dy, y, delta], grid),
   ];
 }
 

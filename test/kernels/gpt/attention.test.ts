@@ -87,15 +87,24 @@ for (const { B, T, C, NH, tiling } of CASES) {
     const kernels = new GptKernels(gpu.device, hs, tiling);
     const buffers = { qkv: createBuffer(gpu.device, 4 * qkv.length, undefined, qkv), y: createBuffer(gpu.device, 4 * B * T * C), lse: createBuffer(gpu.device, 4 * B * NH * T) };
     const dyBuffer = createBuffer(gpu.device, 4 * dy.length, undefined, dy);
-    const dqkv = createBuffer(gpu.device, 4 * qkv.length);
+    // The gradient added into what dqkv holds (another layer reached it first), and written over
+    // NaNs (attention is the first: the engine neither clears it nor reads it).
+    const before = randomArray(qkv.length, random);
+    const added = createBuffer(gpu.device, 4 * qkv.length, undefined, before);
+    const written = createBuffer(gpu.device, 4 * qkv.length, undefined, new Float32Array(qkv.length).fill(NaN));
     const delta = createBuffer(gpu.device, 4 * B * NH * T);
     const shape = { B, T, C, NH };
     const encoder = gpu.device.createCommandEncoder();
-    record(encoder, [attentionForward(kernels, buffers, shape), ...attentionBackward(kernels, buffers, dyBuffer, dqkv, delta, shape)]);
+    record(encoder, [
+      attentionForward(kernels, buffers, shape),
+      ...attentionBackward(kernels, buffers, dyBuffer, added, delta, shape, true),
+      ...attentionBackward(kernels, buffers, dyBuffer, written, delta, shape, false),
+    ]);
     gpu.device.queue.submit([encoder.finish()]);
     assertClose(await readBuffer(gpu.device, buffers.y), expectedY, 1e-5, `${name}: y`);
     assertClose(await readBuffer(gpu.device, buffers.lse), expectedLse, 1e-5, `${name}: lse`);
-    assertClose(await readBuffer(gpu.device, dqkv), expectedDqkv, 1e-5, `${name}: dqkv`);
+    assertClose(await readBuffer(gpu.device, written), expectedDqkv, 1e-5, `${name}: dqkv written`);
+    assertClose(await readBuffer(gpu.device, added), expectedDqkv.map((value, i) => value + before[i]), 1e-5, `${name}: dqkv added`);
     await gpu.checkErrors();
   });
 }

@@ -9,7 +9,7 @@ import { geluBackward, geluForward, residualForward } from '../../../src/kernels
 import { assertClose, randomArray, seededRandom, webgpuBackend } from '../../helpers.js';
 
 for (const n of [4001, 3]) {
-  test(`pointwise.wgsl gelu, gelu_backward (added into) and add equal ref.ts over ${n} elements`, async () => {
+  test(`pointwise.wgsl gelu, gelu_backward (added into, and written over NaNs) and add equal ref.ts over ${n} elements`, async () => {
     const gpu = await webgpuBackend();
     if (!gpu) return;
     const random = seededRandom(n);
@@ -21,17 +21,25 @@ for (const n of [4001, 3]) {
     geluForward(gelu, x);
     const gradient = initial.slice();
     geluBackward(gradient, x, y);
+    const fresh = new Float32Array(n);
+    geluBackward(fresh, x, y);
     const sum = new Float32Array(n);
     residualForward(sum, x, y);
 
     const k = new GptKernels(gpu.device, 4);
     const buffer = (values: Float32Array) => createBuffer(gpu.device, 4 * values.length, undefined, values);
-    const [xb, yb, geluOut, gradientOut, sumOut] = [buffer(x), buffer(y), buffer(new Float32Array(n)), buffer(initial), buffer(new Float32Array(n))];
+    const [xb, yb, geluOut, gradientOut, freshOut, sumOut] = [buffer(x), buffer(y), buffer(new Float32Array(n)), buffer(initial), buffer(new Float32Array(n).fill(NaN)), buffer(new Float32Array(n))];
     const encoder = gpu.device.createCommandEncoder();
-    record(encoder, [pointwiseLaunch(k, 'gelu', n, xb, k.unused, geluOut), pointwiseLaunch(k, 'gelu_backward', n, xb, yb, gradientOut), pointwiseLaunch(k, 'add', n, xb, yb, sumOut)]);
+    record(encoder, [
+      pointwiseLaunch(k, 'gelu', n, xb, k.unused, geluOut),
+      pointwiseLaunch(k, 'gelu_backward', n, xb, yb, gradientOut, true),
+      pointwiseLaunch(k, 'gelu_backward', n, xb, yb, freshOut, false),
+      pointwiseLaunch(k, 'add', n, xb, yb, sumOut),
+    ]);
     gpu.device.queue.submit([encoder.finish()]);
     assertClose(await readBuffer(gpu.device, geluOut), gelu, 1e-5, 'gelu');
-    assertClose(await readBuffer(gpu.device, gradientOut), gradient, 1e-5, 'gelu_backward');
+    assertClose(await readBuffer(gpu.device, gradientOut), gradient, 1e-5, 'gelu_backward, added');
+    assertClose(await readBuffer(gpu.device, freshOut), fresh, 1e-5, 'gelu_backward, written');
     assertClose(await readBuffer(gpu.device, sumOut), sum, 1e-6, 'add');
     await gpu.checkErrors();
   });
