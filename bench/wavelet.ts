@@ -6,7 +6,9 @@
 // Bytes moved are the least any implementation must move: forward reads x and writes y;
 // backward reads dy and writes dx, and the learnable form's tap gradient also reads x and dy.
 //
-// usage: node --import tsx bench/wavelet.ts [--quick] [--shapes paper,large] [--backends webgpu,wasm] [--out FILE]
+// usage: node --import tsx bench/wavelet.ts [--quick] [--shapes paper,large] [--backends webgpu,wasm] [--chunks 8,16,...] [--out FILE]
+// --chunks: WebGPU's streaming forms (Haar, EMA) also with each of these chunks of time a pass
+// (the default is streamingChunk's), as forms named haar@16, ema@16.
 // A software WebGPU adapter (SwiftShader) is skipped: its times say nothing about a GPU.
 
 import { cpus, totalmem } from 'node:os';
@@ -32,12 +34,16 @@ const quick = args.includes('--quick');
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const shapeNames = (option('--shapes') ?? 'paper,large').split(',') as ShapeName[];
 const backendNames = (option('--backends') ?? 'webgpu,wasm').split(',');
+const chunks = (option('--chunks') ?? '').split(',').filter(Boolean).map((value) => {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new Error(`--chunks: '${value}' is not a positive whole number of time steps`);
+  return Number(value);
+});
 for (const name of shapeNames) if (!(name in SHAPES)) throw new Error(`--shapes: unknown shape '${name}', expected ${Object.keys(SHAPES).join(', ')}`);
 
 interface Row {
   backend: string;
   shape: ShapeName;
-  form: WaveletForm | 'copy';
+  form: WaveletForm | 'copy' | `${WaveletForm}@${number}`; // form@chunk: a streaming form with --chunks' chunk
   pass: 'forward' | 'backward' | 'copy';
   ms: number;
   bytes: number;
@@ -145,14 +151,16 @@ async function benchWebGPU() {
     const [x, y, dy, dx] = [signal, undefined, signal, undefined].map((data) => gpu.buffer(4 * n, undefined, data));
     const reps = quick ? 5 : 50;
     const copy = record({ backend: 'webgpu', shape: shapeName, form: 'copy', pass: 'copy', ms: await gpuTime(gpu, reps, (e) => copier.encode(e, x, y, n)), bytes: 8 * n });
-    for (const form of FORMS) {
+    const variants = FORMS.flatMap((form) => [{ form, chunk: undefined as number | undefined }, ...(form === 'learnable' ? [] : chunks.map((chunk) => ({ form, chunk })))]);
+    for (const { form, chunk } of variants) {
       const plan = planWavelet(shape.channels, { form, maxWindow: shape.time });
-      const op = new WebGPUWaveletOp(gpu.device, plan);
+      const op = new WebGPUWaveletOp(gpu.device, plan, chunk ? { chunk } : {});
+      const name: Row['form'] = chunk ? `${form}@${chunk}` : form;
       const taps = gpu.buffer(4 * plan.tapCount, undefined, haarInitialTaps(plan));
       const dTaps = gpu.buffer(4 * plan.tapCount);
       const formReps = form === 'learnable' ? Math.max(2, reps / 10) : reps;
-      record({ backend: 'webgpu', shape: shapeName, form, pass: 'forward', ms: await gpuTime(gpu, formReps, (e) => op.encodeForward(e, shape, x, y, taps)), bytes: bytesMoved(form, 'forward', n) });
-      record({ backend: 'webgpu', shape: shapeName, form, pass: 'backward', ms: await gpuTime(gpu, formReps, (e) => op.encodeBackward(e, shape, x, dy, dx, taps, dTaps)), bytes: bytesMoved(form, 'backward', n) });
+      record({ backend: 'webgpu', shape: shapeName, form: name, pass: 'forward', ms: await gpuTime(gpu, formReps, (e) => op.encodeForward(e, shape, x, y, taps)), bytes: bytesMoved(form, 'forward', n) });
+      record({ backend: 'webgpu', shape: shapeName, form: name, pass: 'backward', ms: await gpuTime(gpu, formReps, (e) => op.encodeBackward(e, shape, x, dy, dx, taps, dTaps)), bytes: bytesMoved(form, 'backward', n) });
       // The GPU's result against the reference on the first sequence: a fast wrong kernel is no result.
       if (shapeName === 'paper') {
         const encoder = gpu.device.createCommandEncoder();
@@ -162,7 +170,7 @@ async function benchWebGPU() {
         const found = await gpu.read(y, 4 * first.time * first.channels);
         const expected = waveletForwardRef(plan, first, signal.subarray(0, found.length), form === 'learnable' ? haarInitialTaps(plan) : undefined);
         const error = found.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i])), 0);
-        notes.push(`webgpu ${form} paper forward: max |error| vs reference ${error.toExponential(2)}`);
+        notes.push(`webgpu ${name} paper forward: max |error| vs reference ${error.toExponential(2)}`);
       }
       taps.destroy();
       dTaps.destroy();
