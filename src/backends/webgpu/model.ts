@@ -43,7 +43,9 @@ interface TrainingProgram {
   logits: GPUBuffer;
   forward: GpuCommand[];
   backward: GpuCommand[];
-  crossEntropyBackward: KernelLaunch;
+  /** crossentropy.wgsl's forward (whose uniforms carry the gradient's scale) and mean: both read the count of targets that count. */
+  crossEntropy: KernelLaunch;
+  crossEntropyMean: KernelLaunch;
   owned: Owned;
 }
 
@@ -182,26 +184,23 @@ export class WebGPUModel implements BackendModel {
     const V = this.config.vocabSize;
     const tokens = buffer(N), targets = buffer(N), losses = buffer(N + 2); // crossentropy.wgsl: per position, the mean, the count
     const positionsByToken = buffer(this.training ? N : 1);
-    const probs = buffer(N * V); // the cross-entropy's backward turns it into dlogits in place
+    const dlogits = buffer(N * V); // written by the cross-entropy's forward
     const ctx = this.context(owned, B, T, tokens, positionsByToken);
     const program = buildProgram(this.network, this.training ? 'train' : 'generate', N, {
       allocate: buffer,
       clear: (target) => ({ clear: target }),
       layer: (io) => webgpuLayer(io, ctx),
-      logitsGradient: probs,
+      logitsGradient: dlogits,
     });
     const logits = program.activation(this.network.logits);
     const k = this.kernels;
-    const ceUniforms = [N, V, f32Bits(1), 0];
-    const crossEntropyBackward = k.dispatch('crossentropy', 'backward', ceUniforms, [logits, targets, probs, losses], grid(N * V, 256));
-    const forward: GpuCommand[] = [
-      ...program.forward,
-      k.dispatch('crossentropy', 'forward', ceUniforms, [logits, targets, probs, losses], grid(N, 1)),
-      k.dispatch('crossentropy', 'mean', ceUniforms, [logits, targets, probs, losses], [1, 1, 1]),
-    ];
-    const backward: GpuCommand[] = [crossEntropyBackward, ...program.backward];
+    const ceUniforms = [N, V, f32Bits(1), f32Bits(N)]; // the scale and the count: set by prepare() and forwardBackward()
+    const crossEntropy = k.dispatch('crossentropy', 'forward', ceUniforms, [logits, targets, dlogits, losses], grid(N, 1));
+    const crossEntropyMean = k.dispatch('crossentropy', 'mean', ceUniforms, [logits, targets, dlogits, losses], [1, 1, 1]);
+    const forward: GpuCommand[] = [...program.forward, crossEntropy, crossEntropyMean];
+    const backward: GpuCommand[] = program.backward; // the logits' gradient is the cross-entropy forward's
     owned.steps.push(forward, backward);
-    this.current = { B, T, tokens, positionsByToken, targets, losses, logits, forward, backward, crossEntropyBackward, owned };
+    this.current = { B, T, tokens, positionsByToken, targets, losses, logits, forward, backward, crossEntropy, crossEntropyMean, owned };
     return this.current;
   }
 
@@ -235,6 +234,12 @@ export class WebGPUModel implements BackendModel {
     const p = this.programFor(B, T);
     this.write(p.tokens, 0, tokens);
     this.write(p.targets, 0, targets);
+    // The positions whose target counts (crossentropy.wgsl's IGNORED is -1), at least one.
+    let counted = 0;
+    for (const target of targets) if (target !== -1) counted++;
+    const count = Uint32Array.of(f32Bits(Math.max(1, counted)));
+    this.write(p.crossEntropy.uniforms, 12, count);
+    this.write(p.crossEntropyMean.uniforms, 12, count);
     if (backward) this.write(p.positionsByToken, 0, positionsByToken(tokens, this.config.vocabSize));
     return p;
   }
@@ -242,7 +247,7 @@ export class WebGPUModel implements BackendModel {
   forwardBackward(tokens: Int32Array, targets: Int32Array, B: number, T: number, scale: number): Promise<number> {
     if (!this.training) return Promise.reject(trainingUnavailable('webgpu'));
     const p = this.prepare(tokens, targets, B, T, true);
-    this.write(p.crossEntropyBackward.uniforms, 8, Uint32Array.of(f32Bits(scale)));
+    this.write(p.crossEntropy.uniforms, 8, Uint32Array.of(f32Bits(scale)));
     return this.submit([...p.forward, ...p.backward], this.lossRead(p)).then(([loss]) => loss);
   }
 

@@ -1,17 +1,23 @@
-// Softmax cross-entropy over V classes, one workgroup of 64 a position: probabilities for
-// backward and each position's loss; `mean` reduces the losses to one number on the GPU (read
-// back only when asked) and counts the positions that count; `backward` writes
-// dlogits = scale * (probs - onehot) / counted. A target of IGNORED (-1 as i32) is left out.
+// Softmax cross-entropy over V classes, with its gradient. A target of IGNORED (-1 as i32) is left
+// out; the host, which writes the targets, gives the count of the others (`counted`). `forward`,
+// one workgroup of 64 a position,
+// writes each position's loss and dlogits = scale * (softmax - onehot) / counted in one pass over
+// the logits for the row's maximum and sum (online: each invocation rescales its running sum when
+// its maximum grows) and one to write, so no pass of its own reads them back for the gradient;
+// `mean` reduces the losses to one number on the GPU (read back only when asked).
+// (Three passes for the maximum, the sum and the probabilities, then a backward pass over the
+// probabilities, took 4.7 ms of GPT-2 124M's step on the H200 for 8192 x 50257 logits.)
 
-struct Params { N: u32, V: u32, scale: f32, _pad: u32 }
+struct Params { N: u32, V: u32, scale: f32, counted: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> targets: array<u32>;
-@group(0) @binding(3) var<storage, read_write> probs: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dlogits: array<f32>;
 @group(0) @binding(4) var<storage, read_write> losses: array<f32>; // (N), then [N] the mean, [N + 1] the count
 
 const IGNORED = 0xffffffffu;
+const LOWEST = -3.4e38;
 
 //! include "include/reduce64.wgsl.inc"
 
@@ -20,38 +26,36 @@ fn forward(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gri
   let n = group.y * grid.x + group.x;
   if (n >= p.N) { return; } // uniform per workgroup
   let row = n * p.V;
-  var m = -3.4e38;
-  for (var v = lane; v < p.V; v += THREADS) { m = max(m, logits[row + v]); }
-  let maximum = reduce(lane, m, true);
+  var m = LOWEST;
   var s = 0.0;
-  for (var v = lane; v < p.V; v += THREADS) { s += exp(logits[row + v] - maximum); }
-  let sum = reduce(lane, s, false);
-  for (var v = lane; v < p.V; v += THREADS) { probs[row + v] = exp(logits[row + v] - maximum) / sum; }
-  if (lane == 0u) { losses[n] = select(-(logits[row + targets[n]] - maximum - log(sum)), 0.0, targets[n] == IGNORED); }
+  for (var v = lane; v < p.V; v += THREADS) {
+    let x = logits[row + v];
+    if (x > m) {
+      s = s * exp(m - x) + 1.0;
+      m = x;
+    } else {
+      s += exp(x - m);
+    }
+  }
+  let maximum = reduce(lane, m, true);
+  let sum = reduce(lane, s * exp(m - maximum), false); // a lane without classes has s 0
+  let wanted = targets[n];
+  let ignored = wanted == IGNORED;
+  let factor = p.scale / p.counted;
+  for (var v = lane; v < p.V; v += THREADS) {
+    let probability = exp(logits[row + v] - maximum) / sum;
+    dlogits[row + v] = select(factor * (probability - select(0.0, 1.0, v == wanted)), 0.0, ignored);
+  }
+  if (lane == 0u) { losses[n] = select(-(logits[row + wanted] - maximum - log(sum)), 0.0, ignored); }
 }
 
 @compute @workgroup_size(64)
 fn mean(@builtin(local_invocation_index) lane: u32) {
   var s = 0.0;
-  var c = 0.0;
-  for (var n = lane; n < p.N; n += THREADS) {
-    s += losses[n];
-    c += select(1.0, 0.0, targets[n] == IGNORED);
-  }
+  for (var n = lane; n < p.N; n += THREADS) { s += losses[n]; }
   let total = reduce(lane, s, false);
-  let counted = max(1.0, reduce(lane, c, false));
   if (lane == 0u) {
-    losses[p.N] = total / counted;
-    losses[p.N + 1u] = counted;
+    losses[p.N] = total / p.counted;
+    losses[p.N + 1u] = p.counted;
   }
-}
-
-// In place: probs becomes dlogits.
-@compute @workgroup_size(256)
-fn backward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>) {
-  let i = id.y * grid.x * 256u + id.x;
-  if (i >= p.N * p.V) { return; }
-  let n = i / p.V;
-  let onehot = select(0.0, 1.0, i % p.V == targets[n]);
-  probs[i] = select(p.scale * (probs[i] - onehot) / losses[p.N + 1u], 0.0, targets[n] == IGNORED);
 }

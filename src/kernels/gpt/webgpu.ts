@@ -16,7 +16,7 @@ const SHADERS = {
   layernorm: { code: layernormWgsl, bindings: ['uniform', R, R, W, W, R, W], entries: ['forward', 'backward_input', 'backward_params_partials', 'backward_params_total'] },
   attention: { code: attentionWgsl, bindings: ['uniform', R, W, W, R, R, W], entries: ['forward', 'backward_query', 'backward_key_value'] },
   pointwise: { code: pointwiseWgsl, bindings: ['uniform', R, R, W], entries: ['gelu', 'gelu_backward', 'add', 'add_into', 'column_sums_partials', 'column_sums_total'] },
-  crossentropy: { code: crossentropyWgsl, bindings: ['uniform', R, R, W, W], entries: ['forward', 'mean', 'backward'] },
+  crossentropy: { code: crossentropyWgsl, bindings: ['uniform', R, R, W, W], entries: ['forward', 'mean'] },
   encoder: { code: encoderWgsl, bindings: ['uniform', R, R, W, R, W, R], entries: ['forward', 'backward_tokens', 'backward_positions'] },
   optimizer: { code: optimizerWgsl, bindings: ['uniform', W, W, W, W, R, W], entries: ['norm_partials', 'norm_total', 'update_adamw', 'update_adagrad'] },
   decode: { code: decodeWgsl, bindings: ['uniform', R, R, R, W, W, W, R], entries: ['embed', 'store_kv', 'attend', 'wavelet_step'] },
