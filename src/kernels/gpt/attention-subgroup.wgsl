@@ -1,7 +1,7 @@
 // Causal multi-head attention as attention.wgsl computes it (the same bindings, entry points,
 // grid, lse and delta), with each row's head vector split across LANES neighbouring invocations
 // of one subgroup instead of the row's walk over keys: an invocation holds SLICE4 vec4s of its
-// rows' vectors (q, or k and v) and of their sums, every dot product is summed across the LANES
+// row's vectors (q, or k and v) and of their sums, every dot product is summed across the LANES
 // by subgroupShuffleXor, and every invocation of a row walks every key. All LANES of a row get
 // the same sum to the bit (each adds the same pairs, and a + b == b + a), so they agree on every
 // score, maximum and probability without exchanging them.
@@ -13,12 +13,9 @@
 //
 // An invocation's slice is interleaved: its v-th vec4 is element (v * LANES + part) of the row, so
 // the LANES invocations of a row read neighbouring vec4s of a staged row (no bank conflicts).
-//
-// ROWS: an invocation holds the slices of ROWS neighbouring rows, so that each vec4 it reads from
-// workgroup memory serves ROWS dot products (or sums) rather than one: with one row, an
-// invocation read a staged vec4 for every four multiply-adds, and workgroup memory, not
-// arithmetic, bounded the shader. attentionShader() writes the loops over ROWS out, so that the
-// rows' arrays stay in registers.
+// Each pass reads its slices of a staged row into registers once and uses them for both its dot
+// products and its sums: the backward passes had read each twice, and ran 7 to 14 % slower so
+// (bench/gpu_training/h200-attention-rows/).
 
 enable subgroups;
 
@@ -30,12 +27,11 @@ const HEAD = 64u;    // the head size C / NH
 const HEAD4 = 16u;   // ceil(HEAD / 4)
 const LANES = 4u;    // invocations sharing one row's head vector: a power of two, at most the subgroup size
 const SLICE4 = 4u;   // ceil(HEAD4 / LANES): the vec4s of a row one invocation holds
-const ROWS = 1u;     // rows one invocation holds
-const QUERIES = 64u; // rows (queries; keys in backward_key_value) a workgroup owns: a multiple of ROWS
+const QUERIES = 64u; // rows (queries; keys in backward_key_value) a workgroup owns
 const BLOCK = 32u;   // rows staged in workgroup memory per round
 // end of specialised constants
 
-const THREADS = QUERIES / ROWS * LANES;
+const THREADS = QUERIES * LANES;
 const ROW4 = LANES * SLICE4; // a staged row, in vec4s (the head zero-padded to it)
 const CHUNK = 8u;            // keys the forward scores before one rescale of its running sums
 const LOWEST = -3.4e38;
@@ -69,12 +65,11 @@ fn row_sum(x: f32) -> f32 {
   return s;
 }
 
-// Adds the SLICE4 vec4s of `sums` from `first` on to the row at `base` of `out` (or writes them:
-// gradient_out).
-fn add_slice(base: u32, part: u32, sums: ptr<function, array<vec4<f32>, ROWS * SLICE4>>, first: u32) {
+// Adds this invocation's slice to the row at `base` of `out` (or writes it: gradient_out).
+fn add_slice(base: u32, part: u32, slice: ptr<function, array<vec4<f32>, SLICE4>>) {
   for (var v = 0u; v < SLICE4; v++) {
     let c4 = v * LANES + part;
-    for (var i = 0u; i < 4u; i++) { if (c4 * 4u + i < HEAD) { gradient_out(base + c4 * 4u + i, (*sums)[first + v][i]); } }
+    for (var i = 0u; i < 4u; i++) { if (c4 * 4u + i < HEAD) { gradient_out(base + c4 * 4u + i, (*slice)[v][i]); } }
   }
 }
 
@@ -84,74 +79,55 @@ fn forward(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) gro
   let h = group.y;
   let part = lane % LANES;
   let first_query = (groups.x - 1u - group.x) * QUERIES; // the last rows, which see the most keys, first
-  let t0 = first_query + lane / LANES * ROWS; // this invocation's rows: t0 .. t0 + ROWS - 1
+  let t = first_query + lane / LANES;
+  let valid = t < p.T;
   let scale = inverseSqrt(f32(HEAD));
-  var q: array<vec4<f32>, ROWS * SLICE4>;
-  var acc: array<vec4<f32>, ROWS * SLICE4>;
-  var m: array<f32, ROWS>;
-  var l: array<f32, ROWS>;
-  for (var r = 0u; r < ROWS; r++) {
-    m[r] = LOWEST;
-    if (t0 + r < p.T) { for (var v = 0u; v < SLICE4; v++) { q[r * SLICE4 + v] = qkv4(at(b, t0 + r, h, 0u), v * LANES + part) * scale; } }
-  }
+  var q: array<vec4<f32>, SLICE4>;
+  var acc: array<vec4<f32>, SLICE4>;
+  if (valid) { for (var v = 0u; v < SLICE4; v++) { q[v] = qkv4(at(b, t, h, 0u), v * LANES + part) * scale; } }
+  var m = LOWEST;
+  var l = 0.0;
   let last = min(p.T, first_query + QUERIES); // keys the workgroup's queries can see
   for (var first = 0u; first < last; first += BLOCK) {
     stage(lane, b, h, first, 1u, 2u, false);
     workgroupBarrier();
     for (var c = 0u; c < BLOCK; c += CHUNK) {
       // A chunk's scores first, then one rescale of the running sums for all of them.
-      var s: array<f32, ROWS * CHUNK>;
-      var chunk_max: array<f32, ROWS>;
-      var any_seen = false;
-      for (var r = 0u; r < ROWS; r++) { chunk_max[r] = LOWEST; }
+      var s: array<f32, CHUNK>;
+      var chunk_max = LOWEST;
       for (var i = 0u; i < CHUNK; i++) {
         var key: array<vec4<f32>, SLICE4>;
         for (var v = 0u; v < SLICE4; v++) { key[v] = stage_a[(c + i) * ROW4 + v * LANES + part]; }
-        for (var r = 0u; r < ROWS; r++) {
-          var d = 0.0;
-          for (var v = 0u; v < SLICE4; v++) { d += dot(q[r * SLICE4 + v], key[v]); }
-          let score = row_sum(d);
-          let t = t0 + r;
-          s[r * CHUNK + i] = select(LOWEST, score, t < p.T && first + c + i <= t);
-          chunk_max[r] = max(chunk_max[r], s[r * CHUNK + i]);
-        }
+        var d = 0.0;
+        for (var v = 0u; v < SLICE4; v++) { d += dot(q[v], key[v]); }
+        s[i] = select(LOWEST, row_sum(d), valid && first + c + i <= t);
+        chunk_max = max(chunk_max, s[i]);
       }
-      for (var r = 0u; r < ROWS; r++) {
-        if (chunk_max[r] > LOWEST) {
-          any_seen = true;
-          let m_new = max(m[r], chunk_max[r]);
-          let correction = exp(m[r] - m_new);
-          l[r] *= correction;
-          for (var v = 0u; v < SLICE4; v++) { acc[r * SLICE4 + v] *= correction; }
-          m[r] = m_new;
-        }
-      }
-      if (any_seen) {
+      if (chunk_max > LOWEST) {
+        let m_new = max(m, chunk_max);
+        let correction = exp(m - m_new);
+        l *= correction;
+        for (var v = 0u; v < SLICE4; v++) { acc[v] *= correction; }
         for (var i = 0u; i < CHUNK; i++) {
           var value: array<vec4<f32>, SLICE4>;
           for (var v = 0u; v < SLICE4; v++) { value[v] = stage_b[(c + i) * ROW4 + v * LANES + part]; }
-          for (var r = 0u; r < ROWS; r++) {
-            let score = s[r * CHUNK + i];
-            let w = select(0.0, exp(score - m[r]), score > LOWEST);
-            l[r] += w;
-            for (var v = 0u; v < SLICE4; v++) { acc[r * SLICE4 + v] += w * value[v]; }
-          }
+          let w = select(0.0, exp(s[i] - m_new), s[i] > LOWEST);
+          l += w;
+          for (var v = 0u; v < SLICE4; v++) { acc[v] += w * value[v]; }
         }
+        m = m_new;
       }
     }
     workgroupBarrier();
   }
-  for (var r = 0u; r < ROWS; r++) {
-    let t = t0 + r;
-    if (t < p.T) {
-      let o = at_dy(b, t, h);
-      for (var v = 0u; v < SLICE4; v++) {
-        let c4 = v * LANES + part;
-        let value = acc[r * SLICE4 + v] / l[r];
-        for (var i = 0u; i < 4u; i++) { if (c4 * 4u + i < HEAD) { out[o + c4 * 4u + i] = value[i]; } }
-      }
-      if (part == 0u) { lse[row(b, h, t)] = m[r] + log(l[r]); }
+  if (valid) {
+    let o = at_dy(b, t, h);
+    for (var v = 0u; v < SLICE4; v++) {
+      let c4 = v * LANES + part;
+      let value = acc[v] / l;
+      for (var i = 0u; i < 4u; i++) { if (c4 * 4u + i < HEAD) { out[o + c4 * 4u + i] = value[i]; } }
     }
+    if (part == 0u) { lse[row(b, h, t)] = m + log(l); }
   }
 }
 
@@ -161,29 +137,26 @@ fn backward_query(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
   let h = group.y;
   let part = lane % LANES;
   let first_query = (groups.x - 1u - group.x) * QUERIES;
-  let t0 = first_query + lane / LANES * ROWS;
+  let t = first_query + lane / LANES;
+  let valid = t < p.T;
   let scale = inverseSqrt(f32(HEAD));
-  var q: array<vec4<f32>, ROWS * SLICE4>;
-  var dy: array<vec4<f32>, ROWS * SLICE4>;
-  var dq: array<vec4<f32>, ROWS * SLICE4>;
-  var d: array<f32, ROWS>; // delta = dy . y, the softmax's row sum of p * dp
-  var lse_t: array<f32, ROWS>;
-  for (var r = 0u; r < ROWS; r++) {
-    let t = t0 + r;
-    var d_part = 0.0;
-    if (t < p.T) {
-      let o = at_dy(b, t, h);
-      for (var v = 0u; v < SLICE4; v++) {
-        let c4 = v * LANES + part;
-        q[r * SLICE4 + v] = qkv4(at(b, t, h, 0u), c4) * scale;
-        dy[r * SLICE4 + v] = dout4(o, c4);
-        d_part += dot(dy[r * SLICE4 + v], y4(o, c4));
-      }
-      lse_t[r] = lse[row(b, h, t)];
+  var q: array<vec4<f32>, SLICE4>;
+  var dy: array<vec4<f32>, SLICE4>;
+  var dq: array<vec4<f32>, SLICE4>;
+  var d_part = 0.0;
+  var lse_t = 0.0;
+  if (valid) {
+    let o = at_dy(b, t, h);
+    for (var v = 0u; v < SLICE4; v++) {
+      let c4 = v * LANES + part;
+      q[v] = qkv4(at(b, t, h, 0u), c4) * scale;
+      dy[v] = dout4(o, c4);
+      d_part += dot(dy[v], y4(o, c4));
     }
-    d[r] = row_sum(d_part);
-    if (t < p.T && part == 0u) { delta[row(b, h, t)] = d[r]; }
+    lse_t = lse[row(b, h, t)];
   }
+  let d = row_sum(d_part); // delta = dy . y, the softmax's row sum of p * dp
+  if (valid && part == 0u) { delta[row(b, h, t)] = d; }
   let last = min(p.T, first_query + QUERIES);
   for (var first = 0u; first < last; first += BLOCK) {
     stage(lane, b, h, first, 1u, 2u, false); // keys, and values
@@ -191,29 +164,22 @@ fn backward_query(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgrou
     for (var j = 0u; j < BLOCK; j++) {
       var key: array<vec4<f32>, SLICE4>;
       var value: array<vec4<f32>, SLICE4>;
+      var s_part = 0.0;
+      var dp_part = 0.0;
       for (var v = 0u; v < SLICE4; v++) {
         key[v] = stage_a[j * ROW4 + v * LANES + part];
         value[v] = stage_b[j * ROW4 + v * LANES + part];
+        s_part += dot(q[v], key[v]);
+        dp_part += dot(dy[v], value[v]);
       }
-      for (var r = 0u; r < ROWS; r++) {
-        var s_part = 0.0;
-        var dp_part = 0.0;
-        for (var v = 0u; v < SLICE4; v++) {
-          s_part += dot(q[r * SLICE4 + v], key[v]);
-          dp_part += dot(dy[r * SLICE4 + v], value[v]);
-        }
-        let s = row_sum(s_part);
-        let dp = row_sum(dp_part);
-        let t = t0 + r;
-        let pre = select(0.0, exp(s - lse_t[r]) * (dp - d[r]) * scale, t < p.T && first + j <= t);
-        for (var v = 0u; v < SLICE4; v++) { dq[r * SLICE4 + v] += pre * key[v]; }
-      }
+      let s = row_sum(s_part);
+      let dp = row_sum(dp_part);
+      let pre = select(0.0, exp(s - lse_t) * (dp - d) * scale, valid && first + j <= t);
+      for (var v = 0u; v < SLICE4; v++) { dq[v] += pre * key[v]; }
     }
     workgroupBarrier();
   }
-  for (var r = 0u; r < ROWS; r++) {
-    if (t0 + r < p.T) { add_slice(at(b, t0 + r, h, 0u), part, &dq, r * SLICE4); }
-  }
+  if (valid) { add_slice(at(b, t, h, 0u), part, &dq); }
 }
 
 @compute @workgroup_size(THREADS)
@@ -222,18 +188,17 @@ fn backward_key_value(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_in
   let h = group.y;
   let part = lane % LANES;
   let first_key = group.x * QUERIES; // the first keys, which the most queries see, first
-  let u0 = first_key + lane / LANES * ROWS; // this invocation's keys: u0 .. u0 + ROWS - 1
+  let u = first_key + lane / LANES;
+  let valid = u < p.T;
   let scale = inverseSqrt(f32(HEAD));
-  var k: array<vec4<f32>, ROWS * SLICE4>;
-  var v_row: array<vec4<f32>, ROWS * SLICE4>;
-  var dk: array<vec4<f32>, ROWS * SLICE4>;
-  var dv: array<vec4<f32>, ROWS * SLICE4>;
-  for (var r = 0u; r < ROWS; r++) {
-    if (u0 + r < p.T) {
-      for (var v = 0u; v < SLICE4; v++) {
-        k[r * SLICE4 + v] = qkv4(at(b, u0 + r, h, 1u), v * LANES + part) * scale;
-        v_row[r * SLICE4 + v] = qkv4(at(b, u0 + r, h, 2u), v * LANES + part);
-      }
+  var k: array<vec4<f32>, SLICE4>;
+  var v_row: array<vec4<f32>, SLICE4>;
+  var dk: array<vec4<f32>, SLICE4>;
+  var dv: array<vec4<f32>, SLICE4>;
+  if (valid) {
+    for (var v = 0u; v < SLICE4; v++) {
+      k[v] = qkv4(at(b, u, h, 1u), v * LANES + part) * scale;
+      v_row[v] = qkv4(at(b, u, h, 2u), v * LANES + part);
     }
   }
   for (var first = first_key; first < p.T; first += BLOCK) {
@@ -246,35 +211,28 @@ fn backward_key_value(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_in
       let t = first + j;
       var query: array<vec4<f32>, SLICE4>;
       var grad: array<vec4<f32>, SLICE4>;
+      var s_part = 0.0;
+      var dp_part = 0.0;
       for (var v = 0u; v < SLICE4; v++) {
         query[v] = stage_a[j * ROW4 + v * LANES + part];
         grad[v] = stage_b[j * ROW4 + v * LANES + part];
+        s_part += dot(k[v], query[v]);
+        dp_part += dot(v_row[v], grad[v]);
       }
+      let s = row_sum(s_part);
+      let dp = row_sum(dp_part);
       let scalars = stage_scalars[j];
-      for (var r = 0u; r < ROWS; r++) {
-        var s_part = 0.0;
-        var dp_part = 0.0;
-        for (var v = 0u; v < SLICE4; v++) {
-          s_part += dot(k[r * SLICE4 + v], query[v]);
-          dp_part += dot(v_row[r * SLICE4 + v], grad[v]);
-        }
-        let s = row_sum(s_part);
-        let dp = row_sum(dp_part);
-        let u = u0 + r;
-        let prob = select(0.0, exp(s - scalars.x), u < p.T && t < p.T && t >= u);
-        let pre = prob * (dp - scalars.y) * scale;
-        for (var v = 0u; v < SLICE4; v++) {
-          dk[r * SLICE4 + v] += pre * query[v];
-          dv[r * SLICE4 + v] += prob * grad[v];
-        }
+      let prob = select(0.0, exp(s - scalars.x), valid && t < p.T && t >= u);
+      let pre = prob * (dp - scalars.y) * scale;
+      for (var v = 0u; v < SLICE4; v++) {
+        dk[v] += pre * query[v];
+        dv[v] += prob * grad[v];
       }
     }
     workgroupBarrier();
   }
-  for (var r = 0u; r < ROWS; r++) {
-    if (u0 + r < p.T) {
-      add_slice(at(b, u0 + r, h, 1u), part, &dk, r * SLICE4);
-      add_slice(at(b, u0 + r, h, 2u), part, &dv, r * SLICE4);
-    }
+  if (valid) {
+    add_slice(at(b, u, h, 1u), part, &dk);
+    add_slice(at(b, u, h, 2u), part, &dv);
   }
 }

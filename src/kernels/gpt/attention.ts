@@ -30,8 +30,6 @@ export interface HeadSplitTiling {
   lanes: number;
   /** Rows staged in workgroup memory per round. */
   block: number;
-  /** Rows one invocation holds (1 unless given): each vec4 it reads from workgroup memory serves that many rows' dot products. Divides `queries`. */
-  rows?: number;
 }
 
 /** attention-blocks.wgsl's tiling. */
@@ -143,15 +141,13 @@ export function attentionWorkgroupBytes(headSize: number, tiling: AttentionTilin
 export function attentionShader(code: { keySplit: string; headSplit: string; scoreBlocks: string }, headSize: number, tiling: AttentionTiling, limits = { bytes: DEFAULT_WORKGROUP_BYTES, invocations: DEFAULT_WORKGROUP_INVOCATIONS }): string {
   const problems: string[] = [];
   if (!Number.isInteger(headSize) || headSize < 1) problems.push(`head size ${headSize} is not a positive integer`);
-  const invocations = isScoreBlocks(tiling) ? (tiling.queries / 4) * (tiling.queries / tiling.columns) : isHeadSplit(tiling) ? (tiling.queries / (tiling.rows ?? 1)) * tiling.lanes : tiling.queries * tiling.split;
+  const invocations = isScoreBlocks(tiling) ? (tiling.queries / 4) * (tiling.queries / tiling.columns) : tiling.queries * (isHeadSplit(tiling) ? tiling.lanes : tiling.split);
   if (invocations > limits.invocations) problems.push(`${invocations} threads a workgroup; at most ${limits.invocations}`);
   if (isScoreBlocks(tiling)) {
     if (![1, 2, 4].includes(tiling.columns)) problems.push(`columns ${tiling.columns}: the shader scores 4, 2 or 1 round rows an invocation`);
     if (!(tiling.queries >= 4 && Number.isInteger(Math.log2(tiling.queries)))) problems.push(`queries ${tiling.queries} is not a power of two of at least 4`);
   } else if (isHeadSplit(tiling)) {
     if (!Number.isInteger(Math.log2(tiling.lanes))) problems.push(`lanes ${tiling.lanes} is not a power of two`);
-    const rows = tiling.rows ?? 1;
-    if (!(Number.isInteger(rows) && rows >= 1 && tiling.queries % rows === 0)) problems.push(`rows ${rows} does not divide queries ${tiling.queries}`);
     if (tiling.block > invocations) problems.push(`block ${tiling.block} rows exceed the ${invocations} threads that stage their scalars`);
   } else {
     if (tiling.block % tiling.split !== 0) problems.push(`block ${tiling.block} is not a multiple of split ${tiling.split}`);
@@ -168,18 +164,16 @@ export function attentionShader(code: { keySplit: string; headSplit: string; sco
     return unrollLoops('attention-blocks.wgsl', specialised, { '4u': 4, COLS: tiling.columns, PARTS: head4p / (tiling.queries / tiling.columns) });
   }
   if (isHeadSplit(tiling)) {
-    const { queries, lanes, block, rows = 1 } = tiling;
+    const { queries, lanes, block } = tiling;
     const constants = [
       `const HEAD = ${headSize}u;`,
       `const HEAD4 = ${head4}u;`,
       `const LANES = ${lanes}u;`,
       `const SLICE4 = ${Math.ceil(head4 / lanes)}u;`,
-      `const ROWS = ${rows}u;`,
       `const QUERIES = ${queries}u;`,
       `const BLOCK = ${block}u;`,
     ];
-    const specialised = replaceBlock('attention-subgroup.wgsl', code.headSplit, 'const HEAD = ', '// end of specialised constants', constants.join('\n') + '\n');
-    return unrollLoops('attention-subgroup.wgsl', specialised, { ROWS: rows });
+    return replaceBlock('attention-subgroup.wgsl', code.headSplit, 'const HEAD = ', '// end of specialised constants', constants.join('\n') + '\n');
   }
   const { queries, split, block } = tiling;
   const constants = [`const HEAD = ${headSize}u;`, `const HEAD4 = ${head4}u;`, `const QUERIES = ${queries}u;`, `const SPLIT = ${split}u;`, `const BLOCK = ${block}u;`];

@@ -33,11 +33,6 @@ const CASES: Case[] = [
   { B: 2, T: 70, C: 64, NH: 2, tiling: { queries: 16, lanes: 4, block: 8 } }, // head size 32 over several workgroups, ragged
   { B: 1, T: 41, C: 14, NH: 2, tiling: { queries: 16, lanes: 2, block: 32 } }, // head size 7 on 2 lanes
   { B: 2, T: 37, C: 72, NH: 2, tiling: { queries: 64, lanes: 4, block: 16 } }, // head size 36: 9 vec4s over 4 lanes
-  // several rows an invocation: T not a multiple of them, so an invocation holds valid and past-T rows
-  { B: 1, T: 5, C: 15, NH: 3, tiling: { queries: 8, lanes: 4, block: 8, rows: 2 } }, // head size 5, T shorter than a block
-  { B: 2, T: 70, C: 64, NH: 2, tiling: { queries: 16, lanes: 2, block: 8, rows: 4 } }, // head size 32, ragged
-  { B: 2, T: 37, C: 72, NH: 2, tiling: { queries: 32, lanes: 4, block: 16, rows: 2 } }, // head size 36: 9 vec4s over 4 lanes
-  { B: 1, T: 33, C: 64, NH: 1, tiling: { queries: 16, lanes: 4, block: 16, rows: 2 } }, // head size 64
   // the score-block shader
   { B: 1, T: 5, C: 15, NH: 3, tiling: { queries: 16, columns: 4 } }, // head size 5: vec4s past the head; T shorter than a round
   { B: 2, T: 70, C: 64, NH: 2, tiling: { queries: 16, columns: 4 } }, // head size 32 over several workgroups, ragged
@@ -122,7 +117,6 @@ test('attention tilings that break WebGPU limits are refused with the reason', a
   throws(() => new GptKernels(gpu.device, 16, { queries: 32, split: 4, block: 128 }), /bytes of workgroup memory; at most 16384/);
   throws(() => new GptKernels(gpu.device, 2000), /head size 2000 does not fit WebGPU's 16384 bytes of workgroup memory; use more heads/);
   throws(() => new GptKernels(gpu.device, 64, { queries: 16, lanes: 3, block: 8 }), /lanes 3 is not a power of two/);
-  throws(() => new GptKernels(gpu.device, 64, { queries: 16, lanes: 2, block: 8, rows: 3 }), /rows 3 does not divide queries 16/);
   throws(() => new GptKernels(gpu.device, 64, { queries: 16, lanes: 64, block: 8 }), /exchanges values across 64 subgroup lanes, but its subgroups may have \d+ invocations, fewer than 64 lanes/);
   throws(() => new GptKernels(gpu.device, 64, { queries: 512, lanes: 4, block: 8 }), /2048 threads a workgroup; at most/); // past any device's limit (an H200 allows 1024)
 });
