@@ -10,6 +10,9 @@
 //     dk = sum_t dpre q, dv = sum_t p dy.
 // with p = softmax(q k / sqrt(hs)), dp = dy . v, dpre = p (dp - delta) / sqrt(hs).
 //
+// The backward passes read each staged row into registers once, for both their dot products and
+// their sums (bench/gpu_training/h200-attention-rows/ measured the same in attention-subgroup.wgsl).
+//
 // Why this shape: at the paper's size (head size 16, context 512) one thread per query left the
 // GPU half empty and each thread a long serial chain; splitting the key walk gives SPLIT times the
 // threads and shortens each chain by as much.
@@ -171,10 +174,16 @@ fn backward_query(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invoca
     for (var i = 0u; i < PER; i++) {
       let j = split + SPLIT * i;
       if (valid && first + j <= t) {
-        let s = dot_head(&q, j, 0u);
-        let dp = dot_head(&dy, j, STAGE_B);
+        var key: array<vec4<f32>, HEAD4>;
+        var s = 0.0;
+        var dp = 0.0;
+        for (var c4 = 0u; c4 < HEAD4; c4++) {
+          key[c4] = shared_rows[j * HEAD4 + c4];
+          s += dot(q[c4], key[c4]);
+          dp += dot(dy[c4], shared_rows[STAGE_B + j * HEAD4 + c4]);
+        }
         let pre = exp(s - lse_t) * (dp - d) * scale;
-        for (var c4 = 0u; c4 < HEAD4; c4++) { dq[c4] += pre * shared_rows[j * HEAD4 + c4]; }
+        for (var c4 = 0u; c4 < HEAD4; c4++) { dq[c4] += pre * key[c4]; }
       }
     }
     workgroupBarrier();
@@ -212,12 +221,22 @@ fn backward_key_value(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_in
       let j = split + SPLIT * i;
       let t = first + j;
       if (valid && t < p.T && t >= u) {
-        let scalars = shared_rows[STAGE_SCALARS + j];
-        let prob = exp(dot_head(&k, j, 0u) - scalars.x);
-        let pre = prob * (dot_head(&v, j, STAGE_B) - scalars.y) * scale;
+        var query: array<vec4<f32>, HEAD4>;
+        var grad: array<vec4<f32>, HEAD4>;
+        var s = 0.0;
+        var dp = 0.0;
         for (var c4 = 0u; c4 < HEAD4; c4++) {
-          dk[c4] += pre * shared_rows[j * HEAD4 + c4];
-          dv[c4] += prob * shared_rows[STAGE_B + j * HEAD4 + c4];
+          query[c4] = shared_rows[j * HEAD4 + c4];
+          grad[c4] = shared_rows[STAGE_B + j * HEAD4 + c4];
+          s += dot(k[c4], query[c4]);
+          dp += dot(v[c4], grad[c4]);
+        }
+        let scalars = shared_rows[STAGE_SCALARS + j];
+        let prob = exp(s - scalars.x);
+        let pre = prob * (dp - scalars.y) * scale;
+        for (var c4 = 0u; c4 < HEAD4; c4++) {
+          dk[c4] += pre * query[c4];
+          dv[c4] += prob * grad[c4];
         }
       }
     }
