@@ -45,7 +45,6 @@ const THREAD_M = 4u;
 const THREAD_N = 4u;
 const DEPTH = 16u;
 const PAD = 0u; // vec4s of padding a row of the tiles (below)
-const A_ROWS = false; // where A is staged along K, its tile holds rows of k rather than columns (below)
 // end of specialised constants
 const THREADS_M = TILE_M / THREAD_M;
 const THREADS_N = TILE_N / THREAD_N;
@@ -60,16 +59,8 @@ const VECS_B = LOADS_B / 4u;
 // [k][m / 4] and [k][n / 4]: 4 rows (columns) of one k in one vec4. With padding, where
 // neighbouring invocations stage neighbouring k (an operand whose k-stride is 1), their stores
 // fall in different banks rather than all in one.
-// With A_ROWS, where A is staged along K (A_LAYOUT ALONG_K), A's tile is [m][k / 4] instead: a
-// staged vec4 of four k of one row is stored whole (one store, neighbouring invocations on
-// neighbouring vec4s) rather than as four floats to four columns (four stores, 4-way bank
-// conflicts), and the multiply-adds read four k of each of an invocation's rows at once.
-const A_COLUMN4 = TILE_M / 4u + PAD; // one k of A's [k][m / 4] tile, in vec4s
-const A_ROW4 = DEPTH / 4u;           // one row of A's [m][k / 4] tile, in vec4s
-var<workgroup> tile_a: array<vec4<f32>, DEPTH * A_COLUMN4>;
+var<workgroup> tile_a: array<array<vec4<f32>, TILE_M / 4u + PAD>, DEPTH>;
 var<workgroup> tile_b: array<array<vec4<f32>, TILE_N / 4u + PAD>, DEPTH>;
-
-fn a_by_rows() -> bool { return A_ROWS && A_LAYOUT == ALONG_K; }
 
 fn a_at(i: u32) -> f32 { return a[i / 4u][i % 4u]; }
 fn b_at(i: u32) -> f32 { return b[i / 4u][i % 4u]; }
@@ -124,12 +115,10 @@ fn b_value(col0: u32, k0: u32, k_end: u32, flat: u32) -> f32 {
 // transpose), four rows or columns of one k to one vec4 of it.
 fn put_a(flat: u32, value: vec4<f32>) {
   let at = vec_index(flat, TILE_M, A_LAYOUT == ALONG_K);
-  if (a_by_rows()) {
-    tile_a[at.y * A_ROW4 + at.x / 4u] = value;
-  } else if (A_LAYOUT == ALONG_K) {
-    for (var i = 0u; i < 4u; i++) { tile_a[(at.x + i) * A_COLUMN4 + at.y / 4u][at.y % 4u] = value[i]; }
+  if (A_LAYOUT == ALONG_K) {
+    for (var i = 0u; i < 4u; i++) { tile_a[at.x + i][at.y / 4u][at.y % 4u] = value[i]; }
   } else {
-    tile_a[at.x * A_COLUMN4 + at.y / 4u] = value;
+    tile_a[at.x][at.y / 4u] = value;
   }
 }
 
@@ -172,7 +161,7 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
   }
   for (var k0 = k_begin; k0 < k_end; k0 += DEPTH) {
     if (A_LAYOUT == ONE_BY_ONE) {
-      for (var i = 0u; i < LOADS_A; i++) { let at = tile_index(lane + i * THREADS, TILE_M, a_k_fastest); tile_a[at.x * A_COLUMN4 + at.y / 4u][at.y % 4u] = staged_a[i]; }
+      for (var i = 0u; i < LOADS_A; i++) { let at = tile_index(lane + i * THREADS, TILE_M, a_k_fastest); tile_a[at.x][at.y / 4u][at.y % 4u] = staged_a[i]; }
     } else {
       for (var i = 0u; i < VECS_A; i++) { put_a(lane + i * THREADS, staged_a4[i]); }
     }
@@ -200,12 +189,8 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
       for (var g = 0u; g < GROUPS_N; g++) {
         let bv = tile_b[kk][g * THREADS_N + local.x];
         for (var r = 0u; r < GROUPS_M; r++) {
-          if (a_by_rows()) {
-            for (var i = 0u; i < 4u; i++) { acc[(r * 4u + i) * GROUPS_N + g] += tile_a[((r * THREADS_M + local.y) * 4u + i) * A_ROW4 + kk / 4u][kk % 4u] * bv; }
-          } else {
-            let av = tile_a[kk * A_COLUMN4 + r * THREADS_M + local.y];
-            for (var i = 0u; i < 4u; i++) { acc[(r * 4u + i) * GROUPS_N + g] += av[i] * bv; }
-          }
+          let av = tile_a[kk][r * THREADS_M + local.y];
+          for (var i = 0u; i < 4u; i++) { acc[(r * 4u + i) * GROUPS_N + g] += av[i] * bv; }
         }
       }
     }

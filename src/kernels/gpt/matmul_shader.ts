@@ -14,8 +14,6 @@ export interface MatmulTiling {
   padded?: boolean;
   /** The inner products, stores and staging written out with constant indices rather than as loops. */
   unrolled?: boolean;
-  /** Where A is staged along K, its tile kept as rows of k (matmul.wgsl's A_ROWS): whole-vec4 stores. */
-  aRows?: boolean;
 }
 
 /**
@@ -45,7 +43,7 @@ export const MATMUL_TILINGS = {
 
 /** matmul.wgsl with `tiling`'s constants, after checking that it fits WebGPU's default limits. */
 export function matmulShader(code: string, tiling: MatmulTiling): string {
-  const { tileM, tileN, threadM, threadN, depth, padded = false, unrolled = false, aRows = false } = tiling;
+  const { tileM, tileN, threadM, threadN, depth, padded = false, unrolled = false } = tiling;
   const threads = (tileM / threadM) * (tileN / threadN);
   const problems: string[] = [];
   if (threadM % 4 || threadN % 4) problems.push('an invocation\'s rows and columns must be multiples of 4');
@@ -58,7 +56,7 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
   const bytes = 16 * depth * (tileM / 4 + pad + tileN / 4 + pad); // matmul.wgsl's two tiles
   if (bytes > DEFAULT_WORKGROUP_BYTES) problems.push(`${bytes} bytes of workgroup memory; at most ${DEFAULT_WORKGROUP_BYTES}`);
   if (problems.length) throw new Error(`matmul tiling ${JSON.stringify(tiling)}: ${problems.join('; ')}`);
-  const constants = [`const TILE_M = ${tileM}u;`, `const TILE_N = ${tileN}u;`, `const THREAD_M = ${threadM}u;`, `const THREAD_N = ${threadN}u;`, `const DEPTH = ${depth}u;`, `const PAD = ${pad}u;`, `const A_ROWS = ${aRows};`];
+  const constants = [`const TILE_M = ${tileM}u;`, `const TILE_N = ${tileN}u;`, `const THREAD_M = ${threadM}u;`, `const THREAD_N = ${threadN}u;`, `const DEPTH = ${depth}u;`, `const PAD = ${pad}u;`];
   let specialised = replaceBlock('matmul.wgsl', code, 'const TILE_M = ', '// end of specialised constants', constants.join('\n') + '\n');
   if (!unrolled) return specialised;
   // The accumulators are indexed by constants only, so that the driver's compiler keeps them in
@@ -66,28 +64,16 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
   // K's step is written out too, so that the tiles' addresses are constants past the lane's own.
   const [groupsM, groupsN] = [threadM / 4, threadN / 4];
   const accumulator = (r: number, i: number, g: number) => (r * 4 + i) * groupsN + g;
-  const byColumns: string[] = [];
+  const multiplyAdds: string[] = [];
   for (let kk = 0; kk < depth; kk++) {
     const step: string[] = [];
     for (let g = 0; g < groupsN; g++) step.push(`let b${g} = tile_b[${kk}u][${g}u * THREADS_N + local.x];`);
     for (let r = 0; r < groupsM; r++) {
-      step.push(`let a${r} = tile_a[${kk}u * A_COLUMN4 + ${r}u * THREADS_M + local.y];`);
+      step.push(`let a${r} = tile_a[${kk}u][${r}u * THREADS_M + local.y];`);
       for (let i = 0; i < 4; i++) for (let g = 0; g < groupsN; g++) step.push(`acc[${accumulator(r, i, g)}] += a${r}.${'xyzw'[i]} * b${g};`);
     }
-    byColumns.push(`{ ${step.join(' ')} }`);
+    multiplyAdds.push(`{ ${step.join(' ')} }`);
   }
-  // A's tile as rows (aRows): four k of each of the invocation's rows read at once, then used over four steps of k.
-  const byRows: string[] = [];
-  for (let kk4 = 0; kk4 < depth / 4; kk4++) {
-    const step: string[] = [];
-    for (let r = 0; r < groupsM; r++) for (let i = 0; i < 4; i++) step.push(`let a${r}_${i} = tile_a[((${r}u * THREADS_M + local.y) * 4u + ${i}u) * A_ROW4 + ${kk4}u];`);
-    for (let kq = 0; kq < 4; kq++) {
-      for (let g = 0; g < groupsN; g++) step.push(`let b${kq}_${g} = tile_b[${kk4 * 4 + kq}u][${g}u * THREADS_N + local.x];`);
-      for (let r = 0; r < groupsM; r++) for (let i = 0; i < 4; i++) for (let g = 0; g < groupsN; g++) step.push(`acc[${accumulator(r, i, g)}] += a${r}_${i}.${'xyzw'[kq]} * b${kq}_${g};`);
-    }
-    byRows.push(`{ ${step.join(' ')} }`);
-  }
-  const multiplyAdds = aRows ? ['if (a_by_rows()) {', ...byRows, '} else {', ...byColumns, '}'] : byColumns;
   const stores: string[] = [];
   for (let r = 0; r < groupsM; r++) {
     for (let i = 0; i < 4; i++) {
@@ -100,7 +86,7 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
   return replaceBlock('matmul.wgsl', specialised, '// begin stores', '// end stores', stores.map((line) => `  ${line}\n`).join(''), true);
 }
 
-/** A tiling's name in pipeline labels (and so in profiles): 128x128/8x8/16, +pad, +unroll, +arows. */
-export function matmulTilingLabel({ tileM, tileN, threadM, threadN, depth, padded, unrolled, aRows }: MatmulTiling): string {
-  return `${tileM}x${tileN}/${threadM}x${threadN}/${depth}${padded ? '+pad' : ''}${unrolled ? '+unroll' : ''}${aRows ? '+arows' : ''}`;
+/** A tiling's name in pipeline labels (and so in profiles): 128x128/8x8/16, +pad, +unroll. */
+export function matmulTilingLabel({ tileM, tileN, threadM, threadN, depth, padded, unrolled }: MatmulTiling): string {
+  return `${tileM}x${tileN}/${threadM}x${threadN}/${depth}${padded ? '+pad' : ''}${unrolled ? '+unroll' : ''}`;
 }

@@ -52,9 +52,6 @@ const TILINGS: MatmulTiling[] = [
   { tileM: 64, tileN: 64, threadM: 4, threadN: 4, depth: 16 },
   { tileM: 32, tileN: 64, threadM: 8, threadN: 4, depth: 8 },
   { tileM: 128, tileN: 128, threadM: 8, threadN: 8, depth: 8, padded: true, unrolled: true },
-  // A's tile as rows of k where A is staged along K, written out and as loops
-  { ...MATMUL_TILINGS.default, aRows: true },
-  { tileM: 32, tileN: 64, threadM: 8, threadN: 4, depth: 8, aRows: true },
 ];
 const compiled = new Map<MatmulTiling, GptKernels>(); // one compilation of the shaders a tiling
 
