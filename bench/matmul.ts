@@ -1,10 +1,10 @@
 // Benchmark of matmul.wgsl alone: the products of a training step's linear layers (forward x.W^T,
-// input gradient dY.W, weight gradient dY^T.X) at the paper model's and GPT-2 124M's shapes, and
+// input gradient dY.W, weight gradient dY^T.X) at the paper model's, 6 x 384's and GPT-2 124M's shapes, and
 // 4096^3, in each tiling asked and as the engine plans it ('auto'). TFLOP/s, the share of the
 // GPU's fp32 peak (--peak-tflops, from its datasheet), and, with --anchor FILE (the JSON lines of
 // bench/anchors/torch_matmul.py run in the same command), the ratio to torch.matmul (cuBLAS,
 // TF32 off). Each product is checked at 64 entries against a float64 product on the CPU. Prints JSON.
-// usage: node --import tsx bench/matmul.ts [--tilings auto,128x128/8x8/16,...] [--shapes gpt2,paper,square]
+// usage: node --import tsx bench/matmul.ts [--tilings auto,128x128/8x8/16,...] [--shapes gpt2,paper,square,wide]
 //        [--split-below 264,...] [--peak-tflops 67] [--anchor FILE] [--out FILE]
 //        --split-below N: also the engine's plan with products split along K below N tiles
 //        (matmulPlan's `enough`) rather than its own threshold, labelled 'auto<N'.
@@ -65,6 +65,8 @@ const SHAPES: Record<string, Shape[]> = {
   gpt2: [...linear('gpt2-124m', 'qkv', 8192, 768, 2304), ...linear('gpt2-124m', 'attention out', 8192, 768, 768), ...linear('gpt2-124m', 'mlp up', 8192, 768, 3072), ...linear('gpt2-124m', 'mlp down', 8192, 3072, 768), ...linear('gpt2-124m', 'head', 8192, 768, 50257)],
   // the WaveletGPT paper's text8 model, batch 32 x 512 positions
   paper: [...linear('paper-text8', 'qkv', 16384, 128, 384), ...linear('paper-text8', 'attention out', 16384, 128, 128), ...linear('paper-text8', 'mlp up', 16384, 128, 512), ...linear('paper-text8', 'mlp down', 16384, 512, 128), ...linear('paper-text8', 'head dense', 16384, 128, 2048), ...linear('paper-text8', 'head', 16384, 2048, 27)],
+  // 6 x 384 (issue #12's middle row), batch 16 x 512 positions
+  wide: [...linear('6x384', 'qkv', 8192, 384, 1152), ...linear('6x384', 'attention out', 8192, 384, 384), ...linear('6x384', 'mlp up', 8192, 384, 1536), ...linear('6x384', 'mlp down', 8192, 1536, 384), ...linear('6x384', 'head', 8192, 384, 256)],
   square: [{ model: 'square', layer: '4096^3', product: 'forward', M: 4096, N: 4096, K: 4096, a: 'mk', b: 'kn' }],
 };
 const shapes: Shape[] = option('--shapes', 'gpt2,paper,square').split(',').flatMap((name) => {

@@ -14,7 +14,7 @@
 // An invocation's slice is interleaved: its v-th vec4 is element (v * LANES + part) of the row, so
 // the LANES invocations of a row read neighbouring vec4s of a staged row (no bank conflicts).
 // Each pass reads its slices of a staged row into registers once and uses them for both its dot
-// products and its sums: the backward passes had read each twice, and ran 7 to 14 % slower so
+// products and its sums: the backward passes had read each twice, and took 11 to 15 % longer so
 // (bench/gpu_training/h200-attention-rows/).
 
 enable subgroups;
