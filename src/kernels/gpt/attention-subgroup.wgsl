@@ -15,7 +15,9 @@
 // the LANES invocations of a row read neighbouring vec4s of a staged row (no bank conflicts).
 // Each pass reads its slices of a staged row into registers once and uses them for both its dot
 // products and its sums: the backward passes had read each twice, and took 11 to 15 % longer so
-// (bench/gpu_training/h200-attention-rows/).
+// (bench/gpu_training/h200-attention-rows/). The two backward passes write that read out each: one
+// helper returning the slices and both sums in a struct took 2 to 4 % longer on the H200
+// (h200-attention-rows/README.md).
 
 enable subgroups;
 
