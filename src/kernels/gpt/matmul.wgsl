@@ -113,7 +113,6 @@ fn b_value(col0: u32, k0: u32, k_end: u32, flat: u32) -> f32 {
 
 // A staged vec4 into its tile: four k of one row or column go to four rows of the tile (a
 // transpose), four rows or columns of one k to one vec4 of it.
-// begin tile writers
 fn put_a(flat: u32, value: vec4<f32>) {
   let at = vec_index(flat, TILE_M, A_LAYOUT == ALONG_K);
   if (A_LAYOUT == ALONG_K) {
@@ -131,7 +130,6 @@ fn put_b(flat: u32, value: vec4<f32>) {
     tile_b[at.x][at.y / 4u] = value;
   }
 }
-// end tile writers
 
 @compute @workgroup_size(THREADS_N, THREADS_M)
 fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
@@ -161,9 +159,7 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
   } else {
     for (var i = 0u; i < VECS_B; i++) { staged_b4[i] = b_vec(col0, k_begin, k_end, lane + i * THREADS); }
   }
-  // begin steps (matmul_shader.ts can write them out for two buffers)
   for (var k0 = k_begin; k0 < k_end; k0 += DEPTH) {
-    // begin put
     if (A_LAYOUT == ONE_BY_ONE) {
       for (var i = 0u; i < LOADS_A; i++) { let at = tile_index(lane + i * THREADS, TILE_M, a_k_fastest); tile_a[at.x][at.y / 4u][at.y % 4u] = staged_a[i]; }
     } else {
@@ -174,10 +170,8 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
     } else {
       for (var i = 0u; i < VECS_B; i++) { put_b(lane + i * THREADS, staged_b4[i]); }
     }
-    // end put
     workgroupBarrier();
     let next = k0 + DEPTH;
-    // begin fetch
     if (next < k_end) {
       if (A_LAYOUT == ONE_BY_ONE) {
         for (var i = 0u; i < LOADS_A; i++) { staged_a[i] = a_value(row0, next, k_end, lane + i * THREADS); }
@@ -190,7 +184,6 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
         for (var i = 0u; i < VECS_B; i++) { staged_b4[i] = b_vec(col0, next, k_end, lane + i * THREADS); }
       }
     }
-    // end fetch
     // begin multiply-adds (matmul_shader.ts can write them out with constant indices)
     for (var kk = 0u; kk < DEPTH; kk++) {
       for (var g = 0u; g < GROUPS_N; g++) {
@@ -204,7 +197,6 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
     // end multiply-adds
     workgroupBarrier();
   }
-  // end steps
   // begin stores
   for (var r = 0u; r < GROUPS_M; r++) {
     for (var i = 0u; i < 4u; i++) {

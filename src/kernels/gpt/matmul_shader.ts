@@ -14,17 +14,6 @@ export interface MatmulTiling {
   padded?: boolean;
   /** The inner products, stores and staging written out with constant indices rather than as loops. */
   unrolled?: boolean;
-  /**
-   * Two tiles of each operand, named apart and multiplied in turn, the steps written out in pairs
-   * so that every read of workgroup memory keeps a constant address: one barrier a step, not two.
-   */
-  doubleBuffered?: boolean;
-  /**
-   * With `unrolled`: the k of a step whose inner products are written out together, in a loop over
-   * the step's depth; all of it when unset. Fewer make a smaller loop body, for the driver's
-   * instruction cache, at the cost of tile addresses computed from the loop's counter.
-   */
-  unrolledK?: number;
 }
 
 /**
@@ -54,7 +43,7 @@ export const MATMUL_TILINGS = {
 
 /** matmul.wgsl with `tiling`'s constants, after checking that it fits WebGPU's default limits. */
 export function matmulShader(code: string, tiling: MatmulTiling): string {
-  const { tileM, tileN, threadM, threadN, depth, padded = false, unrolled = false, doubleBuffered = false } = tiling;
+  const { tileM, tileN, threadM, threadN, depth, padded = false, unrolled = false } = tiling;
   const threads = (tileM / threadM) * (tileN / threadN);
   const problems: string[] = [];
   if (threadM % 4 || threadN % 4) problems.push('an invocation\'s rows and columns must be multiples of 4');
@@ -63,34 +52,24 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
   // Each invocation stages whole vec4s of both tiles (matmul.wgsl's wide loads).
   if ((tileM * depth) % (4 * threads) || (tileN * depth) % (4 * threads)) problems.push(`a step's ${tileM} x ${depth} and ${depth} x ${tileN} values do not divide into vec4s among ${threads} invocations`);
   if (depth % 4) problems.push(`a depth of ${depth}; it must be a multiple of 4`);
-  if (tiling.unrolledK !== undefined && (!unrolled || depth % tiling.unrolledK)) problems.push(`unrolledK ${tiling.unrolledK} needs an unrolled tiling whose depth it divides`);
   const pad = padded ? 1 : 0;
-  const buffers = doubleBuffered ? 2 : 1;
-  const bytes = 16 * depth * buffers * (tileM / 4 + pad + tileN / 4 + pad); // matmul.wgsl's tiles
+  const bytes = 16 * depth * (tileM / 4 + pad + tileN / 4 + pad); // matmul.wgsl's two tiles
   if (bytes > DEFAULT_WORKGROUP_BYTES) problems.push(`${bytes} bytes of workgroup memory; at most ${DEFAULT_WORKGROUP_BYTES}`);
   if (problems.length) throw new Error(`matmul tiling ${JSON.stringify(tiling)}: ${problems.join('; ')}`);
   const constants = [`const TILE_M = ${tileM}u;`, `const TILE_N = ${tileN}u;`, `const THREAD_M = ${threadM}u;`, `const THREAD_N = ${threadN}u;`, `const DEPTH = ${depth}u;`, `const PAD = ${pad}u;`];
   let specialised = replaceBlock('matmul.wgsl', code, 'const TILE_M = ', '// end of specialised constants', constants.join('\n') + '\n');
-  if (unrolled) specialised = unrollMatmul(specialised, tiling);
-  return doubleBuffered ? doubleBufferSteps(specialised) : specialised;
-}
-
-/** matmul.wgsl's inner products, stores and staging loops written out with constant indices. */
-function unrollMatmul(code: string, { tileM, tileN, threadM, threadN, depth, unrolledK = depth }: MatmulTiling): string {
-  const threads = (tileM / threadM) * (tileN / threadN);
+  if (!unrolled) return specialised;
   // The accumulators are indexed by constants only, so that the driver's compiler keeps them in
   // registers: left as loops, 64 of them (8 x 8) were spilled on the H200 (2 TFLOP/s against 30).
   // K's step is written out too, so that the tiles' addresses are constants past the lane's own.
   const [groupsM, groupsN] = [threadM / 4, threadN / 4];
   const accumulator = (r: number, i: number, g: number) => (r * 4 + i) * groupsN + g;
   const multiplyAdds: string[] = [];
-  const looped = unrolledK < depth;
-  for (let kk = 0; kk < unrolledK; kk++) {
-    const k = looped ? `kq + ${kk}u` : `${kk}u`;
+  for (let kk = 0; kk < depth; kk++) {
     const step: string[] = [];
-    for (let g = 0; g < groupsN; g++) step.push(`let b${g} = tile_b[${k}][${g}u * THREADS_N + local.x];`);
+    for (let g = 0; g < groupsN; g++) step.push(`let b${g} = tile_b[${kk}u][${g}u * THREADS_N + local.x];`);
     for (let r = 0; r < groupsM; r++) {
-      step.push(`let a${r} = tile_a[${k}][${r}u * THREADS_M + local.y];`);
+      step.push(`let a${r} = tile_a[${kk}u][${r}u * THREADS_M + local.y];`);
       for (let i = 0; i < 4; i++) for (let g = 0; g < groupsN; g++) step.push(`acc[${accumulator(r, i, g)}] += a${r}.${'xyzw'[i]} * b${g};`);
     }
     multiplyAdds.push(`{ ${step.join(' ')} }`);
@@ -102,58 +81,12 @@ function unrollMatmul(code: string, { tileM, tileN, threadM, threadN, depth, unr
     }
   }
   // The loops over an invocation's staged values, written out the same way.
-  let specialised = unrollLoops('matmul.wgsl', code, { LOADS_A: (tileM * depth) / threads, LOADS_B: (tileN * depth) / threads, VECS_A: (tileM * depth) / threads / 4, VECS_B: (tileN * depth) / threads / 4 });
-  const body = multiplyAdds.map((line) => `    ${line}\n`).join('');
-  specialised = replaceBlock('matmul.wgsl', specialised, '// begin multiply-adds', '// end multiply-adds', looped ? `    for (var kq = 0u; kq < DEPTH; kq += ${unrolledK}u) {\n${body}    }\n` : body, true);
+  specialised = unrollLoops('matmul.wgsl', specialised, { LOADS_A: (tileM * depth) / threads, LOADS_B: (tileN * depth) / threads, VECS_A: (tileM * depth) / threads / 4, VECS_B: (tileN * depth) / threads / 4 });
+  specialised = replaceBlock('matmul.wgsl', specialised, '// begin multiply-adds', '// end multiply-adds', multiplyAdds.map((line) => `    ${line}\n`).join(''), true);
   return replaceBlock('matmul.wgsl', specialised, '// begin stores', '// end stores', stores.map((line) => `  ${line}\n`).join(''), true);
 }
 
-/** The lines strictly between the line holding `start` and the line holding `end`. */
-function blockBetween(code: string, start: string, end: string): string {
-  const from = code.indexOf(start);
-  const to = code.indexOf(end, from);
-  if (from < 0 || to < 0) throw new Error(`matmul.wgsl: the block '${start}' .. '${end}' is missing`);
-  return code.slice(code.indexOf('\n', from) + 1, code.lastIndexOf('\n', to));
-}
-
-/** `text` writing to (and reading) the second tiles, tile_a2 and tile_b2, through put_a2 and put_b2. */
-const secondBuffer = (text: string) => text.replace(/\b(tile_[ab]|put_[ab])\b/g, (name) => `${name}2`);
-
-/**
- * matmul.wgsl's steps over K for two buffers: the first step's tiles are put before the loop, and
- * each step then multiplies one buffer while putting the next step's tiles into the other, after
- * which one barrier both publishes those and ends every read of the buffer just multiplied (the
- * next step puts into it). The steps go in pairs so that each names its buffer as a constant: a
- * buffer index held in a variable made every read of workgroup memory compute its address, and
- * the kernel ran 1.5x slower on the H200 (bench/gpu_training/h200-matmul-variants/).
- */
-function doubleBufferSteps(code: string): string {
-  const put = blockBetween(code, '// begin put', '// end put');
-  const fetch = blockBetween(code, '// begin fetch', '// end fetch');
-  const multiplyAdds = blockBetween(code, '// begin multiply-adds', '// end multiply-adds');
-  const steps = [
-    put,
-    '  workgroupBarrier();',
-    '  for (var k0 = k_begin; k0 < k_end; k0 += 2u * DEPTH) {',
-    '    { let next = k0 + DEPTH;', fetch, '    }',
-    multiplyAdds,
-    '    if (k0 + DEPTH >= k_end) { break; }',
-    secondBuffer(put),
-    '    workgroupBarrier();',
-    '    { let next = k0 + 2u * DEPTH;', fetch, '    }',
-    secondBuffer(multiplyAdds),
-    '    if (k0 + 2u * DEPTH >= k_end) { break; }',
-    put,
-    '    workgroupBarrier();',
-    '  }',
-  ].join('\n');
-  const writers = blockBetween(code, '// begin tile writers', '// end tile writers');
-  let doubled = replaceBlock('matmul.wgsl', code, '// begin steps', '// end steps', steps + '\n', true);
-  doubled = replaceBlock('matmul.wgsl', doubled, '// begin tile writers', '// end tile writers', writers + '\n' + secondBuffer(writers), true);
-  return doubled.replace(/^var<workgroup> (tile_[ab]): .*$/gm, (line) => `${line}\n${secondBuffer(line)}`);
-}
-
-/** A tiling's name in pipeline labels (and so in profiles): 128x128/8x8/16, +pad, +unroll, +k4 (unrolledK), +double. */
-export function matmulTilingLabel({ tileM, tileN, threadM, threadN, depth, padded, unrolled, unrolledK, doubleBuffered }: MatmulTiling): string {
-  return `${tileM}x${tileN}/${threadM}x${threadN}/${depth}${padded ? '+pad' : ''}${unrolled ? '+unroll' : ''}${unrolledK ? `+k${unrolledK}` : ''}${doubleBuffered ? '+double' : ''}`;
+/** A tiling's name in pipeline labels (and so in profiles): 128x128/8x8/16, +pad, +unroll. */
+export function matmulTilingLabel({ tileM, tileN, threadM, threadN, depth, padded, unrolled }: MatmulTiling): string {
+  return `${tileM}x${tileN}/${threadM}x${threadN}/${depth}${padded ? '+pad' : ''}${unrolled ? '+unroll' : ''}`;
 }

@@ -52,9 +52,6 @@ const TILINGS: MatmulTiling[] = [
   { tileM: 64, tileN: 64, threadM: 4, threadN: 4, depth: 16 },
   { tileM: 32, tileN: 64, threadM: 8, threadN: 4, depth: 8 },
   { tileM: 128, tileN: 128, threadM: 8, threadN: 8, depth: 8, padded: true, unrolled: true },
-  // two buffers: an odd and an even number of steps (K 19 and 66 at a depth of 16; 3, one step)
-  { ...MATMUL_TILINGS.default, doubleBuffered: true, unrolledK: 4 },
-  { tileM: 32, tileN: 64, threadM: 8, threadN: 4, depth: 8, doubleBuffered: true },
 ];
 const compiled = new Map<MatmulTiling, GptKernels>(); // one compilation of the shaders a tiling
 
