@@ -27,10 +27,11 @@ const peakTflops = Number(option('--peak-tflops', '0'));
 
 /** 128x128/8x8/16 -> a tiling. */
 function parseTiling(label: string): MatmulTiling {
-  const m = /^(\d+)x(\d+)\/(\d+)x(\d+)\/(\d+)((?:\+pad|\+unroll)*)$/.exec(label);
-  if (!m) throw new Error(`--tilings: '${label}' is not 'auto' or TILE_MxTILE_N/THREAD_MxTHREAD_N/DEPTH[+pad][+unroll] (like 128x128/8x8/16+unroll)`);
+  const m = /^(\d+)x(\d+)\/(\d+)x(\d+)\/(\d+)((?:\+pad|\+unroll|\+band\d+)*)$/.exec(label);
+  if (!m) throw new Error(`--tilings: '${label}' is not 'auto' or TILE_MxTILE_N/THREAD_MxTHREAD_N/DEPTH[+pad][+unroll][+bandB] (like 128x128/8x8/16+unroll+band16)`);
   const [tileM, tileN, threadM, threadN, depth] = m.slice(1, 6).map(Number);
-  return { tileM, tileN, threadM, threadN, depth, padded: m[6].includes('+pad'), unrolled: m[6].includes('+unroll') };
+  const band = /\+band(\d+)/.exec(m[6]);
+  return { tileM, tileN, threadM, threadN, depth, padded: m[6].includes('+pad'), unrolled: m[6].includes('+unroll'), ...(band ? { band: Number(band[1]) } : {}) };
 }
 const splitBelow = option('--split-below', '').split(',').filter(Boolean).map((value) => {
   if (!/^\d+$/.test(value)) throw new Error(`--split-below: '${value}' is not a whole number of tiles`);

@@ -45,6 +45,7 @@ const THREAD_M = 4u;
 const THREAD_N = 4u;
 const DEPTH = 16u;
 const PAD = 0u; // vec4s of padding a row of the tiles (below)
+const BAND = 1u; // rows of tiles a band (tile_of, below)
 // end of specialised constants
 const THREADS_M = TILE_M / THREAD_M;
 const THREADS_N = TILE_N / THREAD_N;
@@ -131,10 +132,27 @@ fn put_b(flat: u32, value: vec4<f32>) {
   }
 }
 
+// The tile of C (its column and row among the tiles) that workgroup `group` of `grid` computes. The
+// GPU starts workgroups about in the order of their index, x fastest, so the few hundred running at
+// once lie in one or two rows of tiles: together they read a few rows of A and all of B's columns.
+// Where B does not fit in the L2 cache (GPT-2's head: 154 MB of token embeddings), every row of
+// tiles reads all of it from memory again. In bands of BAND rows, consecutive workgroups go down a
+// band's column before the next column: the workgroups running at once cover about a square of
+// tiles, reading BAND rows of A and a few columns of B.
+fn tile_of(group: vec2<u32>, grid: vec2<u32>) -> vec2<u32> {
+  if (BAND == 1u) { return group; }
+  let id = group.y * grid.x + group.x;
+  let first_row = id / (BAND * grid.x) * BAND;
+  let rows = min(BAND, grid.y - first_row); // fewer in the last band
+  let in_band = id % (BAND * grid.x);
+  return vec2<u32>(in_band / rows, first_row + in_band % rows);
+}
+
 @compute @workgroup_size(THREADS_N, THREADS_M)
-fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
-  let row0 = group.y * TILE_M;
-  let col0 = group.x * TILE_N;
+fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
+  let tile = tile_of(group.xy, grid.xy);
+  let row0 = tile.y * TILE_M;
+  let col0 = tile.x * TILE_N;
   let lane = local.y * THREADS_N + local.x;
   let k_begin = group.z * p.k_chunk;
   let k_end = min(p.K, k_begin + p.k_chunk);

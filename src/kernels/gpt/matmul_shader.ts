@@ -14,6 +14,8 @@ export interface MatmulTiling {
   padded?: boolean;
   /** The inner products, stores and staging written out with constant indices rather than as loops. */
   unrolled?: boolean;
+  /** Rows of tiles a band, walked column by column (matmul.wgsl's tile_of); 1, row by row, when unset. */
+  band?: number;
 }
 
 /**
@@ -34,16 +36,18 @@ export type MatmulLayout = (typeof MatmulLayout)[keyof typeof MatmulLayout];
  * then) need twice the rows to fill the GPU and lost at K of 512 and less by up to 2.7x; 8 x 8 an
  * invocation, as loops, spilled its 64 sums (2 TFLOP/s), and written out lost on every GPT-2
  * product in tiles of 128 x 128, 128 x 64 and 64 x 64 (4096^3: 4.44, 4.55, 4.02 ms against 3.79;
- * bench/gpu_training/h200-wide/matmul-tilings-8x8.json).
+ * bench/gpu_training/h200-wide/matmul-tilings-8x8.json). Its tiles are walked in bands of 8 rows:
+ * GPT-2's head forward (B: 154 MB of token embeddings) 19.0 -> 17.6 ms, the other products within
+ * 1 % (bench/gpu_training/h200-matmul-bands/).
  */
 export const MATMUL_TILINGS = {
-  default: { tileM: 64, tileN: 64, threadM: 8, threadN: 4, depth: 16, unrolled: true },
+  default: { tileM: 64, tileN: 64, threadM: 8, threadN: 4, depth: 16, unrolled: true, band: 8 },
 } as const satisfies Record<string, MatmulTiling>;
 
 
 /** matmul.wgsl with `tiling`'s constants, after checking that it fits WebGPU's default limits. */
 export function matmulShader(code: string, tiling: MatmulTiling): string {
-  const { tileM, tileN, threadM, threadN, depth, padded = false, unrolled = false } = tiling;
+  const { tileM, tileN, threadM, threadN, depth, padded = false, unrolled = false, band = 1 } = tiling;
   const threads = (tileM / threadM) * (tileN / threadN);
   const problems: string[] = [];
   if (threadM % 4 || threadN % 4) problems.push('an invocation\'s rows and columns must be multiples of 4');
@@ -52,11 +56,12 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
   // Each invocation stages whole vec4s of both tiles (matmul.wgsl's wide loads).
   if ((tileM * depth) % (4 * threads) || (tileN * depth) % (4 * threads)) problems.push(`a step's ${tileM} x ${depth} and ${depth} x ${tileN} values do not divide into vec4s among ${threads} invocations`);
   if (depth % 4) problems.push(`a depth of ${depth}; it must be a multiple of 4`);
+  if (!Number.isInteger(band) || band < 1) problems.push(`a band of ${band} rows of tiles; it must be a whole number from 1`);
   const pad = padded ? 1 : 0;
   const bytes = 16 * depth * (tileM / 4 + pad + tileN / 4 + pad); // matmul.wgsl's two tiles
   if (bytes > DEFAULT_WORKGROUP_BYTES) problems.push(`${bytes} bytes of workgroup memory; at most ${DEFAULT_WORKGROUP_BYTES}`);
   if (problems.length) throw new Error(`matmul tiling ${JSON.stringify(tiling)}: ${problems.join('; ')}`);
-  const constants = [`const TILE_M = ${tileM}u;`, `const TILE_N = ${tileN}u;`, `const THREAD_M = ${threadM}u;`, `const THREAD_N = ${threadN}u;`, `const DEPTH = ${depth}u;`, `const PAD = ${pad}u;`];
+  const constants = [`const TILE_M = ${tileM}u;`, `const TILE_N = ${tileN}u;`, `const THREAD_M = ${threadM}u;`, `const THREAD_N = ${threadN}u;`, `const DEPTH = ${depth}u;`, `const PAD = ${pad}u;`, `const BAND = ${band}u;`];
   let specialised = replaceBlock('matmul.wgsl', code, 'const TILE_M = ', '// end of specialised constants', constants.join('\n') + '\n');
   if (!unrolled) return specialised;
   // The accumulators are indexed by constants only, so that the driver's compiler keeps them in
@@ -86,7 +91,7 @@ export function matmulShader(code: string, tiling: MatmulTiling): string {
   return replaceBlock('matmul.wgsl', specialised, '// begin stores', '// end stores', stores.map((line) => `  ${line}\n`).join(''), true);
 }
 
-/** A tiling's name in pipeline labels (and so in profiles): 128x128/8x8/16, +pad, +unroll. */
-export function matmulTilingLabel({ tileM, tileN, threadM, threadN, depth, padded, unrolled }: MatmulTiling): string {
-  return `${tileM}x${tileN}/${threadM}x${threadN}/${depth}${padded ? '+pad' : ''}${unrolled ? '+unroll' : ''}`;
+/** A tiling's name in pipeline labels (and so in profiles): 128x128/8x8/16, +pad, +unroll, +band16. */
+export function matmulTilingLabel({ tileM, tileN, threadM, threadN, depth, padded, unrolled, band }: MatmulTiling): string {
+  return `${tileM}x${tileN}/${threadM}x${threadN}/${depth}${padded ? '+pad' : ''}${unrolled ? '+unroll' : ''}${band && band > 1 ? `+band${band}` : ''}`;
 }

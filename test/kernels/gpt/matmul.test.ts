@@ -52,6 +52,8 @@ const TILINGS: MatmulTiling[] = [
   { tileM: 64, tileN: 64, threadM: 4, threadN: 4, depth: 16 },
   { tileM: 32, tileN: 64, threadM: 8, threadN: 4, depth: 8 },
   { tileM: 128, tileN: 128, threadM: 8, threadN: 8, depth: 8, padded: true, unrolled: true },
+  // tiles walked in bands of 2 rows: M 70 makes 3 rows of tiles (a short last band), N 130 three columns
+  { tileM: 32, tileN: 64, threadM: 8, threadN: 4, depth: 8, band: 2 },
 ];
 const compiled = new Map<MatmulTiling, GptKernels>(); // one compilation of the shaders a tiling
 
