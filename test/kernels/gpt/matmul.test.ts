@@ -45,6 +45,8 @@ const CASES: Case[] = [
   { name: 'dY^T . X split, vec4s along M and N', M: 5, N: 7, K: 1500, a: 'km', b: 'kn', bias: false, accumulate: true, aligned: true },
   { name: 'K not a multiple of 4: vec4s along M and N only', M: 9, N: 66, K: 19, a: 'km', b: 'nk', bias: true, accumulate: false, aligned: true },
   { name: 'one row, vec4s along K', M: 1, N: 130, K: 8, a: 'mk', b: 'nk', bias: true, accumulate: false, aligned: true },
+  // several rows and columns of tiles in every tiling, so that a band (below) spans columns too
+  { name: 'tiles in both directions', M: 70, N: 130, K: 9, a: 'mk', b: 'nk', bias: true, accumulate: false },
 ];
 
 const TILINGS: MatmulTiling[] = [
@@ -52,7 +54,8 @@ const TILINGS: MatmulTiling[] = [
   { tileM: 64, tileN: 64, threadM: 4, threadN: 4, depth: 16 },
   { tileM: 32, tileN: 64, threadM: 8, threadN: 4, depth: 8 },
   { tileM: 128, tileN: 128, threadM: 8, threadN: 8, depth: 8, padded: true, unrolled: true },
-  // tiles walked in bands of 2 rows: M 70 makes 3 rows of tiles (a short last band), N 130 three columns
+  // tiles walked in bands of 2 rows: M 70 makes 3 rows of tiles (a short last band), N 130 three
+  // columns of them
   { tileM: 32, tileN: 64, threadM: 8, threadN: 4, depth: 8, band: 2 },
 ];
 const compiled = new Map<MatmulTiling, GptKernels>(); // one compilation of the shaders a tiling
