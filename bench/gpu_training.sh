@@ -5,7 +5,7 @@
 # profile and memory, and the wavelet forms' cost interleaved. With .gpu/train_before.mjs (the same
 # bench/train.ts bundled from an older commit) the older engine runs beside it.
 # Here:  bash ../shared/gpu/prepare.sh; bash scripts/bundle-gpu.sh bench/train.ts;
-#        bash scripts/bundle-gpu.sh bench/matmul.ts; cp bench/anchors/torch_matmul.py bench/gpu_training.sh .gpu/
+#        bash scripts/bundle-gpu.sh bench/matmul.ts; cp bench/anchors/torch_matmul.py bench/anchors/cuda_timing.py bench/gpu_training.sh .gpu/
 # There (carry .gpu and build): source .gpu/prelude.sh && bash .gpu/gpu_training.sh OUT_DIR
 set -uo pipefail
 out=${1:?usage: gpu_training.sh OUT_DIR}

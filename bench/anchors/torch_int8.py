@@ -4,23 +4,9 @@ B^T with B stored (N, K), as the WGSL kernels read them, and torch.matmul fp32 w
 CUDA cores: what our fp32 kernel is compared with) at the same sizes. Prints one JSON line a shape."""
 import json, sys
 import torch
+from cuda_timing import timed
 
 torch.backends.cuda.matmul.allow_tf32 = False
-
-
-def timed(fn, reps=50):
-    for _ in range(5):
-        fn()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    times = []
-    for _ in range(5):
-        start.record()
-        for _ in range(reps):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end) / reps)
-    return sorted(times)[2]
 
 
 for line in sys.stdin:

@@ -1,26 +1,12 @@
 """Anchor for bench/matmul.ts on a CUDA machine: torch.matmul in fp32 (TF32 off: cuBLAS's fp32
 kernels on the CUDA cores, as WGSL has them) at the same shapes and operand layouts. Prints one
 JSON line per product. The shapes are read from bench/matmul.ts's --list output on stdin."""
-import json, sys, time
+import json, sys
 import torch
+from cuda_timing import timed
 
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
-
-
-def timed(fn, reps=50):
-    for _ in range(5):
-        fn()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    times = []
-    for _ in range(5):
-        start.record()
-        for _ in range(reps):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end) / reps)
-    return sorted(times)[2]
 
 
 for line in sys.stdin:
