@@ -38,7 +38,7 @@ import { SeededRandom } from '../src/model/random.js';
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 
-interface Tiling { label: string; kind: 'direct' | 'staged' | 'mma' | 'wgload'; staged: boolean; wm: number; wn: number; tm: number; tn: number; bk: number }
+interface Tiling { label: string; kind: 'direct' | 'staged' | 'mma' | 'wgload'; wm: number; wn: number; tm: number; tn: number; bk: number }
 function parseTiling(label: string): Tiling {
   const m = /^(direct|staged|mma|wgload):(\d+)x(\d+)\/(\d+)x(\d+)(?:\/(\d+))?$/.exec(label);
   if (!m) throw new Error(`--tilings: '${label}' is not direct|staged|mma|wgload:WMxWN/TMxTN[/BK] (like staged:4x2/2x4/64)`);
@@ -46,7 +46,7 @@ function parseTiling(label: string): Tiling {
   const bk = Number(m[6] ?? 32);
   if (wm * wn * 32 > 1024) throw new Error(`--tilings: '${label}' has ${wm * wn} subgroups of 32, more than 1024 invocations`);
   if (bk % 32) throw new Error(`--tilings: '${label}': BK ${bk} is not a multiple of 32 (the matrices' K)`);
-  return { label, kind: m[1] as Tiling['kind'], staged: m[1] === 'staged' || m[1] === 'wgload', wm, wn, tm, tn, bk };
+  return { label, kind: m[1] as Tiling['kind'], wm, wn, tm, tn, bk };
 }
 const units = option('--units', 'elements');
 if (!['elements', 'stride-words', 'words'].includes(units)) throw new Error(`--units: expected elements, stride-words or words, found '${units}'`);
