@@ -33,6 +33,7 @@
 import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { printReport } from './report.js';
+import { createBuffer, recordReadBack } from '../src/runtime/webgpu.js';
 import { SeededRandom } from '../src/model/random.js';
 
 const args = process.argv.slice(2);
@@ -153,7 +154,8 @@ ${stores}
   const fetch = (name: string, operand: string, first: string, n: number[], k: string) => lines((i) => `    ${name}_${i} = ${operand}[(${first} + (lane + ${i * threads}u) / ROW4) * k4 + ${k}(lane + ${i * threads}u) % ROW4];`, n);
   const put = (tile: string, name: string, n: number[]) => lines((i) => `    { let at = (lane + ${i * threads}u) / ROW4 * (STRIDE / 4u) + (lane + ${i * threads}u) % ROW4 * 4u; ${[0, 1, 2, 3].map((e) => `${tile}[at + ${e}u] = ${name}_${i}[${e}];`).join(' ')} }`, n);
   const kSteps = Array.from({ length: bk / 32 }, (_, s) => s * 32);
-  const local = { a: '&tile_a', b: '&tile_b' };
+  // The staged tiles' BK columns, 32 at a time: their matrices loaded and multiplied.
+  const multiplies = kSteps.map((kk) => `    {\n${step({ a: '&tile_a', b: '&tile_b' }, (i) => `(wrow + ${i * 16}u) * STRIDE + ${kk}u`, (j) => `(wcol + ${j * 16}u) * STRIDE + ${kk}u`, 'STRIDE').replace(/^ {4}/gm, '      ')}\n    }`).join('\n');
   return `${head}
 @group(0) @binding(1) var<storage, read> a: array<vec4<i32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<i32>>;
@@ -180,7 +182,7 @@ ${t.kind === 'wgload' ? `${put('tile_a', 'next_a', loadsA)}
 ${put('tile_b', 'next_b', loadsB)}
   workgroupBarrier();
   for (var k = 0u; k < p.K; k += ${bk}u) {
-${kSteps.map((kk) => `    {\n${step(local, (i) => `(wrow + ${i * 16}u) * STRIDE + ${kk}u`, (j) => `(wcol + ${j * 16}u) * STRIDE + ${kk}u`, 'STRIDE').replace(/^ {4}/gm, '      ')}\n    }`).join('\n')}
+${multiplies}
   }
 ` : `  for (var k = 0u; k < p.K; k += ${bk}u) {
 ${put('tile_a', 'next_a', loadsA)}
@@ -191,9 +193,7 @@ ${put('tile_b', 'next_b', loadsB)}
 ${fetch('next_a', 'a', 'tile_row', loadsA, 'k_next + ')}
 ${fetch('next_b', 'b', 'tile_col', loadsB, 'k_next + ')}
     }
-${kSteps.map((kk) => `    {
-${step(local, (i) => `(wrow + ${i * 16}u) * STRIDE + ${kk}u`, (j) => `(wcol + ${j * 16}u) * STRIDE + ${kk}u`, 'STRIDE').replace(/^ {4}/gm, '      ')}
-    }`).join('\n')}
+${multiplies}
     workgroupBarrier();
   }
 `}${stores}
@@ -224,20 +224,32 @@ device.addEventListener('uncapturederror', (event) => errors.push((event as GPUU
 const random = new SeededRandom(1);
 const pad = args.includes('--pad');
 /** `slack`: the bytes past the data that --pad adds. */
-function buffer(bytes: number, data?: Int8Array, slack = 0): GPUBuffer {
-  const b = device.createBuffer({ size: bytes + (pad ? slack : 0), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-  if (data) device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
-  return b;
-}
-async function readRow(b: GPUBuffer, offset: number, bytes: number): Promise<Int32Array> {
-  const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+const buffer = (bytes: number, data?: Int8Array, slack = 0) => createBuffer(device, bytes + (pad ? slack : 0), undefined, data);
+async function readInts(b: GPUBuffer, offset: number, bytes: number): Promise<Int32Array> {
   const encoder = device.createCommandEncoder();
-  encoder.copyBufferToBuffer(b, offset, staging, 0, bytes);
+  const read = recordReadBack(device, encoder, b, offset, bytes);
   device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const row = new Int32Array(staging.getMappedRange().slice(0));
-  staging.destroy();
-  return row;
+  return new Int32Array((await read()).buffer);
+}
+/** The tiling's kernel bound to the uniforms and operands: `repeat` launches of a grid of `groups` workgroups, waited for. */
+function launcher(t: Tiling, params: GPUBuffer, a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, groups: [number, number]): (repeat: number) => Promise<void> {
+  const module = device.createShaderModule({ code: shader(t) });
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const bind = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [params, a, b, c].map((resource, i) => ({ binding: i, resource: { buffer: resource } })) });
+  return async (repeat) => {
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bind);
+    for (let r = 0; r < repeat; r++) pass.dispatchWorkgroups(...groups);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+  };
+}
+/** The uniforms (word: 4, the shader's Params says why). */
+function paramsFor(M: number, N: number, K: number): GPUBuffer {
+  return createBuffer(device, 16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, new Uint32Array([M, N, K, 4]));
 }
 
 if (args.includes('--layout')) {
@@ -260,23 +272,11 @@ if (args.includes('--layout')) {
   ];
   const layout: object[] = [];
   for (const c of cases) {
-    const t = parseTiling(c.tiling);
-    const module = device.createShaderModule({ code: shader(t) });
-    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-    const params = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    device.queue.writeBuffer(params, 0, new Uint32Array([c.M, c.N, c.K, 4]));
     const a = Int8Array.from({ length: c.M * c.K }, (_, x) => c.a(Math.floor(x / c.K), x % c.K));
     const b = Int8Array.from({ length: c.N * c.K }, (_, x) => c.b(Math.floor(x / c.K), x % c.K));
     const [aBuffer, bBuffer, cBuffer] = [buffer(a.length, a, c.K * 512), buffer(b.length, b, c.K * 512), buffer(4 * c.M * c.N, undefined, 4 * c.N * 256)];
-    const bind = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [params, aBuffer, bBuffer, cBuffer].map((resource, i) => ({ binding: i, resource: { buffer: resource } })) });
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(1, 1);
-    pass.end();
-    device.queue.submit([encoder.finish()]);
-    const out = await readRow(cBuffer, 0, 4 * c.M * c.N);
+    await launcher(parseTiling(c.tiling), paramsFor(c.M, c.N, c.K), aBuffer, bBuffer, cBuffer, [1, 1])(1);
+    const out = await readInts(cBuffer, 0, 4 * c.M * c.N);
     let right = 0;
     for (let r = 0; r < c.M; r++) for (let n = 0; n < c.N; n++) right += +(out[r * c.N + n] === c.expected(r, n));
     layout.push({ name: c.name, right_of: `${right} of ${c.M * c.N}`, ...(right < c.M * c.N ? { rows: Array.from({ length: c.M }, (_, r) => Array.from(out.slice(r * c.N, r * c.N + c.N)).join(' ')) } : {}) });
@@ -292,8 +292,7 @@ for (const s of shapes) {
   const a = Int8Array.from({ length: M * K }, () => Math.floor(random.next() * 255) - 127);
   const b = Int8Array.from({ length: N * K }, () => Math.floor(random.next() * 255) - 127);
   const [aBuffer, bBuffer, cBuffer] = [buffer(M * K, a, K * 512), buffer(N * K, b, K * 512), buffer(4 * M * N, undefined, 4 * N * 256)];
-  const params = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  device.queue.writeBuffer(params, 0, new Uint32Array([M, N, K, 4]));
+  const params = paramsFor(M, N, K);
   const anchor = anchors.get(s.name);
   interface Run { t: Tiling; skipped?: string; once?: (repeat: number) => Promise<void>; fastest: number; repeat: number; times: number[] }
   const runs: Run[] = [];
@@ -307,19 +306,7 @@ for (const s of shapes) {
       continue;
     }
     device.pushErrorScope('validation');
-    const module = device.createShaderModule({ code: shader(t) });
-    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-    const bind = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [params, aBuffer, bBuffer, cBuffer].map((resource, i) => ({ binding: i, resource: { buffer: resource } })) });
-    run.once = async (repeat: number) => {
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, bind);
-      for (let r = 0; r < repeat; r++) pass.dispatchWorkgroups(N / bn, M / bm);
-      pass.end();
-      device.queue.submit([encoder.finish()]);
-      await device.queue.onSubmittedWorkDone();
-    };
+    run.once = launcher(t, params, aBuffer, bBuffer, cBuffer, [N / bn, M / bm]);
     // A tiling the compiler refuses is reported and left out, so that one run can try several.
     scopes.push(device.popErrorScope().then((error) => {
       if (error) run.skipped = `refused: ${error.message.slice(0, 2000)}`;
@@ -358,7 +345,7 @@ for (const s of shapes) {
     let firstWrong: object | undefined;
     for (let probe = 0; probe < (checked ? 8 : 0); probe++) {
       const i = Math.floor(random.next() * M);
-      const row = await readRow(cBuffer, 4 * i * N, 4 * N);
+      const row = await readInts(cBuffer, 4 * i * N, 4 * N);
       for (let q = 0; q < 8; q++) {
         const j = Math.floor(random.next() * N);
         let sum = 0;
@@ -366,7 +353,7 @@ for (const s of shapes) {
         if (row[j] !== sum) {
           wrong++;
           // What the kernel may have computed instead: operands read as unsigned, or the first
-          // 32 k only, or B's row and column swapped.
+          // 32 k only.
           let unsigned = 0, first32 = 0;
           for (let k = 0; k < K; k++) unsigned += (a[i * K + k] & 255) * (b[j * K + k] & 255);
           for (let k = 0; k < 32; k++) first32 += a[i * K + k] * b[j * K + k];
